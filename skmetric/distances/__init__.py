@@ -1,0 +1,42 @@
+"""Distances and similarities between embeddings (pure torch).
+
+Choose one by object or by name with :func:`get_distance`.
+"""
+
+from .base import BaseDistance
+from ._distances import (
+    CosineSimilarity,
+    DotProductSimilarity,
+    EuclideanDistance,
+    SquaredEuclideanDistance,
+)
+
+DISTANCES = {
+    "euclidean": EuclideanDistance,
+    "sqeuclidean": SquaredEuclideanDistance,
+    "cosine": CosineSimilarity,
+    "dot": DotProductSimilarity,
+}
+
+__all__ = [
+    "BaseDistance",
+    "CosineSimilarity",
+    "DotProductSimilarity",
+    "EuclideanDistance",
+    "SquaredEuclideanDistance",
+    "DISTANCES",
+    "get_distance",
+]
+
+
+def get_distance(name, **params):
+    """Build a distance from its registry name (``"euclidean"``, ``"cosine"``...)."""
+    if isinstance(name, BaseDistance):
+        return name
+    try:
+        cls = DISTANCES[name]
+    except (KeyError, TypeError):
+        raise ValueError(
+            f"Unknown distance {name!r}. Valid names are: {sorted(DISTANCES)}."
+        ) from None
+    return cls(**params)

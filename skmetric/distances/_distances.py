@@ -1,0 +1,78 @@
+"""Euclidean, squared Euclidean, cosine and dot-product (pure torch)."""
+
+import torch
+
+from .base import BaseDistance
+
+__all__ = [
+    "EuclideanDistance",
+    "SquaredEuclideanDistance",
+    "CosineSimilarity",
+    "DotProductSimilarity",
+]
+
+
+def _squared_euclidean(query, ref):
+    # ||q||^2 + ||r||^2 - 2 q.r, clamped at 0 (rounding can push it below).
+    qq = (query * query).sum(-1, keepdim=True)
+    rr = (ref * ref).sum(-1).unsqueeze(0)
+    d2 = qq + rr - 2.0 * query @ ref.T
+    return d2.clamp_min_(0.0) if not d2.requires_grad else d2.clamp_min(0.0)
+
+
+class SquaredEuclideanDistance(BaseDistance):
+    r"""Squared Euclidean distance :math:`\|a - b\|_2^2`."""
+
+    def compute_matrix(self, query, ref):
+        return _squared_euclidean(query, ref)
+
+    def compute_pairs(self, a, b):
+        return ((a - b) ** 2).sum(-1)
+
+
+class EuclideanDistance(BaseDistance):
+    r"""Euclidean distance :math:`\|a - b\|_2`.
+
+    The square root has an infinite gradient at 0 (a point and itself, or
+    duplicates), so it is taken of ``max(d^2, eps)`` where ``eps`` is the
+    dtype's smallest normal number; exact zeros are put back afterwards.
+    """
+
+    def compute_matrix(self, query, ref):
+        d2 = _squared_euclidean(query, ref)
+        return _safe_sqrt(d2)
+
+    def compute_pairs(self, a, b):
+        return _safe_sqrt(((a - b) ** 2).sum(-1))
+
+
+def _safe_sqrt(d2):
+    tiny = torch.finfo(d2.dtype).tiny
+    zero = d2 <= tiny
+    return torch.sqrt(d2.clamp_min(tiny)).masked_fill(zero, 0.0)
+
+
+class DotProductSimilarity(BaseDistance):
+    r"""Dot product :math:`a \cdot b` (a similarity: larger is closer)."""
+
+    is_inverted = True
+
+    def compute_matrix(self, query, ref):
+        return query @ ref.T
+
+    def compute_pairs(self, a, b):
+        return (a * b).sum(-1)
+
+
+class CosineSimilarity(DotProductSimilarity):
+    r"""Cosine similarity :math:`\hat a \cdot \hat b` (larger is closer).
+
+    The embeddings are always L2-normalised; ``normalize_embeddings`` is
+    accepted for a uniform signature and must stay ``True``.
+    """
+
+    def __init__(self, *, normalize_embeddings=True):
+        super().__init__(normalize_embeddings=normalize_embeddings)
+
+    def _maybe_normalize(self, x):
+        return torch.nn.functional.normalize(x, p=2, dim=-1)

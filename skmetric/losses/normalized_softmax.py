@@ -1,0 +1,46 @@
+"""Normalized softmax loss (Zhai & Wu, 2019)."""
+
+import torch
+from torch import nn
+
+from .base import BaseProxyLoss
+
+__all__ = ["NormalizedSoftmaxLoss"]
+
+
+class NormalizedSoftmaxLoss(BaseProxyLoss):
+    r"""Cross-entropy on cosine similarities to learnable class weights.
+
+    .. math::
+        L = -\log \frac{\exp(\cos(x, w_y) / T)}{\sum_j \exp(\cos(x, w_j) / T)}
+
+    Parameters
+    ----------
+    temperature : float, default=0.05
+        Softmax temperature ``T`` (scale ``1/T = 20``), as in
+        pytorch-metric-learning.
+    num_classes : int, default=None
+        Number of classes (filled in by estimators).
+    embedding_size : int, default=None
+        Embedding dimension (filled in by estimators).
+
+    References
+    ----------
+    A. Zhai and H.-Y. Wu. "Classification is a Strong Baseline for Deep
+    Metric Learning". BMVC 2019. arXiv:1811.12649.
+    """
+
+    def __init__(self, *, temperature=0.05, num_classes=None, embedding_size=None):
+        super().__init__()
+        self.temperature = temperature
+        self.num_classes = num_classes
+        self.embedding_size = embedding_size
+        if num_classes is not None and embedding_size is not None:
+            self.weight = nn.Parameter(torch.randn(embedding_size, num_classes))
+
+    def compute_loss(self, embeddings, labels, indices_tuple):
+        self._check_sizes(embeddings, labels)
+        x = nn.functional.normalize(embeddings, dim=1)
+        w = nn.functional.normalize(self.weight.to(x.dtype), dim=0)
+        logits = (x @ w) / self.temperature
+        return nn.functional.cross_entropy(logits, labels)

@@ -1,0 +1,1 @@
+"""Utilities shared by skmetric's estimators."""

@@ -1,0 +1,49 @@
+"""The only module of skmetric that imports scikit-learn's private helpers.
+
+scikit-learn's parameter-validation machinery (``Interval``, ``StrOptions``,
+``_fit_context``) and ``validate_data`` live in private or semi-private
+modules whose paths move between releases.  Every other module imports them
+from here, so a scikit-learn upgrade touches one file.
+"""
+
+from numbers import Integral, Real
+
+import numpy as np
+from sklearn.base import _fit_context  # noqa: F401  (re-exported)
+from sklearn.utils._param_validation import (  # noqa: F401  (re-exported)
+    HasMethods,
+    Interval,
+    Options,
+    StrOptions,
+    validate_params,
+)
+from sklearn.utils.multiclass import check_classification_targets  # noqa: F401
+from sklearn.utils.validation import (  # noqa: F401
+    check_is_fitted,
+    check_random_state,
+    validate_data,
+)
+
+__all__ = [
+    "HasMethods",
+    "Integral",
+    "Interval",
+    "Options",
+    "Real",
+    "StrOptions",
+    "_fit_context",
+    "check_classification_targets",
+    "check_is_fitted",
+    "check_random_state",
+    "validate_data",
+    "validate_params",
+    "check_finite_tensor_input",
+]
+
+
+def check_finite_tensor_input(X, *, name="X"):
+    """Raise a ``ValueError`` naming ``name`` when ``X`` holds NaN or inf."""
+    X = np.asarray(X)
+    if X.dtype.kind == "f" and not np.isfinite(X).all():
+        raise ValueError(f"Input {name} contains NaN or infinity.")
+    return X
