@@ -60,15 +60,16 @@ class FrechetMeanPredictor(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         - array of shape (n_labels, n_labels): distances, rows named by
           ``labels``;
         - sparse matrix (n_labels, n_labels): graph adjacency with edge
-          lengths, or a 2/3-column edge list (``metric_kind="graph"`` for a
-          numeric one); distances are shortest paths, computed only from
+          lengths, or an edge list of ``(u, v[, length])`` tuples
+          (``metric_kind="graph"`` for a numeric array); distances are shortest paths, computed only from
           the observed classes;
         - mapping ``{child: parent}``: a tree whose nodes (internal ones
           included) are the labels; distances are hop counts;
         - array of shape (n_labels, n_dims) with n_dims != n_labels: label
           embeddings (``embedding_metric``);
         - callable ``f(a, b)`` returning the (len(a), len(b)) distances
-          between two arrays of labels; needs ``labels``;
+          between two arrays of labels, over ``labels`` (default: the
+          observed classes);
         - a :class:`~skmetric.label_metrics.LabelMetric`;
         - ``None``: the discrete metric over ``labels`` (or over the
           observed classes), with which prediction equals argmax.
@@ -237,7 +238,7 @@ class FrechetMeanPredictor(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
             )
         self.classes_ = np.asarray(self.estimator_.classes_)
         labels = self.labels
-        if self.label_metric is None and labels is None:
+        if labels is None and (self.label_metric is None or callable(self.label_metric)):
             labels = self.classes_
         self.label_metric_ = make_label_metric(
             self.label_metric,

@@ -340,8 +340,8 @@ class GraphMetric(LabelMetric):
         if not np.isfinite(D).all():
             r, c = np.argwhere(~np.isfinite(D))[0]
             raise ValueError(
-                f"The label graph is disconnected: label {self.labels[c]!r} cannot "
-                f"be reached from label {self.labels[sources[r]]!r}."
+                f"The label graph is disconnected: label {self.labels[[c]].tolist()[0]!r} "
+                f"cannot be reached from label {self.labels[[sources[r]]].tolist()[0]!r}."
             )
         return D
 
@@ -635,9 +635,9 @@ def make_label_metric(
         a sparse matrix is a graph adjacency; a mapping is a child -> parent
         tree; a callable is ``f(a, b)`` over label arrays; a numeric square
         2-D array is a distance matrix; a numeric non-square 2-D array holds
-        label embeddings (one row per label); a non-numeric 2-D array with 2 or
-        3 columns is an edge list; ``None`` is the discrete metric over
-        ``labels``.
+        label embeddings (one row per label); a list of tuples, or a
+        non-numeric 2-D array with 2 or 3 columns, is an edge list; ``None``
+        is the discrete metric over ``labels``.
     labels : array-like, default=None
         The label space (see each :class:`LabelMetric`).
     metric_kind : {"auto", "distances", "graph", "tree", "embeddings", "callable"}, default="auto"
@@ -672,6 +672,12 @@ def make_label_metric(
             kind = "tree"
         elif callable(label_metric):
             kind = "callable"
+        elif (
+            isinstance(label_metric, (list, tuple))
+            and label_metric
+            and isinstance(label_metric[0], tuple)
+        ):
+            kind = "graph"
         else:
             arr = np.asarray(label_metric)
             if arr.ndim != 2:
