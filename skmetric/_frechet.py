@@ -247,7 +247,8 @@ class FrechetMeanPredictor(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
             embedding_metric=self.embedding_metric,
         )
         self.labels_ = self.label_metric_.labels
-        missing = [c for c in self.classes_.tolist() if c not in set(self.labels_.tolist())]
+        known = set(self.labels_.tolist())
+        missing = [c for c in self.classes_.tolist() if c not in known]
         if missing:
             shown = ", ".join(map(repr, missing[:10]))
             more = f" (and {len(missing) - 10} more)" if len(missing) > 10 else ""

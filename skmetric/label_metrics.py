@@ -425,27 +425,43 @@ class TreeMetric(LabelMetric):
         bounds = np.searchsorted(depth[order], np.arange(depth.max() + 2))
         self._levels = [order[bounds[d] : bounds[d + 1]] for d in range(depth.max() + 1)]
 
-    def distances_from(self, sources):
+    def _hops_from(self, sources):
+        """Integer hop counts, shape (len(sources), K)."""
         sources = np.asarray(sources, dtype=np.intp)
         m, K = sources.size, self.n_labels
-        is_anc = np.zeros((m, K), dtype=bool)
-        rows = np.arange(m)
+        itype = np.int16 if len(self._levels) < 2**14 else np.int64
+        # work node-major (K, m) so that each level is a gather of whole rows
+        is_anc = np.zeros((K, m), dtype=bool)
+        cols = np.arange(m)
         cur = sources.copy()
         alive = np.ones(m, dtype=bool)
         while alive.any():
-            is_anc[rows[alive], cur[alive]] = True
+            is_anc[cur[alive], cols[alive]] = True
             cur[alive] = self.parent[cur[alive]]
             alive &= cur >= 0
         # depth of lca(source, y), filled from the root down
-        lca = np.zeros((m, K), dtype=np.float64)
+        lca = np.zeros((K, m), dtype=itype)
         for d, nodes in enumerate(self._levels):
             if d == 0:
                 continue
-            lca[:, nodes] = np.where(
-                is_anc[:, nodes], float(d), lca[:, self.parent[nodes]]
-            )
-        D = self.depth[sources][:, None] + self.depth[None, :] - 2.0 * lca
-        return D
+            lca[nodes] = np.where(is_anc[nodes], itype(d), lca[self.parent[nodes]])
+        hops = np.ascontiguousarray(lca.T)
+        hops *= -2
+        depth = self.depth.astype(itype)
+        hops += depth[None, :]
+        hops += depth[sources][:, None]
+        return hops
+
+    def distances_from(self, sources):
+        return self._hops_from(sources).astype(np.float64)
+
+    def squared_distances_from(self, sources, dtype=np.float64):
+        sources = np.asarray(sources, dtype=np.intp)
+        out = np.empty((sources.size, self.n_labels), dtype=dtype)
+        for s in range(0, sources.size, _SOURCE_BLOCK):
+            hops = self._hops_from(sources[s : s + _SOURCE_BLOCK])
+            np.square(hops, out=out[s : s + _SOURCE_BLOCK], dtype=dtype)
+        return out
 
 
 class EmbeddingMetric(LabelMetric):
