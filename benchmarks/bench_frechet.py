@@ -30,6 +30,7 @@ from sklearn.datasets import load_digits
 from sklearn.decomposition import PCA
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from skmetric._frechet import FrechetMeanPredictor
@@ -171,11 +172,8 @@ def digits(held_out=(3, 5, 8), n_describe=5, seed=0):
     pca = PCA(16, random_state=0).fit(X[train])
     emb = np.array([pca.transform(X[describe & (y == k)]).mean(0) for k in range(10)])
     metric = EmbeddingMetric(emb, labels=np.arange(10))
-    model = make_model = LogisticRegression(C=0.05, max_iter=3000)
-    from sklearn.pipeline import make_pipeline
-
-    make_model = make_pipeline(StandardScaler(), model)
-    est = FrechetMeanPredictor(make_model, metric).fit(X[train], y[train])
+    model = make_pipeline(StandardScaler(), LogisticRegression(C=0.05, max_iter=3000))
+    est = FrechetMeanPredictor(model, metric).fit(X[train], y[train])
     rows, y_loki = compare(est, X[test], y[test], metric, seen)
     loc = locus(metric, seen).tolist()
     rows.append(("held-out digits in the locus", "", str(sorted(set(held_out) & set(loc)))))
