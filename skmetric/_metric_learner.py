@@ -1,0 +1,440 @@
+"""``MetricLearner``: learn an embedding with any metric loss."""
+
+import copy
+from numbers import Integral, Real
+
+import numpy as np
+import torch
+from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
+from sklearn.preprocessing import LabelEncoder
+from torch import nn
+
+from ._training import TRAINING_PARAMETER_CONSTRAINTS, TorchTrainingMixin, seeded
+from .losses import LOSSES, get_loss
+from .miners import get_miner
+from .nn import Normalized, ResidualEmbedder, initial_projection
+from .utils._validation import (
+    Interval,
+    StrOptions,
+    _fit_context,
+    check_classification_targets,
+    check_is_fitted,
+    validate_data,
+)
+
+__all__ = ["MetricLearner"]
+
+
+class _MetricCriterion(nn.Module):
+    """``criterion(embeddings, labels)``: optional miner, then the loss."""
+
+    def __init__(self, loss, miner=None):
+        super().__init__()
+        self.loss = loss
+        self.miner = miner
+
+    def forward(self, embeddings, labels):
+        indices = None
+        if self.miner is not None:
+            indices = self.miner(embeddings, labels)
+        return self.loss(embeddings, labels, indices)
+
+
+class _EmbeddingRecall:
+    """Validation score: leave-one-out Recall@1 of the embedding."""
+
+    def __call__(self, module, X, y):
+        from .metrics import recall_at_k
+
+        emb = module(X).cpu().numpy()
+        return recall_at_k(emb, y, k=1)
+
+
+class MetricLearner(
+    ClassNamePrefixFeaturesOutMixin, TransformerMixin, TorchTrainingMixin, BaseEstimator
+):
+    """Learn an embedding in which samples of a class are close.
+
+    ``MetricLearner`` trains a neural embedding ``f(X)`` with a deep metric
+    learning loss and is a scikit-learn transformer: ``transform`` returns the
+    embeddings, so it goes first in a :class:`~sklearn.pipeline.Pipeline`
+    before :class:`~sklearn.neighbors.KNeighborsClassifier`, clustering or
+    retrieval.
+
+    The default network starts *at the input features* (a learnable linear
+    map initialised to the identity, or to PCA when ``n_components`` is
+    smaller, plus an MLP branch initialised to zero), and the held-out
+    validation score is checked before the first epoch: with early stopping
+    the embedding cannot end worse on held-out data than the features it
+    started from.
+
+    Parameters
+    ----------
+    loss : str or torch.nn.Module, default="normalized_softmax"
+        A name of :data:`skmetric.losses.LOSSES` (``"multi_similarity"``,
+        ``"circle"``, ``"triplet_margin"``, ``"contrastive"``,
+        ``"proxy_anchor"``, ``"normalized_softmax"``, ``"arcface"``...) or a
+        loss object.  Its hyperparameters are nested parameters
+        (``loss__alpha``); an object is copied, never modified.  Losses with
+        per-class parameters get ``num_classes`` and ``embedding_size`` from
+        the data.
+    miner : str, torch.nn.Module or None, default=None
+        A miner (``"multi_similarity"``, ``"batch_hard"``,
+        ``"triplet_margin"``...) whose pairs or triplets the loss uses.
+    module : {"mlp", "linear"} or torch.nn.Module, default="mlp"
+        ``"mlp"``: a residual MLP starting at the input features;
+        ``"linear"``: a learned linear map, i.e. a Mahalanobis metric as
+        :class:`~sklearn.neighbors.NeighborhoodComponentsAnalysis` learns;
+        or any module mapping ``(n, n_features)`` float32 tensors to
+        ``(n, n_components)``.
+    n_components : int, default=None
+        Embedding size.  ``None``: ``min(n_features, 128)``.  Ignored (read
+        from the module's output) for a user module.
+    hidden_sizes : tuple of int, default=(512, 512)
+        Hidden widths of the ``"mlp"`` module.
+    dropout : float, default=0.2
+        Dropout of the ``"mlp"`` module.
+    normalize : bool or "auto", default="auto"
+        L2-normalise the embedding.  ``"auto"``: when the loss works on
+        cosine similarities (``loss.prefers_normalized``).
+    samples_per_class : int, "auto" or None, default="auto"
+        Class-balanced P x K batches with ``K = samples_per_class``.
+        ``"auto"``: 4 for pair and triplet losses (and whenever a miner is
+        set), shuffled batches for proxy losses.
+    max_epochs : int, default=100
+    batch_size : int, default=256
+    lr : float, default=2e-3
+    weight_decay : float, default=1e-4
+    optimizer : {"adamw", "adam", "sgd", "rmsprop"} or optimizer class, default="adamw"
+    validation_fraction : float or None, default=0.1
+        Fraction of the training data held out for early stopping on the
+        leave-one-out Recall@1 of its embedding; ``None`` trains on all data
+        for ``max_epochs``.
+    validation_split : {"classes", "samples"}, default="samples"
+        Hold out whole classes (the score then measures how the embedding
+        generalises to classes never seen in training: choose it for
+        open-set retrieval) or a stratified fraction of the samples of every
+        class.
+    patience : int or None, default=10
+        Epochs without a better validation score before training stops.
+    device : {"cpu", "cuda", "auto"}, default="cpu"
+    random_state : int, RandomState instance or None, default=None
+        Seeds the weights, batches, dropout and validation split; with an
+        int, fits are identical bit for bit on CPU.
+    verbose : int, default=0
+        Print a line per epoch when positive.
+    callbacks : list of skorch callbacks or None, default=None
+        Extra callbacks for the fit loop.
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+    n_features_in_ : int
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Defined when X has string feature names.
+    embedding_size_ : int
+    loss_ : torch.nn.Module
+        The trained loss (with its learned proxies, if any).
+    miner_ : torch.nn.Module or None
+    module_ : torch.nn.Module
+        The trained embedding network.
+    net_ : skorch.NeuralNet
+        The skorch net that ran the training.
+    history_ : skorch.History
+        Per-epoch training loss and validation score.
+    best_epoch_ : int
+        Epoch whose weights were kept (0 = the initial embedding).
+    n_epochs_ : int
+        Epochs actually run.
+
+    See Also
+    --------
+    sklearn.neighbors.NeighborhoodComponentsAnalysis : Linear metric learning
+        by stochastic nearest neighbours.
+
+    References
+    ----------
+    K. Musgrave, S. Belongie and S.-N. Lim. "A Metric Learning Reality
+    Check". ECCV 2020.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_digits
+    >>> from sklearn.model_selection import train_test_split
+    >>> from sklearn.neighbors import KNeighborsClassifier
+    >>> from sklearn.pipeline import make_pipeline
+    >>> from skmetric import MetricLearner
+    >>> X, y = load_digits(return_X_y=True)
+    >>> X_tr, X_te, y_tr, y_te = train_test_split(X, y, random_state=0)
+    >>> pipe = make_pipeline(MetricLearner(max_epochs=5, random_state=0),
+    ...                      KNeighborsClassifier())
+    >>> pipe.fit(X_tr, y_tr).score(X_te, y_te) > 0.95
+    True
+    """
+
+    _parameter_constraints = {
+        "loss": [str, nn.Module],
+        "miner": [str, nn.Module, None],
+        "module": [StrOptions({"mlp", "linear"}), nn.Module],
+        "n_components": [Interval(Integral, 1, None, closed="left"), None],
+        "hidden_sizes": [tuple, list],
+        "dropout": [Interval(Real, 0, 1, closed="left")],
+        "normalize": ["boolean", StrOptions({"auto"})],
+        "samples_per_class": [
+            Interval(Integral, 2, None, closed="left"),
+            StrOptions({"auto"}),
+            None,
+        ],
+        "validation_split": [StrOptions({"classes", "samples"})],
+        **TRAINING_PARAMETER_CONSTRAINTS,
+    }
+
+    def __init__(
+        self,
+        loss="normalized_softmax",
+        *,
+        miner=None,
+        module="mlp",
+        n_components=None,
+        hidden_sizes=(512, 512),
+        dropout=0.2,
+        normalize="auto",
+        samples_per_class="auto",
+        max_epochs=100,
+        batch_size=256,
+        lr=2e-3,
+        weight_decay=1e-4,
+        optimizer="adamw",
+        validation_fraction=0.1,
+        validation_split="samples",
+        patience=10,
+        device="cpu",
+        random_state=None,
+        verbose=0,
+        callbacks=None,
+    ):
+        self.loss = loss
+        self.miner = miner
+        self.module = module
+        self.n_components = n_components
+        self.hidden_sizes = hidden_sizes
+        self.dropout = dropout
+        self.normalize = normalize
+        self.samples_per_class = samples_per_class
+        self.max_epochs = max_epochs
+        self.batch_size = batch_size
+        self.lr = lr
+        self.weight_decay = weight_decay
+        self.optimizer = optimizer
+        self.validation_fraction = validation_fraction
+        self.validation_split = validation_split
+        self.patience = patience
+        self.device = device
+        self.random_state = random_state
+        self.verbose = verbose
+        self.callbacks = callbacks
+
+    # ------------------------------------------------------------------ params
+    def set_params(self, **params):
+        """Set parameters; ``loss__x`` / ``miner__x`` also work when ``loss`` is a name.
+
+        A loss (or miner) given by name is replaced by the object of that name
+        before its nested parameters are set, so that
+        ``GridSearchCV(MetricLearner(), {"loss__alpha": [1, 2]})`` works.
+        """
+        for block, getter in (("loss", get_loss), ("miner", get_miner)):
+            prefix = block + "__"
+            if any(k.startswith(prefix) for k in params):
+                value = params.get(block, getattr(self, block))
+                if isinstance(value, str):
+                    params[block] = getter(value)
+        return super().set_params(**params)
+
+    # --------------------------------------------------------------------- fit
+    def _build_loss(self, n_classes, embedding_size):
+        loss = self.loss
+        cls = type(get_loss(loss)) if isinstance(loss, str) else type(loss)
+        fit_params = {}
+        if getattr(cls, "requires_num_classes", False):
+            fit_params = {"num_classes": n_classes, "embedding_size": embedding_size}
+        if isinstance(loss, str):
+            return get_loss(loss, **fit_params)
+        if hasattr(loss, "get_params"):
+            return cls(**{**loss.get_params(deep=False), **fit_params})
+        return copy.deepcopy(loss)
+
+    def _build_miner(self):
+        miner = self.miner
+        if miner is None:
+            return None
+        if isinstance(miner, str):
+            return get_miner(miner)
+        if hasattr(miner, "get_params"):
+            return type(miner)(**miner.get_params(deep=False))
+        return copy.deepcopy(miner)
+
+    def _loss_name(self):
+        return repr(self.loss) if isinstance(self.loss, str) else type(self.loss).__name__
+
+    def _check_class_counts(self, y_enc, loss, miner):
+        counts = np.bincount(y_enc)
+        need = max(
+            getattr(loss, "min_samples_per_class", 1),
+            getattr(miner, "min_samples_per_class", 2) if miner is not None else 1,
+        )
+        if counts.min() < need:
+            worst = int(np.argmin(counts))
+            raise ValueError(
+                f"The loss {self._loss_name()} needs at least {need} samples per "
+                f"class; class {self.classes_[worst].item()!r} has {counts[worst]}."
+            )
+
+    def _split_validation(self, y_enc, rng):
+        """Indices (train, valid) for early stopping, or (all, None)."""
+        n = y_enc.shape[0]
+        if self.validation_fraction is None:
+            return np.arange(n), None
+        classes = np.unique(y_enc)
+        if self.validation_split == "classes":
+            n_val = int(round(self.validation_fraction * classes.size))
+            n_val = max(2, n_val)
+            if classes.size - n_val < 2:
+                return np.arange(n), None
+            val_classes = rng.permutation(classes)[:n_val]
+            is_val = np.isin(y_enc, val_classes)
+        else:
+            is_val = np.zeros(n, dtype=bool)
+            for c in classes:
+                idx = np.flatnonzero(y_enc == c)
+                n_val = int(np.floor(self.validation_fraction * idx.size))
+                # keep >= 2 per class in training and give validation pairs
+                if n_val >= 2 and idx.size - n_val >= 2:
+                    is_val[rng.permutation(idx)[:n_val]] = True
+            if np.unique(y_enc[is_val]).size < 2:
+                return np.arange(n), None
+        return np.flatnonzero(~is_val), np.flatnonzero(is_val)
+
+    def _build_module(self, X_train, n_features):
+        if isinstance(self.module, nn.Module):
+            return copy.deepcopy(self.module)
+        n_components = self.n_components or min(n_features, 128)
+        mean, scale, proj = initial_projection(X_train, n_components)
+        hidden = tuple(self.hidden_sizes) if self.module == "mlp" else ()
+        return ResidualEmbedder(mean, scale, proj, hidden_sizes=hidden, dropout=self.dropout)
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y):
+        """Train the embedding.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,)
+            Class labels (strings or any integers).
+
+        Returns
+        -------
+        self : MetricLearner
+        """
+        X, y = validate_data(
+            self, X, y, ensure_min_samples=2, dtype=[np.float32, np.float64]
+        )
+        check_classification_targets(y)
+        encoder = LabelEncoder().fit(y)
+        self.classes_ = encoder.classes_
+        y_enc = encoder.transform(y).astype(np.int64)
+        n_classes = self.classes_.size
+        if n_classes < 2:
+            raise ValueError(
+                f"MetricLearner needs samples of at least 2 classes; got 1 class "
+                f"({self.classes_[0].item()!r})."
+            )
+        seed = self._make_seed()
+        rng = np.random.RandomState(seed)
+        train_idx, valid_idx = self._split_validation(y_enc, rng)
+        X_train = X[train_idx]
+        # re-encode the training labels to [0, n_train_classes) for the loss
+        train_classes, y_train = np.unique(y_enc[train_idx], return_inverse=True)
+
+        with seeded(seed):
+            module = self._build_module(X_train, X.shape[1])
+            with torch.no_grad():
+                probe = module.eval()(torch.as_tensor(X_train[:2], dtype=torch.float32))
+            if probe.ndim != 2:
+                raise ValueError(
+                    "`module` must output a 2-D tensor (n_samples, n_components); "
+                    f"got shape {tuple(probe.shape)}."
+                )
+            embedding_size = probe.shape[1]
+            loss = self._build_loss(train_classes.size, embedding_size)
+            miner = self._build_miner()
+        self._check_class_counts(y_enc, loss, miner)
+        normalize = self.normalize
+        if normalize == "auto":
+            normalize = bool(getattr(loss, "prefers_normalized", False))
+        if normalize:
+            module = Normalized(module)
+
+        spc = self.samples_per_class
+        if spc == "auto":
+            pairwise = getattr(loss, "min_samples_per_class", 2) >= 2 or miner is not None
+            spc = 4 if pairwise else None
+
+        valid_kwargs = {}
+        if valid_idx is not None:
+            valid_kwargs = dict(
+                X_valid=X[valid_idx],
+                y_valid=y_enc[valid_idx],
+                valid_scoring=_EmbeddingRecall(),
+            )
+        net = self._train(
+            module,
+            _MetricCriterion(loss, miner),
+            X_train,
+            y_train,
+            seed=seed,
+            samples_per_class=spc,
+            **valid_kwargs,
+        )
+        self.net_ = net
+        self.module_ = net.module_
+        self.loss_ = net.criterion_.loss
+        self.miner_ = net.criterion_.miner
+        self.embedding_size_ = int(embedding_size)
+        self.history_ = net.history
+        self.n_epochs_ = len(net.history)
+        monitor = dict(net.callbacks_).get("validation")
+        self.best_epoch_ = monitor.best_epoch_ if monitor is not None else self.n_epochs_
+        return self
+
+    # --------------------------------------------------------------- transform
+    def transform(self, X):
+        """Embed ``X``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        X_new : ndarray of shape (n_samples, embedding_size_)
+        """
+        check_is_fitted(self)
+        X = validate_data(self, X, reset=False, dtype=[np.float32, np.float64])
+        return self._forward(X).astype(X.dtype, copy=False)
+
+    def score(self, X, y):
+        """Leave-one-out Recall@1 of the embedding of ``X`` (greater is better)."""
+        from .metrics import recall_at_k
+
+        return recall_at_k(self.transform(X), np.asarray(y), k=1)
+
+    @property
+    def _n_features_out(self):
+        return self.embedding_size_
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.required = True
+        tags.input_tags.allow_nan = False
+        return tags

@@ -1,0 +1,25 @@
+"""The one skorch-backed fit loop shared by every torch estimator."""
+
+from ._callbacks import NaNGuard, StopTraining, TrainingDivergedError, ValidationMonitor
+from ._engine import (
+    OPTIMIZERS,
+    TRAINING_PARAMETER_CONSTRAINTS,
+    TorchTrainingMixin,
+    resolve_device,
+    seeded,
+)
+from ._sampler import ClassBalancedBatchSampler, ShuffledBatchSampler
+
+__all__ = [
+    "ClassBalancedBatchSampler",
+    "NaNGuard",
+    "OPTIMIZERS",
+    "ShuffledBatchSampler",
+    "StopTraining",
+    "TRAINING_PARAMETER_CONSTRAINTS",
+    "TorchTrainingMixin",
+    "TrainingDivergedError",
+    "ValidationMonitor",
+    "resolve_device",
+    "seeded",
+]

@@ -1,0 +1,134 @@
+"""Callbacks of the shared fit loop: the NaN guard and validation monitoring."""
+
+import copy
+import math
+
+import torch
+from skorch.callbacks import Callback
+
+__all__ = ["TrainingDivergedError", "NaNGuard", "ValidationMonitor", "StopTraining"]
+
+
+class TrainingDivergedError(ValueError):
+    """The training loss became NaN or infinite."""
+
+
+class StopTraining(Exception):
+    """Raised by a callback to end training early (caught by the fit loop)."""
+
+
+class NaNGuard(Callback):
+    """Stop fit with a clear error as soon as the training loss is not finite.
+
+    Parameters
+    ----------
+    owner : str
+        Name of the estimator, used in the message.
+    """
+
+    def __init__(self, owner="estimator"):
+        self.owner = owner
+
+    def initialize(self):
+        self.batch_ = 0
+        return self
+
+    def on_epoch_begin(self, net, **kwargs):
+        self.batch_ = 0
+
+    def on_batch_end(self, net, batch=None, training=None, loss=None, **kwargs):
+        if not training or loss is None:
+            return
+        self.batch_ += 1
+        value = float(loss.detach())
+        if not math.isfinite(value):
+            epoch = len(net.history)
+            lr = getattr(net, "lr", None)
+            raise TrainingDivergedError(
+                f"{self.owner}: the training loss became {value} at epoch {epoch}, "
+                f"batch {self.batch_}. Training diverged: lower the learning rate "
+                f"(`lr`, now {lr}), scale the input features, or lower the loss's "
+                "scale/temperature parameters. The estimator was left unfitted."
+            )
+
+
+class ValidationMonitor(Callback):
+    """Score held-out data each epoch; early stopping with best-weight restore.
+
+    The score of the untrained model (epoch 0) is the baseline: if training
+    never beats it on the validation data, the initial weights are restored.
+
+    Parameters
+    ----------
+    X_valid, y_valid : arrays
+        Held-out data.
+    scoring : callable ``(module, X_valid, y_valid) -> float``
+        Greater is better.  Called with the module in eval mode, no grad.
+    patience : int or None
+        Stop after this many epochs without improvement (``None``: never).
+    restore_best : bool
+        Put back the weights of the best epoch when training ends.
+    """
+
+    def __init__(self, X_valid, y_valid, scoring, *, patience=10, restore_best=True):
+        self.X_valid = X_valid
+        self.y_valid = y_valid
+        self.scoring = scoring
+        self.patience = patience
+        self.restore_best = restore_best
+
+    def initialize(self):
+        self.best_score_ = -math.inf
+        self.best_epoch_ = 0
+        self.initial_score_ = None
+        self.stopped_epoch_ = None
+        self.stop_reason_ = None
+        self._best_state = None
+        return self
+
+    def _score(self, net):
+        module = net.module_
+        was_training = module.training
+        module.eval()
+        try:
+            with torch.no_grad():
+                return float(self.scoring(module, self.X_valid, self.y_valid))
+        finally:
+            module.train(was_training)
+
+    def _snapshot(self, net):
+        self._best_state = {
+            "module": copy.deepcopy(net.module_.state_dict()),
+            "criterion": copy.deepcopy(net.criterion_.state_dict()),
+        }
+
+    def on_train_begin(self, net, **kwargs):
+        score = self._score(net)
+        self.initial_score_ = score
+        self.best_score_ = score if math.isfinite(score) else -math.inf
+        self.best_epoch_ = 0
+        self._snapshot(net)
+
+    def on_epoch_end(self, net, **kwargs):
+        score = self._score(net)
+        epoch = len(net.history)
+        improved = math.isfinite(score) and score > self.best_score_
+        net.history.record("valid_score", score)
+        net.history.record("valid_score_best", improved)
+        if improved:
+            self.best_score_ = score
+            self.best_epoch_ = epoch
+            self._snapshot(net)
+        elif self.patience is not None and epoch - self.best_epoch_ >= self.patience:
+            self.stopped_epoch_ = epoch
+            self.stop_reason_ = (
+                f"validation score did not improve for {self.patience} epochs "
+                f"(best {self.best_score_:.4f} at epoch {self.best_epoch_})"
+            )
+            raise StopTraining(self.stop_reason_)
+
+    def on_train_end(self, net, **kwargs):
+        if self.restore_best and self._best_state is not None:
+            net.module_.load_state_dict(self._best_state["module"])
+            net.criterion_.load_state_dict(self._best_state["criterion"])
+        self._best_state = None

@@ -1,0 +1,107 @@
+"""Default embedding networks for tabular / pre-computed feature input."""
+
+import numpy as np
+import torch
+from torch import nn
+
+__all__ = ["ResidualEmbedder", "initial_projection"]
+
+
+def initial_projection(X, n_components):
+    """Centre, scale and PCA/identity projection that the embedding starts from.
+
+    Returns ``(mean, feature_scale, projection)``: ``projection`` maps centred
+    raw features to ``n_components`` dimensions.  When ``n_components`` equals
+    the number of features it is the identity; otherwise the top principal
+    axes.  It is divided by the root of the total variance, so embeddings have
+    a norm of about 1 while distances keep the order of the raw features.
+    """
+    X = np.asarray(X, dtype=np.float64)
+    mean = X.mean(axis=0)
+    Xc = X - mean
+    std = Xc.std(axis=0)
+    feature_scale = np.where(std > 1e-12 * max(1.0, float(np.abs(X).max(initial=0))), std, 1.0)
+    total = float(np.sqrt((Xc**2).sum(axis=1).mean())) or 1.0
+    n_features = X.shape[1]
+    if n_components == n_features:
+        proj = np.eye(n_features)
+    else:
+        # principal axes of the centred data (right singular vectors)
+        _, _, vt = np.linalg.svd(Xc, full_matrices=False)
+        proj = vt[:n_components].T
+        if proj.shape[1] < n_components:  # fewer samples than components
+            pad = np.zeros((n_features, n_components - proj.shape[1]))
+            proj = np.hstack([proj, pad])
+    return mean, feature_scale, proj / total
+
+
+class ResidualEmbedder(nn.Module):
+    r"""An embedding that starts at the input features and learns from there.
+
+    .. math::
+        f(x) = P^\top (x - \mu) + g\big((x - \mu) / \sigma\big)
+
+    ``P`` is a learnable linear map initialised to the identity (or to the top
+    principal axes when the embedding is smaller than the input), and ``g``
+    an MLP whose last layer is initialised to zero.  At initialisation the
+    embedding therefore ranks neighbours exactly as the raw features do, and
+    training can only move it away when the loss asks for it.  With no hidden
+    layers it is a learned linear (Mahalanobis) metric.
+
+    Parameters
+    ----------
+    mean, feature_scale, projection : arrays
+        From :func:`initial_projection`.
+    hidden_sizes : tuple of int
+        Widths of the MLP's hidden layers; ``()`` gives a linear embedding.
+    dropout : float
+        Dropout after each hidden layer.
+    batch_norm : bool
+        Batch normalisation after each hidden linear layer.
+    """
+
+    def __init__(self, mean, feature_scale, projection, hidden_sizes=(512, 512),
+                 dropout=0.2, batch_norm=True):
+        super().__init__()
+        n_features, n_components = projection.shape
+        self.register_buffer("mean", torch.as_tensor(mean, dtype=torch.float32))
+        self.register_buffer("scale", torch.as_tensor(feature_scale, dtype=torch.float32))
+        self.skip = nn.Linear(n_features, n_components, bias=False)
+        with torch.no_grad():
+            self.skip.weight.copy_(torch.as_tensor(projection.T, dtype=torch.float32))
+        layers = []
+        width = n_features
+        for h in hidden_sizes:
+            layers.append(nn.Linear(width, h))
+            if batch_norm:
+                layers.append(nn.BatchNorm1d(h))
+            layers.append(nn.ReLU())
+            if dropout:
+                layers.append(nn.Dropout(dropout))
+            width = h
+        if hidden_sizes:
+            last = nn.Linear(width, n_components)
+            nn.init.zeros_(last.weight)
+            nn.init.zeros_(last.bias)
+            layers.append(last)
+            self.mlp = nn.Sequential(*layers)
+        else:
+            self.mlp = None
+
+    def forward(self, x):
+        xc = x - self.mean
+        out = self.skip(xc)
+        if self.mlp is not None:
+            out = out + self.mlp(xc / self.scale)
+        return out
+
+
+class Normalized(nn.Module):
+    """Wrap a module and L2-normalise its outputs."""
+
+    def __init__(self, module):
+        super().__init__()
+        self.module = module
+
+    def forward(self, x):
+        return nn.functional.normalize(self.module(x), dim=-1)

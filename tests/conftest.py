@@ -1,0 +1,19 @@
+import numpy as np
+import pytest
+from sklearn.datasets import load_digits
+from sklearn.model_selection import train_test_split
+
+
+@pytest.fixture(scope="session")
+def digits_split():
+    X, y = load_digits(return_X_y=True)
+    return train_test_split(X, y, test_size=0.25, random_state=0, stratify=y)
+
+
+@pytest.fixture
+def blobs():
+    rng = np.random.RandomState(0)
+    centers = rng.normal(scale=4.0, size=(4, 6))
+    y = np.repeat(np.arange(4), 15)
+    X = centers[y] + rng.normal(size=(60, 6))
+    return X, y

@@ -1,0 +1,24 @@
+"""scikit-learn's estimator checks on every public estimator."""
+
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from skmetric import MetricLearner
+
+# Fast settings: the checks fit dozens of times on tiny data.
+FAST = dict(max_epochs=2, batch_size=16, hidden_sizes=(16,), random_state=0)
+
+ESTIMATORS = [
+    MetricLearner(**FAST),
+
+]
+
+EXPECTED_FAILED = {}
+
+
+def _expected_failed_checks(estimator):
+    return EXPECTED_FAILED.get(type(estimator).__name__, {})
+
+
+@parametrize_with_checks(ESTIMATORS, expected_failed_checks=_expected_failed_checks)
+def test_sklearn_compatible(estimator, check):
+    check(estimator)
