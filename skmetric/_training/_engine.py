@@ -133,18 +133,44 @@ class TorchTrainingMixin:
         y_valid=None,
         valid_scoring=None,
         max_epochs=None,
+        batch_sampler=None,
+        extra_callbacks=(),
     ):
         """Train ``module`` with ``criterion`` and return the fitted skorch net.
 
-        ``module`` and ``criterion`` are built by the caller inside
-        :func:`seeded` (so their initial weights follow ``random_state``).
-        ``y`` are integer targets (a dummy array for unsupervised losses).
+        Parameters
+        ----------
+        module, criterion : torch.nn.Module
+            Built by the caller inside :func:`seeded` (so that their initial
+            weights follow ``random_state``).  The loss of a batch is
+            ``criterion(module(X_batch), y_batch)``; parameters of the
+            criterion (proxies) are trained too.
+        X, y : ndarrays
+            Float features and integer targets (a dummy array of zeros for
+            unsupervised criteria).
+        seed : int
+            From :meth:`_make_seed`.
+        samples_per_class : int or None
+            Class-balanced P x K batches when set, else shuffled batches.
+        X_valid, y_valid, valid_scoring : optional
+            Held-out data and ``valid_scoring(module, X_valid, y_valid) ->
+            float`` (greater is better, called in eval mode under no_grad)
+            for early stopping with best-weight restore (``patience``).
+        max_epochs : int, optional
+            Overrides ``self.max_epochs``.
+        batch_sampler : callable, optional
+            ``batch_sampler(y_tensor, generator) -> iterable of index
+            tensors``, replacing the default samplers (e.g. episodes).
+        extra_callbacks : sequence of (name, skorch callback)
+            Estimator-specific callbacks (e.g. gradient clipping).
         """
         device = resolve_device(self.device)
         X_t = torch.as_tensor(np.ascontiguousarray(X, dtype=np.float32))
         y_t = torch.as_tensor(np.ascontiguousarray(y))
         generator = torch.Generator().manual_seed(seed)
-        if samples_per_class is not None:
+        if batch_sampler is not None:
+            sampler = batch_sampler(y_t, generator)
+        elif samples_per_class is not None:
             sampler = ClassBalancedBatchSampler(
                 y_t, self.batch_size, samples_per_class, generator=generator
             )
@@ -171,6 +197,7 @@ class TorchTrainingMixin:
                     ),
                 )
             )
+        callbacks.extend(extra_callbacks)
         for i, cb in enumerate(self.callbacks or []):
             if isinstance(cb, tuple) and len(cb) == 2 and isinstance(cb[0], str):
                 callbacks.append((cb[0], copy.deepcopy(cb[1])))
