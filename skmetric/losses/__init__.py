@@ -6,18 +6,36 @@ or by its registry name with :func:`get_loss`.  Adding a loss is one new
 file plus one line in ``LOSSES``.
 """
 
+from .arcface import ArcFaceLoss
 from .base import BaseMetricLoss, BaseProxyLoss
+from .circle import CircleLoss
+from .contrastive import ContrastiveLoss
+from .multi_similarity import MultiSimilarityLoss
 from .normalized_softmax import NormalizedSoftmaxLoss
+from .proxy_anchor import ProxyAnchorLoss
+from .triplet_margin import TripletMarginLoss
 
 # registry: snake_case name -> class
 LOSSES = {
     "normalized_softmax": NormalizedSoftmaxLoss,
+    "contrastive": ContrastiveLoss,
+    "triplet_margin": TripletMarginLoss,
+    "multi_similarity": MultiSimilarityLoss,
+    "circle": CircleLoss,
+    "proxy_anchor": ProxyAnchorLoss,
+    "arcface": ArcFaceLoss,
 }
 
 __all__ = [
     "BaseMetricLoss",
     "BaseProxyLoss",
+    "ArcFaceLoss",
+    "CircleLoss",
+    "ContrastiveLoss",
+    "MultiSimilarityLoss",
     "NormalizedSoftmaxLoss",
+    "ProxyAnchorLoss",
+    "TripletMarginLoss",
     "LOSSES",
     "get_loss",
 ]

@@ -15,7 +15,21 @@ from .._params import ParamsMixin
 __all__ = ["BaseMetricLoss", "BaseProxyLoss"]
 
 
-class BaseMetricLoss(ParamsMixin, nn.Module):
+class _ReplaceableSubmodules:
+    """Let a parameter that holds a module (``distance``) be set to a name later.
+
+    ``nn.Module`` refuses ``self.distance = "cosine"`` once ``distance`` was a
+    module; ``set_params`` must allow it, so the old submodule is dropped.
+    """
+
+    def __setattr__(self, name, value):
+        modules = self.__dict__.get("_modules")
+        if modules is not None and name in modules and not isinstance(value, nn.Module):
+            del modules[name]
+        super().__setattr__(name, value)
+
+
+class BaseMetricLoss(_ReplaceableSubmodules, ParamsMixin, nn.Module):
     """Template for metric losses.
 
     Class attributes read by estimators (never a loss's internals):

@@ -3,6 +3,7 @@
 import torch
 from torch import nn
 
+from ._utils import miner_weights
 from .base import BaseProxyLoss
 
 __all__ = ["NormalizedSoftmaxLoss"]
@@ -24,6 +25,12 @@ class NormalizedSoftmaxLoss(BaseProxyLoss):
     embedding_size : int, default=None
         Embedding dimension (filled in by estimators).
 
+    Notes
+    -----
+    With ``indices_tuple`` each sample's cross-entropy is multiplied by its
+    miner weight (its count in the tuple over the largest count) before the
+    mean, as in pytorch-metric-learning.
+
     References
     ----------
     A. Zhai and H.-Y. Wu. "Classification is a Strong Baseline for Deep
@@ -43,4 +50,7 @@ class NormalizedSoftmaxLoss(BaseProxyLoss):
         x = nn.functional.normalize(embeddings, dim=1)
         w = nn.functional.normalize(self.weight.to(x.dtype), dim=0)
         logits = (x @ w) / self.temperature
-        return nn.functional.cross_entropy(logits, labels)
+        if indices_tuple is None:
+            return nn.functional.cross_entropy(logits, labels)
+        losses = nn.functional.cross_entropy(logits, labels, reduction="none")
+        return (losses * miner_weights(indices_tuple, len(labels), losses.dtype, losses.device)).mean()

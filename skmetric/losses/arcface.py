@@ -1,0 +1,84 @@
+"""ArcFace: additive angular margin loss (Deng et al., 2019)."""
+
+import math
+
+import torch
+from torch import nn
+
+from ._utils import miner_weights
+from .base import BaseProxyLoss
+
+__all__ = ["ArcFaceLoss"]
+
+
+class ArcFaceLoss(BaseProxyLoss):
+    r"""Softmax over scaled cosines with an angular margin on the true class.
+
+    With :math:`\cos\theta_j = \hat w_j \cdot \hat x`, the logits are
+    :math:`s \cos\theta_j` for :math:`j \ne y` and :math:`s \cos(\theta_y +
+    m)` for the true class, and :math:`L` is the mean cross-entropy.  When
+    :math:`\theta_y > \pi - m` the target logit is :math:`s(\cos\theta_y - m
+    \sin m)` instead, which keeps it decreasing in :math:`\theta_y`.
+
+    :math:`\cos(\theta + m)` is computed as :math:`\cos\theta\cos m -
+    \sin\theta \sin m` with :math:`\sin\theta = \sqrt{\max(1 - \cos^2\theta,
+    \epsilon)}` (:math:`\epsilon` the dtype's machine epsilon), so there is
+    no ``acos`` and its infinite gradient at :math:`\cos\theta = \pm 1`.
+
+    Parameters
+    ----------
+    margin : float, default=28.6
+        Angular margin :math:`m` in **degrees**, as in
+        pytorch-metric-learning (28.6° ≈ 0.5 rad, the paper's value).
+    scale : float, default=64
+        Logit scale :math:`s`.
+    num_classes : int, default=None
+        Number of classes (filled in by estimators).
+    embedding_size : int, default=None
+        Embedding dimension (filled in by estimators).
+
+    Attributes
+    ----------
+    W : torch.nn.Parameter of shape (embedding_size, num_classes)
+        Class weights, initialised N(0, 1) as in pytorch-metric-learning.
+
+    Notes
+    -----
+    Cosine only (no ``distance`` parameter).  With ``indices_tuple`` each
+    sample's cross-entropy is multiplied by its miner weight before the mean,
+    as in pytorch-metric-learning.
+
+    References
+    ----------
+    J. Deng, J. Guo, N. Xue and S. Zafeiriou. "ArcFace: Additive Angular
+    Margin Loss for Deep Face Recognition". CVPR 2019. arXiv:1801.07698.
+    """
+
+    def __init__(self, *, margin=28.6, scale=64.0, num_classes=None, embedding_size=None):
+        super().__init__()
+        self.margin = margin
+        self.scale = scale
+        self.num_classes = num_classes
+        self.embedding_size = embedding_size
+        if num_classes is not None and embedding_size is not None:
+            self.W = nn.Parameter(torch.randn(embedding_size, num_classes))
+
+    def compute_loss(self, embeddings, labels, indices_tuple):
+        self._check_sizes(embeddings, labels)
+        x = nn.functional.normalize(embeddings, dim=1)
+        w = nn.functional.normalize(self.W.to(x.dtype), dim=0)
+        cos = x @ w  # (B, C)
+        m = math.radians(self.margin)
+        rows = torch.arange(len(labels), device=labels.device)
+        c = cos[rows, labels]
+        sin = torch.sqrt((1 - c * c).clamp_min(torch.finfo(c.dtype).eps))
+        target = torch.where(
+            c >= -math.cos(m),  # theta <= pi - m
+            c * math.cos(m) - sin * math.sin(m),
+            c - m * math.sin(m),
+        )
+        logits = cos.index_put((rows, labels), target) * self.scale
+        losses = nn.functional.cross_entropy(logits, labels, reduction="none")
+        if indices_tuple is not None:
+            losses = losses * miner_weights(indices_tuple, len(labels), losses.dtype, losses.device)
+        return losses.mean()
