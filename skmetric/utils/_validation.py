@@ -19,6 +19,8 @@ from sklearn.utils._param_validation import (  # noqa: F401  (re-exported)
 )
 from sklearn.utils.multiclass import check_classification_targets  # noqa: F401
 from sklearn.utils.validation import (  # noqa: F401
+    check_array,
+    check_consistent_length,
     check_is_fitted,
     check_random_state,
     validate_data,
@@ -32,7 +34,9 @@ __all__ = [
     "Real",
     "StrOptions",
     "_fit_context",
+    "check_array",
     "check_classification_targets",
+    "check_consistent_length",
     "check_is_fitted",
     "check_random_state",
     "validate_data",

@@ -1,0 +1,479 @@
+"""Retrieval metrics on an embedding: Recall@K (hit@K), Precision@K, R-Precision,
+MAP@R, mean average precision and MRR.
+
+Semantics follow pytorch-metric-learning's ``AccuracyCalculator`` (see
+``papers.md`` section E) with three deliberate differences: the search depth
+sizes itself to the largest R so R-Precision and MAP@R are always exact, the
+self-match is removed by index in every case, and ties are broken by
+reference index.
+"""
+
+import warnings
+from numbers import Integral
+
+import numpy as np
+import torch
+
+from ..neighbors import DEFAULT_MEMORY_BUDGET, _check_embedding, _check_metric, _iter_knn
+from ..utils._validation import check_consistent_length
+
+__all__ = [
+    "recall_at_k",
+    "precision_at_k",
+    "r_precision",
+    "map_at_r",
+    "mean_average_precision",
+    "mrr",
+    "retrieval_report",
+]
+
+
+def _check_k(k, name="k"):
+    if isinstance(k, bool) or not isinstance(k, Integral) or k < 1:
+        raise ValueError(f"`{name}` must be an integer >= 1; got {k!r}.")
+    return int(k)
+
+
+def _check_labels(labels, name, n_samples, X_name):
+    labels = np.asarray(labels)
+    if labels.ndim == 2 and labels.shape[1] == 1:
+        labels = labels.ravel()
+    if labels.ndim != 1:
+        raise ValueError(f"`{name}` must be 1-D; got an array of shape {labels.shape}.")
+    if labels.shape[0] != n_samples:
+        raise ValueError(
+            f"{X_name} has {n_samples} samples but `{name}` has {labels.shape[0]}."
+        )
+    if labels.dtype.kind == "f" and not np.isfinite(labels).all():
+        raise ValueError(f"`{name}` contains NaN or infinity.")
+    return labels
+
+
+class _Setup:
+    """Validated inputs of a retrieval metric, with encoded labels and R."""
+
+    def __init__(self, X, labels, X_ref, labels_ref, metric):
+        _check_metric(metric)
+        self.metric = metric
+        self.loo = X_ref is None
+        if self.loo and labels_ref is not None:
+            raise ValueError("`labels_ref` was given without `X_ref`.")
+        if not self.loo and labels_ref is None:
+            raise ValueError("`X_ref` was given without `labels_ref`.")
+        self.X = _check_embedding(X, "X", min_samples=2 if self.loo else 1)
+        labels = _check_labels(labels, "labels", self.X.shape[0], "X")
+        if self.loo:
+            self.X_ref = None
+            n_ref = self.X.shape[0]
+            both = labels
+        else:
+            self.X_ref = _check_embedding(X_ref, "X_ref")
+            if self.X_ref.shape[1] != self.X.shape[1]:
+                raise ValueError(
+                    f"X has {self.X.shape[1]} features but X_ref has {self.X_ref.shape[1]}."
+                )
+            labels_ref = _check_labels(labels_ref, "labels_ref", self.X_ref.shape[0], "X_ref")
+            n_ref = self.X_ref.shape[0]
+            both = np.concatenate([labels, labels_ref])
+        _, codes = np.unique(both, return_inverse=True)
+        codes = codes.ravel().astype(np.int64)
+        self.y = codes[: self.X.shape[0]]
+        self.y_ref = self.y if self.loo else codes[self.X.shape[0] :]
+        counts = np.bincount(self.y_ref, minlength=codes.max() + 1)
+        self.R = counts[self.y] - (1 if self.loo else 0)
+        self.n_ref = n_ref
+        self.n_available = n_ref - 1 if self.loo else n_ref
+        self.valid = self.R > 0
+        self.n_excluded = int((~self.valid).sum())
+
+    def search(self, depth, memory_budget, device=None):
+        """Yield ``(R, relevance)`` per block of non-lone queries.
+
+        ``relevance`` is a bool tensor of shape (n_block, depth): whether
+        the j-th neighbour shares the query's label.
+        """
+        depth = min(depth, self.n_available)
+        rows = np.flatnonzero(self.valid)
+        all_valid = len(rows) == len(self.valid)
+        Xq = self.X if all_valid else self.X[rows]
+        X_ref = self.X if self.loo else self.X_ref
+        self_index = (rows if self.loo else None)
+        y_q = torch.as_tensor(self.y[rows])
+        y_ref = torch.as_tensor(self.y_ref)
+        R = torch.as_tensor(self.R[rows])
+        with torch.no_grad():
+            for q0, q1, _, ind in _iter_knn(
+                Xq, X_ref, depth, metric=self.metric, memory_budget=memory_budget,
+                self_index=self_index, device=device,
+            ):
+                rel = y_ref[ind.cpu()] == y_q[q0:q1].unsqueeze(1)
+                yield R[q0:q1], rel
+
+
+def _finish(values, n_valid, n_excluded, name):
+    if n_valid == 0:
+        warnings.warn(
+            f"{name}: every query's label has no other reference item "
+            f"({n_excluded} queries excluded); returning NaN.",
+            UserWarning,
+            stacklevel=3,
+        )
+        return float("nan")
+    return float(values / n_valid)
+
+
+# Per-query statistics on a block of relevance rows (bool, shape (n, depth)).
+# Each returns a float64 tensor of shape (n,).
+
+
+def _hit(rel, R, k):
+    return rel[:, :k].any(dim=1).double()
+
+
+def _precision(rel, R, k):
+    return rel[:, :k].sum(dim=1).double() / k
+
+
+def _r_precision(rel, R):
+    hits = torch.cumsum(rel, dim=1)
+    return hits.gather(1, (R - 1).unsqueeze(1)).squeeze(1).double() / R
+
+
+def _average_precision(rel, R, *, upto_r):
+    """sum_{i} P(i) rel_i / R, over i <= R (MAP@R) or over the whole row."""
+    relf = rel.double()
+    ranks = torch.arange(1, rel.shape[1] + 1, dtype=torch.float64)
+    prec = torch.cumsum(relf, dim=1) / ranks
+    contrib = prec * relf
+    if upto_r:
+        contrib = contrib * (ranks.unsqueeze(0) <= R.unsqueeze(1))
+    return contrib.sum(dim=1) / R
+
+
+def _reciprocal_rank(rel, R):
+    any_rel = rel.any(dim=1)
+    first = (rel.double().argmax(dim=1) + 1).double()
+    return torch.where(any_rel, 1.0 / first, torch.zeros((), dtype=torch.float64))
+
+
+def _run(setup, depth, stats, memory_budget):
+    """Sum each per-query statistic over all non-lone queries."""
+    totals = {name: 0.0 for name in stats}
+    for R, rel in setup.search(depth, memory_budget):
+        for name, fn in stats.items():
+            totals[name] += float(fn(rel, R).sum())
+    return totals
+
+
+def _one(name, X, labels, X_ref, labels_ref, metric, memory_budget, depth_fn, stat):
+    setup = _Setup(X, labels, X_ref, labels_ref, metric)
+    n_valid = int(setup.valid.sum())
+    if n_valid == 0:
+        return _finish(0.0, 0, setup.n_excluded, name)
+    depth = depth_fn(setup)
+    total = _run(setup, depth, {name: stat}, memory_budget)[name]
+    return _finish(total, n_valid, setup.n_excluded, name)
+
+
+def _max_r(setup):
+    return int(setup.R[setup.valid].max())
+
+
+_PARAMS_DOC = """X : array-like of shape (n_queries, n_features)
+        Query embeddings.
+    labels : array-like of shape (n_queries,)
+        Query labels (any hashable type, strings included).
+    {k}X_ref : array-like of shape (n_references, n_features), default=None
+        Reference embeddings.  ``None`` scores ``X`` leave-one-out: each
+        query searches all other rows, its own row excluded by index.
+    labels_ref : array-like of shape (n_references,), default=None
+        Reference labels; required with ``X_ref``.
+    metric : {{"euclidean", "cosine", "dot"}}, default="euclidean"
+        Neighbour ranking: Euclidean distance, cosine similarity or inner
+        product.
+    memory_budget : int, default=268435456
+        Bytes the kNN search may use (see :func:`skmetric.neighbors.kneighbors`).
+
+    Returns
+    -------
+    score : float
+        Mean over the queries whose label has at least one other reference
+        item (queries with no relevant item are excluded); NaN with a
+        warning if there are none."""
+
+
+def recall_at_k(X, labels, k=1, *, X_ref=None, labels_ref=None, metric="euclidean",
+                memory_budget=DEFAULT_MEMORY_BUDGET):
+    """Recall@K as used in deep metric learning (hit rate at K).
+
+    A query scores 1 if any of its ``k`` nearest references shares its
+    label, else 0.  This is *not* the IR recall (relevant found / R).
+    ``recall_at_k(k=1)`` equals ``precision_at_k(k=1)``.  A ``k`` larger
+    than the reference set uses every reference.
+
+    Parameters
+    ----------
+    {params}
+
+    See Also
+    --------
+    precision_at_k, r_precision, map_at_r, retrieval_report
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skmetric.metrics import recall_at_k
+    >>> X = np.array([[0.0], [0.1], [1.0], [1.1], [0.25]])
+    >>> y = ["a", "a", "b", "b", "b"]
+    >>> recall_at_k(X, y, k=1)
+    0.8
+    >>> recall_at_k(X, y, k=4)
+    1.0
+    """
+    k = _check_k(k)
+    return _one("recall_at_k", X, labels, X_ref, labels_ref, metric, memory_budget,
+                lambda s: k, lambda rel, R: _hit(rel, R, k))
+
+
+def precision_at_k(X, labels, k=1, *, X_ref=None, labels_ref=None, metric="euclidean",
+                   memory_budget=DEFAULT_MEMORY_BUDGET):
+    """Precision@K: the fraction of the ``k`` nearest references that share the label.
+
+    Always divided by ``k``: with ``k`` larger than the reference set the
+    missing positions count as not relevant.
+
+    Parameters
+    ----------
+    {params}
+
+    See Also
+    --------
+    recall_at_k, r_precision
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skmetric.metrics import precision_at_k
+    >>> X = np.array([[0.0], [0.1], [1.0], [1.1], [0.25]])
+    >>> y = ["a", "a", "b", "b", "b"]
+    >>> precision_at_k(X, y, k=2)
+    0.6
+    """
+    k = _check_k(k)
+    return _one("precision_at_k", X, labels, X_ref, labels_ref, metric, memory_budget,
+                lambda s: k, lambda rel, R: _precision(rel, R, k))
+
+
+def r_precision(X, labels, *, X_ref=None, labels_ref=None, metric="euclidean",
+                memory_budget=DEFAULT_MEMORY_BUDGET):
+    """R-Precision: Precision@R_q, with R_q the number of relevant references.
+
+    Exact: the search depth is the largest R_q.
+
+    Parameters
+    ----------
+    {params}
+
+    See Also
+    --------
+    map_at_r, precision_at_k
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skmetric.metrics import r_precision
+    >>> X = np.array([[0.0], [0.1], [1.0], [1.1], [0.25]])
+    >>> y = ["a", "a", "b", "b", "b"]
+    >>> round(r_precision(X, y), 4)
+    0.8
+    """
+    return _one("r_precision", X, labels, X_ref, labels_ref, metric, memory_budget,
+                _max_r, _r_precision)
+
+
+def map_at_r(X, labels, *, X_ref=None, labels_ref=None, metric="euclidean",
+             memory_budget=DEFAULT_MEMORY_BUDGET):
+    """MAP@R: (1/R) sum_{i<=R} P(i) rel_i, averaged over queries (Musgrave et al. 2020).
+
+    Exact: the search depth is the largest R_q.
+
+    Parameters
+    ----------
+    {params}
+
+    See Also
+    --------
+    r_precision, mean_average_precision
+
+    References
+    ----------
+    K. Musgrave, S. Belongie, S.-N. Lim, "A Metric Learning Reality Check",
+    ECCV 2020.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skmetric.metrics import map_at_r
+    >>> X = np.array([[0.0], [0.1], [1.0], [1.1], [0.25]])
+    >>> y = ["a", "a", "b", "b", "b"]
+    >>> round(map_at_r(X, y), 4)
+    0.8
+    """
+    return _one("map_at_r", X, labels, X_ref, labels_ref, metric, memory_budget,
+                _max_r, lambda rel, R: _average_precision(rel, R, upto_r=True))
+
+
+def mean_average_precision(X, labels, k=None, *, X_ref=None, labels_ref=None,
+                           metric="euclidean", memory_budget=DEFAULT_MEMORY_BUDGET):
+    """Mean average precision: (1/R) sum_{i<=k} P(i) rel_i, averaged over queries.
+
+    With ``k=None`` (default) the whole ranking counts and this is the
+    standard AP.  With an integer ``k`` only the first ``k`` neighbours
+    count but the sum is still divided by R (pytorch-metric-learning's
+    ``mean_average_precision``), which is not the IR "AP@k".
+
+    Parameters
+    ----------
+    {params}
+
+    Notes
+    -----
+    ``k=None`` ranks every reference for every query: time grows as
+    N^2 log N (memory stays within ``memory_budget``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skmetric.metrics import mean_average_precision
+    >>> X = np.array([[0.0], [0.1], [1.0], [1.1], [0.25]])
+    >>> y = ["a", "a", "b", "b", "b"]
+    >>> round(mean_average_precision(X, y), 4)
+    0.8833
+    """
+    if k is not None:
+        k = _check_k(k)
+    return _one("mean_average_precision", X, labels, X_ref, labels_ref, metric,
+                memory_budget, lambda s: s.n_available if k is None else k,
+                lambda rel, R: _average_precision(rel, R, upto_r=False))
+
+
+def mrr(X, labels, k=None, *, X_ref=None, labels_ref=None, metric="euclidean",
+        memory_budget=DEFAULT_MEMORY_BUDGET):
+    """Mean reciprocal rank: 1/rank of the first relevant neighbour (0 beyond ``k``).
+
+    ``k=None`` (default) searches the whole ranking, so no query scores 0.
+
+    Parameters
+    ----------
+    {params}
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skmetric.metrics import mrr
+    >>> X = np.array([[0.0], [0.1], [1.0], [1.1], [0.25]])
+    >>> y = ["a", "a", "b", "b", "b"]
+    >>> round(mrr(X, y), 4)
+    0.8667
+    """
+    if k is not None:
+        k = _check_k(k)
+    return _one("mrr", X, labels, X_ref, labels_ref, metric, memory_budget,
+                lambda s: s.n_available if k is None else k, _reciprocal_rank)
+
+
+def retrieval_report(X, labels, ks=(1, 2, 4, 8), *, X_ref=None, labels_ref=None,
+                     metric="euclidean", depth=None, memory_budget=DEFAULT_MEMORY_BUDGET):
+    """Every retrieval metric from one kNN search, as a dict.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_queries, n_features)
+        Query embeddings.
+    labels : array-like of shape (n_queries,)
+        Query labels.
+    ks : sequence of int, default=(1, 2, 4, 8)
+        The K of ``recall@K`` and ``precision@K``.
+    X_ref, labels_ref : array-like, default=None
+        Reference set; ``None`` scores ``X`` leave-one-out.
+    metric : {"euclidean", "cosine", "dot"}, default="euclidean"
+        Neighbour ranking.
+    depth : int or "all", default=None
+        Search depth.  ``None`` uses ``max(max(ks), max R)``, which makes
+        every metric exact except ``mean_average_precision`` and ``mrr``,
+        which are then computed within that depth.  ``"all"`` ranks every
+        reference (exact mAP and MRR, time N^2 log N).
+    memory_budget : int, default=268435456
+        Bytes the kNN search may use.
+
+    Returns
+    -------
+    report : dict
+        ``"recall@K"`` and ``"precision@K"`` for each K, ``"r_precision"``,
+        ``"map@r"``, ``"mean_average_precision"``, ``"mrr"``, plus
+        ``"depth"`` (the search depth used), ``"n_queries"`` (queries
+        scored) and ``"n_excluded"`` (queries left out because no other
+        reference shares their label).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skmetric.metrics import retrieval_report
+    >>> X = np.array([[0.0], [0.1], [1.0], [1.1], [0.25]])
+    >>> y = ["a", "a", "b", "b", "b"]
+    >>> report = retrieval_report(X, y, ks=(1, 2))
+    >>> report["recall@1"], report["recall@2"], report["n_excluded"]
+    (0.8, 0.8, 0)
+    """
+    ks = [_check_k(k, "ks") for k in np.atleast_1d(np.asarray(ks, dtype=object))]
+    if len(ks) == 0:
+        raise ValueError("`ks` must hold at least one integer >= 1.")
+    setup = _Setup(X, labels, X_ref, labels_ref, metric)
+    n_valid = int(setup.valid.sum())
+    if depth is None:
+        depth = max(max(ks), _max_r(setup) if n_valid else 1)
+    elif isinstance(depth, str) and depth == "all":
+        depth = setup.n_available
+    else:
+        depth = _check_k(depth, "depth")
+    depth = min(depth, setup.n_available)
+    stats = {}
+    for k in ks:
+        stats[f"recall@{k}"] = lambda rel, R, k=k: _hit(rel, R, k)
+        stats[f"precision@{k}"] = lambda rel, R, k=k: _precision(rel, R, k)
+    if depth >= (_max_r(setup) if n_valid else 1):
+        stats["r_precision"] = _r_precision
+        stats["map@r"] = lambda rel, R: _average_precision(rel, R, upto_r=True)
+    stats["mean_average_precision"] = lambda rel, R: _average_precision(rel, R, upto_r=False)
+    stats["mrr"] = _reciprocal_rank
+    if n_valid:
+        totals = _run(setup, depth, stats, memory_budget)
+    else:
+        totals = {name: 0.0 for name in stats}
+    report = {}
+    with warnings.catch_warnings():
+        if n_valid == 0:
+            warnings.warn(
+                f"retrieval_report: every query's label has no other reference item "
+                f"({setup.n_excluded} queries excluded); returning NaN.",
+                UserWarning, stacklevel=2,
+            )
+        warnings.simplefilter("ignore")
+        for name in stats:
+            report[name] = _finish(totals[name], n_valid, setup.n_excluded, name)
+    if "r_precision" not in report:
+        # A depth below the largest R cannot give exact R-metrics: say so.
+        report["r_precision"] = report["map@r"] = float("nan")
+    report["depth"] = int(depth)
+    report["n_queries"] = n_valid
+    report["n_excluded"] = setup.n_excluded
+    return report
+
+
+for _f in (recall_at_k, precision_at_k, r_precision, map_at_r, mean_average_precision, mrr):
+    _k_doc = ("k : int, default=1\n        Number of neighbours.\n    "
+              if _f in (recall_at_k, precision_at_k) else
+              "k : int, default=None\n        Search depth; ``None`` is the whole ranking.\n    "
+              if _f in (mean_average_precision, mrr) else "")
+    _f.__doc__ = _f.__doc__.replace("{params}", _PARAMS_DOC.format(k=_k_doc))
+del _f, _k_doc

@@ -1,0 +1,367 @@
+"""Exact and approximate k-nearest-neighbour search with bounded memory.
+
+The exact search computes query-by-reference score blocks with one fused
+torch matmul (``addmm``) per block and keeps a running top-k, so memory is
+bounded by ``memory_budget`` bytes whatever the number of samples: an N x N
+matrix is never formed.  Ties are broken by reference index (the neighbour
+with the smaller index comes first), so results are deterministic.
+
+An optional faiss backend (``pip install skmetric[faiss]``) offers the same
+exact search (``index="flat"``) and approximate indexes (``"ivf"``,
+``"hnsw"``) for large N.
+"""
+
+from numbers import Integral
+
+import numpy as np
+import torch
+
+from .utils._validation import check_array
+
+__all__ = ["kneighbors", "METRICS"]
+
+METRICS = ("euclidean", "cosine", "dot")
+_BACKENDS = ("torch", "faiss")
+_INDEXES = ("flat", "ivf", "hnsw")
+
+#: Default memory budget of one search, in bytes (256 MiB).
+DEFAULT_MEMORY_BUDGET = 256 * 2**20
+
+# Bytes used per element of a score block: the block itself plus the
+# temporaries of top-k (values, and room for the tie check); see _block_shape.
+_BLOCK_OVERHEAD = 2
+
+
+def _check_metric(metric):
+    if metric not in METRICS:
+        raise ValueError(
+            f"`metric` must be one of {list(METRICS)}; got {metric!r}."
+        )
+
+
+def _check_positive_int(value, name):
+    if isinstance(value, bool) or not isinstance(value, Integral):
+        raise ValueError(f"`{name}` must be an integer >= 1; got {value!r}.")
+    if value < 1:
+        raise ValueError(f"`{name}` must be an integer >= 1; got {value!r}.")
+    return int(value)
+
+
+def _check_embedding(X, name, *, min_samples=1):
+    """Validate a 2-D finite float array and return it as a numpy array."""
+    if isinstance(X, torch.Tensor):
+        X = X.detach().cpu().numpy()
+    return check_array(
+        X,
+        dtype=[np.float32, np.float64],
+        ensure_all_finite=True,
+        ensure_min_samples=min_samples,
+        input_name=name,
+    )
+
+
+def _block_shape(n_query, n_ref, n_keep, itemsize, memory_budget):
+    """Rows and columns of one score block so that the search fits the budget.
+
+    A block of ``q x r`` scores costs about ``_BLOCK_OVERHEAD * q * r *
+    itemsize`` bytes, and each query row also carries its running top-k
+    (``n_keep`` values and int64 indices, twice during a merge).  The whole
+    reference width is used when at least a few query rows fit, which keeps
+    the matmul efficient; otherwise the references are split too.
+    """
+    keep_bytes = 2 * n_keep * (itemsize + 8)
+    min_rows = min(n_query, 32)
+    per_row_full = _BLOCK_OVERHEAD * n_ref * itemsize + keep_bytes
+    if per_row_full * min_rows <= memory_budget:
+        rows = max(1, min(n_query, memory_budget // per_row_full))
+        return int(rows), int(n_ref)
+    rows = max(1, min_rows)
+    cols = (memory_budget // rows - keep_bytes) // (_BLOCK_OVERHEAD * itemsize)
+    cols = max(int(cols), n_keep + 1, 1)
+    return int(rows), int(min(cols, n_ref))
+
+
+def _select_smallest(scores, k, col_offset):
+    """Indices and scores of the k smallest entries of each row of a block.
+
+    Order is lexicographic in (score, column): ties are broken by the
+    smaller column, so the result does not depend on torch's top-k.
+    Returns ``(values, indices)`` sorted, with indices offset by
+    ``col_offset``.
+    """
+    n_rows, n_cols = scores.shape
+    if k >= n_cols:
+        # Everything is kept: a stable sort orders equal scores by column.
+        values, cols = torch.sort(scores, dim=1, stable=True)
+        return values, cols + col_offset
+    # top-(k+1) tells whether the k-th smallest is tied with an entry left out.
+    values, cols = torch.topk(scores, k + 1, dim=1, largest=False, sorted=True)
+    tied = values[:, k] == values[:, k - 1]
+    values, cols = values[:, :k], cols[:, :k]
+    # Order the kept set by (score, column): sort by column, then stable by score.
+    cols, _ = torch.sort(cols, dim=1)
+    values = torch.gather(scores, 1, cols)
+    values, order = torch.sort(values, dim=1, stable=True)
+    cols = torch.gather(cols, 1, order)
+    if bool(tied.any()):
+        rows = torch.nonzero(tied).flatten()
+        sub = scores[rows]
+        threshold = values[rows, k - 1 : k]
+        below = sub < threshold
+        need = k - below.sum(dim=1, keepdim=True)
+        equal = sub == threshold
+        keep = below | (equal & (torch.cumsum(equal, dim=1) <= need))
+        sub_cols = torch.nonzero(keep)[:, 1].reshape(len(rows), k)
+        sub_vals = torch.gather(sub, 1, sub_cols)
+        sub_vals, order = torch.sort(sub_vals, dim=1, stable=True)
+        values[rows] = sub_vals
+        cols[rows] = torch.gather(sub_cols, 1, order)
+    return values, cols + col_offset
+
+
+def _merge(values, indices, new_values, new_indices, k):
+    """Merge two sorted candidate lists whose indices are all ``old < new``.
+
+    Equal scores then appear in increasing index order in the concatenation,
+    so a stable sort keeps the (score, index) order.
+    """
+    values = torch.cat([values, new_values], dim=1)
+    indices = torch.cat([indices, new_indices], dim=1)
+    values, order = torch.sort(values, dim=1, stable=True)
+    order = order[:, :k]
+    return values[:, :k], torch.gather(indices, 1, order)
+
+
+def _prepare(X, metric, dtype):
+    """Tensor, squared norms (euclidean) of the rows, in the compute dtype."""
+    T = torch.as_tensor(np.ascontiguousarray(X), dtype=dtype)
+    if metric == "cosine":
+        norms = torch.linalg.vector_norm(T, dim=1, keepdim=True)
+        T = T / norms.clamp_min(torch.finfo(dtype).tiny)
+        return T, None
+    if metric == "euclidean":
+        return T, (T * T).sum(dim=1)
+    return T, None
+
+
+def _iter_knn(X, X_ref, k, *, metric, memory_budget, self_index=None, device=None):
+    """Yield ``(start, stop, distances, indices)`` per block of query rows.
+
+    Inputs must be validated arrays.  ``X_ref=None`` means ``X_ref = X``.
+    ``self_index`` (int array, one per query, -1 for none) names the
+    reference row that query ``i`` must never return (leave-one-out by index).
+    """
+    dtype = torch.float64 if X.dtype == np.float64 else torch.float32
+    if X_ref is not None and X_ref.dtype == np.float64:
+        dtype = torch.float64
+    itemsize = 8 if dtype == torch.float64 else 4
+    Q, q_sq = _prepare(X, metric, dtype)
+    if X_ref is None:
+        R, r_sq = Q, q_sq
+    else:
+        R, r_sq = _prepare(X_ref, metric, dtype)
+    if device is not None:
+        Q, R = Q.to(device), R.to(device)
+        r_sq = None if r_sq is None else r_sq.to(device)
+        q_sq = None if q_sq is None else q_sq.to(device)
+    n_q, n_r = Q.shape[0], R.shape[0]
+    if self_index is not None:
+        self_index = torch.as_tensor(np.asarray(self_index, dtype=np.int64), device=Q.device)
+    rows, cols = _block_shape(n_q, n_r, k, itemsize, memory_budget)
+    Rt = R.T
+    for q0 in range(0, n_q, rows):
+        q1 = min(q0 + rows, n_q)
+        best_v = best_i = None
+        for r0 in range(0, n_r, cols):
+            r1 = min(r0 + cols, n_r)
+            if metric == "euclidean":
+                # ||r||^2 - 2 q.r : the squared distance minus ||q||^2.
+                block = torch.addmm(r_sq[r0:r1].unsqueeze(0), Q[q0:q1], Rt[:, r0:r1],
+                                    beta=1, alpha=-2)
+            else:
+                block = torch.mm(Q[q0:q1], Rt[:, r0:r1]).neg_()
+            if self_index is not None:
+                own = self_index[q0:q1]
+                hit = torch.nonzero((own >= r0) & (own < r1)).flatten()
+                if len(hit):
+                    block[hit, own[hit] - r0] = torch.inf
+            v, i = _select_smallest(block, min(k, r1 - r0), r0)
+            del block
+            if best_v is None:
+                best_v, best_i = v, i
+            else:
+                best_v, best_i = _merge(best_v, best_i, v, i, k)
+        if metric == "euclidean":
+            best_v = (best_v + q_sq[q0:q1].unsqueeze(1)).clamp_min_(0).sqrt_()
+        elif metric == "cosine":
+            best_v = best_v + 1
+        yield q0, q1, best_v, best_i
+
+
+def _faiss():
+    try:
+        import faiss
+    except ImportError as exc:  # pragma: no cover - depends on the environment
+        raise ImportError(
+            "backend='faiss' needs the faiss package; install the `faiss` extra "
+            "with `pip install skmetric[faiss]` (or `pip install faiss-cpu`)."
+        ) from exc
+    return faiss
+
+
+def _faiss_search(X, X_ref, k, *, metric, index, index_params, exclude_self):
+    faiss = _faiss()
+    params = dict(index_params or {})
+    Q = np.ascontiguousarray(X, dtype=np.float32)
+    R = Q if X_ref is None else np.ascontiguousarray(X_ref, dtype=np.float32)
+    if metric == "cosine":
+        Q = Q / np.maximum(np.linalg.norm(Q, axis=1, keepdims=True), np.finfo(np.float32).tiny)
+        R = Q if X_ref is None else R / np.maximum(
+            np.linalg.norm(R, axis=1, keepdims=True), np.finfo(np.float32).tiny
+        )
+    d = Q.shape[1]
+    inner = metric in ("cosine", "dot")
+    faiss_metric = faiss.METRIC_INNER_PRODUCT if inner else faiss.METRIC_L2
+    if index == "flat":
+        idx = faiss.IndexFlatIP(d) if inner else faiss.IndexFlatL2(d)
+    elif index == "hnsw":
+        idx = faiss.IndexHNSWFlat(d, int(params.get("M", 32)), faiss_metric)
+        idx.hnsw.efConstruction = int(params.get("ef_construction", 80))
+        idx.hnsw.efSearch = max(int(params.get("ef_search", 64)), k + 1)
+    else:  # ivf
+        nlist = int(params.get("nlist", max(1, int(np.sqrt(R.shape[0])))))
+        quantizer = faiss.IndexFlatIP(d) if inner else faiss.IndexFlatL2(d)
+        idx = faiss.IndexIVFFlat(quantizer, d, nlist, faiss_metric)
+        idx.train(R)
+        idx.nprobe = int(params.get("nprobe", min(nlist, 8)))
+    idx.add(R)
+    extra = 1 if exclude_self else 0
+    n_search = min(k + extra, R.shape[0])
+    scores, indices = idx.search(Q, n_search)
+    scores = scores.astype(np.float64)
+    if inner:
+        scores = -scores
+    else:
+        scores = np.sqrt(np.maximum(scores, 0))
+    # faiss pads missing results with index -1 (approximate indexes).
+    scores[indices < 0] = np.inf
+    if exclude_self:
+        own = indices == np.arange(len(Q))[:, None]
+        # Drop the query's own index; if absent, drop the last neighbour.
+        drop = np.where(own.any(axis=1), own.argmax(axis=1), n_search - 1)
+        keep = np.ones_like(own)
+        keep[np.arange(len(Q)), drop] = False
+        scores = scores[keep].reshape(len(Q), n_search - 1)
+        indices = indices[keep].reshape(len(Q), n_search - 1)
+    # Deterministic order: by score, then by index.
+    order = np.lexsort((indices, scores), axis=1)
+    scores = np.take_along_axis(scores, order, axis=1)[:, :k]
+    indices = np.take_along_axis(indices, order, axis=1)[:, :k]
+    if metric == "cosine":
+        scores = scores + 1
+    return scores, indices.astype(np.int64)
+
+
+def kneighbors(
+    X,
+    X_ref=None,
+    n_neighbors=1,
+    *,
+    metric="euclidean",
+    memory_budget=DEFAULT_MEMORY_BUDGET,
+    backend="torch",
+    index="flat",
+    index_params=None,
+    device=None,
+):
+    """Find the nearest reference rows of each query row.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_queries, n_features)
+        Query embeddings.
+    X_ref : array-like of shape (n_references, n_features), default=None
+        Reference embeddings.  ``None`` searches ``X`` against itself
+        leave-one-out: each query's own row is excluded *by index* (an exact
+        duplicate at another index is still a neighbour).
+    n_neighbors : int, default=1
+        Number of neighbours to return; at most the number of references
+        (minus one when ``X_ref`` is None).
+    metric : {"euclidean", "cosine", "dot"}, default="euclidean"
+        Euclidean distance, cosine distance ``1 - cos``, or the negated
+        inner product ``-x.y`` (so that smaller is always closer).
+    memory_budget : int, default=268435456
+        Bytes that one search may use for its score blocks and running top-k
+        (the inputs themselves excluded).  The block sizes are derived from it.
+    backend : {"torch", "faiss"}, default="torch"
+        ``"faiss"`` needs the optional ``faiss`` extra.
+    index : {"flat", "ivf", "hnsw"}, default="flat"
+        faiss index: ``"flat"`` is exact, ``"ivf"`` and ``"hnsw"`` are
+        approximate.  Only ``"flat"`` is valid with ``backend="torch"``.
+    index_params : dict, default=None
+        faiss index settings: ``nlist``/``nprobe`` (IVF), ``M``,
+        ``ef_construction``/``ef_search`` (HNSW).
+    device : str or torch.device, default=None
+        Device of the torch search (CPU by default).
+
+    Returns
+    -------
+    distances : ndarray of shape (n_queries, n_neighbors)
+        Sorted ascending; equal distances are ordered by reference index.
+    indices : ndarray of shape (n_queries, n_neighbors), dtype=int64
+        Row indices into ``X_ref`` (or ``X``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skmetric.neighbors import kneighbors
+    >>> X = np.array([[0.0], [1.0], [3.0], [1.0]])
+    >>> dist, ind = kneighbors(X, n_neighbors=2)
+    >>> ind
+    array([[1, 3],
+           [3, 0],
+           [1, 3],
+           [1, 0]])
+    >>> dist[0]
+    array([1., 1.])
+    """
+    _check_metric(metric)
+    if backend not in _BACKENDS:
+        raise ValueError(f"`backend` must be one of {list(_BACKENDS)}; got {backend!r}.")
+    if index not in _INDEXES:
+        raise ValueError(f"`index` must be one of {list(_INDEXES)}; got {index!r}.")
+    if backend == "torch" and index != "flat":
+        raise ValueError(
+            f"`index={index!r}` needs backend='faiss'; the torch backend is exact "
+            "(index='flat')."
+        )
+    n_neighbors = _check_positive_int(n_neighbors, "n_neighbors")
+    memory_budget = _check_positive_int(memory_budget, "memory_budget")
+    exclude_self = X_ref is None
+    X = _check_embedding(X, "X", min_samples=2 if exclude_self else 1)
+    if X_ref is not None:
+        X_ref = _check_embedding(X_ref, "X_ref")
+        if X_ref.shape[1] != X.shape[1]:
+            raise ValueError(
+                f"X has {X.shape[1]} features but X_ref has {X_ref.shape[1]}."
+            )
+    n_available = X.shape[0] - 1 if exclude_self else X_ref.shape[0]
+    if n_neighbors > n_available:
+        where = "n_samples - 1 (leave-one-out)" if exclude_self else "the number of references"
+        raise ValueError(
+            f"`n_neighbors`={n_neighbors} is larger than {where}={n_available}."
+        )
+    if backend == "faiss":
+        return _faiss_search(X, X_ref, n_neighbors, metric=metric, index=index,
+                             index_params=index_params, exclude_self=exclude_self)
+    dist = np.empty((X.shape[0], n_neighbors), dtype=X.dtype if X_ref is None
+                    else np.result_type(X.dtype, X_ref.dtype))
+    ind = np.empty((X.shape[0], n_neighbors), dtype=np.int64)
+    with torch.no_grad():
+        self_index = np.arange(X.shape[0]) if exclude_self else None
+        for q0, q1, v, i in _iter_knn(X, X_ref, n_neighbors, metric=metric,
+                                      self_index=self_index,
+                                      memory_budget=memory_budget, device=device):
+            dist[q0:q1] = v.cpu().numpy()
+            ind[q0:q1] = i.cpu().numpy()
+    return dist, ind
