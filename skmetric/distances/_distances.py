@@ -15,9 +15,14 @@ __all__ = [
 def _squared_euclidean(query, ref):
     # ||q||^2 + ||r||^2 - 2 q.r, clamped at 0 (rounding can push it below).
     qq = (query * query).sum(-1, keepdim=True)
-    rr = (ref * ref).sum(-1).unsqueeze(0)
-    d2 = qq + rr - 2.0 * query @ ref.T
-    return d2.clamp_min_(0.0) if not d2.requires_grad else d2.clamp_min(0.0)
+    rr = qq.T if ref is query else (ref * ref).sum(-1).unsqueeze(0)
+    d2 = torch.addmm(qq + rr, query, ref.T, alpha=-2.0)
+    d2 = d2.clamp_min_(0.0) if not d2.requires_grad else d2.clamp_min(0.0)
+    if ref is query:
+        # the expansion leaves ~sqrt(eps)-sized self-distances; d(x, x) is 0
+        eye = torch.eye(len(query), dtype=torch.bool, device=query.device)
+        d2 = d2.masked_fill_(eye, 0.0) if not d2.requires_grad else d2.masked_fill(eye, 0.0)
+    return d2
 
 
 class SquaredEuclideanDistance(BaseDistance):

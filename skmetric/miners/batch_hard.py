@@ -1,0 +1,47 @@
+"""Batch-hard miner (Hermans, Beyer & Leibe, 2017)."""
+
+import torch
+
+from ..distances import EuclideanDistance
+from ..losses._utils import as_badness, pair_masks, resolve_distance
+from .base import BaseMiner
+
+__all__ = ["BatchHardMiner"]
+
+
+def _default_distance():
+    return EuclideanDistance(normalize_embeddings=True)
+
+
+class BatchHardMiner(BaseMiner):
+    r"""One triplet per anchor: its farthest positive and its closest negative.
+
+    Returns triplets ``(a, p, n)``.  Anchors without a positive or without
+    a negative in the batch are dropped (so a batch with neither gives empty
+    tensors).  Ties are broken by ``torch.max``/``torch.min``.
+
+    Parameters
+    ----------
+    distance : BaseDistance, str or None, default=None
+        ``None`` means ``EuclideanDistance(normalize_embeddings=True)``, the
+        pytorch-metric-learning default.
+
+    References
+    ----------
+    A. Hermans, L. Beyer and B. Leibe. "In Defense of the Triplet Loss for
+    Person Re-Identification". 2017. arXiv:1703.07737.
+    """
+
+    def __init__(self, *, distance=None):
+        super().__init__()
+        self.distance = distance
+
+    def mine(self, embeddings, labels):
+        dist = resolve_distance(self.distance, _default_distance)
+        pos, neg = pair_masks(labels)
+        u = as_badness(dist(embeddings), dist)
+        inf = torch.tensor(float("inf"), dtype=u.dtype, device=u.device)
+        p = torch.where(pos, u, -inf).argmax(1)
+        n = torch.where(neg, u, inf).argmin(1)
+        a = (pos.any(1) & neg.any(1)).nonzero(as_tuple=True)[0]
+        return a, p[a], n[a]

@@ -1,0 +1,119 @@
+"""Distances: properties and agreement with torch's own functions."""
+
+import pickle
+
+import pytest
+import torch
+from sklearn.base import clone
+
+from skmetric.distances import (
+    DISTANCES,
+    BaseDistance,
+    CosineSimilarity,
+    DotProductSimilarity,
+    EuclideanDistance,
+    SquaredEuclideanDistance,
+    get_distance,
+)
+
+SEEDS = [0, 1, 2]
+
+
+def _x(seed, n=9, dim=5, dtype=torch.float64):
+    g = torch.Generator().manual_seed(seed)
+    return torch.randn(n, dim, generator=g, dtype=dtype)
+
+
+ALL = [EuclideanDistance, SquaredEuclideanDistance, CosineSimilarity, DotProductSimilarity]
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+@pytest.mark.parametrize("cls", ALL, ids=lambda c: c.__name__)
+def test_symmetric_and_pairs_match_matrix(cls, seed):
+    x, y = _x(seed), _x(seed + 10, n=6)
+    d = cls()
+    mat = d(x)
+    torch.testing.assert_close(mat, mat.T)
+    assert d(x, y).shape == (9, 6)
+    torch.testing.assert_close(d.pairs(x[:6], y), torch.diagonal(d(x[:6], y)))
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+@pytest.mark.parametrize("normalize", [False, True])
+def test_euclidean_matches_cdist(seed, normalize):
+    x, y = _x(seed), _x(seed + 10, n=6)
+    if normalize:
+        xn, yn = torch.nn.functional.normalize(x, dim=1), torch.nn.functional.normalize(y, dim=1)
+    else:
+        xn, yn = x, y
+    d = EuclideanDistance(normalize_embeddings=normalize)
+    torch.testing.assert_close(d(x, y), torch.cdist(xn, yn))
+    torch.testing.assert_close(d(x), torch.cdist(xn, xn), atol=1e-7, rtol=1e-7)
+    sq = SquaredEuclideanDistance(normalize_embeddings=normalize)
+    torch.testing.assert_close(sq(x, y), torch.cdist(xn, yn) ** 2)
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_self_distance_zero(seed):
+    x = _x(seed)
+    for d in (EuclideanDistance(), SquaredEuclideanDistance(), EuclideanDistance(normalize_embeddings=True)):
+        assert (torch.diagonal(d(x)) == 0).all()
+        assert (d.pairs(x, x) == 0).all()
+    torch.testing.assert_close(torch.diagonal(CosineSimilarity()(x)), torch.ones(9, dtype=x.dtype))
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_triangle_inequality(seed):
+    d = EuclideanDistance()(_x(seed, n=7))
+    assert (d.unsqueeze(2) <= d.unsqueeze(1) + d.T.unsqueeze(0) + 1e-12).all()
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_cosine_and_dot(seed):
+    x, y = _x(seed), _x(seed + 10, n=6)
+    cos = torch.nn.functional.cosine_similarity(x.unsqueeze(1), y.unsqueeze(0), dim=-1)
+    torch.testing.assert_close(CosineSimilarity()(x, y), cos)
+    # cosine is scale invariant; the dot product is not
+    torch.testing.assert_close(CosineSimilarity()(3 * x, y), cos)
+    torch.testing.assert_close(DotProductSimilarity()(x, y), x @ y.T)
+    xn = torch.nn.functional.normalize(x, dim=1)
+    yn = torch.nn.functional.normalize(y, dim=1)
+    torch.testing.assert_close(DotProductSimilarity(normalize_embeddings=True)(x, y), xn @ yn.T)
+
+
+def test_gradient_finite_at_duplicates():
+    x = torch.tensor([[1.0, 2.0], [1.0, 2.0], [0.0, 1.0]], requires_grad=True)
+    d = EuclideanDistance()
+    (d(x).sum() + d.pairs(x[:2], x[1:]).sum()).backward()
+    assert torch.isfinite(x.grad).all()
+
+
+def test_inverted_margin_closer():
+    assert not EuclideanDistance.is_inverted and not SquaredEuclideanDistance.is_inverted
+    assert CosineSimilarity.is_inverted and DotProductSimilarity.is_inverted
+    a, b = torch.tensor([1.0]), torch.tensor([2.0])
+    # distance: 1 is closer than 2; similarity: 2 is closer than 1
+    assert EuclideanDistance().closer(a, b).item() and not CosineSimilarity().closer(a, b).item()
+    assert EuclideanDistance().margin(b, a).item() == 1.0  # a is closer by 1
+    assert CosineSimilarity().margin(a, b).item() == 1.0  # b is closer by 1
+
+
+def test_registry():
+    assert set(DISTANCES) == {"euclidean", "sqeuclidean", "cosine", "dot"}
+    for name, cls in DISTANCES.items():
+        assert type(get_distance(name)) is cls
+    d = CosineSimilarity()
+    assert get_distance(d) is d
+    assert get_distance("euclidean", normalize_embeddings=True).normalize_embeddings
+    with pytest.raises(ValueError, match="Unknown distance 'l1'. Valid names are: \\["):
+        get_distance("l1")
+
+
+@pytest.mark.parametrize("cls", ALL, ids=lambda c: c.__name__)
+def test_params_clone_pickle(cls):
+    d = cls(normalize_embeddings=True)
+    assert d.get_params() == {"normalize_embeddings": True}
+    d2 = clone(d)
+    assert isinstance(d2, BaseDistance) and d2.get_params() == d.get_params()
+    pickle.loads(pickle.dumps(d))
+    d.set_params(normalize_embeddings=True)
