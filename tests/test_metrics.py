@@ -82,6 +82,7 @@ def case_data(case, seed=0, strings=False):
     if case == "loo":
         return X, y, None, None
     X_ref, y_ref = tie_data(38, 3, 5, seed + 100)
+    y_ref[-1] += 1  # the query's lone label is absent from the reference set
     if strings:
         y_ref = np.array([f"class-{v}" for v in y_ref], dtype=object)
     return X, y, X_ref, y_ref
@@ -107,3 +108,162 @@ def test_recall_at_1_tiny_budget_and_float32():
     yf = rng.randint(4, size=80)
     assert recall_at_k(Xf, yf, 3) == pytest.approx(
         brute_metric("recall", Xf.astype(np.float64), yf, k=3), abs=1e-12)
+
+
+@pytest.mark.parametrize("case", CASES)
+@pytest.mark.parametrize("strings", [False, True])
+def test_r_metrics_map_mrr_brute_force(case, strings):
+    X, y, Xr, yr = case_data(case, seed=1, strings=strings)
+    kw = dict(X_ref=Xr, labels_ref=yr)
+    assert r_precision(X, y, **kw) == pytest.approx(brute_metric("r_precision", X, y, Xr, yr))
+    assert map_at_r(X, y, **kw) == pytest.approx(brute_metric("map_at_r", X, y, Xr, yr))
+    assert mean_average_precision(X, y, **kw) == pytest.approx(brute_metric("map", X, y, Xr, yr))
+    assert mean_average_precision(X, y, 3, **kw) == pytest.approx(
+        brute_metric("map", X, y, Xr, yr, k=3))
+    assert mrr(X, y, **kw) == pytest.approx(brute_metric("mrr", X, y, Xr, yr))
+    assert mrr(X, y, 2, **kw) == pytest.approx(brute_metric("mrr", X, y, Xr, yr, k=2))
+
+
+@pytest.mark.parametrize("metric", ["euclidean", "cosine", "dot"])
+def test_metrics_for_each_distance(metric):
+    rng = np.random.RandomState(2)
+    X = rng.normal(size=(50, 4)) + 0.1
+    y = rng.randint(4, size=50)
+    for name, fn in [("r_precision", r_precision), ("map_at_r", map_at_r)]:
+        assert fn(X, y, metric=metric) == pytest.approx(brute_metric(name, X, y, metric=metric))
+    assert recall_at_k(X, y, 2, metric=metric) == pytest.approx(
+        brute_metric("recall", X, y, metric=metric, k=2))
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_report_equals_single_functions(case):
+    X, y, Xr, yr = case_data(case, seed=2, strings=True)
+    kw = dict(X_ref=Xr, labels_ref=yr)
+    rep = retrieval_report(X, y, ks=(1, 3, 50), memory_budget=3000, **kw)
+    for k in (1, 3, 50):
+        assert rep[f"recall@{k}"] == pytest.approx(recall_at_k(X, y, k, **kw))
+        assert rep[f"precision@{k}"] == pytest.approx(precision_at_k(X, y, k, **kw))
+    assert rep["r_precision"] == pytest.approx(r_precision(X, y, **kw))
+    assert rep["map@r"] == pytest.approx(map_at_r(X, y, **kw))
+    depth = rep["depth"]
+    assert rep["mean_average_precision"] == pytest.approx(
+        mean_average_precision(X, y, depth, **kw))
+    assert rep["mrr"] == pytest.approx(mrr(X, y, depth, **kw))
+    lone = 1  # the label forced to be unique in tie_data
+    assert rep["n_excluded"] >= lone and rep["n_queries"] + rep["n_excluded"] == len(X)
+    full = retrieval_report(X, y, ks=(1,), depth="all", **kw)
+    assert full["mean_average_precision"] == pytest.approx(mean_average_precision(X, y, **kw))
+    assert full["mrr"] == pytest.approx(mrr(X, y, **kw))
+
+
+def test_r_precision_self_sizes_to_largest_class():
+    # One big class (R = 29) and small ones: a fixed small k would be wrong.
+    rng = np.random.RandomState(0)
+    y = np.r_[np.zeros(30, int), np.repeat(np.arange(1, 6), 3)]
+    X = rng.normal(size=(len(y), 3))
+    assert r_precision(X, y) == pytest.approx(brute_metric("r_precision", X, y))
+    assert map_at_r(X, y) == pytest.approx(brute_metric("map_at_r", X, y))
+
+
+def test_perfect_and_known_values():
+    X = np.array([[0.0], [0.1], [5.0], [5.1], [5.2]])
+    y = [0, 0, 1, 1, 1]
+    for fn in (recall_at_k, precision_at_k, r_precision, map_at_r, mean_average_precision, mrr):
+        assert fn(X, y) == 1.0
+
+
+def test_all_lone_queries_give_nan_with_warning():
+    X = np.eye(3)
+    with pytest.warns(UserWarning, match="every query's label has no other reference item"):
+        assert np.isnan(recall_at_k(X, ["a", "b", "c"]))
+    with pytest.warns(UserWarning, match="3 queries excluded"):
+        rep = retrieval_report(X, ["a", "b", "c"])
+    assert rep["n_excluded"] == 3 and np.isnan(rep["map@r"])
+
+
+def test_query_vs_reference_self_is_not_excluded():
+    X = np.array([[0.0], [1.0], [10.0]])
+    # Reference = queries: each query finds itself at distance 0.
+    assert recall_at_k(X, [0, 1, 2], X_ref=X, labels_ref=[0, 1, 2]) == 1.0
+    # Leave-one-out: no other item shares a label.
+    with pytest.warns(UserWarning):
+        assert np.isnan(recall_at_k(X, [0, 1, 2]))
+
+
+# --------------------------------------------------------------------------
+# Against pytorch-metric-learning's AccuracyCalculator where definitions agree.
+# --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_against_pml_accuracy_calculator(case):
+    pytest.importorskip("pytorch_metric_learning")
+    pytest.importorskip("faiss")
+    from pytorch_metric_learning.utils.accuracy_calculator import AccuracyCalculator
+
+    rng = np.random.RandomState(0)
+    n_classes = 12
+    X = rng.normal(size=(300, 16)).astype(np.float32)
+    y = rng.randint(n_classes, size=300)
+    y[0] = 99  # lone query
+    if case == "loo":
+        Xr = yr = None
+        ref, ref_y, includes = X, y, True
+    else:
+        Xr = rng.normal(size=(200, 16)).astype(np.float32)
+        yr = rng.randint(n_classes, size=200)
+        ref, ref_y, includes = Xr, yr, False
+    calc = AccuracyCalculator(
+        include=("precision_at_1", "r_precision", "mean_average_precision_at_r",
+                 "mean_average_precision"),
+        k=None,
+    )
+    import torch
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        pml = calc.get_accuracy(torch.as_tensor(X), torch.as_tensor(y), torch.as_tensor(ref),
+                                torch.as_tensor(ref_y), ref_includes_query=includes)
+    kw = dict(X_ref=Xr, labels_ref=yr)
+    assert precision_at_k(X, y, 1, **kw) == pytest.approx(pml["precision_at_1"], abs=1e-6)
+    assert r_precision(X, y, **kw) == pytest.approx(pml["r_precision"], abs=1e-6)
+    assert map_at_r(X, y, **kw) == pytest.approx(pml["mean_average_precision_at_r"], abs=1e-6)
+    assert mean_average_precision(X, y, **kw) == pytest.approx(
+        pml["mean_average_precision"], abs=1e-6)
+
+
+# --------------------------------------------------------------------------
+# Bad input.
+# --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "args, kwargs, message",
+    [
+        ((np.eye(3), [0, 1]), {}, "X has 3 samples but `labels` has 2."),
+        ((np.eye(3), [0, 1, 1]), {"k": 0}, "`k` must be an integer >= 1; got 0."),
+        ((np.eye(3), [0, 1, 1]), {"k": 1.5}, "`k` must be an integer >= 1; got 1.5."),
+        ((np.array([[np.nan, 0.0], [1.0, 1.0]]), [0, 0]), {}, "Input X contains NaN."),
+        ((np.array([[np.inf, 0.0], [1.0, 1.0]]), [0, 0]), {}, "Input X contains infinity"),
+        ((np.ones((1, 2)), [0]), {},
+         "Found array with 1 sample(s) (shape=(1, 2)) while a minimum of 2 is required"),
+        ((np.ones((0, 2)), []), {}, "Found array with 0 sample(s)"),
+        ((np.eye(3), [0, 1, 1]), {"X_ref": np.eye(3)}, "`X_ref` was given without `labels_ref`."),
+        ((np.eye(3), [0, 1, 1]), {"labels_ref": [0]}, "`labels_ref` was given without `X_ref`."),
+        ((np.eye(3), [0, 1, 1]), {"X_ref": np.eye(3), "labels_ref": [0, 1]},
+         "X_ref has 3 samples but `labels_ref` has 2."),
+        ((np.eye(3), [0, 1, 1]), {"X_ref": np.ones((2, 2)), "labels_ref": [0, 1]},
+         "X has 3 features but X_ref has 2."),
+        ((np.eye(3), [0, 1, 1]), {"metric": "l1"},
+         "`metric` must be one of ['euclidean', 'cosine', 'dot']; got 'l1'."),
+        ((np.eye(3), np.zeros((3, 2))), {}, "`labels` must be 1-D; got an array of shape (3, 2)."),
+    ],
+)
+def test_bad_input(args, kwargs, message):
+    with pytest.raises(ValueError, match=re.escape(message)):
+        recall_at_k(*args, **kwargs)
+
+
+def test_bad_ks_in_report():
+    with pytest.raises(ValueError, match=re.escape("`ks` must be an integer >= 1; got 0.")):
+        retrieval_report(np.eye(3), [0, 1, 1], ks=(1, 0))
