@@ -10,12 +10,14 @@ from ._distances import (
     EuclideanDistance,
     SquaredEuclideanDistance,
 )
+from .poincare import PoincareDistance
 
 DISTANCES = {
     "euclidean": EuclideanDistance,
     "sqeuclidean": SquaredEuclideanDistance,
     "cosine": CosineSimilarity,
     "dot": DotProductSimilarity,
+    "poincare": PoincareDistance,
 }
 
 __all__ = [
@@ -23,6 +25,7 @@ __all__ = [
     "CosineSimilarity",
     "DotProductSimilarity",
     "EuclideanDistance",
+    "PoincareDistance",
     "SquaredEuclideanDistance",
     "DISTANCES",
     "get_distance",
