@@ -117,3 +117,33 @@ def test_params_clone_pickle(cls):
     assert isinstance(d2, BaseDistance) and d2.get_params() == d.get_params()
     pickle.loads(pickle.dumps(d))
     d.set_params(normalize_embeddings=True)
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+@pytest.mark.parametrize("normalize", [False, True])
+def test_euclidean_gradient_matches_cdist(seed, normalize):
+    x = _x(seed).requires_grad_(True)
+    x2 = x.detach().clone().requires_grad_(True)
+    w = _x(seed + 20, n=9, dim=9)
+    w.fill_diagonal_(0)  # cdist's gradient at 0 is 0 too, but keep the test on smooth terms
+    (EuclideanDistance(normalize_embeddings=normalize)(x) * w).sum().backward()
+    xn = torch.nn.functional.normalize(x2, dim=1) if normalize else x2
+    (torch.cdist(xn, xn) * w).sum().backward()
+    torch.testing.assert_close(x.grad, x2.grad)
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_l2_normalize_matches_torch(seed):
+    from skmetric.distances._normalize import l2_normalize
+
+    x = _x(seed)
+    x[0] = 0.0  # a zero row: clamped norm
+    x[1] *= 1e-14
+    g = _x(seed + 5)
+    a = x.clone().requires_grad_(True)
+    b = x.clone().requires_grad_(True)
+    ya, yb = l2_normalize(a), torch.nn.functional.normalize(b, dim=-1)
+    torch.testing.assert_close(ya, yb)
+    (ya * g).sum().backward()
+    (yb * g).sum().backward()
+    torch.testing.assert_close(a.grad, b.grad)

@@ -347,10 +347,14 @@ def test_circle_float32_matches_float64_at_gamma_256():
     torch.testing.assert_close(v32.double(), v64, rtol=1e-4, atol=1e-4)
 
 
-def test_triplet_all_triplets_fast_path_matches_indexed_path():
-    # the sort/searchsorted computation equals listing every triplet
+@pytest.mark.parametrize(
+    "options", [{}, {"swap": True}, {"smooth_loss": True}, {"swap": True, "smooth_loss": True}]
+)
+def test_triplet_all_triplets_fast_path_matches_indexed_path(options):
+    # the sort/searchsorted (hinge) and dense (swap, smooth) computations
+    # equal listing every triplet
     emb, labels = _batch(3, n=64, n_classes=6)
-    loss = TripletMarginLoss(margin=0.3)
+    loss = TripletMarginLoss(margin=0.3, **options)
     triplets = _utils.all_triplets(labels)
     _assert_same(
         _value_and_grads(loss, emb, labels),
@@ -520,3 +524,18 @@ def test_float64_input_float32_parameters():
     emb, labels = _batch(0)
     loss(emb, labels).backward()
     assert loss.proxies.dtype == torch.float32 and loss.proxies.grad is not None
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+@pytest.mark.parametrize("swap", [False, True])
+def test_few_mined_triplets_use_pair_path_same_values(seed, swap):
+    # few indices: distances of the listed pairs only, no matrix; same result
+    emb, labels = _batch(seed, n=64, n_classes=8)
+    triplets = tuple(t[:40] for t in _utils.all_triplets(labels))
+    loss = TripletMarginLoss(margin=0.5, swap=swap)
+    assert _utils.pair_values(EuclideanDistance(), emb, [triplets[:2]] * 3) is not None
+    theirs = pml_losses.TripletMarginLoss(margin=0.5, swap=swap)
+    _assert_same(
+        _value_and_grads(loss, emb, labels, triplets),
+        _value_and_grads(theirs, emb, labels, triplets),
+    )

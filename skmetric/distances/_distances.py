@@ -2,6 +2,7 @@
 
 import torch
 
+from ._normalize import l2_normalize, safe_sqrt
 from .base import BaseDistance
 
 __all__ = [
@@ -16,12 +17,11 @@ def _squared_euclidean(query, ref):
     # ||q||^2 + ||r||^2 - 2 q.r, clamped at 0 (rounding can push it below).
     qq = (query * query).sum(-1, keepdim=True)
     rr = qq.T if ref is query else (ref * ref).sum(-1).unsqueeze(0)
-    d2 = torch.addmm(qq + rr, query, ref.T, alpha=-2.0)
-    d2 = d2.clamp_min_(0.0) if not d2.requires_grad else d2.clamp_min(0.0)
+    d2 = torch.addmm(qq + rr, query, ref.T, alpha=-2.0).clamp_min_(0.0)
     if ref is query:
-        # the expansion leaves ~sqrt(eps)-sized self-distances; d(x, x) is 0
-        eye = torch.eye(len(query), dtype=torch.bool, device=query.device)
-        d2 = d2.masked_fill_(eye, 0.0) if not d2.requires_grad else d2.masked_fill(eye, 0.0)
+        # the expansion leaves ~sqrt(eps)-sized self-distances; d(x, x) is 0.
+        # (addmm and clamp_min_ save nothing for backward that this edits.)
+        d2.diagonal().zero_()
     return d2
 
 
@@ -39,22 +39,15 @@ class EuclideanDistance(BaseDistance):
     r"""Euclidean distance :math:`\|a - b\|_2`.
 
     The square root has an infinite gradient at 0 (a point and itself, or
-    duplicates), so it is taken of ``max(d^2, eps)`` where ``eps`` is the
-    dtype's smallest normal number; exact zeros are put back afterwards.
+    duplicates); here its gradient at 0 is 0, so no NaN reaches the
+    embeddings.
     """
 
     def compute_matrix(self, query, ref):
-        d2 = _squared_euclidean(query, ref)
-        return _safe_sqrt(d2)
+        return safe_sqrt(_squared_euclidean(query, ref))
 
     def compute_pairs(self, a, b):
-        return _safe_sqrt(((a - b) ** 2).sum(-1))
-
-
-def _safe_sqrt(d2):
-    tiny = torch.finfo(d2.dtype).tiny
-    zero = d2 <= tiny
-    return torch.sqrt(d2.clamp_min(tiny)).masked_fill(zero, 0.0)
+        return safe_sqrt(((a - b) ** 2).sum(-1))
 
 
 class DotProductSimilarity(BaseDistance):
@@ -80,4 +73,4 @@ class CosineSimilarity(DotProductSimilarity):
         super().__init__(normalize_embeddings=normalize_embeddings)
 
     def _maybe_normalize(self, x):
-        return torch.nn.functional.normalize(x, p=2, dim=-1)
+        return l2_normalize(x)

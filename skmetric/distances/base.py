@@ -4,6 +4,7 @@ import torch
 from torch import nn
 
 from .._params import ParamsMixin
+from ._normalize import l2_normalize
 
 __all__ = ["BaseDistance"]
 
@@ -29,7 +30,7 @@ class BaseDistance(ParamsMixin, nn.Module):
 
     def _maybe_normalize(self, x):
         if self.normalize_embeddings:
-            return nn.functional.normalize(x, p=2, dim=-1)
+            return l2_normalize(x)
         return x
 
     def forward(self, query, ref=None):

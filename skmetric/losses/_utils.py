@@ -28,6 +28,7 @@ __all__ = [
     "empty_indices",
     "resolve_distance",
     "as_badness",
+    "pair_values",
 ]
 
 
@@ -211,3 +212,18 @@ def miner_weights(indices_tuple, batch_size, dtype, device):
     counts = torch.bincount(torch.cat(list(indices_tuple)), minlength=batch_size)
     counts = counts.to(dtype)
     return counts / counts.max()
+
+
+def pair_values(distance, embeddings, pairs):
+    """Distances of a few index pairs, or ``None`` when the full matrix is cheaper.
+
+    ``pairs`` is a list of ``(i, j)`` index tensors.  Gathering rows and
+    comparing them costs about ``n_pairs * D`` memory traffic, the matrix
+    ``B^2 * D`` matrix-multiply flops, which run many times faster; the
+    gather wins below roughly ``B^2 / 16`` pairs.
+    """
+    n = len(embeddings)
+    if sum(len(i) for i, _ in pairs) * 16 > n * n:
+        return None
+    x = distance._maybe_normalize(embeddings)
+    return [distance.compute_pairs(x[i], x[j]) for i, j in pairs]

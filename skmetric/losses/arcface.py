@@ -6,6 +6,7 @@ import torch
 from torch import nn
 
 from ._utils import miner_weights
+from ..distances._normalize import l2_normalize
 from .base import BaseProxyLoss
 
 __all__ = ["ArcFaceLoss"]
@@ -65,8 +66,8 @@ class ArcFaceLoss(BaseProxyLoss):
 
     def compute_loss(self, embeddings, labels, indices_tuple):
         self._check_sizes(embeddings, labels)
-        x = nn.functional.normalize(embeddings, dim=1)
-        w = nn.functional.normalize(self.W.to(x.dtype), dim=0)
+        x = l2_normalize(embeddings)
+        w = l2_normalize(self.W.to(x.dtype).T).T
         cos = x @ w  # (B, C)
         m = math.radians(self.margin)
         rows = torch.arange(len(labels), device=labels.device)

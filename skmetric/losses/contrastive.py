@@ -1,9 +1,7 @@
 """Contrastive loss (Hadsell, Chopra & LeCun, 2006)."""
 
-import torch
-
 from ..distances import EuclideanDistance
-from ._utils import avg_nonzero, pair_masks, resolve_distance, to_pairs
+from ._utils import pair_values, resolve_distance, to_pairs
 from .base import BaseMetricLoss, zero_loss
 
 __all__ = ["ContrastiveLoss"]
@@ -68,17 +66,28 @@ class ContrastiveLoss(BaseMetricLoss):
 
     def compute_loss(self, embeddings, labels, indices_tuple):
         dist = resolve_distance(self.distance, _default_distance)
-        mat = dist(embeddings)
         if indices_tuple is None:
-            pos_mask, neg_mask = pair_masks(labels)
-            pos = torch.relu(dist.margin(mat, self.pos_margin)).masked_fill(~pos_mask, 0)
-            neg = torch.relu(dist.margin(self.neg_margin, mat)).masked_fill(~neg_mask, 0)
-        else:
-            a1, p, a2, n = to_pairs(indices_tuple, labels)
-            if len(a1) == 0 and len(a2) == 0:
-                return zero_loss(embeddings)
-            pos = torch.relu(dist.margin(mat[a1, p], self.pos_margin))
-            neg = torch.relu(dist.margin(self.neg_margin, mat[a2, n]))
-        if self.squared:
-            pos, neg = pos * pos, neg * neg
-        return avg_nonzero(pos) + avg_nonzero(neg)
+            # all pairs, as masks over the matrix (no index lists)
+            mat = dist(embeddings)
+            same = labels.unsqueeze(1) == labels.unsqueeze(0)
+            pos = dist.margin(mat, self.pos_margin)
+            neg = dist.margin(self.neg_margin, mat)
+            keep_pos = (pos > 0).logical_and_(same)
+            keep_pos.fill_diagonal_(False)
+            keep_neg = (neg > 0).logical_and_(same.logical_not_())
+            return self._mean_positive(pos, keep_pos) + self._mean_positive(neg, keep_neg)
+        a1, p, a2, n = to_pairs(indices_tuple, labels)
+        if len(a1) == 0 and len(a2) == 0:
+            return zero_loss(embeddings)
+        values = pair_values(dist, embeddings, [(a1, p), (a2, n)])
+        if values is None:
+            mat = dist(embeddings)
+            values = mat[a1, p], mat[a2, n]
+        pos = dist.margin(values[0], self.pos_margin)
+        neg = dist.margin(self.neg_margin, values[1])
+        return self._mean_positive(pos, pos > 0) + self._mean_positive(neg, neg > 0)
+
+    def _mean_positive(self, violation, keep):
+        # AvgNonZero of [violation]_+ (or its square): relu(v) > 0 iff v > 0
+        term = violation * violation if self.squared else violation
+        return (term * keep).sum() / keep.sum().clamp_min(1).to(term.dtype)

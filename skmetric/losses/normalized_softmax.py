@@ -4,6 +4,7 @@ import torch
 from torch import nn
 
 from ._utils import miner_weights
+from ..distances._normalize import l2_normalize
 from .base import BaseProxyLoss
 
 __all__ = ["NormalizedSoftmaxLoss"]
@@ -47,8 +48,8 @@ class NormalizedSoftmaxLoss(BaseProxyLoss):
 
     def compute_loss(self, embeddings, labels, indices_tuple):
         self._check_sizes(embeddings, labels)
-        x = nn.functional.normalize(embeddings, dim=1)
-        w = nn.functional.normalize(self.weight.to(x.dtype), dim=0)
+        x = l2_normalize(embeddings)
+        w = l2_normalize(self.weight.to(x.dtype).T).T
         logits = (x @ w) / self.temperature
         if indices_tuple is None:
             return nn.functional.cross_entropy(logits, labels)

@@ -3,7 +3,14 @@
 import torch
 
 from ..distances import EuclideanDistance
-from ._utils import as_badness, avg_nonzero, pair_masks, resolve_distance, to_triplets
+from ._utils import (
+    as_badness,
+    avg_nonzero,
+    pair_masks,
+    pair_values,
+    resolve_distance,
+    to_triplets,
+)
 from .base import BaseMetricLoss, zero_loss
 
 __all__ = ["TripletMarginLoss"]
@@ -47,7 +54,9 @@ class TripletMarginLoss(BaseMetricLoss):
     the default hinge this is computed without listing the triplets: per
     anchor the negatives are sorted once, and for each positive the number
     of violating negatives and their sum come from a binary search and a
-    cumulative sum (``O(B^2 log B)`` time, ``O(B^2)`` memory).  A miner's
+    cumulative sum (``O(B^2 log B)`` time, ``O(B^2)`` memory).  With
+    ``swap`` or ``smooth_loss`` a dense (positive pairs x batch) matrix is
+    used: memory ``O(|P| B)``, at most about ``B^3 / 4`` for two classes.  A miner's
     triplets are used as given; pairs ``(a1, p, a2, n)`` are joined on the
     anchor as in pytorch-metric-learning.  PML's ``triplets_per_anchor``
     (random subsampling) is not offered: use a miner.
@@ -68,22 +77,45 @@ class TripletMarginLoss(BaseMetricLoss):
 
     def compute_loss(self, embeddings, labels, indices_tuple):
         dist = resolve_distance(self.distance, _default_distance)
-        if indices_tuple is None and not (self.swap or self.smooth_loss):
-            return self._all_triplets_hinge(as_badness(dist(embeddings), dist), labels)
+        if indices_tuple is None:
+            u = as_badness(dist(embeddings), dist)
+            if self.swap or self.smooth_loss:
+                return self._all_triplets_dense(u, labels)
+            return self._all_triplets_hinge(u, labels)
         a, p, n = to_triplets(indices_tuple, labels)
         if len(a) == 0:
             return zero_loss(embeddings)
-        u = as_badness(dist(embeddings), dist)
-        ap = u[a, p]
-        an = u[a, n]
+        pairs = [(a, p), (a, n)] + ([(p, n)] if self.swap else [])
+        values = pair_values(dist, embeddings, pairs)
+        if values is None:
+            mat = dist(embeddings)
+            values = [mat[i, j] for i, j in pairs]
+        values = [as_badness(v, dist) for v in values]
+        ap, an = values[0], values[1]
         if self.swap:
-            an = torch.minimum(an, u[p, n])
+            an = torch.minimum(an, values[2])
         violation = ap - an + self.margin
         if self.smooth_loss:
             losses = torch.nn.functional.softplus(violation)
         else:
             losses = torch.relu(violation)
         return avg_nonzero(losses)
+
+    def _all_triplets_dense(self, u, labels):
+        # one row per positive pair (a, p), one column per candidate negative:
+        # rows of u are copied whole (contiguous), never single elements.
+        pos, neg = pair_masks(labels)
+        a, p = pos.nonzero(as_tuple=True)
+        an = u.index_select(0, a)
+        if self.swap:
+            an = torch.minimum(an, u.index_select(0, p))
+        violation = u[a, p].unsqueeze(1) + self.margin - an
+        if self.smooth_loss:
+            losses = torch.nn.functional.softplus(violation)
+        else:
+            losses = torch.relu(violation)
+        keep = neg.index_select(0, a).logical_and_(losses > 0)
+        return (losses * keep).sum() / keep.sum().clamp_min(1).to(losses.dtype)
 
     def _all_triplets_hinge(self, u, labels):
         # u: "larger is farther" matrix.  For anchor a and positive p, the
