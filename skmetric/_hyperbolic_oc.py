@@ -1,0 +1,622 @@
+"""``HyperbolicOneClass``: Hyp-OC one-class detection in the Poincaré ball."""
+
+import copy
+import math
+from numbers import Integral, Real
+from typing import NamedTuple
+
+import numpy as np
+import torch
+from sklearn.base import (
+    BaseEstimator,
+    ClassNamePrefixFeaturesOutMixin,
+    OutlierMixin,
+    TransformerMixin,
+)
+from torch import nn
+from torch.nn import functional as F
+
+from ._training import TRAINING_PARAMETER_CONSTRAINTS, TorchTrainingMixin, seeded
+from .geometry import PoincareBall, expmap, expmap0, project
+from .losses.hyperbolic import HyperbolicMLR, hyp_pc_loss
+from .nn import ResidualEmbedder, initial_projection
+from .utils._validation import (
+    Interval,
+    StrOptions,
+    _fit_context,
+    check_is_fitted,
+    validate_data,
+)
+
+__all__ = ["HyperbolicOneClass"]
+
+# offset_ for contamination="auto": log p(real) = log(1/2), the Bayes boundary
+# between the data and the pseudo-negatives at equal priors.
+AUTO_OFFSET = math.log(0.5)
+
+
+class _RiemannianGrad(torch.autograd.Function):
+    r"""Identity whose backward rescales the gradient by :math:`(1 - c\|z\|^2)^2 / 4`.
+
+    The inverse squared conformal factor turns the Euclidean gradient at a
+    ball point into the Riemannian one (as in Hyp-OC's official code).
+    """
+
+    @staticmethod
+    def forward(ctx, z, c):
+        ctx.c = c
+        ctx.save_for_backward(z)
+        return z.view_as(z)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (z,) = ctx.saved_tensors
+        scale = (1.0 - ctx.c * (z * z).sum(-1, keepdim=True)).clamp_min(0.0) ** 2 / 4.0
+        return grad * scale, None
+
+
+class _TrainOutput(NamedTuple):
+    """What the network returns in training mode (real rows first)."""
+
+    z: torch.Tensor  # ball points of real then pseudo-negative samples
+    logits: torch.Tensor  # (2 n_real, 2): class 0 = real, 1 = pseudo-negative
+    n_real: int
+
+
+class HypOCNet(nn.Module):
+    r"""Standardise, (train: add pseudo-negatives), encode, clip, map into the ball, MLR.
+
+    In training mode the forward pass updates the running mean of the
+    standardised features,
+    :math:`\mu \leftarrow \alpha\mu + (1-\alpha)\bar x_{\text{batch}}`
+    (initialised at the first batch's mean), draws one pseudo-negative per
+    real sample from :math:`\mathcal N(\mu, \sigma^2 I)` with torch's RNG,
+    and returns a :class:`_TrainOutput`.  In eval mode it returns the MLR
+    logits of the inputs, shape ``(n, 2)``.
+
+    Parameters
+    ----------
+    encoder : torch.nn.Module
+        Maps standardised ``(n, n_features)`` features to ``(n, d)``.
+    mean, scale : arrays of shape (n_features,)
+        Standardisation (``x - mean) / scale``).
+    embedding_size : int
+        ``d``.
+    c, clip_radius, pseudo_std, momentum : float
+    """
+
+    def __init__(self, encoder, mean, scale, embedding_size, *, c, clip_radius,
+                 pseudo_std, momentum):
+        super().__init__()
+        n_features = len(mean)
+        self.encoder = encoder
+        self.c = float(c)
+        self.clip_radius = clip_radius
+        self.pseudo_std = float(pseudo_std)
+        self.momentum = float(momentum)
+        self.register_buffer("mean", torch.as_tensor(mean, dtype=torch.float32))
+        self.register_buffer("scale", torch.as_tensor(scale, dtype=torch.float32))
+        self.register_buffer("running_mean", torch.zeros(n_features))
+        self.register_buffer("n_batches_tracked", torch.zeros((), dtype=torch.long))
+        # learnable base point p0 = expmap0(xi) of the map into the ball
+        self.base_tangent = nn.Parameter(torch.zeros(embedding_size))
+        self.mlr = HyperbolicMLR(embedding_size, 2, c=self.c)
+
+    def standardize(self, x):
+        return (x - self.mean) / self.scale
+
+    def embed_standardized(self, x):
+        """Ball points of standardised features."""
+        h = self.encoder(x)
+        if self.clip_radius is not None:
+            # Euclidean feature clipping: h <- min(1, r / ||h||) h
+            norm = (h * h).sum(-1, keepdim=True).clamp_min(torch.finfo(h.dtype).tiny).sqrt()
+            h = h * (self.clip_radius / norm).clamp(max=1.0)
+        if self.c == 0.0:  # Euclidean ablation: the limit c -> 0
+            return self.base_tangent + h
+        base = expmap0(self.base_tangent, c=self.c)
+        z = expmap(base, h, c=self.c)
+        if self.training and z.requires_grad:
+            z = _RiemannianGrad.apply(z, self.c)
+        return z
+
+    def embed(self, x):
+        """Ball points of raw features."""
+        return self.embed_standardized(self.standardize(x))
+
+    def forward(self, x):
+        x = self.standardize(x)
+        if not self.training:
+            return self.mlr(self.embed_standardized(x))
+        with torch.no_grad():
+            batch_mean = x.mean(0)
+            if int(self.n_batches_tracked) == 0:
+                self.running_mean.copy_(batch_mean)
+            else:
+                self.running_mean.mul_(self.momentum).add_((1.0 - self.momentum) * batch_mean)
+            self.n_batches_tracked += 1
+            pseudo = self.running_mean + self.pseudo_std * torch.randn_like(x)
+        z = self.embed_standardized(torch.cat([x, pseudo]))
+        return _TrainOutput(z, self.mlr(z), x.shape[0])
+
+
+class HypOCCriterion(nn.Module):
+    """``ce_weight * Hyp-CE + pc_weight * Hyp-PC`` of a :class:`_TrainOutput`.
+
+    Called by the fit loop as ``criterion(output, y)``; ``y`` is the dummy
+    target of one-class training and is ignored (the real samples are class
+    0, the pseudo-negatives class 1).
+    """
+
+    def __init__(self, *, c, ce_weight=1.0, pc_weight=1.0, pc_distance="geodesic"):
+        super().__init__()
+        self.c = c
+        self.ce_weight = ce_weight
+        self.pc_weight = pc_weight
+        self.pc_distance = pc_distance
+
+    def forward(self, output, y=None):
+        z, logits, n_real = output
+        labels = torch.cat(
+            [
+                torch.zeros(n_real, dtype=torch.long, device=logits.device),
+                torch.ones(logits.shape[0] - n_real, dtype=torch.long, device=logits.device),
+            ]
+        )
+        loss = self.ce_weight * F.cross_entropy(logits, labels)
+        if self.pc_weight:
+            loss = loss + self.pc_weight * hyp_pc_loss(
+                z[:n_real], c=self.c, distance=self.pc_distance
+            )
+        return loss
+
+
+class _HeldOutLogLoss:
+    """Validation score: minus the log-loss of held-out real samples vs fixed pseudo-negatives."""
+
+    def __init__(self, X_pseudo):
+        self.X_pseudo = X_pseudo
+
+    def __call__(self, module, X, y):
+        device = X.device
+        real = module(X)
+        pseudo = module(self.X_pseudo.to(device))
+        ce_real = F.cross_entropy(real, torch.zeros(real.shape[0], dtype=torch.long, device=device))
+        ce_pseudo = F.cross_entropy(
+            pseudo, torch.ones(pseudo.shape[0], dtype=torch.long, device=device)
+        )
+        return -float(ce_real + ce_pseudo) / 2.0
+
+
+def _log_p_real(logits):
+    """``log softmax(logits)[:, 0]`` computed stably in float64."""
+    logits = np.asarray(logits, dtype=np.float64)
+    return -np.logaddexp(0.0, logits[:, 1] - logits[:, 0])
+
+
+class HyperbolicOneClass(
+    ClassNamePrefixFeaturesOutMixin,
+    OutlierMixin,
+    TransformerMixin,
+    TorchTrainingMixin,
+    BaseEstimator,
+):
+    r"""One-class novelty detection in the Poincaré ball (Hyp-OC).
+
+    Trained on normal samples only, like
+    :class:`~sklearn.svm.OneClassSVM`.  The input is standardised, then a
+    network encodes it; the features are clipped to a Euclidean norm of at
+    most ``clip_radius`` and mapped into the Poincaré ball of curvature
+    :math:`-c` (exponential map at a learnable base point).  A hyperbolic
+    multinomial-logistic-regression layer separates the real samples from
+    *pseudo-negatives* drawn from :math:`\mathcal N(\mu, \sigma^2 I)` around
+    a running mean :math:`\mu` of the (standardised) real features, with two
+    losses: Hyp-CE (cross-entropy on the MLR logits) and Hyp-PC (pairwise
+    confusion: the mean geodesic distance between paired real samples, which
+    pulls them together).  Gradients are clipped to a norm of ``grad_clip``.
+
+    The score of a sample is the log-probability that the MLR gives to "real"
+    (``score_samples``, greater is more normal); ``decision_function`` is the
+    score minus ``offset_`` and ``predict`` its sign.
+
+    Parameters
+    ----------
+    encoder : "mlp" or torch.nn.Module, default="mlp"
+        ``"mlp"``: a residual MLP that starts at the principal axes of the
+        standardised training data (:class:`skmetric.nn.ResidualEmbedder`);
+        or any module mapping ``(n, n_features)`` float32 standardised
+        features to ``(n, d)`` (copied, never modified).
+    n_components : int, default=None
+        Dimension of the ball.  ``None``: ``min(n_features, 32)``.  Ignored
+        (read from its output) for a user encoder.
+    hidden_sizes : tuple of int, default=(128,)
+        Hidden widths of the ``"mlp"`` encoder.
+    dropout : float, default=0.0
+        Dropout of the ``"mlp"`` encoder.
+    standardize : bool, default=True
+        Centre and scale the features with the training mean and standard
+        deviation inside the network (pseudo-negatives are drawn in the
+        standardised space, so ``pseudo_std`` is in units of standard
+        deviations).
+    c : float, default=0.1
+        Curvature magnitude of the ball (radius :math:`1/\sqrt c`).  ``0``
+        is the Euclidean limit (no hyperbolic map, a linear logit layer and
+        twice the Euclidean distance in Hyp-PC): the Euclidean ablation.
+    clip_radius : float or None, default=2.0
+        Euclidean feature clipping radius ``r`` before the map into the ball
+        (Guo et al.); ``None`` disables it.
+    pseudo_std : float, default=1.0
+        Standard deviation :math:`\sigma` of the pseudo-negative Gaussian.
+    momentum : float, default=0.8
+        Weight :math:`\alpha` of the old value in the running mean
+        :math:`\mu \leftarrow \alpha\mu + (1-\alpha)\bar x_{\text{batch}}`.
+        It is a true exponential moving average initialised at the first
+        batch's mean (the official code uses the previous batch's raw mean
+        and resets it to 0 every epoch).
+    ce_weight, pc_weight : float, default=1.0
+        Weights of Hyp-CE and Hyp-PC in the loss.
+    pc_distance : {"geodesic", "arctan"}, default="geodesic"
+        Distance of Hyp-PC: the Poincaré geodesic, or the official code's
+        arctan variant.
+    grad_clip : float or None, default=3.0
+        Maximum gradient norm (skorch's ``GradientNormClipping``); ``None``
+        disables clipping.
+    contamination : "auto" or float in (0, 0.5], default="auto"
+        Sets ``offset_``.  ``"auto"``: :math:`\log(1/2)`, so that a sample is
+        an inlier when the MLR finds it more likely real than
+        pseudo-negative.  A fraction: the ``contamination`` quantile of the
+        training scores, as in :class:`~sklearn.ensemble.IsolationForest`.
+    max_epochs : int, default=50
+    batch_size : int, default=64
+    lr : float, default=1e-3
+    weight_decay : float, default=1e-6
+    optimizer : {"adam", "adamw", "sgd", "rmsprop"} or optimizer class, default="adam"
+    lr_schedule : {"constant", "cosine"}, default="constant"
+        Learning-rate schedule of the shared fit loop.
+    validation_fraction : float or None, default=None
+        Fraction of the training data held out for early stopping on the
+        log-loss of held-out samples against a fixed set of pseudo-negatives;
+        ``None`` trains on all the data for ``max_epochs``.
+    patience : int or None, default=10
+    device : {"cpu", "cuda", "auto"}, default="cpu"
+    random_state : int, RandomState instance or None, default=None
+        Seeds the weights, batches and pseudo-negatives; with an int, fits
+        are identical bit for bit on CPU.
+    verbose : int, default=0
+    callbacks : list of skorch callbacks or None, default=None
+
+    Attributes
+    ----------
+    offset_ : float
+        ``decision_function = score_samples - offset_``.
+    n_features_in_ : int
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Defined when X has string feature names.
+    embedding_size_ : int
+        Dimension of the ball.
+    ball_ : skmetric.geometry.PoincareBall
+        The ball the points of :meth:`transform` live in.
+    module_ : torch.nn.Module
+        The trained network (:class:`HypOCNet`).
+    net_ : skorch.NeuralNet
+    history_ : skorch.History
+    n_epochs_ : int
+
+    See Also
+    --------
+    sklearn.svm.OneClassSVM : Kernel one-class detector.
+    sklearn.ensemble.IsolationForest : Tree-based outlier detector.
+    sklearn.neighbors.LocalOutlierFactor : Density-based detector
+        (``novelty=True`` for new data).
+
+    References
+    ----------
+    K. Narayan and V. M. Patel. "Hyp-OC: Hyperbolic One Class Classification
+    for Face Anti-Spoofing". FG 2024. arXiv:2404.14406.
+
+    O. Ganea, G. Bécigneul and T. Hofmann. "Hyperbolic Neural Networks".
+    NeurIPS 2018. arXiv:1805.09112.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.datasets import load_digits
+    >>> from sklearn.metrics import roc_auc_score
+    >>> from skmetric._hyperbolic_oc import HyperbolicOneClass
+    >>> X, y = load_digits(return_X_y=True)
+    >>> det = HyperbolicOneClass(max_epochs=20, random_state=0).fit(X[y == 0][:120])
+    >>> X_test = np.vstack([X[y == 0][120:], X[y != 0][:300]])
+    >>> is_inlier = np.r_[np.ones((y == 0).sum() - 120), np.zeros(300)]
+    >>> roc_auc_score(is_inlier, det.score_samples(X_test)) > 0.9
+    True
+    """
+
+    _parameter_constraints = {
+        "encoder": [StrOptions({"mlp"}), nn.Module],
+        "n_components": [Interval(Integral, 1, None, closed="left"), None],
+        "hidden_sizes": [tuple, list],
+        "dropout": [Interval(Real, 0, 1, closed="left")],
+        "standardize": ["boolean"],
+        "c": [Interval(Real, 0, None, closed="left")],
+        "clip_radius": [Interval(Real, 0, None, closed="neither"), None],
+        "pseudo_std": [Interval(Real, 0, None, closed="neither")],
+        "momentum": [Interval(Real, 0, 1, closed="left")],
+        "ce_weight": [Interval(Real, 0, None, closed="left")],
+        "pc_weight": [Interval(Real, 0, None, closed="left")],
+        "pc_distance": [StrOptions({"geodesic", "arctan"})],
+        "grad_clip": [Interval(Real, 0, None, closed="neither"), None],
+        "contamination": [StrOptions({"auto"}), Interval(Real, 0, 0.5, closed="right")],
+        **TRAINING_PARAMETER_CONSTRAINTS,
+    }
+
+    def __init__(
+        self,
+        encoder="mlp",
+        *,
+        n_components=None,
+        hidden_sizes=(128,),
+        dropout=0.0,
+        standardize=True,
+        c=0.1,
+        clip_radius=2.0,
+        pseudo_std=1.0,
+        momentum=0.8,
+        ce_weight=1.0,
+        pc_weight=1.0,
+        pc_distance="geodesic",
+        grad_clip=3.0,
+        contamination="auto",
+        max_epochs=50,
+        batch_size=64,
+        lr=1e-3,
+        weight_decay=1e-6,
+        optimizer="adam",
+        lr_schedule="constant",
+        validation_fraction=None,
+        patience=10,
+        device="cpu",
+        random_state=None,
+        verbose=0,
+        callbacks=None,
+    ):
+        self.encoder = encoder
+        self.n_components = n_components
+        self.hidden_sizes = hidden_sizes
+        self.dropout = dropout
+        self.standardize = standardize
+        self.c = c
+        self.clip_radius = clip_radius
+        self.pseudo_std = pseudo_std
+        self.momentum = momentum
+        self.ce_weight = ce_weight
+        self.pc_weight = pc_weight
+        self.pc_distance = pc_distance
+        self.grad_clip = grad_clip
+        self.contamination = contamination
+        self.max_epochs = max_epochs
+        self.batch_size = batch_size
+        self.lr = lr
+        self.weight_decay = weight_decay
+        self.optimizer = optimizer
+        self.lr_schedule = lr_schedule
+        self.validation_fraction = validation_fraction
+        self.patience = patience
+        self.device = device
+        self.random_state = random_state
+        self.verbose = verbose
+        self.callbacks = callbacks
+
+    # --------------------------------------------------------------------- fit
+    def _standardization(self, X):
+        n_features = X.shape[1]
+        if not self.standardize:
+            return np.zeros(n_features), np.ones(n_features)
+        mean = X.mean(axis=0)
+        std = X.std(axis=0)
+        floor = 1e-12 * max(1.0, float(np.abs(X).max(initial=0.0)))
+        return mean, np.where(std > floor, std, 1.0)
+
+    def _build_encoder(self, X_std):
+        if isinstance(self.encoder, nn.Module):
+            return copy.deepcopy(self.encoder)
+        n_components = self.n_components or min(X_std.shape[1], 32)
+        mean, scale, proj = initial_projection(X_std, n_components)
+        return ResidualEmbedder(
+            mean,
+            scale,
+            proj,
+            hidden_sizes=tuple(self.hidden_sizes),
+            dropout=self.dropout,
+            batch_norm=False,
+        )
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None):
+        """Train the detector on normal samples.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : HyperbolicOneClass
+        """
+        X = validate_data(self, X, ensure_min_samples=2, dtype=[np.float64, np.float32])
+        seed = self._make_seed()
+        rng = np.random.RandomState(seed)
+        n = X.shape[0]
+        train_idx, valid_idx = np.arange(n), None
+        if self.validation_fraction is not None:
+            n_valid = int(np.floor(self.validation_fraction * n))
+            if n_valid >= 1 and n - n_valid >= 2:
+                perm = rng.permutation(n)
+                valid_idx, train_idx = np.sort(perm[:n_valid]), np.sort(perm[n_valid:])
+        X_train = X[train_idx]
+        mean, scale = self._standardization(X_train)
+        X_std = (X_train - mean) / scale
+
+        with seeded(seed):
+            encoder = self._build_encoder(X_std)
+            with torch.no_grad():
+                probe = encoder.eval()(torch.as_tensor(X_std[:2], dtype=torch.float32))
+            if probe.ndim != 2:
+                raise ValueError(
+                    "`encoder` must output a 2-D tensor (n_samples, n_components); "
+                    f"got shape {tuple(probe.shape)}."
+                )
+            embedding_size = int(probe.shape[1])
+            module = HypOCNet(
+                encoder,
+                mean,
+                scale,
+                embedding_size,
+                c=self.c,
+                clip_radius=self.clip_radius,
+                pseudo_std=self.pseudo_std,
+                momentum=self.momentum,
+            )
+        criterion = HypOCCriterion(
+            c=float(self.c),
+            ce_weight=float(self.ce_weight),
+            pc_weight=float(self.pc_weight),
+            pc_distance=self.pc_distance,
+        )
+        extra_callbacks = []
+        if self.grad_clip is not None:
+            from skorch.callbacks import GradientNormClipping
+
+            extra_callbacks.append(
+                ("grad_clip", GradientNormClipping(gradient_clip_value=float(self.grad_clip)))
+            )
+        valid_kwargs = {}
+        if valid_idx is not None:
+            # a fixed set of pseudo-negatives around the training mean, in raw units
+            noise = rng.standard_normal((valid_idx.size, X.shape[1]))
+            X_pseudo = mean + scale * (self.pseudo_std * noise)
+            valid_kwargs = dict(
+                X_valid=X[valid_idx],
+                y_valid=np.zeros(valid_idx.size, dtype=np.int64),
+                valid_scoring=_HeldOutLogLoss(torch.as_tensor(X_pseudo, dtype=torch.float32)),
+            )
+        net = self._train(
+            module,
+            criterion,
+            X_train,
+            np.zeros(X_train.shape[0], dtype=np.int64),
+            seed=seed,
+            extra_callbacks=extra_callbacks,
+            **valid_kwargs,
+        )
+        self.net_ = net
+        self.module_ = net.module_
+        self.embedding_size_ = embedding_size
+        self.ball_ = PoincareBall(c=float(self.c))
+        self.history_ = net.history
+        self.n_epochs_ = len(net.history)
+        if self.contamination == "auto":
+            self.offset_ = AUTO_OFFSET
+        else:
+            self.offset_ = float(
+                np.percentile(self._score(X), 100.0 * self.contamination)
+            )
+        return self
+
+    # ----------------------------------------------------------------- predict
+    def _infer(self, X, method="forward", *, batch_size=4096):
+        """Run a float64 copy of the trained network on ``X`` (eval mode, no grad).
+
+        Inference in float64 makes the scores of a sample independent of the
+        other rows of ``X`` (float32 matrix products round differently for
+        different batch shapes) and keeps points near the ball's edge exact.
+        """
+        module = copy.deepcopy(self.net_.module_).double().eval()
+        device = next(iter(module.parameters())).device
+        fn = getattr(module, method)
+        X_t = torch.as_tensor(np.ascontiguousarray(X, dtype=np.float64))
+        outs = []
+        with torch.no_grad():
+            for start in range(0, X_t.shape[0], batch_size):
+                outs.append(fn(X_t[start : start + batch_size].to(device)).cpu())
+        if not outs:
+            return np.zeros((0, 2 if method == "forward" else self.embedding_size_))
+        return torch.cat(outs).numpy()
+
+    def _score(self, X):
+        return _log_p_real(self._infer(X))
+
+    def _validate(self, X):
+        check_is_fitted(self)
+        return validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
+
+    def score_samples(self, X):
+        """Log-probability that each sample is real (greater is more normal).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples,)
+            :math:`\\log p(\\text{real} \\mid x) \\le 0`, from the hyperbolic MLR.
+        """
+        return self._score(self._validate(X))
+
+    def decision_function(self, X):
+        """``score_samples(X) - offset_``: positive for inliers, negative for outliers.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        decision : ndarray of shape (n_samples,)
+        """
+        return self.score_samples(X) - self.offset_
+
+    def predict(self, X):
+        """+1 for inliers, -1 for outliers.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        is_inlier : ndarray of shape (n_samples,)
+        """
+        decision = self.decision_function(X)
+        is_inlier = np.ones(decision.shape[0], dtype=int)
+        is_inlier[decision < 0] = -1
+        return is_inlier
+
+    def transform(self, X):
+        """Points of ``X`` in the Poincaré ball (norm below ``1/sqrt(c)``).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        Z : ndarray of shape (n_samples, embedding_size_)
+        """
+        X = self._validate(X)
+        Z = self._infer(X, "embed")
+        if X.dtype == np.float32:
+            # re-project: rounding to float32 may land a point on the boundary
+            Z = project(torch.as_tensor(Z.astype(np.float32)), c=float(self.c)).numpy()
+        return Z.astype(X.dtype, copy=False)
+
+    @property
+    def _n_features_out(self):
+        return self.embedding_size_
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = False
+        return tags
