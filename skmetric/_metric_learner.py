@@ -24,6 +24,9 @@ from .utils._validation import (
 
 __all__ = ["MetricLearner"]
 
+# training samples used as the reference set of the validation score
+_MAX_VALID_REFERENCE = 4000
+
 
 class _MetricCriterion(nn.Module):
     """``criterion(embeddings, labels)``: optional miner, then the loss."""
@@ -41,13 +44,28 @@ class _MetricCriterion(nn.Module):
 
 
 class _EmbeddingRecall:
-    """Validation score: leave-one-out Recall@1 of the embedding."""
+    """Validation score: Recall@1 of held-out samples among everything else.
+
+    Each validation embedding is searched against the other validation
+    embeddings and a reference sample of the training embeddings, so the
+    score reflects the kNN use of the embedding: with held-out samples it is
+    the closed-set accuracy of 1-NN, with held-out classes it is open-set
+    retrieval with the training classes as distractors.
+    """
+
+    def __init__(self, X_ref, y_ref):
+        self.X_ref = X_ref
+        self.y_ref = y_ref
 
     def __call__(self, module, X, y):
-        from .metrics import recall_at_k
+        from .neighbors import kneighbors
 
         emb = module(X).cpu().numpy()
-        return recall_at_k(emb, y, k=1)
+        ref = module(torch.as_tensor(self.X_ref, device=X.device)).cpu().numpy()
+        d_val, i_val = kneighbors(emb, n_neighbors=1)
+        d_ref, i_ref = kneighbors(emb, ref, n_neighbors=1)
+        pred = np.where(d_val[:, 0] <= d_ref[:, 0], y[i_val[:, 0]], self.y_ref[i_ref[:, 0]])
+        return float(np.mean(pred == y))
 
 
 class MetricLearner(
@@ -63,10 +81,11 @@ class MetricLearner(
 
     The default network starts *at the input features* (a learnable linear
     map initialised to the identity, or to PCA when ``n_components`` is
-    smaller, plus an MLP branch initialised to zero), and the held-out
-    validation score is checked before the first epoch: with early stopping
-    the embedding cannot end worse on held-out data than the features it
-    started from.
+    smaller, plus an MLP branch initialised to zero).  With a validation
+    split the score is also taken before the first epoch, so the kept
+    embedding cannot be worse on held-out data than the features it started
+    from; ``validation_split="classes"`` makes that guarantee hold for
+    classes never seen in training (open-set retrieval).
 
     Parameters
     ----------
@@ -96,7 +115,10 @@ class MetricLearner(
         Dropout of the ``"mlp"`` module.
     normalize : bool or "auto", default="auto"
         L2-normalise the embedding.  ``"auto"``: when the loss works on
-        cosine similarities (``loss.prefers_normalized``).
+        cosine similarities (``loss.prefers_normalized``), except with
+        ``validation_split="classes"``, where the output stays unnormalised
+        so that the starting embedding ranks neighbours exactly as the raw
+        features do (cosine losses still normalise inside the loss).
     samples_per_class : int, "auto" or None, default="auto"
         Class-balanced P x K batches with ``K = samples_per_class``.
         ``"auto"``: 4 for pair and triplet losses (and whenever a miner is
@@ -106,15 +128,23 @@ class MetricLearner(
     lr : float, default=2e-3
     weight_decay : float, default=1e-4
     optimizer : {"adamw", "adam", "sgd", "rmsprop"} or optimizer class, default="adamw"
-    validation_fraction : float or None, default=0.1
-        Fraction of the training data held out for early stopping on the
-        leave-one-out Recall@1 of its embedding; ``None`` trains on all data
-        for ``max_epochs``.
-    validation_split : {"classes", "samples"}, default="samples"
-        Hold out whole classes (the score then measures how the embedding
-        generalises to classes never seen in training: choose it for
-        open-set retrieval) or a stratified fraction of the samples of every
-        class.
+    lr_schedule : {"cosine", "constant"}, default="cosine"
+        ``"cosine"`` anneals the learning rate to 0 over ``max_epochs``.
+    validation_fraction : float or None, default=None
+        Fraction of the training data held out to monitor the Recall@1 of
+        the embedding each epoch (against the other held-out samples and the
+        training samples), with early stopping (``patience``) and the best
+        epoch's weights kept -- epoch 0, the starting embedding, included.
+        ``None`` trains on all data for ``max_epochs``, which suits the
+        closed-set use (kNN classification of the classes seen in ``fit``).
+    validation_split : {"samples", "classes"}, default="samples"
+        What ``validation_fraction`` holds out: a stratified fraction of the
+        samples of every class, or whole classes (at least 2).  Choose
+        ``"classes"`` for open-set retrieval, where queries come from classes
+        never seen in training: the score then measures how the embedding
+        generalises to new classes, and because the default network starts
+        at the raw features, the kept embedding cannot be worse on the
+        held-out classes than the features themselves.
     patience : int or None, default=10
         Epochs without a better validation score before training stops.
     device : {"cpu", "cuda", "auto"}, default="cpu"
@@ -205,7 +235,8 @@ class MetricLearner(
         lr=2e-3,
         weight_decay=1e-4,
         optimizer="adamw",
-        validation_fraction=0.1,
+        lr_schedule="cosine",
+        validation_fraction=None,
         validation_split="samples",
         patience=10,
         device="cpu",
@@ -226,6 +257,7 @@ class MetricLearner(
         self.lr = lr
         self.weight_decay = weight_decay
         self.optimizer = optimizer
+        self.lr_schedule = lr_schedule
         self.validation_fraction = validation_fraction
         self.validation_split = validation_split
         self.patience = patience
@@ -371,7 +403,9 @@ class MetricLearner(
         self._check_class_counts(y_enc, loss, miner)
         normalize = self.normalize
         if normalize == "auto":
-            normalize = bool(getattr(loss, "prefers_normalized", False))
+            normalize = bool(getattr(loss, "prefers_normalized", False)) and not (
+                self.validation_split == "classes" and valid_idx is not None
+            )
         if normalize:
             module = Normalized(module)
 
@@ -382,10 +416,13 @@ class MetricLearner(
 
         valid_kwargs = {}
         if valid_idx is not None:
+            ref = rng.permutation(train_idx.size)[:_MAX_VALID_REFERENCE]
             valid_kwargs = dict(
                 X_valid=X[valid_idx],
                 y_valid=y_enc[valid_idx],
-                valid_scoring=_EmbeddingRecall(),
+                valid_scoring=_EmbeddingRecall(
+                    X_train[ref].astype(np.float32), y_enc[train_idx][ref]
+                ),
             )
         net = self._train(
             module,

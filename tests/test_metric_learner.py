@@ -180,3 +180,26 @@ def test_numpy_scalar_parameters(blobs):
     est = MetricLearner(max_epochs=np.int64(2), lr=np.float32(1e-3), hidden_sizes=(8,),
                         random_state=0).fit(X, y)
     assert est.n_epochs_ <= 2
+
+
+def test_open_set_with_class_validation_is_not_worse_than_raw(digits_split):
+    # train on digits 0-4, retrieve among the unseen digits 5-9
+    from skmetric.metrics import recall_at_k
+
+    X_tr, X_te, y_tr, y_te = digits_split
+    seen, unseen = y_tr < 5, y_te >= 5
+    raw = recall_at_k(X_te[unseen], y_te[unseen], k=1)
+    est = MetricLearner(validation_fraction=0.4, validation_split="classes", max_epochs=10,
+                        random_state=0).fit(X_tr[seen], y_tr[seen])
+    learned = recall_at_k(est.transform(X_te[unseen]), y_te[unseen], k=1)
+    assert raw > 0.98
+    assert learned >= raw - 0.005
+
+
+def test_validation_split_by_classes_holds_out_whole_classes(blobs):
+    X, y = blobs
+    est = MetricLearner(validation_fraction=0.5, validation_split="classes", max_epochs=2,
+                        random_state=0).fit(X, y)
+    # 2 of the 4 classes were held out: the proxy loss saw only 2 classes
+    assert est.loss_.num_classes == 2
+    assert est.classes_.size == 4

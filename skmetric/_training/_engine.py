@@ -16,7 +16,8 @@ from numbers import Integral, Real
 import numpy as np
 import torch
 from skorch import NeuralNet
-from skorch.callbacks import Callback
+from skorch.callbacks import Callback, LRScheduler
+from torch.optim.lr_scheduler import CosineAnnealingLR
 from torch.utils.data import DataLoader
 
 from ..utils._validation import Interval, StrOptions, check_random_state
@@ -38,6 +39,7 @@ TRAINING_PARAMETER_CONSTRAINTS = {
     "lr": [Interval(Real, 0, None, closed="neither")],
     "weight_decay": [Interval(Real, 0, None, closed="left")],
     "optimizer": [StrOptions(set(OPTIMIZERS)), type],
+    "lr_schedule": [StrOptions({"cosine", "constant"})],
     "validation_fraction": [Interval(Real, 0, 1, closed="neither"), None],
     "patience": [Interval(Integral, 1, None, closed="left"), None],
     "device": [StrOptions({"cpu", "cuda", "auto"}), torch.device],
@@ -111,7 +113,7 @@ class TorchTrainingMixin:
 
     The estimator must define the parameters listed in
     ``TRAINING_PARAMETER_CONSTRAINTS`` (``max_epochs``, ``batch_size``, ``lr``,
-    ``weight_decay``, ``optimizer``, ``validation_fraction``, ``patience``,
+    ``weight_decay``, ``optimizer``, ``lr_schedule``, ``validation_fraction``, ``patience``,
     ``device``, ``random_state``, ``verbose``, ``callbacks``).
     """
 
@@ -184,6 +186,11 @@ class TorchTrainingMixin:
             optimizer = OPTIMIZERS[optimizer]
         owner = type(self).__name__
         callbacks = [("nan_guard", NaNGuard(owner=owner))]
+        n_epochs = self.max_epochs if max_epochs is None else max_epochs
+        if self.lr_schedule == "cosine":
+            callbacks.append(
+                ("lr_schedule", LRScheduler(policy=CosineAnnealingLR, T_max=n_epochs))
+            )
         if X_valid is not None:
             X_valid_t = torch.as_tensor(np.ascontiguousarray(X_valid, dtype=np.float32))
             callbacks.append(
@@ -215,7 +222,7 @@ class TorchTrainingMixin:
             optimizer=optimizer,
             lr=self.lr,
             optimizer__weight_decay=self.weight_decay,
-            max_epochs=self.max_epochs if max_epochs is None else max_epochs,
+            max_epochs=n_epochs,
             batch_size=self.batch_size,
             iterator_train=_BatchLoader(sampler),
             dataset=_TensorBatches,
