@@ -1,0 +1,461 @@
+"""Poincaré geometry, Hyp-OC losses and HyperbolicOneClass."""
+
+import math
+import pickle
+import re
+import sys
+
+import numpy as np
+import pytest
+import torch
+from sklearn.datasets import load_digits
+from sklearn.metrics import roc_auc_score
+from sklearn.model_selection import train_test_split
+from torch import nn
+
+from skmetric._hyperbolic_oc import AUTO_OFFSET, HyperbolicOneClass
+from skmetric._training import TrainingDivergedError
+from skmetric.distances import DISTANCES, PoincareDistance, get_distance
+from skmetric.geometry import (
+    PoincareBall,
+    ball_eps,
+    dist,
+    dist0,
+    expmap,
+    expmap0,
+    lambda_x,
+    logmap,
+    logmap0,
+    mobius_add,
+    pairwise_dist,
+    project,
+)
+from skmetric.losses.hyperbolic import (
+    HyperbolicCrossEntropyLoss,
+    HyperbolicMLR,
+    HyperbolicPairwiseConfusionLoss,
+    hyp_pc_loss,
+    hyperbolic_mlr_logits,
+)
+
+DTYPES = [torch.float32, torch.float64]
+# tolerance per dtype for identities (relative to O(1) values)
+TOL = {torch.float32: 1e-4, torch.float64: 1e-10}
+CURVATURES = [0.1, 1.0, 3.0]
+
+
+def _points(n, d, c, dtype, seed=0, max_frac=0.95):
+    """Random points of the ball of curvature -c, radius up to max_frac of the edge."""
+    g = torch.Generator().manual_seed(seed)
+    x = torch.randn(n, d, generator=g, dtype=torch.float64)
+    r = torch.rand(n, 1, generator=g, dtype=torch.float64) * max_frac / math.sqrt(c)
+    return (x / x.norm(dim=-1, keepdim=True) * r).to(dtype)
+
+
+# ----------------------------------------------------------------- geometry
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("c", CURVATURES)
+def test_dist0_closed_form(dtype, c):
+    x = _points(50, 5, c, dtype)
+    expected = 2 / math.sqrt(c) * torch.atanh(math.sqrt(c) * x.double().norm(dim=-1))
+    torch.testing.assert_close(dist0(x, c=c).double(), expected, rtol=TOL[dtype], atol=TOL[dtype])
+    torch.testing.assert_close(
+        dist(torch.zeros_like(x), x, c=c).double(), expected, rtol=TOL[dtype], atol=TOL[dtype]
+    )
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("c", CURVATURES)
+def test_dist_matches_mobius_form_and_is_a_metric(dtype, c):
+    x, y, z = (_points(40, 4, c, dtype, seed=s) for s in (1, 2, 3))
+    d_xy = dist(x, y, c=c)
+    # the artanh-of-Möbius form (computed in float64 as the reference)
+    u = mobius_add(-x.double(), y.double(), c=c)
+    ref = 2 / math.sqrt(c) * torch.atanh(math.sqrt(c) * u.norm(dim=-1))
+    torch.testing.assert_close(d_xy.double(), ref, rtol=TOL[dtype] * 10, atol=TOL[dtype] * 10)
+    assert torch.all(dist(x, x, c=c) == 0)
+    torch.testing.assert_close(d_xy, dist(y, x, c=c))
+    slack = TOL[dtype] * 10
+    assert torch.all(dist(x, z, c=c) <= d_xy + dist(y, z, c=c) + slack)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("c", CURVATURES)
+def test_maps_round_trip_and_left_cancellation(dtype, c):
+    x, y = _points(30, 3, c, dtype, seed=4), _points(30, 3, c, dtype, seed=5)
+    tol = dict(rtol=TOL[dtype] * 10, atol=TOL[dtype] * 10)
+    torch.testing.assert_close(expmap0(logmap0(x, c=c), c=c), x, **tol)
+    # tangent vectors with sqrt(c)||v|| <= 2, so that tanh does not saturate
+    # (beyond, expmap0 hits the projection radius and cannot be inverted)
+    v = _points(30, 3, c, dtype, seed=6, max_frac=2.0)
+    torch.testing.assert_close(logmap0(expmap0(v, c=c), c=c), v, **tol)
+    torch.testing.assert_close(expmap(x, logmap(x, y, c=c), c=c), y, **tol)
+    torch.testing.assert_close(mobius_add(-x, mobius_add(x, y, c=c), c=c), y, **tol)
+    torch.testing.assert_close(mobius_add(x, -x, c=c), torch.zeros_like(x), **tol)
+    # d(0, expmap0(v)) = 2 ||v|| (until the projection caps it)
+    small = v * 0.3
+    torch.testing.assert_close(dist0(expmap0(small, c=c), c=c), 2 * small.norm(dim=-1), **tol)
+    torch.testing.assert_close(lambda_x(x, c=c), 2 / (1 - c * (x * x).sum(-1)), **tol)
+
+
+def test_euclidean_limit():
+    x, y = _points(10, 3, 1.0, torch.float64, seed=7), _points(10, 3, 1.0, torch.float64, seed=8)
+    torch.testing.assert_close(dist(x, y, c=1e-10), 2 * (x - y).norm(dim=-1), rtol=1e-8, atol=1e-8)
+    torch.testing.assert_close(dist(x, y, c=0.0), 2 * (x - y).norm(dim=-1))
+    assert torch.equal(expmap0(x, c=0.0), x)
+    torch.testing.assert_close(expmap0(x, c=1e-12), x)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_ball_eps_is_per_dtype(dtype):
+    eps = ball_eps(dtype)
+    info = torch.finfo(dtype)
+    assert eps.boundary == pytest.approx(info.eps**0.5)
+    assert eps.max_artanh < 1.0 and torch.tensor(eps.max_artanh, dtype=dtype) < 1.0
+    x = torch.tensor([[10.0, 0.0]], dtype=dtype)
+    assert float(project(x, c=4.0).norm()) == pytest.approx((1 - eps.boundary) / 2.0, rel=1e-6)
+    assert ball_eps(torch.float16).boundary > ball_eps(torch.float32).boundary
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("c", [0.1, 1.0])
+def test_stable_at_the_edge(dtype, c):
+    # points pushed far outside are projected inside; every value is finite
+    g = torch.Generator().manual_seed(0)
+    x = project(torch.randn(20, 6, generator=g, dtype=dtype) * 1e6, c=c)
+    y = project(torch.randn(20, 6, generator=g, dtype=dtype) * 1e6, c=c)
+    assert torch.all(math.sqrt(c) * x.norm(dim=-1) < 1)
+    for value in (dist(x, y, c=c), dist0(x, c=c), logmap0(x, c=c), logmap(x, y, c=c),
+                  pairwise_dist(x, y, c=c), expmap0(x * 1e30, c=c)):
+        assert torch.isfinite(value).all()
+    # antipodal points at the projection radius: d = 4 artanh(r) / sqrt(c)
+    r = 1 - ball_eps(dtype).boundary
+    p = torch.zeros(1, 2, dtype=dtype)
+    p[0, 0] = r / math.sqrt(c)
+    expected = 4 / math.sqrt(c) * math.atanh(r)
+    assert float(dist(p, -p, c=c)[0]) == pytest.approx(expected, rel=1e-3 if dtype == torch.float32 else 1e-9)
+
+
+def test_distance_at_the_edge_is_exact_in_float64():
+    # geoopt 0.5.1's artanh clamp (1 - 1e-7) returns 16.81 here
+    p = torch.tensor([[1 - 1e-5, 0.0]], dtype=torch.float64)
+    assert float(dist(p, -p, c=1.0)[0]) == pytest.approx(4 * math.atanh(1 - 1e-5), rel=1e-10)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_gradients_finite_near_zero_and_at_the_edge(dtype):
+    c = 1.0
+    norms = torch.cat([torch.zeros(1, dtype=torch.float64), torch.logspace(-15, 0, 16, dtype=torch.float64), torch.tensor([1e3, 1e9], dtype=torch.float64)])
+    direction = torch.tensor([0.6, 0.8], dtype=torch.float64)
+    base = (norms[:, None] * direction).to(dtype)
+    fns = {
+        "expmap0": lambda v: expmap0(v, c=c).sum(),
+        "logmap0": lambda v: logmap0(project(v, c=c), c=c).sum(),
+        "dist0": lambda v: dist0(project(v, c=c), c=c).sum(),
+        "dist_self": lambda v: dist(project(v, c=c), project(v, c=c).detach(), c=c).sum(),
+        "pairwise": lambda v: pairwise_dist(expmap0(v, c=c), c=c).sum(),
+        "mobius": lambda v: mobius_add(project(v, c=c), project(v, c=c), c=c).sum(),
+        "expmap": lambda v: expmap(project(v, c=c), v, c=c).sum(),
+    }
+    for name, fn in fns.items():
+        v = base.clone().requires_grad_(True)
+        fn(v).backward()
+        assert torch.isfinite(v.grad).all(), name
+
+
+def test_pairwise_dist_matches_dist_and_chunks():
+    x, y = _points(7, 3, 0.5, torch.float64, 1), _points(5, 3, 0.5, torch.float64, 2)
+    full = pairwise_dist(x, y, c=0.5)
+    loop = torch.stack([dist(x[i : i + 1], y, c=0.5) for i in range(7)])
+    torch.testing.assert_close(full, loop)
+    torch.testing.assert_close(pairwise_dist(x, y, c=0.5, chunk_elements=4), full)
+    assert torch.all(torch.diagonal(pairwise_dist(x, c=0.5)) == 0)
+
+
+def test_matches_geoopt_inside_the_ball():
+    geoopt = pytest.importorskip("geoopt")
+    c = 0.7
+    ball = geoopt.PoincareBall(c=c)
+    x, y = _points(20, 4, c, torch.float64, 1, 0.9), _points(20, 4, c, torch.float64, 2, 0.9)
+    v = torch.randn(20, 4, dtype=torch.float64)
+    torch.testing.assert_close(dist(x, y, c=c), ball.dist(x, y))
+    torch.testing.assert_close(mobius_add(x, y, c=c), ball.mobius_add(x, y))
+    torch.testing.assert_close(expmap0(v, c=c), ball.expmap0(v))
+    torch.testing.assert_close(logmap0(x, c=c), ball.logmap0(x))
+    torch.testing.assert_close(expmap(x, v * 0.1, c=c), ball.expmap(x, v * 0.1))
+    torch.testing.assert_close(logmap(x, y, c=c), ball.logmap(x, y))
+    assert isinstance(PoincareBall(c).to_geoopt(), geoopt.PoincareBall)
+
+
+def test_geoopt_missing_names_the_extra(monkeypatch):
+    monkeypatch.setitem(sys.modules, "geoopt", None)
+    with pytest.raises(ImportError, match=re.escape("skmetric[hyperbolic]")):
+        PoincareBall(1.0).to_geoopt()
+
+
+def test_poincare_ball_class_and_bad_curvature():
+    ball = PoincareBall(c=4.0)
+    assert ball.radius == 0.5 and repr(ball) == "PoincareBall(c=4.0)"
+    x = _points(3, 2, 4.0, torch.float64)
+    torch.testing.assert_close(ball.dist0(x), dist0(x, c=4.0))
+    with pytest.raises(ValueError, match=re.escape("`c` must be >= 0; got -1.0")):
+        PoincareBall(c=-1.0)
+
+
+def test_poincare_distance_in_registry():
+    assert DISTANCES["poincare"] is PoincareDistance
+    d = get_distance("poincare", c=0.5)
+    v = torch.randn(6, 3, dtype=torch.float64)
+    z = expmap0(v, c=0.5)
+    torch.testing.assert_close(d(v), pairwise_dist(z, c=0.5))
+    torch.testing.assert_close(d.pairs(v, v.flip(0)), dist(z, z.flip(0), c=0.5))
+    inside = PoincareDistance(c=0.5, tangent_input=False)
+    torch.testing.assert_close(inside(z), pairwise_dist(z, c=0.5))
+    assert d.get_params()["c"] == 0.5 and not d.is_inverted
+
+
+# ------------------------------------------------------------------- losses
+def _mlr_reference(z, p, a, c):
+    """The official formula, one (sample, class) at a time, through Möbius addition."""
+    out = torch.empty(z.shape[0], p.shape[0], dtype=z.dtype)
+    for i in range(z.shape[0]):
+        for k in range(p.shape[0]):
+            u = mobius_add(-p[k], z[i], c=c)
+            lam = 2 / (1 - c * (p[k] @ p[k]))
+            an = a[k].norm()
+            arg = 2 * math.sqrt(c) * (u @ a[k]) / ((1 - c * (u @ u)) * an)
+            out[i, k] = lam * an / math.sqrt(c) * torch.asinh(arg)
+    return out
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("c", [0.1, 1.0])
+def test_mlr_logits_match_reference(dtype, c):
+    torch.manual_seed(0)
+    mlr = HyperbolicMLR(4, 3, c=c).to(dtype)
+    z = _points(8, 4, c, dtype, seed=3, max_frac=0.9)
+    p, a = mlr.hyperplanes()
+    expected = _mlr_reference(z.double(), p.double(), a.double(), c)
+    tol = 1e-4 if dtype == torch.float32 else 1e-9
+    torch.testing.assert_close(mlr(z).double(), expected, rtol=tol, atol=tol)
+
+
+def test_mlr_euclidean_limit():
+    torch.manual_seed(0)
+    z, p, a = torch.randn(5, 3, dtype=torch.float64) * 0.1, torch.randn(2, 3, dtype=torch.float64) * 0.1, torch.randn(2, 3, dtype=torch.float64)
+    euclid = 4 * (z @ a.T - (p * a).sum(-1))
+    torch.testing.assert_close(hyperbolic_mlr_logits(z, p, a, c=0.0), euclid)
+    torch.testing.assert_close(hyperbolic_mlr_logits(z, p, a, c=1e-10), euclid, rtol=1e-6, atol=1e-6)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_mlr_finite_at_the_edge(dtype):
+    torch.manual_seed(0)
+    mlr = HyperbolicMLR(3, 2, c=1.0).to(dtype)
+    v = (torch.randn(6, 3, dtype=dtype) * 1e4).requires_grad_(True)
+    logits = mlr(expmap0(v, c=1.0))
+    loss = torch.nn.functional.cross_entropy(logits, torch.tensor([0, 1] * 3))
+    loss.backward()
+    assert torch.isfinite(logits).all() and torch.isfinite(v.grad).all()
+    assert all(torch.isfinite(q.grad).all() for q in mlr.parameters())
+
+
+def _pc_reference(z, c, kind):
+    b = z.shape[0] // 2
+    total = 0.0
+    for i in range(b):
+        n = float(mobius_add(-z[i], z[i + b], c=c).norm())
+        f = math.atanh if kind == "geodesic" else math.atan
+        total += 2 / math.sqrt(c) * f(math.sqrt(c) * n)
+    return total / (2 * b)
+
+
+@pytest.mark.parametrize("kind", ["geodesic", "arctan"])
+@pytest.mark.parametrize("n", [2, 7, 8])
+def test_hyp_pc_matches_reference(kind, n):
+    z = _points(n, 3, 0.5, torch.float64, seed=n)
+    got = hyp_pc_loss(z, c=0.5, distance=kind)
+    assert float(got) == pytest.approx(_pc_reference(z, 0.5, kind), rel=1e-10)
+    assert float(HyperbolicPairwiseConfusionLoss(c=0.5, distance=kind)(z)) == float(got)
+
+
+def test_hyp_pc_edge_cases():
+    one = torch.zeros(1, 3, requires_grad=True)
+    loss = hyp_pc_loss(one, c=1.0)
+    loss.backward()
+    assert loss.item() == 0.0 and one.grad is not None
+    # identical pairs: zero loss, finite gradient
+    z = torch.zeros(4, 3, requires_grad=True)
+    hyp_pc_loss(z, c=1.0, distance="arctan").backward()
+    assert torch.isfinite(z.grad).all()
+    zc = _points(6, 3, 1.0, torch.float64)
+    assert float(hyp_pc_loss(zc, c=0.0)) == pytest.approx(
+        float(2 * (zc[:3] - zc[3:]).norm(dim=-1).sum() / 6)
+    )
+    with pytest.raises(ValueError, match="`distance` must be 'geodesic' or 'arctan'"):
+        hyp_pc_loss(zc, c=1.0, distance="cosine")
+
+
+def test_hyp_ce_is_cross_entropy_of_mlr():
+    torch.manual_seed(0)
+    loss = HyperbolicCrossEntropyLoss(3, 2, c=0.5)
+    z = _points(6, 3, 0.5, torch.float32)
+    y = torch.tensor([0, 1, 0, 1, 1, 0])
+    expected = torch.nn.functional.cross_entropy(loss.mlr(z), y)
+    torch.testing.assert_close(loss(z, y), expected)
+
+
+# ---------------------------------------------------------------- estimator
+FAST = dict(max_epochs=5, batch_size=32, hidden_sizes=(32,), random_state=0)
+
+
+@pytest.fixture(scope="module")
+def digit0():
+    X, y = load_digits(return_X_y=True)
+    X_tr, X_in = train_test_split(X[y == 0], train_size=0.7, random_state=0)
+    X_test = np.vstack([X_in, X[y != 0]])
+    is_inlier = np.r_[np.ones(len(X_in)), np.zeros((y != 0).sum())]
+    return X_tr, X_test, is_inlier
+
+
+def test_quality_digit_zero(digit0):
+    X_tr, X_test, is_inlier = digit0
+    det = HyperbolicOneClass(max_epochs=20, random_state=0).fit(X_tr)
+    assert roc_auc_score(is_inlier, det.score_samples(X_test)) > 0.98
+
+
+@pytest.mark.slow
+def test_quality_all_digits():
+    X, y = load_digits(return_X_y=True)
+    aucs = []
+    for d in range(10):
+        tr, te = train_test_split(np.flatnonzero(y == d), train_size=0.7, random_state=0)
+        det = HyperbolicOneClass(random_state=0).fit(X[tr])
+        X_test = np.vstack([X[te], X[y != d]])
+        aucs.append(roc_auc_score(np.r_[np.ones(te.size), np.zeros((y != d).sum())],
+                                  det.score_samples(X_test)))
+    # OneClassSVM(gamma="scale") scores 0.93 on the same splits
+    assert np.mean(aucs) > 0.95
+
+
+def test_outlier_api(digit0):
+    X_tr, X_test, _ = digit0
+    det = HyperbolicOneClass(**FAST).fit(X_tr)
+    assert det.offset_ == AUTO_OFFSET == math.log(0.5)
+    scores = det.score_samples(X_test)
+    assert scores.dtype == np.float64 and np.all(scores <= 0)
+    np.testing.assert_allclose(det.decision_function(X_test), scores - det.offset_)
+    pred = det.predict(X_test)
+    assert set(np.unique(pred)) <= {-1, 1}
+    np.testing.assert_array_equal(pred, np.where(scores - det.offset_ < 0, -1, 1))
+    assert det.n_features_in_ == 64 and det.embedding_size_ == 32
+
+
+def test_contamination_sets_offset(digit0):
+    X_tr = digit0[0]
+    det = HyperbolicOneClass(contamination=0.1, **FAST).fit(X_tr)
+    frac = np.mean(det.predict(X_tr) == -1)
+    assert abs(frac - 0.1) <= 1.0 / len(X_tr) + 1e-9
+    np.testing.assert_array_equal(
+        HyperbolicOneClass(contamination=0.1, **FAST).fit_predict(X_tr), det.predict(X_tr)
+    )
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_transform_in_the_ball(digit0, dtype):
+    X_tr, X_test, _ = digit0
+    for c in (0.1, 2.0):
+        det = HyperbolicOneClass(c=c, **FAST).fit(X_tr.astype(dtype))
+        Z = det.transform(X_test.astype(dtype))
+        assert Z.dtype == dtype and Z.shape == (len(X_test), 32)
+        assert np.all(np.linalg.norm(Z.astype(np.float64), axis=1) * math.sqrt(c) < 1)
+        assert det.ball_.c == c
+
+
+def test_reproducible_and_pickles(digit0):
+    X_tr, X_test, _ = digit0
+    a = HyperbolicOneClass(**FAST).fit(X_tr).score_samples(X_test)
+    det = HyperbolicOneClass(**FAST).fit(X_tr)
+    b = det.score_samples(X_test)
+    np.testing.assert_array_equal(a, b)
+    det2 = pickle.loads(pickle.dumps(det))
+    np.testing.assert_array_equal(det2.score_samples(X_test), b)
+    other = HyperbolicOneClass(**{**FAST, "random_state": 1}).fit(X_tr).score_samples(X_test)
+    assert not np.array_equal(a, other)
+
+
+def test_feature_names(digit0):
+    pd = pytest.importorskip("pandas")
+    X_tr = pd.DataFrame(digit0[0], columns=[f"px{i}" for i in range(64)])
+    det = HyperbolicOneClass(**FAST).fit(X_tr)
+    assert list(det.feature_names_in_) == list(X_tr.columns)
+    assert det.get_feature_names_out()[0] == "hyperboliconeclass0"
+
+
+def test_bad_inputs(digit0):
+    X_tr = digit0[0]
+    det = HyperbolicOneClass(**FAST)
+    X_nan = X_tr.copy()
+    X_nan[0, 0] = np.nan
+    with pytest.raises(ValueError, match="Input X contains NaN"):
+        det.fit(X_nan)
+    X_inf = X_tr.copy()
+    X_inf[0, 0] = np.inf
+    with pytest.raises(ValueError, match="Input X contains infinity"):
+        det.fit(X_inf)
+    with pytest.raises(ValueError, match="minimum of 2 is required"):
+        det.fit(np.zeros((0, 64)))
+    det.fit(X_tr)
+    with pytest.raises(ValueError, match="X has 3 features, but HyperbolicOneClass is expecting 64"):
+        det.predict(np.zeros((2, 3)))
+    with pytest.raises(ValueError, match=re.escape("The 'contamination' parameter")):
+        HyperbolicOneClass(contamination=0.7).fit(X_tr)
+    with pytest.raises(ValueError, match=re.escape("The 'c' parameter")):
+        HyperbolicOneClass(c=-1.0).fit(X_tr)
+
+
+def test_user_encoder_and_bad_output(digit0):
+    X_tr, X_test, _ = digit0
+    enc = nn.Sequential(nn.Linear(64, 16), nn.Tanh(), nn.Linear(16, 8))
+    before = [p.detach().clone() for p in enc.parameters()]
+    det = HyperbolicOneClass(enc, **FAST).fit(X_tr)
+    assert det.embedding_size_ == 8 and det.transform(X_test).shape == (len(X_test), 8)
+    assert all(torch.equal(p, q) for p, q in zip(before, enc.parameters()))
+    with pytest.raises(ValueError, match=re.escape("`encoder` must output a 2-D tensor")):
+        HyperbolicOneClass(nn.Flatten(0), **FAST).fit(X_tr)
+
+
+@pytest.mark.parametrize("c", [0.0, 1.0])
+def test_edge_of_the_ball_training_is_finite(digit0, c):
+    # no clipping and a huge encoder gain: every point sits at the ball's edge
+    X_tr, X_test, _ = digit0
+
+    class Loud(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.lin = nn.Linear(64, 4)
+
+        def forward(self, x):
+            return 1e4 * self.lin(x)
+
+    det = HyperbolicOneClass(Loud(), c=c, clip_radius=None, **FAST).fit(X_tr)
+    assert np.isfinite(det.history_[:, "train_loss"]).all()
+    assert np.isfinite(det.score_samples(X_test)).all()
+
+
+def test_nan_guard_stops_divergence(digit0):
+    X_tr = digit0[0]
+    det = HyperbolicOneClass(lr=1e30, grad_clip=None, optimizer="sgd", **FAST)
+    with pytest.raises(TrainingDivergedError, match="HyperbolicOneClass: the training loss"):
+        det.fit(X_tr)
+    assert not hasattr(det, "offset_")
+
+
+def test_validation_fraction_and_options(digit0):
+    X_tr, X_test, _ = digit0
+    det = HyperbolicOneClass(
+        validation_fraction=0.2, pc_distance="arctan", pc_weight=0.5, momentum=0.0, grad_clip=None,
+        **FAST,
+    ).fit(X_tr)
+    assert "valid_score" in det.history_[-1]
+    assert np.isfinite(det.score_samples(X_test)).all()
