@@ -81,6 +81,33 @@ def _block_shape(n_query, n_ref, n_keep, itemsize, memory_budget):
     return int(rows), int(min(cols, n_ref))
 
 
+# Rows at least this many times longer than k use the two-level top-k.
+_TWO_LEVEL_RATIO = 16384
+
+
+def _two_level_topk(scores, k):
+    """Top-(k+1) of very wide rows through group minima.
+
+    Columns are split into G interleaved groups of s; the k groups with the
+    smallest minima hold every element <= the k-th smallest value unless two
+    group minima tie at the k-th place (those rows are flagged), so top-k
+    runs over k*s candidates instead of the whole row.
+    """
+    n_rows, n_cols = scores.shape
+    s = max(2, int(round(np.sqrt(n_cols / k))))
+    G = n_cols // s
+    minima = scores[:, : s * G].unflatten(1, (s, G)).amin(dim=1)
+    gv, gi = torch.topk(minima, k + 1, dim=1, largest=False, sorted=True)
+    tied = gv[:, k] == gv[:, k - 1]
+    cols = (gi[:, :k].unsqueeze(2) + G * torch.arange(s, device=scores.device)).flatten(1)
+    if s * G < n_cols:
+        tail = torch.arange(s * G, n_cols, device=scores.device).expand(n_rows, -1)
+        cols = torch.cat([cols, tail], dim=1)
+    values, j = torch.topk(torch.gather(scores, 1, cols), k + 1, dim=1, largest=False,
+                           sorted=True)
+    return values, torch.gather(cols, 1, j), tied
+
+
 def _select_smallest(scores, k, col_offset):
     """Indices and scores of the k smallest entries of each row of a block.
 
@@ -94,16 +121,17 @@ def _select_smallest(scores, k, col_offset):
         # Everything is kept: a stable sort orders equal scores by column.
         values, cols = torch.sort(scores, dim=1, stable=True)
         return values, cols + col_offset
-    # top-(k+1) tells whether the k-th smallest is tied with an entry left out.
-    values, cols = torch.topk(scores, k + 1, dim=1, largest=False, sorted=True)
-    tied = values[:, k] == values[:, k - 1]
+    if n_cols >= _TWO_LEVEL_RATIO * k:
+        values, cols, tied = _two_level_topk(scores, k)
+    else:
+        # top-(k+1), sorted: equal neighbours in it reveal every tie that
+        # matters (inside the top k, or between the k-th and the next one).
+        values, cols = torch.topk(scores, k + 1, dim=1, largest=False, sorted=True)
+        tied = torch.zeros(n_rows, dtype=torch.bool, device=scores.device)
+    tied |= (values[:, 1:] == values[:, :-1]).any(dim=1)
     values, cols = values[:, :k], cols[:, :k]
-    # Order the kept set by (score, column): sort by column, then stable by score.
-    cols, _ = torch.sort(cols, dim=1)
-    values = torch.gather(scores, 1, cols)
-    values, order = torch.sort(values, dim=1, stable=True)
-    cols = torch.gather(cols, 1, order)
     if bool(tied.any()):
+        # Rare in real data: redo the tied rows exactly, by (score, column).
         rows = torch.nonzero(tied).flatten()
         sub = scores[rows]
         threshold = values[rows, k - 1 : k]
@@ -111,9 +139,11 @@ def _select_smallest(scores, k, col_offset):
         need = k - below.sum(dim=1, keepdim=True)
         equal = sub == threshold
         keep = below | (equal & (torch.cumsum(equal, dim=1) <= need))
-        sub_cols = torch.nonzero(keep)[:, 1].reshape(len(rows), k)
+        sub_cols = torch.nonzero(keep)[:, 1].reshape(len(rows), k)  # ascending columns
         sub_vals = torch.gather(sub, 1, sub_cols)
         sub_vals, order = torch.sort(sub_vals, dim=1, stable=True)
+        values = values.clone()
+        cols = cols.clone()
         values[rows] = sub_vals
         cols[rows] = torch.gather(sub_cols, 1, order)
     return values, cols + col_offset
@@ -144,7 +174,8 @@ def _prepare(X, metric, dtype):
     return T, None
 
 
-def _iter_knn(X, X_ref, k, *, metric, memory_budget, self_index=None, device=None):
+def _iter_knn(X, X_ref, k, *, metric, memory_budget, self_index=None, device=None,
+              return_distance=True):
     """Yield ``(start, stop, distances, indices)`` per block of query rows.
 
     Inputs must be validated arrays.  ``X_ref=None`` means ``X_ref = X``.
@@ -191,7 +222,9 @@ def _iter_knn(X, X_ref, k, *, metric, memory_budget, self_index=None, device=Non
                 best_v, best_i = v, i
             else:
                 best_v, best_i = _merge(best_v, best_i, v, i, k)
-        if metric == "euclidean":
+        if not return_distance:
+            pass
+        elif metric == "euclidean":
             best_v = (best_v + q_sq[q0:q1].unsqueeze(1)).clamp_min_(0).sqrt_()
         elif metric == "cosine":
             best_v = best_v + 1

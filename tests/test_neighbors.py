@@ -146,3 +146,19 @@ def test_faiss_missing_message(monkeypatch):
 def test_bad_input(kwargs, message):
     with pytest.raises(ValueError, match=re.escape(message)):
         kneighbors(**kwargs)
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_two_level_selection_on_wide_rows_with_ties(seed):
+    # 20000 references and k=1 trigger the group-minima path; small integers
+    # make many ties, so the exact fallback is exercised too.
+    X = int_data(6, 2, seed, high=4)
+    X_ref = int_data(20000, 2, seed + 1, high=40)
+    dist, ind = kneighbors(X, X_ref, 1)
+    bd, bi = brute_knn(X, X_ref, 1, "euclidean")
+    np.testing.assert_array_equal(ind, bi)
+    Xf = np.random.RandomState(seed).normal(size=(5, 3))
+    Rf = np.random.RandomState(seed + 1).normal(size=(33000, 3))
+    dist, ind = kneighbors(Xf, Rf, 2)
+    bd, bi = brute_knn(Xf, Rf, 2, "euclidean")
+    np.testing.assert_array_equal(ind, bi)

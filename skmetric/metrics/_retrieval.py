@@ -104,7 +104,7 @@ class _Setup:
         with torch.no_grad():
             for q0, q1, _, ind in _iter_knn(
                 Xq, X_ref, depth, metric=self.metric, memory_budget=memory_budget,
-                self_index=self_index, device=device,
+                self_index=self_index, device=device, return_distance=False,
             ):
                 rel = y_ref[ind.cpu()] == y_q[q0:q1].unsqueeze(1)
                 yield R[q0:q1], rel
@@ -122,37 +122,58 @@ def _finish(values, n_valid, n_excluded, name):
     return float(values / n_valid)
 
 
-# Per-query statistics on a block of relevance rows (bool, shape (n, depth)).
-# Each returns a float64 tensor of shape (n,).
+class _Block:
+    """Relevance rows of a block of queries, with shared intermediate results.
+
+    ``rel`` is bool of shape (n, depth); ``R`` the number of relevant
+    references of each query.  Statistics below are per query, float64.
+    """
+
+    def __init__(self, rel, R):
+        self.rel = rel
+        self.R = R
+        self._hits = self._prec_rel = None
+
+    @property
+    def hits(self):
+        """Cumulative number of relevant neighbours up to each rank."""
+        if self._hits is None:
+            self._hits = torch.cumsum(self.rel, dim=1, dtype=torch.int32)
+        return self._hits
+
+    @property
+    def prec_rel(self):
+        """P(i) * rel_i at each rank i."""
+        if self._prec_rel is None:
+            ranks = torch.arange(1, self.rel.shape[1] + 1, dtype=torch.float64)
+            self._prec_rel = (self.hits / ranks) * self.rel
+        return self._prec_rel
 
 
-def _hit(rel, R, k):
-    return rel[:, :k].any(dim=1).double()
+def _hit(b, k):
+    return b.rel[:, :k].any(dim=1).double()
 
 
-def _precision(rel, R, k):
-    return rel[:, :k].sum(dim=1).double() / k
+def _precision(b, k):
+    return b.hits[:, min(k, b.rel.shape[1]) - 1].double() / k
 
 
-def _r_precision(rel, R):
-    hits = torch.cumsum(rel, dim=1)
-    return hits.gather(1, (R - 1).unsqueeze(1)).squeeze(1).double() / R
+def _r_precision(b):
+    return b.hits.gather(1, (b.R - 1).unsqueeze(1)).squeeze(1).double() / b.R
 
 
-def _average_precision(rel, R, *, upto_r):
-    """sum_{i} P(i) rel_i / R, over i <= R (MAP@R) or over the whole row."""
-    relf = rel.double()
-    ranks = torch.arange(1, rel.shape[1] + 1, dtype=torch.float64)
-    prec = torch.cumsum(relf, dim=1) / ranks
-    contrib = prec * relf
-    if upto_r:
-        contrib = contrib * (ranks.unsqueeze(0) <= R.unsqueeze(1))
-    return contrib.sum(dim=1) / R
+def _map_at_r(b):
+    ranks = torch.arange(1, b.rel.shape[1] + 1)
+    return (b.prec_rel * (ranks.unsqueeze(0) <= b.R.unsqueeze(1))).sum(dim=1) / b.R
 
 
-def _reciprocal_rank(rel, R):
-    any_rel = rel.any(dim=1)
-    first = (rel.double().argmax(dim=1) + 1).double()
+def _average_precision(b):
+    return b.prec_rel.sum(dim=1) / b.R
+
+
+def _reciprocal_rank(b):
+    any_rel = b.rel.any(dim=1)
+    first = (b.rel.to(torch.uint8).argmax(dim=1) + 1).double()
     return torch.where(any_rel, 1.0 / first, torch.zeros((), dtype=torch.float64))
 
 
@@ -160,8 +181,9 @@ def _run(setup, depth, stats, memory_budget):
     """Sum each per-query statistic over all non-lone queries."""
     totals = {name: 0.0 for name in stats}
     for R, rel in setup.search(depth, memory_budget):
+        block = _Block(rel, R)
         for name, fn in stats.items():
-            totals[name] += float(fn(rel, R).sum())
+            totals[name] += float(fn(block).sum())
     return totals
 
 
@@ -232,7 +254,7 @@ def recall_at_k(X, labels, k=1, *, X_ref=None, labels_ref=None, metric="euclidea
     """
     k = _check_k(k)
     return _one("recall_at_k", X, labels, X_ref, labels_ref, metric, memory_budget,
-                lambda s: k, lambda rel, R: _hit(rel, R, k))
+                lambda s: k, lambda b: _hit(b, k))
 
 
 def precision_at_k(X, labels, k=1, *, X_ref=None, labels_ref=None, metric="euclidean",
@@ -261,7 +283,7 @@ def precision_at_k(X, labels, k=1, *, X_ref=None, labels_ref=None, metric="eucli
     """
     k = _check_k(k)
     return _one("precision_at_k", X, labels, X_ref, labels_ref, metric, memory_budget,
-                lambda s: k, lambda rel, R: _precision(rel, R, k))
+                lambda s: k, lambda b: _precision(b, k))
 
 
 def r_precision(X, labels, *, X_ref=None, labels_ref=None, metric="euclidean",
@@ -320,7 +342,7 @@ def map_at_r(X, labels, *, X_ref=None, labels_ref=None, metric="euclidean",
     0.8
     """
     return _one("map_at_r", X, labels, X_ref, labels_ref, metric, memory_budget,
-                _max_r, lambda rel, R: _average_precision(rel, R, upto_r=True))
+                _max_r, _map_at_r)
 
 
 def mean_average_precision(X, labels, k=None, *, X_ref=None, labels_ref=None,
@@ -354,7 +376,7 @@ def mean_average_precision(X, labels, k=None, *, X_ref=None, labels_ref=None,
         k = _check_k(k)
     return _one("mean_average_precision", X, labels, X_ref, labels_ref, metric,
                 memory_budget, lambda s: s.n_available if k is None else k,
-                lambda rel, R: _average_precision(rel, R, upto_r=False))
+                _average_precision)
 
 
 def mrr(X, labels, k=None, *, X_ref=None, labels_ref=None, metric="euclidean",
@@ -439,12 +461,12 @@ def retrieval_report(X, labels, ks=(1, 2, 4, 8), *, X_ref=None, labels_ref=None,
     depth = min(depth, setup.n_available)
     stats = {}
     for k in ks:
-        stats[f"recall@{k}"] = lambda rel, R, k=k: _hit(rel, R, k)
-        stats[f"precision@{k}"] = lambda rel, R, k=k: _precision(rel, R, k)
+        stats[f"recall@{k}"] = lambda b, k=k: _hit(b, k)
+        stats[f"precision@{k}"] = lambda b, k=k: _precision(b, k)
     if depth >= (_max_r(setup) if n_valid else 1):
         stats["r_precision"] = _r_precision
-        stats["map@r"] = lambda rel, R: _average_precision(rel, R, upto_r=True)
-    stats["mean_average_precision"] = lambda rel, R: _average_precision(rel, R, upto_r=False)
+        stats["map@r"] = _map_at_r
+    stats["mean_average_precision"] = _average_precision
     stats["mrr"] = _reciprocal_rank
     if n_valid:
         totals = _run(setup, depth, stats, memory_budget)

@@ -1,0 +1,133 @@
+"""Benchmark skmetric's retrieval metrics and kNN search.
+
+1. P@1 + R-Precision + MAP@R on random 128-d float32 embeddings with about
+   50 samples per class, leave-one-out, against pytorch-metric-learning's
+   ``AccuracyCalculator`` (faiss kNN, ``k="max_bin_count"`` so that its
+   R-metrics are exact) in the same process.
+2. Throughput of the chunked exact kNN search (GFLOP/s, counting 2*N*M*D)
+   against a plain ``torch.mm`` of the same shape.
+3. Peak memory of the search over 1M references with a 1 GB budget, in a
+   fresh subprocess (RSS high-water mark above the resident inputs).
+
+Usage: ``python benchmarks/bench_metrics.py [--sizes 10000 50000]``.
+"""
+
+import argparse
+import subprocess
+import sys
+import textwrap
+import time
+import warnings
+
+import numpy as np
+import torch
+
+
+def retrieval_vs_pml(n, dim=128, per_class=50, seed=0):
+    from pytorch_metric_learning.utils.accuracy_calculator import AccuracyCalculator
+
+    from skmetric.metrics import retrieval_report
+
+    rng = np.random.RandomState(seed)
+    X = rng.normal(size=(n, dim)).astype(np.float32)
+    y = rng.randint(n // per_class, size=n)
+
+    t0 = time.perf_counter()
+    ours = retrieval_report(X, y, ks=(1,))
+    t_ours = time.perf_counter() - t0
+
+    calc = AccuracyCalculator(
+        include=("precision_at_1", "r_precision", "mean_average_precision_at_r"),
+        k="max_bin_count",
+    )
+    T, Y = torch.as_tensor(X), torch.as_tensor(y)
+    t0 = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        pml = calc.get_accuracy(T, Y, T, Y, ref_includes_query=True)
+    t_pml = time.perf_counter() - t0
+
+    pairs = [("precision@1", "precision_at_1"), ("r_precision", "r_precision"),
+             ("map@r", "mean_average_precision_at_r")]
+    diffs = {a: abs(ours[a] - pml[b]) for a, b in pairs}
+    print(f"N={n:>6} d={dim} classes={n // per_class} depth={ours['depth']}")
+    print(f"  skmetric  {t_ours:7.2f} s   P@1={ours['precision@1']:.6f} "
+          f"R-P={ours['r_precision']:.6f} MAP@R={ours['map@r']:.6f}")
+    print(f"  PML       {t_pml:7.2f} s   P@1={pml['precision_at_1']:.6f} "
+          f"R-P={pml['r_precision']:.6f} MAP@R={pml['mean_average_precision_at_r']:.6f}")
+    identical = all(d < 1e-12 for d in diffs.values())
+    print(f"  speed-up {t_pml / t_ours:5.2f}x   values identical (|diff| < 1e-12): "
+          f"{identical}  max |diff| = {max(diffs.values()):.1e}")
+
+
+def knn_gflops(n=8192, dim=128, k=10, repeats=3):
+    from skmetric.neighbors import kneighbors
+
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(n, dim)).astype(np.float32)
+    T = torch.as_tensor(X)
+    flops = 2.0 * n * n * dim
+
+    def best(fn):
+        fn()
+        times = []
+        for _ in range(repeats):
+            t0 = time.perf_counter()
+            fn()
+            times.append(time.perf_counter() - t0)
+        return min(times)
+
+    t_mm = best(lambda: torch.mm(T, T.T))
+    t_knn = best(lambda: kneighbors(X, n_neighbors=k))
+    g_mm, g_knn = flops / t_mm / 1e9, flops / t_knn / 1e9
+    print(f"kNN search N=M={n} d={dim} k={k} (leave-one-out, threads={torch.get_num_threads()})")
+    print(f"  torch.mm  {t_mm:6.3f} s  {g_mm:6.1f} GFLOP/s")
+    print(f"  kneighbors {t_knn:6.3f} s  {g_knn:6.1f} GFLOP/s   ratio {g_knn / g_mm:5.1%}")
+
+
+_PEAK_SCRIPT = textwrap.dedent("""
+    import resource, sys, time
+    import numpy as np, torch
+    from skmetric.neighbors import kneighbors
+    n_ref, n_query, dim, budget = (int(a) for a in sys.argv[1:5])
+    g = torch.Generator().manual_seed(0)
+    R = torch.randn(n_ref, dim, generator=g).numpy()
+    Q = R[:n_query].copy()
+    kneighbors(Q[:2], R[:100], n_neighbors=1)  # warm-up: load kernels
+    base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    t0 = time.perf_counter()
+    d, i = kneighbors(Q, R, n_neighbors=10, memory_budget=budget)
+    dt = time.perf_counter() - t0
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    assert (i[:, 0] == np.arange(n_query)).all()
+    print(peak - base, base, dt)
+""")
+
+
+def peak_memory(n_ref=1_000_000, n_query=2048, dim=16, budget=2**30):
+    out = subprocess.run(
+        [sys.executable, "-c", _PEAK_SCRIPT, str(n_ref), str(n_query), str(dim), str(budget)],
+        check=True, capture_output=True, text=True,
+    ).stdout.split()
+    extra, base, dt = int(out[0]), int(out[1]), float(out[2])
+    print(f"Peak memory: {n_query} queries x {n_ref:,} references, d={dim}, k=10, "
+          f"budget {budget / 2**20:.0f} MiB")
+    print(f"  search took {dt:.1f} s; RSS above inputs: {extra / 2**20:.0f} MiB "
+          f"(process RSS before search {base / 2**20:.0f} MiB); within budget: {extra <= budget}")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 50_000])
+    args = parser.parse_args()
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads\n")
+    for n in args.sizes:
+        retrieval_vs_pml(n)
+    print()
+    knn_gflops()
+    print()
+    peak_memory()
+
+
+if __name__ == "__main__":
+    main()
