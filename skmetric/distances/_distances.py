@@ -2,7 +2,7 @@
 
 import torch
 
-from ._normalize import l2_normalize, safe_sqrt
+from ._normalize import cosine_matrix, l2_normalize, safe_sqrt
 from .base import BaseDistance
 
 __all__ = [
@@ -13,11 +13,13 @@ __all__ = [
 ]
 
 
-def _squared_euclidean(query, ref):
+def _squared_euclidean(query, ref, clamp=True):
     # ||q||^2 + ||r||^2 - 2 q.r, clamped at 0 (rounding can push it below).
     qq = (query * query).sum(-1, keepdim=True)
     rr = qq.T if ref is query else (ref * ref).sum(-1).unsqueeze(0)
-    d2 = torch.addmm(qq + rr, query, ref.T, alpha=-2.0).clamp_min_(0.0)
+    d2 = torch.addmm(qq + rr, query, ref.T, alpha=-2.0)
+    if clamp:
+        d2 = d2.clamp_min_(0.0)
     if ref is query:
         # the expansion leaves ~sqrt(eps)-sized self-distances; d(x, x) is 0.
         # (addmm and clamp_min_ save nothing for backward that this edits.)
@@ -44,7 +46,8 @@ class EuclideanDistance(BaseDistance):
     """
 
     def compute_matrix(self, query, ref):
-        return safe_sqrt(_squared_euclidean(query, ref))
+        # safe_sqrt clamps at 0 itself (one autograd node instead of two)
+        return safe_sqrt(_squared_euclidean(query, ref, clamp=False))
 
     def compute_pairs(self, a, b):
         return safe_sqrt(((a - b) ** 2).sum(-1))
@@ -74,3 +77,7 @@ class CosineSimilarity(DotProductSimilarity):
 
     def _maybe_normalize(self, x):
         return l2_normalize(x)
+
+    def forward(self, query, ref=None):
+        """Matrix of cosines (one autograd node; ``ref`` defaults to ``query``)."""
+        return cosine_matrix(query, ref)

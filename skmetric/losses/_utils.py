@@ -33,9 +33,10 @@ __all__ = [
 
 
 def resolve_distance(distance, default):
-    """The distance object to use: ``None`` -> ``default()``, a name, or an object."""
+    """The distance object to use: ``None`` -> ``default`` (an instance shared
+    by all calls; distances hold no state), a name, or an object."""
     if distance is None:
-        return default()
+        return default
     return get_distance(distance)
 
 
@@ -164,6 +165,40 @@ def pairs_to_masks(indices_tuple, shape, device):
     return pos, neg
 
 
+class _MaskedLogSumExp(torch.autograd.Function):
+    # forward without autograd; backward: grad * softmax weights (saved)
+    @staticmethod
+    def forward(ctx, x, mask, dim, add_one):
+        out, weights = _masked_lse_and_weights(x, mask, dim, add_one)
+        ctx.save_for_backward(weights)
+        ctx.dim = dim
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        (weights,) = ctx.saved_tensors
+        return weights * grad.unsqueeze(ctx.dim), None, None, None
+
+
+def _masked_lse_and_weights(x, mask, dim, add_one):
+    fill = torch.finfo(x.dtype).min
+    z = x.masked_fill(~mask, fill)
+    m = z.amax(dim, keepdim=True)
+    if add_one:
+        m.clamp_min_(0)
+    else:
+        m.masked_fill_(m == fill, 0)
+    weights = z.sub_(m).exp_()  # kept entries: exp(x - m); dropped: exactly 0
+    s = weights.sum(dim, keepdim=True)
+    if add_one:
+        s.add_(torch.exp(-m))
+    else:
+        s.masked_fill_(s == 0, 1.0)  # rows that keep nothing: log(1) = 0
+    weights.div_(s)  # softmax weights (with the appended zero's share left out)
+    out = s.log_().add_(m).squeeze(dim)
+    return out, weights
+
+
 def masked_logsumexp(x, mask, *, dim=1, add_one=False):
     r"""Log-sum-exp of the entries of ``x`` kept by ``mask``, along ``dim``.
 
@@ -171,22 +206,12 @@ def masked_logsumexp(x, mask, *, dim=1, add_one=False):
     a zero is appended to each row.  Dropped entries are filled with the
     dtype's finite minimum (never ``-inf``, whose gradient is NaN), the row
     maximum is subtracted before exponentiating, and rows that keep nothing
-    give exactly 0 with a zero gradient.
+    give exactly 0 with a zero gradient.  One autograd node: the gradient is
+    the (masked) softmax weights times the incoming gradient.
     """
-    fill = torch.finfo(x.dtype).min
-    x = x.masked_fill(~mask, fill)
-    m = x.detach().amax(dim, keepdim=True)
-    if add_one:
-        m = m.clamp_min(0)
-    else:
-        m = m.masked_fill(m == fill, 0)
-    s = torch.exp(x - m).sum(dim)
-    m = m.squeeze(dim)
-    if add_one:
-        s = s + torch.exp(-m)
-    else:
-        s = s.masked_fill(~mask.any(dim), 1.0)
-    return torch.log(s) + m
+    if torch.is_grad_enabled() and x.requires_grad:
+        return _MaskedLogSumExp.apply(x, mask, dim, add_one)
+    return _masked_lse_and_weights(x, mask, dim, add_one)[0]
 
 
 def avg_nonzero(losses):

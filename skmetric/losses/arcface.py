@@ -5,11 +5,33 @@ import math
 import torch
 from torch import nn
 
+from ..distances._normalize import cosine_matrix
 from ._utils import miner_weights
-from ..distances._normalize import l2_normalize
 from .base import BaseProxyLoss
 
 __all__ = ["ArcFaceLoss"]
+
+
+class _ArcMarginTarget(torch.autograd.Function):
+    # s * cos(theta + m) from s * cos(theta), with the theta > pi - m
+    # fallback, and its derivative computed in the same pass
+    @staticmethod
+    def forward(ctx, scaled_cos, margin, scale):
+        c = scaled_cos / scale
+        sin = (1 - c * c).clamp_min_(torch.finfo(c.dtype).eps).sqrt_()
+        main = c >= -math.cos(margin)  # theta <= pi - margin
+        value = torch.where(
+            main, c * math.cos(margin) - sin * math.sin(margin), c - margin * math.sin(margin)
+        )
+        slope = torch.where(main, math.cos(margin) + (c / sin) * math.sin(margin), 1.0)
+        slope.masked_fill_(main & (1 - c * c < torch.finfo(c.dtype).eps), math.cos(margin))
+        ctx.save_for_backward(slope)
+        return value.mul_(scale)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (slope,) = ctx.saved_tensors
+        return grad * slope, None, None
 
 
 class ArcFaceLoss(BaseProxyLoss):
@@ -66,20 +88,13 @@ class ArcFaceLoss(BaseProxyLoss):
 
     def compute_loss(self, embeddings, labels, indices_tuple):
         self._check_sizes(embeddings, labels)
-        x = l2_normalize(embeddings)
-        w = l2_normalize(self.W.to(x.dtype).T).T
-        cos = x @ w  # (B, C)
-        m = math.radians(self.margin)
+        # scaled cosines; the true class's entry is replaced in place (the
+        # cosine node saved its inputs, not its output)
+        logits = cosine_matrix(embeddings, self.W.to(embeddings.dtype).T, scale=self.scale)
         rows = torch.arange(len(labels), device=labels.device)
-        c = cos[rows, labels]
-        sin = torch.sqrt((1 - c * c).clamp_min(torch.finfo(c.dtype).eps))
-        target = torch.where(
-            c >= -math.cos(m),  # theta <= pi - m
-            c * math.cos(m) - sin * math.sin(m),
-            c - m * math.sin(m),
-        )
-        logits = cos.index_put((rows, labels), target) * self.scale
+        target = _ArcMarginTarget.apply(logits[rows, labels], math.radians(self.margin), self.scale)
+        logits.index_put_((rows, labels), target)
+        if indices_tuple is None:
+            return nn.functional.cross_entropy(logits, labels)
         losses = nn.functional.cross_entropy(logits, labels, reduction="none")
-        if indices_tuple is not None:
-            losses = losses * miner_weights(indices_tuple, len(labels), losses.dtype, losses.device)
-        return losses.mean()
+        return (losses * miner_weights(indices_tuple, len(labels), losses.dtype, losses.device)).mean()

@@ -2,9 +2,8 @@
 
 import torch
 
-from ..distances import CosineSimilarity
+from ..distances._normalize import cosine_matrix
 from ._utils import avg_nonzero, masked_logsumexp, pair_masks, pairs_to_masks, to_pairs
-from ..distances._normalize import l2_normalize
 from .base import BaseMetricLoss
 
 __all__ = ["CircleLoss"]
@@ -55,8 +54,7 @@ class CircleLoss(BaseMetricLoss):
         self.gamma = gamma
 
     def compute_loss(self, embeddings, labels, indices_tuple):
-        x = l2_normalize(embeddings)
-        s = x @ x.T
+        s = cosine_matrix(embeddings)
         if indices_tuple is None:
             pos_mask, neg_mask = pair_masks(labels)
         else:

@@ -1,5 +1,7 @@
 """Contrastive loss (Hadsell, Chopra & LeCun, 2006)."""
 
+import torch
+
 from ..distances import EuclideanDistance
 from ._utils import pair_values, resolve_distance, to_pairs
 from .base import BaseMetricLoss, zero_loss
@@ -7,8 +9,8 @@ from .base import BaseMetricLoss, zero_loss
 __all__ = ["ContrastiveLoss"]
 
 
-def _default_distance():
-    return EuclideanDistance(normalize_embeddings=True)
+# the default distance (stateless, shared)
+_DEFAULT_DISTANCE = EuclideanDistance(normalize_embeddings=True)
 
 
 class ContrastiveLoss(BaseMetricLoss):
@@ -65,17 +67,9 @@ class ContrastiveLoss(BaseMetricLoss):
         self.distance = distance
 
     def compute_loss(self, embeddings, labels, indices_tuple):
-        dist = resolve_distance(self.distance, _default_distance)
+        dist = resolve_distance(self.distance, _DEFAULT_DISTANCE)
         if indices_tuple is None:
-            # all pairs, as masks over the matrix (no index lists)
-            mat = dist(embeddings)
-            same = labels.unsqueeze(1) == labels.unsqueeze(0)
-            pos = dist.margin(mat, self.pos_margin)
-            neg = dist.margin(self.neg_margin, mat)
-            keep_pos = (pos > 0).logical_and_(same)
-            keep_pos.fill_diagonal_(False)
-            keep_neg = (neg > 0).logical_and_(same.logical_not_())
-            return self._mean_positive(pos, keep_pos) + self._mean_positive(neg, keep_neg)
+            return self._all_pairs(dist, dist(embeddings), labels)
         a1, p, a2, n = to_pairs(indices_tuple, labels)
         if len(a1) == 0 and len(a2) == 0:
             return zero_loss(embeddings)
@@ -87,7 +81,38 @@ class ContrastiveLoss(BaseMetricLoss):
         neg = dist.margin(self.neg_margin, values[1])
         return self._mean_positive(pos, pos > 0) + self._mean_positive(neg, neg > 0)
 
+    def _all_pairs(self, dist, mat, labels):
+        # all pairs, as masks over the matrix (no index lists).  relu(v) > 0
+        # iff v > 0, and v = mat - margin > 0 iff mat > margin (exact in
+        # IEEE arithmetic), so the kept pairs are found by comparisons alone.
+        same = labels.unsqueeze(1) == labels.unsqueeze(0)
+        if dist.is_inverted:
+            keep_pos, keep_neg = mat < self.pos_margin, mat > self.neg_margin
+        else:
+            keep_pos, keep_neg = mat > self.pos_margin, mat < self.neg_margin
+        keep_pos.logical_and_(same).fill_diagonal_(False)
+        keep_neg.logical_and_(same.logical_not_())
+        n_pos, n_neg = keep_pos.sum(), keep_neg.sum()
+        if self.squared:
+            pos = dist.margin(mat, self.pos_margin)
+            neg = dist.margin(self.neg_margin, mat)
+            return self._mean_positive(pos, keep_pos) + self._mean_positive(neg, keep_neg)
+        # the mean hinge is linear in mat on the kept pairs:
+        #   sign * (sum(mat * W) - pos_margin [n_pos > 0] + neg_margin [n_neg > 0])
+        # with W = keep_pos / n_pos - keep_neg / n_neg, a constant; so the
+        # backward pass is a single multiplication.
+        zero = torch.zeros((), dtype=mat.dtype, device=mat.device)
+        inv_pos = 1 / n_pos.clamp_min(1).to(mat.dtype)
+        inv_neg = -1 / n_neg.clamp_min(1).to(mat.dtype)
+        weights = torch.where(keep_pos, inv_pos, torch.where(keep_neg, inv_neg, zero))
+        const = (n_neg > 0).to(mat.dtype) * self.neg_margin - (n_pos > 0).to(
+            mat.dtype
+        ) * self.pos_margin
+        total = (mat * weights).sum() + const
+        return -total if dist.is_inverted else total
+
     def _mean_positive(self, violation, keep):
         # AvgNonZero of [violation]_+ (or its square): relu(v) > 0 iff v > 0
         term = violation * violation if self.squared else violation
-        return (term * keep).sum() / keep.sum().clamp_min(1).to(term.dtype)
+        zero = torch.zeros((), dtype=term.dtype, device=term.device)
+        return torch.where(keep, term, zero).sum() / keep.sum().clamp_min(1).to(term.dtype)

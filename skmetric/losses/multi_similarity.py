@@ -4,6 +4,9 @@ from ..distances import CosineSimilarity
 from ._utils import masked_logsumexp, pair_masks, pairs_to_masks, resolve_distance, to_pairs
 from .base import BaseMetricLoss
 
+# the default distance (stateless, shared)
+_DEFAULT_DISTANCE = CosineSimilarity()
+
 __all__ = ["MultiSimilarityLoss"]
 
 
@@ -57,7 +60,7 @@ class MultiSimilarityLoss(BaseMetricLoss):
         self.distance = distance
 
     def compute_loss(self, embeddings, labels, indices_tuple):
-        dist = resolve_distance(self.distance, CosineSimilarity)
+        dist = resolve_distance(self.distance, _DEFAULT_DISTANCE)
         mat = dist(embeddings)
         if indices_tuple is None:
             pos_mask, neg_mask = pair_masks(labels)

@@ -3,8 +3,8 @@
 import torch
 from torch import nn
 
+from ..distances._normalize import cosine_matrix
 from ._utils import miner_weights
-from ..distances._normalize import l2_normalize
 from .base import BaseProxyLoss
 
 __all__ = ["NormalizedSoftmaxLoss"]
@@ -48,9 +48,9 @@ class NormalizedSoftmaxLoss(BaseProxyLoss):
 
     def compute_loss(self, embeddings, labels, indices_tuple):
         self._check_sizes(embeddings, labels)
-        x = l2_normalize(embeddings)
-        w = l2_normalize(self.weight.to(x.dtype).T).T
-        logits = (x @ w) / self.temperature
+        logits = cosine_matrix(
+            embeddings, self.weight.to(embeddings.dtype).T, scale=1 / self.temperature
+        )
         if indices_tuple is None:
             return nn.functional.cross_entropy(logits, labels)
         losses = nn.functional.cross_entropy(logits, labels, reduction="none")

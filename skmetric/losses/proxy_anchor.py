@@ -7,6 +7,9 @@ from ..distances import CosineSimilarity
 from ._utils import masked_logsumexp, miner_weights, resolve_distance
 from .base import BaseProxyLoss
 
+# the default distance (stateless, shared)
+_DEFAULT_DISTANCE = CosineSimilarity()
+
 __all__ = ["ProxyAnchorLoss"]
 
 
@@ -71,18 +74,16 @@ class ProxyAnchorLoss(BaseProxyLoss):
 
     def compute_loss(self, embeddings, labels, indices_tuple):
         self._check_sizes(embeddings, labels)
-        dist = resolve_distance(self.distance, CosineSimilarity)
+        dist = resolve_distance(self.distance, _DEFAULT_DISTANCE)
         sim = dist(embeddings, self.proxies.to(embeddings.dtype))  # (B, C)
         pos_mask = torch.nn.functional.one_hot(labels, self.num_classes).bool()
-        shift = 0.0
+        pos_logits = self.alpha * dist.margin(sim, self.margin)
+        neg_logits = self.alpha * dist.margin(-self.margin, sim)
         if indices_tuple is not None:
             w = miner_weights(indices_tuple, len(labels), sim.dtype, sim.device)
             shift = (w - 1).unsqueeze(1)
-        pos = masked_logsumexp(
-            self.alpha * dist.margin(sim, self.margin) + shift, pos_mask, dim=0, add_one=True
-        )
-        neg = masked_logsumexp(
-            self.alpha * dist.margin(-self.margin, sim) + shift, ~pos_mask, dim=0, add_one=True
-        )
+            pos_logits, neg_logits = pos_logits + shift, neg_logits + shift
+        pos = masked_logsumexp(pos_logits, pos_mask, dim=0, add_one=True)
+        neg = masked_logsumexp(neg_logits, ~pos_mask, dim=0, add_one=True)
         n_with_pos = pos_mask.any(0).sum().to(sim.dtype)
         return pos.sum() / n_with_pos + neg.sum() / self.num_classes

@@ -16,8 +16,8 @@ from .base import BaseMetricLoss, zero_loss
 __all__ = ["TripletMarginLoss"]
 
 
-def _default_distance():
-    return EuclideanDistance(normalize_embeddings=True)
+# the default distance (stateless, shared)
+_DEFAULT_DISTANCE = EuclideanDistance(normalize_embeddings=True)
 
 
 class TripletMarginLoss(BaseMetricLoss):
@@ -76,7 +76,7 @@ class TripletMarginLoss(BaseMetricLoss):
         self.distance = distance
 
     def compute_loss(self, embeddings, labels, indices_tuple):
-        dist = resolve_distance(self.distance, _default_distance)
+        dist = resolve_distance(self.distance, _DEFAULT_DISTANCE)
         if indices_tuple is None:
             u = as_badness(dist(embeddings), dist)
             if self.swap or self.smooth_loss:

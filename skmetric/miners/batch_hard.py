@@ -9,8 +9,8 @@ from .base import BaseMiner
 __all__ = ["BatchHardMiner"]
 
 
-def _default_distance():
-    return EuclideanDistance(normalize_embeddings=True)
+# the default distance (stateless, shared)
+_DEFAULT_DISTANCE = EuclideanDistance(normalize_embeddings=True)
 
 
 class BatchHardMiner(BaseMiner):
@@ -37,7 +37,7 @@ class BatchHardMiner(BaseMiner):
         self.distance = distance
 
     def mine(self, embeddings, labels):
-        dist = resolve_distance(self.distance, _default_distance)
+        dist = resolve_distance(self.distance, _DEFAULT_DISTANCE)
         pos, neg = pair_masks(labels)
         u = as_badness(dist(embeddings), dist)
         inf = torch.tensor(float("inf"), dtype=u.dtype, device=u.device)

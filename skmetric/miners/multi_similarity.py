@@ -6,6 +6,9 @@ from ..distances import CosineSimilarity
 from ..losses._utils import as_badness, empty_indices, pair_masks, resolve_distance
 from .base import BaseMiner
 
+# the default distance (stateless, shared)
+_DEFAULT_DISTANCE = CosineSimilarity()
+
 __all__ = ["MultiSimilarityMiner"]
 
 
@@ -43,7 +46,7 @@ class MultiSimilarityMiner(BaseMiner):
         self.distance = distance
 
     def mine(self, embeddings, labels):
-        dist = resolve_distance(self.distance, CosineSimilarity)
+        dist = resolve_distance(self.distance, _DEFAULT_DISTANCE)
         pos, neg = pair_masks(labels)
         if not (pos.any() and neg.any()):
             return empty_indices(embeddings.device, 4)

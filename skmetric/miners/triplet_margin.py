@@ -9,8 +9,8 @@ __all__ = ["TripletMarginMiner"]
 _TYPES = ("all", "hard", "semihard", "easy")
 
 
-def _default_distance():
-    return EuclideanDistance(normalize_embeddings=True)
+# the default distance (stateless, shared)
+_DEFAULT_DISTANCE = EuclideanDistance(normalize_embeddings=True)
 
 
 class TripletMarginMiner(BaseMiner):
@@ -58,7 +58,7 @@ class TripletMarginMiner(BaseMiner):
                 f"`type_of_triplets` of {type(self).__name__} must be one of "
                 f"{list(_TYPES)}; got {self.type_of_triplets!r}."
             )
-        dist = resolve_distance(self.distance, _default_distance)
+        dist = resolve_distance(self.distance, _DEFAULT_DISTANCE)
         a, p, n = all_triplets(labels)
         u = as_badness(dist(embeddings), dist)
         mu = u[a, n] - u[a, p]
