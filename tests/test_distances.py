@@ -147,3 +147,18 @@ def test_l2_normalize_matches_torch(seed):
     (ya * g).sum().backward()
     (yb * g).sum().backward()
     torch.testing.assert_close(a.grad, b.grad)
+
+
+def test_cosine_matrix_gradcheck():
+    from skmetric.distances._normalize import cosine_matrix, safe_sqrt
+
+    a = _x(0, n=6, dim=4).requires_grad_(True)
+    b = _x(1, n=3, dim=4).requires_grad_(True)
+    assert torch.autograd.gradcheck(lambda a, b: cosine_matrix(a, b, scale=3.0), (a, b))
+    assert torch.autograd.gradcheck(lambda a: cosine_matrix(a, scale=0.5), (a,))
+    assert torch.autograd.gradcheck(lambda b: cosine_matrix(a.detach(), b), (b,))
+    d2 = (_x(2, n=5, dim=1).abs() + 0.1).requires_grad_(True)
+    assert torch.autograd.gradcheck(safe_sqrt, (d2,))
+    # no grad: same values through the plain path
+    with torch.no_grad():
+        torch.testing.assert_close(cosine_matrix(a, b), CosineSimilarity()(a, b))

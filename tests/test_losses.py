@@ -539,3 +539,24 @@ def test_few_mined_triplets_use_pair_path_same_values(seed, swap):
         _value_and_grads(loss, emb, labels, triplets),
         _value_and_grads(theirs, emb, labels, triplets),
     )
+
+
+def test_masked_logsumexp_gradcheck():
+    g = torch.Generator().manual_seed(1)
+    x = torch.randn(4, 6, generator=g, dtype=torch.float64, requires_grad=True)
+    mask = torch.rand(4, 6, generator=g) > 0.5
+    mask[0] = False
+    for dim in (0, 1):
+        for add_one in (False, True):
+            assert torch.autograd.gradcheck(
+                lambda x: _utils.masked_logsumexp(x, mask, dim=dim, add_one=add_one), (x,)
+            )
+
+
+def test_arcface_margin_gradcheck():
+    from skmetric.losses.arcface import _ArcMarginTarget
+
+    g = torch.Generator().manual_seed(0)
+    c = (torch.rand(40, generator=g, dtype=torch.float64) * 1.98 - 0.99) * 64
+    c.requires_grad_(True)
+    assert torch.autograd.gradcheck(lambda c: _ArcMarginTarget.apply(c, 0.5, 64.0), (c,))
