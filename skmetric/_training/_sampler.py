@@ -9,7 +9,7 @@ import math
 
 import torch
 
-__all__ = ["ClassBalancedBatchSampler", "ShuffledBatchSampler"]
+__all__ = ["ClassBalancedBatchSampler", "EpisodicBatchSampler", "ShuffledBatchSampler"]
 
 
 class ShuffledBatchSampler:
@@ -85,3 +85,74 @@ class ClassBalancedBatchSampler:
                     pick = torch.randint(n, (K,), generator=g)
                 parts.append(idx[pick])
             yield torch.cat(parts)
+
+
+class EpisodicBatchSampler:
+    """Few-shot episodes: ``n_way`` classes, ``n_shot + n_query`` samples each.
+
+    Each batch is one episode: ``n_way`` distinct classes drawn at random,
+    then ``n_shot + n_query`` distinct samples of each.  The batch lists the
+    support samples of every class first (``n_way * n_shot`` indices, class
+    by class), then the queries, so a loss that takes the first ``n_shot``
+    samples of each class as its support (``PrototypicalLoss``) finds the
+    episode's support.  An epoch has ``n_episodes`` episodes; by default
+    ``ceil(n_samples / episode_size)``, so it sees about as many samples as a
+    plain epoch.
+
+    Parameters
+    ----------
+    labels : 1-D integer tensor
+        Encoded labels in ``[0, n_classes)``.
+    n_way, n_shot, n_query : int
+    generator : torch.Generator
+    n_episodes : int or None, default=None
+
+    Raises
+    ------
+    ValueError
+        If there are fewer than ``n_way`` classes, or a class has fewer than
+        ``n_shot + n_query`` samples.
+    """
+
+    def __init__(self, labels, n_way, n_shot, n_query, *, generator, n_episodes=None):
+        labels = torch.as_tensor(labels)
+        self.n_samples = labels.shape[0]
+        self.n_way = int(n_way)
+        self.n_shot = int(n_shot)
+        self.n_query = int(n_query)
+        self.generator = generator
+        order = torch.argsort(labels, stable=True)
+        counts = torch.bincount(labels)
+        self.class_indices = [
+            idx for idx in torch.split(order, counts.tolist()) if idx.numel() > 0
+        ]
+        n_classes = len(self.class_indices)
+        if self.n_way > n_classes:
+            raise ValueError(
+                f"n_way={self.n_way} is larger than the number of classes ({n_classes})."
+            )
+        need = self.n_shot + self.n_query
+        smallest = min(idx.numel() for idx in self.class_indices)
+        if need > smallest:
+            raise ValueError(
+                f"n_shot + n_query = {need} is larger than the smallest class "
+                f"({smallest} samples)."
+            )
+        if n_episodes is None:
+            n_episodes = math.ceil(self.n_samples / (self.n_way * need))
+        self.n_episodes = max(1, int(n_episodes))
+
+    def __len__(self):
+        return self.n_episodes
+
+    def __iter__(self):
+        g = self.generator
+        n_classes = len(self.class_indices)
+        for _ in range(self.n_episodes):
+            chosen = torch.randperm(n_classes, generator=g)[: self.n_way]
+            picks = []
+            for c in chosen.tolist():
+                idx = self.class_indices[c]
+                picks.append(idx[torch.randperm(idx.numel(), generator=g)[: self.n_shot + self.n_query]])
+            picks = torch.stack(picks)  # (n_way, n_shot + n_query)
+            yield torch.cat([picks[:, : self.n_shot].reshape(-1), picks[:, self.n_shot :].reshape(-1)])

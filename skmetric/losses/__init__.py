@@ -12,6 +12,7 @@ from .circle import CircleLoss
 from .contrastive import ContrastiveLoss
 from .multi_similarity import MultiSimilarityLoss
 from .normalized_softmax import NormalizedSoftmaxLoss
+from .prototypical import PrototypicalLoss
 from .proxy_anchor import ProxyAnchorLoss
 from .triplet_margin import TripletMarginLoss
 
@@ -24,6 +25,7 @@ LOSSES = {
     "circle": CircleLoss,
     "proxy_anchor": ProxyAnchorLoss,
     "arcface": ArcFaceLoss,
+    "prototypical": PrototypicalLoss,
 }
 
 __all__ = [

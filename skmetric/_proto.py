@@ -1,0 +1,645 @@
+"""``ProtoClassifier``: prototypical networks with few-shot addition of classes."""
+
+from numbers import Integral, Real
+
+import numpy as np
+import torch
+from sklearn.base import (
+    BaseEstimator,
+    ClassifierMixin,
+    ClassNamePrefixFeaturesOutMixin,
+    TransformerMixin,
+)
+from sklearn.preprocessing import LabelEncoder
+from sklearn.utils import column_or_1d
+from torch import nn
+
+from ._metric_learner import MetricLearner, _MetricCriterion
+from ._training import TRAINING_PARAMETER_CONSTRAINTS, TorchTrainingMixin, seeded
+from ._training._sampler import EpisodicBatchSampler
+from .losses import get_loss
+from .losses.prototypical import prototype_distances
+from .nn import Normalized
+from .utils._validation import (
+    Interval,
+    StrOptions,
+    _fit_context,
+    check_classification_targets,
+    check_consistent_length,
+    check_is_fitted,
+    validate_data,
+)
+
+__all__ = ["ProtoClassifier"]
+
+# support draws averaged by the held-out-classes validation score
+_N_VALID_DRAWS = 10
+# training samples whose prototypes the held-out-samples validation score uses
+_MAX_VALID_REFERENCE = 20_000
+
+
+class _PrototypeAccuracy:
+    """Validation score: nearest-prototype accuracy of held-out data.
+
+    With ``X_ref`` (held-out *samples*), prototypes are the class means of
+    the reference embeddings and every validation sample is a query.
+    Otherwise (held-out *classes*), each boolean mask of ``supports`` marks a
+    few support samples per held-out class; the prototypes are their means,
+    the other held-out samples are the queries, and the accuracy is averaged
+    over the masks: the few-shot use of the embedding on unseen classes.
+    """
+
+    def __init__(self, metric, *, X_ref=None, y_ref=None, supports=None):
+        self.metric = metric
+        self.X_ref = X_ref
+        self.y_ref = y_ref
+        self.supports = supports
+
+    @staticmethod
+    def _means(emb, labels, n_classes):
+        sums = emb.new_zeros((n_classes, emb.shape[1])).index_add_(0, labels, emb)
+        counts = torch.bincount(labels, minlength=n_classes).to(emb.dtype)
+        return sums / counts.clamp(min=1)[:, None]
+
+    def __call__(self, module, X, y):
+        emb = module(X).double()
+        y_t = torch.as_tensor(y, device=emb.device)
+        if self.X_ref is not None:
+            ref = module(torch.as_tensor(self.X_ref, device=X.device)).double()
+            y_ref = torch.as_tensor(self.y_ref, device=emb.device)
+            n_classes = int(max(y_ref.max(), y_t.max())) + 1
+            protos = self._means(ref, y_ref, n_classes)
+            pred = prototype_distances(emb, protos, self.metric).argmin(1)
+            return float((pred == y_t).double().mean())
+        n_classes = int(y_t.max()) + 1
+        scores = []
+        for mask in self.supports:
+            m = torch.as_tensor(mask, device=emb.device)
+            protos = self._means(emb[m], y_t[m], n_classes)
+            pred = prototype_distances(emb[~m], protos, self.metric).argmin(1)
+            scores.append(float((pred == y_t[~m]).double().mean()))
+        return float(np.mean(scores))
+
+
+class ProtoClassifier(
+    ClassNamePrefixFeaturesOutMixin,
+    ClassifierMixin,
+    TransformerMixin,
+    TorchTrainingMixin,
+    BaseEstimator,
+):
+    """Prototypical-network classifier that takes new classes from a few examples.
+
+    ``ProtoClassifier`` learns an embedding ``f(X)`` and represents each class
+    by a *prototype*, the mean embedding of its examples.  A sample belongs to
+    the class of the nearest prototype, and ``predict_proba`` is the softmax
+    of the negative distances.  Because a class is nothing but a prototype,
+    :meth:`add_classes` (or :meth:`partial_fit`) adds new classes, or refines
+    existing ones, from a handful of labelled examples in one forward pass,
+    without retraining.
+
+    By default the embedding is trained *episodically* with the prototypical
+    loss: each step draws ``n_way`` training classes with ``n_shot`` support
+    and ``n_query`` query samples each, and maximises the probability of the
+    queries' classes given the support prototypes, i.e. it practises exactly
+    what :meth:`add_classes` does later.  Any loss of
+    :data:`skmetric.losses.LOSSES` can be used instead.
+
+    The default network starts at the input features (see
+    :class:`~skmetric.MetricLearner`) and, with ``validation_split="classes"``,
+    training stops early on the few-shot accuracy of held-out *classes*, with
+    the best weights restored; epoch 0 (the raw-feature embedding) competes
+    too, so the embedding does not end worse on unseen classes than the
+    features it started from.
+
+    Parameters
+    ----------
+    loss : str or torch.nn.Module, default="prototypical"
+        ``"prototypical"`` (episodic training, see ``n_way``), any other name
+        of :data:`skmetric.losses.LOSSES`, or a loss object (copied, never
+        modified).  Nested parameters (``loss__temperature``) work.  A
+        prototypical loss given by name uses this estimator's ``metric`` and
+        ``temperature``; a loss object keeps its own, and ``n_shot`` is always
+        this estimator's.
+    n_way : int or None, default=None
+        Classes per training episode; ``None``: all training classes.
+    n_shot : int, default=5
+        Support samples per class in a training episode (also the support
+        size of the held-out-classes validation score).
+    n_query : int, default=5
+        Query samples per class in a training episode.
+    metric : {"sqeuclidean", "cosine"}, default="sqeuclidean"
+        Distance to the prototypes: squared Euclidean (as in the paper) or
+        ``1 - cosine``.
+    temperature : float, default=1.0
+        ``predict_proba`` is ``softmax(-distance / temperature)``.  With
+        ``metric="cosine"`` a small value (0.1) gives sharper probabilities.
+    module : {"mlp", "linear"} or torch.nn.Module, default="mlp"
+        As in :class:`~skmetric.MetricLearner`.
+    n_components : int, default=None
+        Embedding size; ``None``: ``min(n_features, 128)``.
+    hidden_sizes : tuple of int, default=(512, 512)
+    dropout : float, default=0.2
+    normalize : bool or "auto", default="auto"
+        L2-normalise the embedding; ``"auto"``: when the loss works on
+        cosine similarities (not for the prototypical loss).
+    samples_per_class : int, "auto" or None, default="auto"
+        Batching of non-episodic losses, as in
+        :class:`~skmetric.MetricLearner`.
+    max_epochs : int, default=100
+        An epoch has about as many samples as the training set.
+    batch_size : int, default=256
+        Batch size of non-episodic losses (an episode has
+        ``n_way * (n_shot + n_query)`` samples).
+    lr : float, default=1e-3
+    weight_decay : float, default=1e-4
+    optimizer : {"adamw", "adam", "sgd", "rmsprop"} or optimizer class, default="adamw"
+    lr_schedule : {"cosine", "constant"}, default="cosine"
+    validation_fraction : float or None, default=0.1
+        Fraction of the classes (or samples) held out for early stopping;
+        ``None`` trains on everything for ``max_epochs``.
+    validation_split : {"classes", "samples"}, default="classes"
+        ``"classes"``: hold out whole classes (at least 2) and score the
+        ``n_shot``-shot nearest-prototype accuracy among them, i.e. how well
+        new classes will be added; ``"samples"``: hold out a stratified
+        fraction of each class and score the accuracy of the prototypes.
+        Every class, held out or not, gets its prototype after training.
+    patience : int or None, default=10
+    device : {"cpu", "cuda", "auto"}, default="cpu"
+    random_state : int, RandomState instance or None, default=None
+        Seeds the weights, episodes, dropout and validation split; with an
+        int, fits are identical bit for bit on CPU.
+    verbose : int, default=0
+    callbacks : list of skorch callbacks or None, default=None
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        Training classes (sorted), then the classes added later, in the order
+        they were added; the columns of :meth:`predict_proba`.
+    prototypes_ : ndarray of shape (n_classes, embedding_size_)
+        Mean embedding of each class (float64).
+    class_count_ : ndarray of shape (n_classes,)
+        Number of examples behind each prototype.
+    embedding_sum_ : ndarray of shape (n_classes, embedding_size_)
+        Sum of the embeddings of each class, so refining a prototype with
+        new examples gives exactly the mean of all of them.
+    n_features_in_ : int
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Defined when X has string feature names.
+    embedding_size_ : int
+    loss_ : torch.nn.Module
+    module_ : torch.nn.Module
+        The trained embedding network.
+    net_ : skorch.NeuralNet
+    history_ : skorch.History
+    best_epoch_ : int
+        Epoch whose weights were kept (0 = the initial embedding).
+    n_epochs_ : int
+
+    See Also
+    --------
+    sklearn.neighbors.NearestCentroid : Nearest class mean on raw features.
+    skmetric.MetricLearner : Embedding learning with any metric loss.
+    skmetric.metrics.few_shot_accuracy : N-way K-shot episodic evaluation.
+
+    References
+    ----------
+    J. Snell, K. Swersky and R. Zemel. "Prototypical Networks for Few-shot
+    Learning". NeurIPS 2017. arXiv:1703.05175.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.datasets import load_digits
+    >>> from skmetric._proto import ProtoClassifier
+    >>> X, y = load_digits(return_X_y=True)
+    >>> old, new = y < 5, y >= 5
+    >>> clf = ProtoClassifier(max_epochs=3, random_state=0).fit(X[old], y[old])
+    >>> # five labelled examples of each new digit, no retraining
+    >>> support = np.concatenate([np.flatnonzero(y == c)[:5] for c in range(5, 10)])
+    >>> clf = clf.add_classes(X[support], y[support])
+    >>> clf.classes_
+    array([0, 1, 2, 3, 4, 5, 6, 7, 8, 9])
+    >>> bool(clf.score(X[new], y[new]) > 0.8)
+    True
+    """
+
+    _parameter_constraints = {
+        "loss": [str, nn.Module],
+        "n_way": [Interval(Integral, 2, None, closed="left"), None],
+        "n_shot": [Interval(Integral, 1, None, closed="left")],
+        "n_query": [Interval(Integral, 1, None, closed="left")],
+        "metric": [StrOptions({"sqeuclidean", "cosine"})],
+        "temperature": [Interval(Real, 0, None, closed="neither")],
+        "module": [StrOptions({"mlp", "linear"}), nn.Module],
+        "n_components": [Interval(Integral, 1, None, closed="left"), None],
+        "hidden_sizes": [tuple, list],
+        "dropout": [Interval(Real, 0, 1, closed="left")],
+        "normalize": ["boolean", StrOptions({"auto"})],
+        "samples_per_class": [
+            Interval(Integral, 2, None, closed="left"),
+            StrOptions({"auto"}),
+            None,
+        ],
+        "validation_split": [StrOptions({"classes", "samples"})],
+        "lr_schedule": [StrOptions({"cosine", "constant"})],
+        **TRAINING_PARAMETER_CONSTRAINTS,
+    }
+
+    def __init__(
+        self,
+        loss="prototypical",
+        *,
+        n_way=None,
+        n_shot=5,
+        n_query=5,
+        metric="sqeuclidean",
+        temperature=1.0,
+        module="mlp",
+        n_components=None,
+        hidden_sizes=(512, 512),
+        dropout=0.2,
+        normalize="auto",
+        samples_per_class="auto",
+        max_epochs=100,
+        batch_size=256,
+        lr=1e-3,
+        weight_decay=1e-4,
+        optimizer="adamw",
+        lr_schedule="cosine",
+        validation_fraction=0.1,
+        validation_split="classes",
+        patience=10,
+        device="cpu",
+        random_state=None,
+        verbose=0,
+        callbacks=None,
+    ):
+        self.loss = loss
+        self.n_way = n_way
+        self.n_shot = n_shot
+        self.n_query = n_query
+        self.metric = metric
+        self.temperature = temperature
+        self.module = module
+        self.n_components = n_components
+        self.hidden_sizes = hidden_sizes
+        self.dropout = dropout
+        self.normalize = normalize
+        self.samples_per_class = samples_per_class
+        self.max_epochs = max_epochs
+        self.batch_size = batch_size
+        self.lr = lr
+        self.weight_decay = weight_decay
+        self.optimizer = optimizer
+        self.lr_schedule = lr_schedule
+        self.validation_fraction = validation_fraction
+        self.validation_split = validation_split
+        self.patience = patience
+        self.device = device
+        self.random_state = random_state
+        self.verbose = verbose
+        self.callbacks = callbacks
+
+    # ------------------------------------------------------------------ params
+    def set_params(self, **params):
+        """Set parameters; ``loss__x`` also works when ``loss`` is a name."""
+        if any(k.startswith("loss__") for k in params):
+            value = params.get("loss", self.loss)
+            if isinstance(value, str):
+                params["loss"] = get_loss(value)
+        return super().set_params(**params)
+
+    # --------------------------------------------------------------------- fit
+    # Module, loss and validation split are built exactly as MetricLearner
+    # builds them: its helpers read only the parameters both estimators share.
+    _build_module = MetricLearner._build_module
+    _build_loss = MetricLearner._build_loss
+    _split_validation = MetricLearner._split_validation
+
+    def _check_episodes(self, y_enc, train_idx, valid_idx):
+        """Clear errors for episodes the training classes cannot supply."""
+        train_classes, counts = np.unique(y_enc[train_idx], return_counts=True)
+        held_out = ""
+        if valid_idx is not None and self.validation_split == "classes":
+            n_held = self.classes_.size - train_classes.size
+            held_out = (
+                f" ({n_held} of the {self.classes_.size} classes are held out for "
+                "validation; see `validation_split` and `validation_fraction`)"
+            )
+        if self.n_way is not None and self.n_way > train_classes.size:
+            raise ValueError(
+                f"`n_way`={self.n_way} is larger than the number of training "
+                f"classes ({train_classes.size}){held_out}."
+            )
+        need = self.n_shot + self.n_query
+        worst = int(np.argmin(counts))
+        if counts[worst] < need:
+            label = self.classes_[train_classes[worst]].item()
+            split = ""
+            if valid_idx is not None and self.validation_split == "samples":
+                split = " after holding out validation samples"
+            raise ValueError(
+                f"`n_shot` + `n_query` = {self.n_shot} + {self.n_query} = {need} is "
+                f"larger than the smallest training class: class {label!r} has "
+                f"{counts[worst]} samples{split}."
+            )
+        return train_classes.size
+
+    def _valid_kwargs(self, X, y_enc, train_idx, valid_idx, rng):
+        if valid_idx is None:
+            return {}
+        if self.validation_split == "samples":
+            ref = train_idx
+            if ref.size > _MAX_VALID_REFERENCE:
+                ref = np.sort(rng.permutation(ref)[:_MAX_VALID_REFERENCE])
+            scoring = _PrototypeAccuracy(
+                self.metric, X_ref=X[ref].astype(np.float32), y_ref=y_enc[ref]
+            )
+            return dict(X_valid=X[valid_idx], y_valid=y_enc[valid_idx], valid_scoring=scoring)
+        # held-out classes: fixed random supports of n_shot samples per class
+        _, y_valid = np.unique(y_enc[valid_idx], return_inverse=True)
+        supports = []
+        for _ in range(_N_VALID_DRAWS):
+            mask = np.zeros(valid_idx.size, dtype=bool)
+            for c in range(y_valid.max() + 1):
+                idx = np.flatnonzero(y_valid == c)
+                k = min(self.n_shot, idx.size - 1)  # keep >= 1 query
+                mask[rng.permutation(idx)[:max(k, 1)]] = True
+            supports.append(mask)
+        scoring = _PrototypeAccuracy(self.metric, supports=supports)
+        return dict(X_valid=X[valid_idx], y_valid=y_valid, valid_scoring=scoring)
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y):
+        """Train the embedding, then compute one prototype per class.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,)
+            Class labels (strings or any integers).
+
+        Returns
+        -------
+        self : ProtoClassifier
+        """
+        X, y = validate_data(self, X, y, ensure_min_samples=2, dtype=[np.float32, np.float64])
+        check_classification_targets(y)
+        encoder = LabelEncoder().fit(y)
+        self.classes_ = encoder.classes_
+        y_enc = encoder.transform(y).astype(np.int64)
+        if self.classes_.size < 2:
+            raise ValueError(
+                "ProtoClassifier needs samples of at least 2 classes; got 1 class "
+                f"({self.classes_[0].item()!r})."
+            )
+        seed = self._make_seed()
+        rng = np.random.RandomState(seed)
+        train_idx, valid_idx = self._split_validation(y_enc, rng)
+        X_train = X[train_idx]
+        train_classes, y_train = np.unique(y_enc[train_idx], return_inverse=True)
+
+        with seeded(seed):
+            module = self._build_module(X_train, X.shape[1])
+            with torch.no_grad():
+                probe = module.eval()(torch.as_tensor(X_train[:2], dtype=torch.float32))
+            if probe.ndim != 2:
+                raise ValueError(
+                    "`module` must output a 2-D tensor (n_samples, n_components); "
+                    f"got shape {tuple(probe.shape)}."
+                )
+            embedding_size = probe.shape[1]
+            loss = self._build_loss(train_classes.size, embedding_size)
+        episodic = bool(getattr(loss, "requires_episodes", False))
+        if episodic:
+            loss.n_shot = self.n_shot
+            if isinstance(self.loss, str):
+                loss.metric, loss.temperature = self.metric, self.temperature
+            n_way = self._check_episodes(y_enc, train_idx, valid_idx)
+            if self.n_way is not None:
+                n_way = self.n_way
+            n_shot, n_query = self.n_shot, self.n_query
+
+            def batch_sampler(labels, generator):
+                return EpisodicBatchSampler(
+                    labels, n_way, n_shot, n_query, generator=generator
+                )
+
+            train_kwargs = dict(batch_sampler=batch_sampler)
+        else:
+            need = getattr(loss, "min_samples_per_class", 1)
+            counts = np.bincount(y_train)
+            if counts.min() < need:
+                label = self.classes_[train_classes[int(np.argmin(counts))]].item()
+                raise ValueError(
+                    f"The loss {self.loss!r} needs at least {need} samples per class; "
+                    f"class {label!r} has {counts.min()}."
+                )
+            spc = self.samples_per_class
+            if spc == "auto":
+                spc = 4 if need >= 2 else None
+            train_kwargs = dict(samples_per_class=spc)
+        normalize = self.normalize
+        if normalize == "auto":
+            normalize = bool(getattr(loss, "prefers_normalized", False))
+        if normalize:
+            module = Normalized(module)
+
+        net = self._train(
+            module,
+            _MetricCriterion(loss),
+            X_train,
+            y_train,
+            seed=seed,
+            **train_kwargs,
+            **self._valid_kwargs(X, y_enc, train_idx, valid_idx, rng),
+        )
+        self.net_ = net
+        self.module_ = net.module_
+        self.loss_ = net.criterion_.loss
+        self.embedding_size_ = int(embedding_size)
+        self.history_ = net.history
+        self.n_epochs_ = len(net.history)
+        monitor = dict(net.callbacks_).get("validation")
+        self.best_epoch_ = monitor.best_epoch_ if monitor is not None else self.n_epochs_
+
+        # prototypes of every class (held-out validation classes included)
+        emb = self._forward(X).astype(np.float64)
+        n_classes = self.classes_.size
+        self.embedding_sum_ = np.zeros((n_classes, emb.shape[1]))
+        np.add.at(self.embedding_sum_, y_enc, emb)
+        self.class_count_ = np.bincount(y_enc, minlength=n_classes).astype(np.int64)
+        self.prototypes_ = self.embedding_sum_ / self.class_count_[:, None]
+        return self
+
+    # ------------------------------------------------------------- few-shot
+    def add_classes(self, X_support, y_support, classes=None):
+        """Add new classes, or refine existing ones, from a few examples.
+
+        The embedding is not touched: the support set goes through the
+        network once, new classes get the mean of their embeddings as
+        prototype (appended to ``classes_`` in sorted order), and existing
+        classes get the exact mean of their old and new examples.
+
+        Parameters
+        ----------
+        X_support : array-like of shape (n_support, n_features)
+        y_support : array-like of shape (n_support,)
+        classes : array-like, default=None
+            Classes that must be present in ``y_support`` (each needs at least
+            one support example); ``None``: the classes of ``y_support``.
+
+        Returns
+        -------
+        self : ProtoClassifier
+        """
+        check_is_fitted(self)
+        X, y = validate_data(
+            self, X_support, y_support, reset=False, dtype=[np.float32, np.float64]
+        )
+        y = column_or_1d(y, warn=True)
+        check_consistent_length(X, y)
+        check_classification_targets(y)
+        new_labels, inverse = np.unique(y, return_inverse=True)
+        if classes is not None:
+            classes = np.unique(column_or_1d(np.asarray(classes)))
+            missing = np.setdiff1d(classes, new_labels)
+            if missing.size:
+                raise ValueError(
+                    f"Every class needs at least one support example; class "
+                    f"{missing[0].item()!r} has zero in `y_support`."
+                )
+            extra = np.setdiff1d(new_labels, classes)
+            if extra.size:
+                raise ValueError(
+                    f"`y_support` has label {extra[0].item()!r}, which is not in "
+                    "`classes`."
+                )
+        is_str = [arr.dtype.kind in "OUS" for arr in (self.classes_, new_labels)]
+        if is_str[0] != is_str[1]:
+            raise ValueError(
+                f"`y_support` labels ({new_labels.dtype}) must be of the same kind "
+                f"as the fitted classes ({self.classes_.dtype}): strings and numbers "
+                "cannot be mixed."
+            )
+        emb = self._forward(X).astype(np.float64)
+        sums = np.zeros((new_labels.size, emb.shape[1]))
+        np.add.at(sums, inverse, emb)
+        counts = np.bincount(inverse, minlength=new_labels.size)
+
+        position = {label: i for i, label in enumerate(self.classes_.tolist())}
+        where = np.array([position.get(label, -1) for label in new_labels.tolist()], dtype=np.int64)
+        old, new = where >= 0, where < 0
+        embedding_sum = self.embedding_sum_.copy()
+        class_count = self.class_count_.copy()
+        embedding_sum[where[old]] += sums[old]
+        class_count[where[old]] += counts[old]
+        self.classes_ = np.concatenate([self.classes_, new_labels[new]])
+        self.embedding_sum_ = np.vstack([embedding_sum, sums[new]])
+        self.class_count_ = np.concatenate([class_count, counts[new]])
+        self.prototypes_ = self.embedding_sum_ / self.class_count_[:, None]
+        return self
+
+    def partial_fit(self, X, y, classes=None):
+        """Fit if unfitted, else :meth:`add_classes` (no retraining).
+
+        scikit-learn's ``partial_fit`` convention: the first call trains the
+        embedding on ``(X, y)``; later calls add new classes or refine the
+        prototypes of existing ones.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,)
+        classes : array-like, default=None
+            Classes that must each have at least one example in ``y``.
+
+        Returns
+        -------
+        self : ProtoClassifier
+        """
+        if not hasattr(self, "prototypes_"):
+            if classes is not None:
+                y_arr = column_or_1d(np.asarray(y))
+                missing = np.setdiff1d(np.unique(column_or_1d(np.asarray(classes))), y_arr)
+                if missing.size:
+                    raise ValueError(
+                        f"Every class needs at least one example; class "
+                        f"{missing[0].item()!r} has zero in `y`."
+                    )
+            return self.fit(X, y)
+        return self.add_classes(X, y, classes=classes)
+
+    # ------------------------------------------------------------- predict
+    def transform(self, X):
+        """Embed ``X``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        X_new : ndarray of shape (n_samples, embedding_size_)
+        """
+        check_is_fitted(self)
+        X = validate_data(self, X, reset=False, dtype=[np.float32, np.float64])
+        return self._forward(X).astype(X.dtype, copy=False)
+
+    def _logits(self, X):
+        check_is_fitted(self)
+        X = validate_data(self, X, reset=False, dtype=[np.float32, np.float64])
+        emb = torch.as_tensor(self._forward(X), dtype=torch.float64)
+        protos = torch.as_tensor(self.prototypes_, dtype=torch.float64)
+        dist = prototype_distances(emb, protos, self.metric).numpy()
+        return -dist / self.temperature
+
+    def decision_function(self, X):
+        """Negative distances to the prototypes, divided by ``temperature``.
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples, n_classes), or (n_samples,) with 2 classes
+            With two classes, the score of ``classes_[1]`` minus that of
+            ``classes_[0]`` (positive means ``classes_[1]``).
+        """
+        logits = self._logits(X)
+        if logits.shape[1] == 2:
+            return logits[:, 1] - logits[:, 0]
+        return logits
+
+    def predict_proba(self, X):
+        """Softmax of ``-distance / temperature`` over the prototypes.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+            Columns follow ``classes_``.
+        """
+        logits = self._logits(X)
+        logits -= logits.max(axis=1, keepdims=True)
+        proba = np.exp(logits)
+        proba /= proba.sum(axis=1, keepdims=True)
+        return proba
+
+    def predict_log_proba(self, X):
+        """Logarithm of :meth:`predict_proba` (computed stably)."""
+        logits = self._logits(X)
+        logits -= logits.max(axis=1, keepdims=True)
+        return logits - np.log(np.exp(logits).sum(axis=1, keepdims=True))
+
+    def predict(self, X):
+        """Class of the nearest prototype (ties go to the first in ``classes_``)."""
+        return self.classes_[np.argmax(self._logits(X), axis=1)]
+
+    @property
+    def _n_features_out(self):
+        return self.embedding_size_
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.required = True
+        tags.input_tags.allow_nan = False
+        return tags
