@@ -7,7 +7,8 @@
 2. Throughput of the chunked exact kNN search (GFLOP/s, counting 2*N*M*D)
    against a plain ``torch.mm`` of the same shape.
 3. Peak memory of the search over 1M references with a 1 GB budget, in a
-   fresh subprocess (RSS high-water mark above the resident inputs).
+   fresh subprocess: the RSS high-water mark (VmHWM, reset just before the
+   search through /proc/self/clear_refs) minus the RSS before the search.
 
 Usage: ``python benchmarks/bench_metrics.py [--sizes 10000 50000]``.
 """
@@ -86,7 +87,7 @@ def knn_gflops(n=8192, dim=128, k=10, repeats=3):
 
 
 _PEAK_SCRIPT = textwrap.dedent("""
-    import resource, sys, time
+    import sys, time
     import numpy as np, torch
     from skmetric.neighbors import kneighbors
     n_ref, n_query, dim, budget = (int(a) for a in sys.argv[1:5])
@@ -94,11 +95,19 @@ _PEAK_SCRIPT = textwrap.dedent("""
     R = torch.randn(n_ref, dim, generator=g).numpy()
     Q = R[:n_query].copy()
     kneighbors(Q[:2], R[:100], n_neighbors=1)  # warm-up: load kernels
-    base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+    def status(key):
+        for line in open("/proc/self/status"):
+            if line.startswith(key):
+                return int(line.split()[1]) * 1024
+
+    with open("/proc/self/clear_refs", "w") as f:
+        f.write("5")  # reset the RSS high-water mark (VmHWM) to the current RSS
+    base = status("VmRSS:")
     t0 = time.perf_counter()
     d, i = kneighbors(Q, R, n_neighbors=10, memory_budget=budget)
     dt = time.perf_counter() - t0
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    peak = status("VmHWM:")
     assert (i[:, 0] == np.arange(n_query)).all()
     print(peak - base, base, dt)
 """)
