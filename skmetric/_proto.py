@@ -1,5 +1,6 @@
 """``ProtoClassifier``: prototypical networks with few-shot addition of classes."""
 
+import copy
 from numbers import Integral, Real
 
 import numpy as np
@@ -465,8 +466,11 @@ class ProtoClassifier(
         monitor = dict(net.callbacks_).get("validation")
         self.best_epoch_ = monitor.best_epoch_ if monitor is not None else self.n_epochs_
 
+        # inference runs in float64 on a copy of the trained network, so that an
+        # embedding does not depend on which other rows share its batch
+        self._inference_module = copy.deepcopy(net.module_).double().eval()
         # prototypes of every class (held-out validation classes included)
-        emb = self._forward(X).astype(np.float64)
+        emb = self._embed(X)
         n_classes = self.classes_.size
         self.embedding_sum_ = np.zeros((n_classes, emb.shape[1]))
         np.add.at(self.embedding_sum_, y_enc, emb)
@@ -524,7 +528,7 @@ class ProtoClassifier(
                 f"as the fitted classes ({self.classes_.dtype}): strings and numbers "
                 "cannot be mixed."
             )
-        emb = self._forward(X).astype(np.float64)
+        emb = self._embed(X)
         sums = np.zeros((new_labels.size, emb.shape[1]))
         np.add.at(sums, inverse, emb)
         counts = np.bincount(inverse, minlength=new_labels.size)
@@ -586,12 +590,26 @@ class ProtoClassifier(
         """
         check_is_fitted(self)
         X = validate_data(self, X, reset=False, dtype=[np.float32, np.float64])
-        return self._forward(X).astype(X.dtype, copy=False)
+        return self._embed(X).astype(X.dtype, copy=False)
+
+    def _embed(self, X, *, batch_size=4096):
+        """Embeddings of ``X`` as float64 (eval mode, no grad)."""
+        module = self._inference_module
+        device = next(iter(module.parameters()), torch.empty(0)).device
+        X_t = torch.as_tensor(np.ascontiguousarray(X, dtype=np.float64))
+        with torch.no_grad():
+            outs = [
+                module(X_t[i : i + batch_size].to(device)).cpu()
+                for i in range(0, X_t.shape[0], batch_size)
+            ]
+        if not outs:
+            return np.zeros((0, self.embedding_size_))
+        return torch.cat(outs).numpy()
 
     def _logits(self, X):
         check_is_fitted(self)
         X = validate_data(self, X, reset=False, dtype=[np.float32, np.float64])
-        emb = torch.as_tensor(self._forward(X), dtype=torch.float64)
+        emb = torch.as_tensor(self._embed(X))
         protos = torch.as_tensor(self.prototypes_, dtype=torch.float64)
         dist = prototype_distances(emb, protos, self.metric).numpy()
         return -dist / self.temperature
@@ -632,7 +650,8 @@ class ProtoClassifier(
 
     def predict(self, X):
         """Class of the nearest prototype (ties go to the first in ``classes_``)."""
-        return self.classes_[np.argmax(self._logits(X), axis=1)]
+        logits = self._logits(X)
+        return self.classes_[np.argmax(logits, axis=1)]
 
     @property
     def _n_features_out(self):

@@ -4,6 +4,7 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from skmetric import MetricLearner
 from skmetric._hyperbolic_oc import HyperbolicOneClass
+from skmetric._proto import ProtoClassifier
 
 # Fast settings: the checks fit dozens of times on tiny data.
 FAST = dict(max_epochs=2, batch_size=16, hidden_sizes=(16,), random_state=0)
@@ -11,6 +12,7 @@ FAST = dict(max_epochs=2, batch_size=16, hidden_sizes=(16,), random_state=0)
 ESTIMATORS = [
     MetricLearner(**FAST),
     HyperbolicOneClass(max_epochs=2, batch_size=16, hidden_sizes=(16,), random_state=0),
+    ProtoClassifier(**FAST, n_shot=1, n_query=1),
 
 ]
 
