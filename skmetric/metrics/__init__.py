@@ -16,12 +16,14 @@ from ._retrieval import (
     retrieval_report,
 )
 from ._verification import equal_error_rate, far_frr, opis, pair_roc_auc
+from .few_shot import few_shot_accuracy
 
 __all__ = [
     "alignment",
     "ami",
     "equal_error_rate",
     "far_frr",
+    "few_shot_accuracy",
     "map_at_r",
     "mean_average_precision",
     "mrr",
