@@ -17,14 +17,20 @@ class _ArcMarginTarget(torch.autograd.Function):
     # fallback, and its derivative computed in the same pass
     @staticmethod
     def forward(ctx, scaled_cos, margin, scale):
+        cos_m, sin_m = math.cos(margin), math.sin(margin)
+        eps = torch.finfo(scaled_cos.dtype).eps
         c = scaled_cos / scale
-        sin = (1 - c * c).clamp_min_(torch.finfo(c.dtype).eps).sqrt_()
-        main = c >= -math.cos(margin)  # theta <= pi - margin
-        value = torch.where(
-            main, c * math.cos(margin) - sin * math.sin(margin), c - margin * math.sin(margin)
-        )
-        slope = torch.where(main, math.cos(margin) + (c / sin) * math.sin(margin), 1.0)
-        slope.masked_fill_(main & (1 - c * c < torch.finfo(c.dtype).eps), math.cos(margin))
+        one_minus = torch.addcmul(torch.ones_like(c), c, c, value=-1)  # 1 - c^2
+        flat = one_minus < eps  # sin clamped: constant there
+        sin = one_minus.clamp_min_(eps).sqrt_()
+        fallback = c < -cos_m  # theta > pi - margin
+        # main branch: c cos m - sin(theta) sin m, slope cos m + (c / sin) sin m
+        value = torch.addcmul(c * cos_m, sin, torch.full_like(c, -sin_m))
+        slope = torch.addcdiv(torch.full_like(c, cos_m), c, sin, value=sin_m)
+        slope.masked_fill_(flat, cos_m)
+        # fallback branch: c - m sin m, slope 1
+        value = torch.where(fallback, c - margin * sin_m, value)
+        slope.masked_fill_(fallback, 1.0)
         ctx.save_for_backward(slope)
         return value.mul_(scale)
 

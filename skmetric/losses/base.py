@@ -101,7 +101,10 @@ class BaseProxyLoss(BaseMetricLoss):
                 f"{type(self).__name__} was built for embedding_size="
                 f"{self.embedding_size}; got embeddings of size {embeddings.shape[1]}."
             )
-        if labels.numel() and (labels.min() < 0 or labels.max() >= self.num_classes):
+        if labels.numel():
+            low, high = torch.aminmax(labels)  # one pass, one host sync below
+            low, high = low.item(), high.item()
+        if labels.numel() and (low < 0 or high >= self.num_classes):
             raise ValueError(
                 f"{type(self).__name__} was built for num_classes={self.num_classes}; "
                 f"labels must be integers in [0, {self.num_classes})."
