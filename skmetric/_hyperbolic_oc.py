@@ -245,8 +245,12 @@ class HyperbolicOneClass(
     clip_radius : float or None, default=2.0
         Euclidean feature clipping radius ``r`` before the map into the ball
         (Guo et al.); ``None`` disables it.
-    pseudo_std : float, default=1.0
-        Standard deviation :math:`\sigma` of the pseudo-negative Gaussian.
+    pseudo_std : float, default=2.0
+        Standard deviation :math:`\sigma` of the pseudo-negative Gaussian,
+        in standard deviations of the data.  The paper uses 1 on pretrained
+        features; on our benchmark (digits, MNIST-1D, breast cancer) 2 scored
+        higher on every data set, since a wider Gaussian also covers the
+        space beyond the data.
     momentum : float, default=0.8
         Weight :math:`\alpha` of the old value in the running mean
         :math:`\mu \leftarrow \alpha\mu + (1-\alpha)\bar x_{\text{batch}}`.
@@ -359,7 +363,7 @@ class HyperbolicOneClass(
         standardize=True,
         c=0.1,
         clip_radius=2.0,
-        pseudo_std=1.0,
+        pseudo_std=2.0,
         momentum=0.8,
         ce_weight=1.0,
         pc_weight=1.0,
