@@ -334,8 +334,8 @@ def test_quality_all_digits():
         X_test = np.vstack([X[te], X[y != d]])
         aucs.append(roc_auc_score(np.r_[np.ones(te.size), np.zeros((y != d).sum())],
                                   det.score_samples(X_test)))
-    # OneClassSVM(gamma="scale") scores 0.93 on the same splits
-    assert np.mean(aucs) > 0.95
+    # the benchmark splits: HyperbolicOneClass 0.985, OneClassSVM(gamma="scale") 0.977
+    assert np.mean(aucs) > 0.97
 
 
 def test_outlier_api(digit0):
