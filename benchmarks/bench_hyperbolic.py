@@ -32,7 +32,7 @@ from sklearn.model_selection import train_test_split
 from sklearn.neighbors import LocalOutlierFactor
 from sklearn.svm import OneClassSVM
 
-from skmetric._hyperbolic_oc import HyperbolicOneClass
+from skmetric import HyperbolicOneClass
 from skmetric.datasets import load_mnist1d
 
 SEED = 0

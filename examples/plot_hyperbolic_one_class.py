@@ -29,7 +29,7 @@ from sklearn.datasets import load_digits  # noqa: E402
 from sklearn.metrics import roc_auc_score  # noqa: E402
 from sklearn.model_selection import train_test_split  # noqa: E402
 
-from skmetric._hyperbolic_oc import HyperbolicOneClass  # noqa: E402
+from skmetric import HyperbolicOneClass  # noqa: E402
 
 X, y = load_digits(return_X_y=True)
 normal = 0

@@ -1,9 +1,16 @@
 """skmetric: deep metric learning as scikit-learn estimators."""
 
 from ._frechet import FrechetMeanPredictor
+from ._hyperbolic_oc import HyperbolicOneClass
 from ._metric_learner import MetricLearner
 from ._training import TrainingDivergedError
 
 __version__ = "0.1.0.dev0"
 
-__all__ = ["FrechetMeanPredictor", "MetricLearner", "TrainingDivergedError", "__version__"]
+__all__ = [
+    "FrechetMeanPredictor",
+    "HyperbolicOneClass",
+    "MetricLearner",
+    "TrainingDivergedError",
+    "__version__",
+]

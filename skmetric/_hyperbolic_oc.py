@@ -326,7 +326,7 @@ class HyperbolicOneClass(
     >>> import numpy as np
     >>> from sklearn.datasets import load_digits
     >>> from sklearn.metrics import roc_auc_score
-    >>> from skmetric._hyperbolic_oc import HyperbolicOneClass
+    >>> from skmetric import HyperbolicOneClass
     >>> X, y = load_digits(return_X_y=True)
     >>> det = HyperbolicOneClass(max_epochs=20, random_state=0).fit(X[y == 0][:120])
     >>> X_test = np.vstack([X[y == 0][120:], X[y != 0][:300]])
