@@ -1,7 +1,16 @@
+import os
+
 import numpy as np
 import pytest
+import torch
 from sklearn.datasets import load_digits
 from sklearn.model_selection import train_test_split
+
+
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    # one torch thread per xdist worker: n workers x n threads on n cores
+    # oversubscribes the CPU and makes every fit many times slower
+    torch.set_num_threads(1)
 
 
 @pytest.fixture(scope="session")
