@@ -165,7 +165,10 @@ class ProtoClassifier(
         new classes will be added; ``"samples"``: hold out a stratified
         fraction of each class and score the accuracy of the prototypes.
         Every class, held out or not, gets its prototype after training.
-    patience : int or None, default=10
+    patience : int or None, default=25
+        Epochs without a better validation score before training stops
+        (the held-out-classes score is noisy: a long patience lets training
+        get past early dips).
     device : {"cpu", "cuda", "auto"}, default="cpu"
     random_state : int, RandomState instance or None, default=None
         Seeds the weights, episodes, dropout and validation split; with an
@@ -271,7 +274,7 @@ class ProtoClassifier(
         lr_schedule="cosine",
         validation_fraction=0.1,
         validation_split="classes",
-        patience=10,
+        patience=25,
         device="cpu",
         random_state=None,
         verbose=0,
