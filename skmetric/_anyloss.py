@@ -160,14 +160,16 @@ class AnyLossClassifier(ClassifierMixin, TorchTrainingMixin, BaseEstimator):
         e.g. ``FBetaLoss(beta=2)`` or ``FormulaLoss(my_metric)``).  Its
         parameters are nested parameters: ``metric__L``, ``metric__beta``,
         ``metric__average``.  An object is copied, never modified.
-    ce_weight : float in [0, 1], default=0.0
+    ce_weight : float in [0, 1], default=0.5
         Weight ``w`` of a class-balanced cross-entropy term:
         the loss is ``(1 - w) (1 - metric) + w CE``, the hybrid of the AnyLoss
         authors' follow-up work.  ``0`` is pure AnyLoss.  The metric term has
         no gradient for samples whose probability is far from 0.5 (the
         approximation is flat there), so a sample that the network gets
         confidently wrong early on stays wrong; the cross-entropy term keeps
-        a gradient on every sample.
+        a gradient on every sample.  Measured (``benchmarks/bench_anyloss.py``):
+        pure AnyLoss merges classes of easy multi-class blobs and trails
+        cross-entropy on digits and MNIST-1D; ``0.5`` fixes both.
     module : {"mlp", "linear"} or torch.nn.Module, default="mlp"
         ``"linear"``: a linear model on standardised features (logistic
         regression's shape); ``"mlp"``: an MLP with ``hidden_sizes``; or any
@@ -252,7 +254,7 @@ class AnyLossClassifier(ClassifierMixin, TorchTrainingMixin, BaseEstimator):
         self,
         metric="f1",
         *,
-        ce_weight=0.0,
+        ce_weight=0.5,
         module="mlp",
         hidden_sizes=(64,),
         dropout=0.0,

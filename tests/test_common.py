@@ -3,6 +3,7 @@
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from skmetric import MetricLearner
+from skmetric._anyloss import AnyLossClassifier
 from skmetric._hyperbolic_oc import HyperbolicOneClass
 from skmetric._proto import ProtoClassifier
 
@@ -11,6 +12,7 @@ FAST = dict(max_epochs=2, batch_size=16, hidden_sizes=(16,), random_state=0)
 
 ESTIMATORS = [
     MetricLearner(**FAST),
+    AnyLossClassifier(max_epochs=15, batch_size=32, hidden_sizes=(16,), random_state=0),
     HyperbolicOneClass(max_epochs=2, batch_size=16, hidden_sizes=(16,), random_state=0),
     ProtoClassifier(**FAST, n_shot=1, n_query=1),
 
