@@ -91,13 +91,14 @@ def save_map(learner, X_test, y_test, path):
     Z_emb = TSNE(random_state=0, init="pca").fit_transform(learner.transform(X_test))
     fig, axes = plt.subplots(1, 2, figsize=(12, 5.5))
     for ax, Z, title in (
-        (axes[0], Z_raw, "raw MNIST-1D features"),
-        (axes[1], Z_emb, "learned embedding (MetricLearner)"),
+        (axes[0], Z_raw, "raw features"),
+        (axes[1], Z_emb, "MetricLearner() embedding"),
     ):
         sc = ax.scatter(Z[:, 0], Z[:, 1], c=y_test, cmap="tab10", s=6, alpha=0.8)
-        ax.set_title(f"t-SNE of the test split: {title}")
+        ax.set_title(title)
         ax.set_xticks([])
         ax.set_yticks([])
+    fig.suptitle("t-SNE of the MNIST-1D test split (2,000 samples, not seen in training)")
     fig.colorbar(sc, ax=axes, label="class", ticks=range(10))
     fig.savefig(path, dpi=110, bbox_inches="tight")
     plt.close(fig)
