@@ -50,7 +50,9 @@ def nearest_centroid_episodes(emb, y, n_shot):
     """sklearn's NearestCentroid on each episode; mean and 95% CI."""
     scores = []
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)  # zero within-class std on 1-shot
+        # 1-shot: NearestCentroid warns about zero within-class spread
+        warnings.simplefilter("ignore", UserWarning)
+        warnings.simplefilter("ignore", RuntimeWarning)
         for support, query in few_shot_episodes(y, 5, n_shot, N_QUERY, N_EPISODES, SEED):
             nc = NearestCentroid().fit(emb[support], y[support])
             scores.append(np.mean(nc.predict(emb[query]) == y[query]))

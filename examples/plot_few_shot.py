@@ -17,10 +17,15 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+import warnings  # noqa: E402
+
 from sklearn.neighbors import NearestCentroid  # noqa: E402
 
 from skmetric._proto import ProtoClassifier  # noqa: E402
 from skmetric.datasets import load_mnist1d  # noqa: E402
+
+# 1-shot: NearestCentroid warns about zero within-class spread
+warnings.filterwarnings("ignore", module="sklearn.neighbors._nearest_centroid")
 
 X_train, X_test, y_train, y_test = load_mnist1d()
 old_train = y_train < 5
@@ -29,7 +34,7 @@ new_train, new_test = y_train >= 5, y_test >= 5
 # 1. learn the embedding on the old classes only
 base = ProtoClassifier(validation_split="samples", random_state=0)
 base.fit(X_train[old_train], y_train[old_train])
-print(f"trained {base.n_epochs_} epochs on classes {list(base.classes_)}")
+print(f"trained {base.n_epochs_} epochs on classes {base.classes_.tolist()}")
 
 shots = [1, 2, 5, 10, 20, 50]
 rng = np.random.RandomState(0)
