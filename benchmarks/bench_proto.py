@@ -30,7 +30,7 @@ from sklearn.datasets import load_digits
 from sklearn.neighbors import NearestCentroid
 
 from skmetric import MetricLearner
-from skmetric._proto import ProtoClassifier
+from skmetric import ProtoClassifier
 from skmetric.datasets import load_mnist1d
 from skmetric.metrics.few_shot import few_shot_accuracy, few_shot_episodes
 

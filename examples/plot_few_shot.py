@@ -21,7 +21,7 @@ import warnings  # noqa: E402
 
 from sklearn.neighbors import NearestCentroid  # noqa: E402
 
-from skmetric._proto import ProtoClassifier  # noqa: E402
+from skmetric import ProtoClassifier  # noqa: E402
 from skmetric.datasets import load_mnist1d  # noqa: E402
 
 # 1-shot: NearestCentroid warns about zero within-class spread

@@ -3,6 +3,7 @@
 from ._frechet import FrechetMeanPredictor
 from ._hyperbolic_oc import HyperbolicOneClass
 from ._metric_learner import MetricLearner
+from ._proto import ProtoClassifier
 from ._training import TrainingDivergedError
 
 __version__ = "0.1.0.dev0"
@@ -11,6 +12,7 @@ __all__ = [
     "FrechetMeanPredictor",
     "HyperbolicOneClass",
     "MetricLearner",
+    "ProtoClassifier",
     "TrainingDivergedError",
     "__version__",
 ]

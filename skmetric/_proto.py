@@ -216,7 +216,7 @@ class ProtoClassifier(
     --------
     >>> import numpy as np
     >>> from sklearn.datasets import load_digits
-    >>> from skmetric._proto import ProtoClassifier
+    >>> from skmetric import ProtoClassifier
     >>> X, y = load_digits(return_X_y=True)
     >>> old, new = y < 5, y >= 5
     >>> clf = ProtoClassifier(max_epochs=3, random_state=0).fit(X[old], y[old])
