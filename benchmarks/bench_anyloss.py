@@ -98,7 +98,9 @@ def models(seed):
     return {
         "anyloss-f1": AnyLossClassifier(metric="f1", random_state=seed),
         "anyloss-pure": AnyLossClassifier(metric="f1", ce_weight=0.0, random_state=seed),
-        "bce": AnyLossClassifier(metric=BCEOnProbabilities(), random_state=seed),
+        "bce": AnyLossClassifier(
+            metric=BCEOnProbabilities(), ce_weight=0.0, random_state=seed
+        ),
         "logreg-bal": make_pipeline(
             StandardScaler(), LogisticRegression(class_weight="balanced", max_iter=2000)
         ),

@@ -2,7 +2,7 @@
 
 import copy
 import math
-from numbers import Integral, Real
+from numbers import Real
 
 import numpy as np
 import torch

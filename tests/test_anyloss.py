@@ -455,9 +455,10 @@ def test_classifier_numpy_scalar_params():
 
 @pytest.mark.slow
 def test_classifier_quality_on_imbalanced_data():
-    """Quality bar: test F1 >= 0.75 on make_classification with 5% positives,
-    and at least the F1 of the same network trained with BCE (measured: 0.83
-    vs 0.82 for the default settings over seeds 0-4; bar set with margin)."""
+    """Quality bar: test F1 >= 0.75 on make_classification with 5% positives
+    (measured with the defaults: 0.802 for this split, 0.786 +- 0.025 over
+    the 5 seeds of benchmarks/bench_anyloss.py; LogisticRegression with
+    class_weight="balanced" gets 0.615)."""
     X, y = make_classification(5000, weights=[0.95, 0.05], random_state=0)
     X_tr, X_te, y_tr, y_te = train_test_split(X, y, test_size=0.3, stratify=y, random_state=0)
     clf = AnyLossClassifier(metric="f1", random_state=0).fit(X_tr, y_tr)
