@@ -38,7 +38,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from torch import nn
 
-from skmetric._anyloss import AnyLossClassifier
+from skmetric import AnyLossClassifier
 
 
 class BCEOnProbabilities(nn.Module):

@@ -34,7 +34,7 @@ from sklearn.pipeline import make_pipeline  # noqa: E402
 from sklearn.preprocessing import StandardScaler  # noqa: E402
 from torch import nn  # noqa: E402
 
-from skmetric._anyloss import AnyLossClassifier  # noqa: E402
+from skmetric import AnyLossClassifier  # noqa: E402
 
 
 class BCEOnProbabilities(nn.Module):

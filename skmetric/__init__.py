@@ -1,5 +1,6 @@
 """skmetric: deep metric learning as scikit-learn estimators."""
 
+from ._anyloss import AnyLossClassifier
 from ._frechet import FrechetMeanPredictor
 from ._hyperbolic_oc import HyperbolicOneClass
 from ._metric_learner import MetricLearner
@@ -9,6 +10,7 @@ from ._training import TrainingDivergedError
 __version__ = "0.1.0.dev0"
 
 __all__ = [
+    "AnyLossClassifier",
     "FrechetMeanPredictor",
     "HyperbolicOneClass",
     "MetricLearner",

@@ -233,7 +233,7 @@ class AnyLossClassifier(ClassifierMixin, TorchTrainingMixin, BaseEstimator):
     --------
     >>> from sklearn.datasets import make_classification
     >>> from sklearn.metrics import f1_score
-    >>> from skmetric._anyloss import AnyLossClassifier
+    >>> from skmetric import AnyLossClassifier
     >>> X, y = make_classification(500, weights=[0.9, 0.1], random_state=0)
     >>> clf = AnyLossClassifier(metric="f1", max_epochs=30, random_state=0).fit(X, y)
     >>> f1_score(y, clf.predict(X)) > 0.8
