@@ -10,7 +10,9 @@ from ._distances import (
     EuclideanDistance,
     SquaredEuclideanDistance,
 )
+from .lp import LpDistance
 from .poincare import PoincareDistance
+from .snr import SNRDistance
 
 DISTANCES = {
     "euclidean": EuclideanDistance,
@@ -18,6 +20,8 @@ DISTANCES = {
     "cosine": CosineSimilarity,
     "dot": DotProductSimilarity,
     "poincare": PoincareDistance,
+    "snr": SNRDistance,
+    "lp": LpDistance,
 }
 
 __all__ = [
@@ -25,7 +29,9 @@ __all__ = [
     "CosineSimilarity",
     "DotProductSimilarity",
     "EuclideanDistance",
+    "LpDistance",
     "PoincareDistance",
+    "SNRDistance",
     "SquaredEuclideanDistance",
     "DISTANCES",
     "get_distance",

@@ -15,6 +15,30 @@ from .normalized_softmax import NormalizedSoftmaxLoss
 from .prototypical import PrototypicalLoss
 from .proxy_anchor import ProxyAnchorLoss
 from .triplet_margin import TripletMarginLoss
+from .align_uniform import AlignUniformLoss
+from .combined import CombinedLoss
+from .cosface import CosFaceLoss
+from .cross_batch_memory import CrossBatchMemory
+from .ebv import EBVLoss
+from .elasticface import ElasticFaceLoss
+from .generalized_lifted_structure import GeneralizedLiftedStructureLoss
+from .harmonic import HarmonicLoss
+from .icnn import ICNNLoss
+from .lifted_structure import LiftedStructureLoss
+from .margin import MarginLoss
+from .metrix import MetrixLoss
+from .mw import MWLoss
+from .npairs import NPairsLoss
+from .ntxent import NTXentLoss
+from .proto_triplet import ProtoTripletLoss
+from .proxy_nca import ProxyNCALoss
+from .snr_contrastive import SNRContrastiveLoss
+from .soft_triple import SoftTripleLoss
+from .sphereface import SphereFaceLoss
+from .subcenter_arcface import SubCenterArcFaceLoss
+from .supcon import SupConLoss
+from .tcm import TCMLoss
+from .tuplet_margin import TupletMarginLoss
 
 # registry: snake_case name -> class
 LOSSES = {
@@ -26,6 +50,30 @@ LOSSES = {
     "proxy_anchor": ProxyAnchorLoss,
     "arcface": ArcFaceLoss,
     "prototypical": PrototypicalLoss,
+    "lifted_structure": LiftedStructureLoss,
+    "generalized_lifted_structure": GeneralizedLiftedStructureLoss,
+    "npairs": NPairsLoss,
+    "ntxent": NTXentLoss,
+    "supcon": SupConLoss,
+    "margin": MarginLoss,
+    "tuplet_margin": TupletMarginLoss,
+    "snr_contrastive": SNRContrastiveLoss,
+    "proto_triplet": ProtoTripletLoss,
+    "icnn": ICNNLoss,
+    "proxy_nca": ProxyNCALoss,
+    "cosface": CosFaceLoss,
+    "subcenter_arcface": SubCenterArcFaceLoss,
+    "sphereface": SphereFaceLoss,
+    "soft_triple": SoftTripleLoss,
+    "elasticface": ElasticFaceLoss,
+    "ebv": EBVLoss,
+    "harmonic": HarmonicLoss,
+    "tcm": TCMLoss,
+    "mw": MWLoss,
+    "align_uniform": AlignUniformLoss,
+    "metrix": MetrixLoss,
+    "cross_batch_memory": CrossBatchMemory,
+    "combined": CombinedLoss,
 }
 
 __all__ = [
@@ -38,6 +86,30 @@ __all__ = [
     "NormalizedSoftmaxLoss",
     "ProxyAnchorLoss",
     "TripletMarginLoss",
+    "AlignUniformLoss",
+    "CombinedLoss",
+    "CosFaceLoss",
+    "CrossBatchMemory",
+    "EBVLoss",
+    "ElasticFaceLoss",
+    "GeneralizedLiftedStructureLoss",
+    "HarmonicLoss",
+    "ICNNLoss",
+    "LiftedStructureLoss",
+    "MarginLoss",
+    "MetrixLoss",
+    "MWLoss",
+    "NPairsLoss",
+    "NTXentLoss",
+    "ProtoTripletLoss",
+    "ProxyNCALoss",
+    "SNRContrastiveLoss",
+    "SoftTripleLoss",
+    "SphereFaceLoss",
+    "SubCenterArcFaceLoss",
+    "SupConLoss",
+    "TCMLoss",
+    "TupletMarginLoss",
     "LOSSES",
     "get_loss",
 ]

@@ -29,6 +29,8 @@ __all__ = [
     "resolve_distance",
     "as_badness",
     "pair_values",
+    "pairs_to_counts",
+    "log_counts",
 ]
 
 
@@ -252,3 +254,30 @@ def pair_values(distance, embeddings, pairs):
         return None
     x = distance._maybe_normalize(embeddings)
     return [distance.compute_pairs(x[i], x[j]) for i, j in pairs]
+
+
+def pairs_to_counts(indices_tuple, labels, shape, dtype):
+    """Float ``(B, R)`` matrices counting each positive and negative pair.
+
+    ``None`` means all pairs of the batch (counts are 0/1).  A miner's pairs
+    (or triplets, converted with :func:`to_pairs`) are counted with their
+    multiplicity, as losses that reduce over pytorch-metric-learning's pair
+    lists do.  Raises if a pair is both positive and negative.
+    """
+    if indices_tuple is None:
+        pos, neg = pair_masks(labels)
+        return pos.to(dtype), neg.to(dtype)
+    a1, p, a2, n = to_pairs(indices_tuple, labels)
+    device = labels.device
+    numel = shape[0] * shape[1]
+    pos = torch.bincount(a1 * shape[1] + p, minlength=numel).view(shape).to(dtype)
+    neg = torch.bincount(a2 * shape[1] + n, minlength=numel).view(shape).to(dtype)
+    if ((pos > 0) & (neg > 0)).any():
+        raise ValueError("A pair of indices_tuple is both positive and negative.")
+    return pos.to(device), neg.to(device)
+
+
+def log_counts(counts):
+    """``log(counts)`` where positive, 0 elsewhere (for log-sum-exps that
+    count a pair ``c`` times: ``log sum c e^x = LSE(x + log c)``)."""
+    return torch.where(counts > 0, counts.clamp_min(1).log(), torch.zeros((), dtype=counts.dtype))

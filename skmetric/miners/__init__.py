@@ -6,8 +6,12 @@ name with :func:`get_miner`.
 """
 
 from .base import BaseMiner
+from .batch_easy_hard import BatchEasyHardMiner
 from .batch_hard import BatchHardMiner
+from .distance_weighted import DistanceWeightedMiner
 from .multi_similarity import MultiSimilarityMiner
+from .pair_margin import PairMarginMiner
+from .tcm_hard_negative import TCMHardNegativeMiner
 from .triplet_margin import TripletMarginMiner
 
 # registry: snake_case name -> class (or a class with preset parameters)
@@ -16,12 +20,20 @@ MINERS = {
     "batch_hard": BatchHardMiner,
     "triplet_margin": TripletMarginMiner,
     "semihard": TripletMarginMiner,  # alias; its default is semi-hard mining
+    "batch_easy_hard": BatchEasyHardMiner,
+    "distance_weighted": DistanceWeightedMiner,
+    "pair_margin": PairMarginMiner,
+    "tcm_hard_negative": TCMHardNegativeMiner,
 }
 
 __all__ = [
     "BaseMiner",
+    "BatchEasyHardMiner",
     "BatchHardMiner",
+    "DistanceWeightedMiner",
     "MultiSimilarityMiner",
+    "PairMarginMiner",
+    "TCMHardNegativeMiner",
     "TripletMarginMiner",
     "MINERS",
     "get_miner",

@@ -1,0 +1,129 @@
+"""Equiangular Basis Vectors (Shen, Sun & Wei, 2023)."""
+
+import math
+import warnings
+
+import torch
+from torch import nn
+
+from ..distances._normalize import cosine_matrix
+from ._utils import miner_weights
+from .base import BaseProxyLoss
+
+__all__ = ["EBVLoss", "equiangular_vectors"]
+
+
+def welch_bound(n, d):
+    """Lowest possible largest ``|cos|`` of ``n`` unit vectors in ``R^d``."""
+    if n <= d:
+        return 0.0
+    return math.sqrt((n - d) / (d * (n - 1)))
+
+
+def equiangular_vectors(n, d, *, max_cosine=None, max_iter=2000, dtype=torch.float32):
+    r"""``n`` unit vectors in ``R^d`` with pairwise :math:`|\cos| \le` ``max_cosine``.
+
+    For ``n <= d`` an orthonormal set (a QR factor of a Gaussian matrix;
+    every cosine is 0).  Otherwise, as in the official code, random unit
+    vectors are moved to minimise :math:`\sum_{i \ne j} [|w_i \cdot w_j| -
+    \epsilon]_+` (Adam, renormalised each step) until the largest
+    :math:`|\cos|` is within ``1e-4`` of :math:`\epsilon` or ``max_iter``
+    steps.  Random draws use torch's generator.
+
+    ``max_cosine=None`` means 0 for ``n <= d`` and the Welch bound plus 0.05
+    otherwise.  A target below the Welch bound
+    :math:`\sqrt{(n - d)/(d(n - 1))}` is impossible and raises.
+    """
+    bound = welch_bound(n, d)
+    eps = (bound + 0.05 if n > d else 0.0) if max_cosine is None else float(max_cosine)
+    if eps < bound:
+        raise ValueError(
+            f"`max_cosine`={eps} is below the Welch bound {bound:.4g} for {n} vectors in "
+            f"dimension {d}: no such vectors exist."
+        )
+    if n <= d:
+        q, _ = torch.linalg.qr(torch.randn(d, n, dtype=torch.float64))
+        return q.T.contiguous().to(dtype)
+    w = nn.functional.normalize(torch.randn(n, d, dtype=torch.float64), dim=1)
+    w.requires_grad_(True)
+    opt = torch.optim.Adam([w], lr=1e-2)
+    off = ~torch.eye(n, dtype=torch.bool)
+    worst = float("inf")
+    for _ in range(max_iter):
+        cos = (w @ w.T)[off].abs()
+        worst = cos.max().item()
+        if worst <= eps + 1e-4:
+            break
+        opt.zero_grad()
+        torch.relu(cos - eps).sum().backward()
+        opt.step()
+        with torch.no_grad():
+            w.div_(w.norm(dim=1, keepdim=True))
+    if worst > eps + 1e-4:
+        warnings.warn(
+            f"equiangular_vectors: largest |cos| {worst:.4g} after {max_iter} steps "
+            f"(target {eps:.4g}).",
+            RuntimeWarning,
+            stacklevel=2,
+        )
+    return w.detach().to(dtype)
+
+
+class EBVLoss(BaseProxyLoss):
+    r"""Cross-entropy towards fixed, nearly orthogonal class vectors.
+
+    Each class gets a frozen unit vector :math:`w_c` (see
+    :func:`equiangular_vectors`); the loss is the cross-entropy of the
+    logits :math:`\hat x \cdot w_c / \tau`, i.e. it minimises the spherical
+    distance to the class's vector.  Nothing is learned in the loss.
+
+    Parameters
+    ----------
+    temperature : float, default=0.07
+        :math:`\tau` (official value).
+    label_smoothing : float, default=0
+        The official ImageNet script uses 0.1.
+    max_cosine : float, default=None
+        Largest allowed :math:`|\cos|` between two class vectors (see
+        :func:`equiangular_vectors`).
+    num_classes : int, default=None
+        Number of classes (filled in by estimators).
+    embedding_size : int, default=None
+        Embedding dimension (filled in by estimators).
+
+    Attributes
+    ----------
+    vectors : torch.Tensor of shape (num_classes, embedding_size)
+        The class vectors (a buffer, not a parameter).
+
+    References
+    ----------
+    Y. Shen, X. Sun and X.-S. Wei. "Equiangular Basis Vectors". CVPR 2023.
+    arXiv:2303.11637.
+    """
+
+    def __init__(self, *, temperature=0.07, label_smoothing=0.0, max_cosine=None,
+                 num_classes=None, embedding_size=None):
+        super().__init__()
+        self.temperature = temperature
+        self.label_smoothing = label_smoothing
+        self.max_cosine = max_cosine
+        self.num_classes = num_classes
+        self.embedding_size = embedding_size
+        if num_classes is not None and embedding_size is not None:
+            self.register_buffer(
+                "vectors",
+                equiangular_vectors(num_classes, embedding_size, max_cosine=max_cosine),
+            )
+
+    def compute_loss(self, embeddings, labels, indices_tuple):
+        self._check_sizes(embeddings, labels)
+        logits = cosine_matrix(
+            embeddings, self.vectors.to(embeddings.dtype), scale=1 / self.temperature
+        )
+        losses = nn.functional.cross_entropy(
+            logits, labels, reduction="none", label_smoothing=self.label_smoothing
+        )
+        if indices_tuple is not None:
+            losses = losses * miner_weights(indices_tuple, len(labels), losses.dtype, losses.device)
+        return losses.mean()

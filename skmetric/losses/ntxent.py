@@ -1,0 +1,69 @@
+"""NT-Xent / InfoNCE loss (Chen et al., 2020; van den Oord et al., 2018)."""
+
+import torch
+
+from ..distances import CosineSimilarity
+from ._utils import log_counts, masked_logsumexp, pairs_to_counts, resolve_distance
+from .base import BaseMetricLoss, zero_loss
+
+__all__ = ["NTXentLoss"]
+
+# the default distance (stateless, shared)
+_DEFAULT_DISTANCE = CosineSimilarity()
+
+
+class NTXentLoss(BaseMetricLoss):
+    r"""Softmax of each positive pair against the anchor's negatives.
+
+    For a positive pair :math:`(a, p)`, with :math:`N_a` the negatives of
+    :math:`a` and :math:`\tau` the temperature:
+
+    .. math::
+        \ell_{ap} = -\log \frac{e^{s_{ap}/\tau}}
+            {e^{s_{ap}/\tau} + \sum_{n \in N_a} e^{s_{an}/\tau}}
+          = \operatorname{softplus}\big(\operatorname{LSE}_{n \in N_a}
+            (s_{an}/\tau) - s_{ap}/\tau\big)
+
+    and :math:`L` is the mean over positive pairs.  The anchor's other
+    positives are not in the denominator.  The log-sum-exp over negatives is
+    computed once per anchor, so the whole loss is a few ``B x B`` matrix
+    operations (pytorch-metric-learning builds a (positive pairs x negative
+    pairs) matrix, about 3 s per step at batch 256).  With a distance,
+    :math:`s = -d`.
+
+    Parameters
+    ----------
+    temperature : float, default=0.07
+    distance : BaseDistance, str or None, default=None
+        ``None`` means :class:`~skmetric.distances.CosineSimilarity`.
+
+    Notes
+    -----
+    A positive pair whose anchor has no negative gives 0 (and counts in the
+    mean); a batch without positive or negative pairs gives zero.  With
+    ``indices_tuple`` pairs count with their multiplicity.
+
+    References
+    ----------
+    T. Chen, S. Kornblith, M. Norouzi and G. Hinton. "A Simple Framework for
+    Contrastive Learning of Visual Representations". ICML 2020.
+    arXiv:2002.05709.
+    """
+
+    def __init__(self, *, temperature=0.07, distance=None):
+        super().__init__()
+        self.temperature = temperature
+        self.distance = distance
+
+    def compute_loss(self, embeddings, labels, indices_tuple):
+        dist = resolve_distance(self.distance, _DEFAULT_DISTANCE)
+        mat = dist(embeddings)
+        pos_c, neg_c = pairs_to_counts(indices_tuple, labels, mat.shape, mat.dtype)
+        has_neg = neg_c > 0
+        if not ((pos_c > 0).any() and has_neg.any()):
+            return zero_loss(embeddings)
+        logits = mat / (self.temperature if dist.is_inverted else -self.temperature)
+        neg_lse = masked_logsumexp(logits + log_counts(neg_c), has_neg)
+        losses = torch.nn.functional.softplus(neg_lse.unsqueeze(1) - logits)
+        weights = pos_c * has_neg.any(1, keepdim=True)
+        return (losses * weights).sum() / pos_c.sum()

@@ -1,0 +1,81 @@
+"""ProxyNCA loss (Movshovitz-Attias et al., 2017)."""
+
+import torch
+from torch import nn
+
+from ..distances._normalize import cosine_matrix
+from ._utils import miner_weights, resolve_distance
+from .base import BaseProxyLoss
+
+__all__ = ["ProxyNCALoss"]
+
+
+class ProxyNCALoss(BaseProxyLoss):
+    r"""NCA with one learnable proxy per class as the reference set.
+
+    .. math::
+        L = -\frac1B \sum_i \log \operatorname{softmax}_{y_i}
+            \big(-s\,\|\hat x_i - \hat p_c\|^2\big)_{c = 1..C}
+
+    (pytorch-metric-learning's form: the positive proxy is in the
+    denominator).  On unit vectors :math:`\|\hat x - \hat p\|^2 = 2 -
+    2\cos`, so the default distance is computed as a softmax over
+    :math:`2s\cos(x, p_c)`, with ``log_softmax`` (pytorch-metric-learning
+    drops rows whose probability underflows to 0; here they stay, finite).
+
+    Parameters
+    ----------
+    softmax_scale : float, default=1
+        Scale :math:`s` (the Proxy-Anchor repository uses 32).
+    num_classes : int, default=None
+        Number of classes (filled in by estimators).
+    embedding_size : int, default=None
+        Embedding dimension (filled in by estimators).
+    distance : BaseDistance, str or None, default=None
+        ``None`` means the squared Euclidean distance between L2-normalised
+        embeddings and proxies.  With a similarity the logits are
+        :math:`+s \cdot s(x, p)`.
+
+    Attributes
+    ----------
+    proxies : torch.nn.Parameter of shape (num_classes, embedding_size)
+        Learnable proxies, initialised N(0, 1) as in pytorch-metric-learning.
+
+    Notes
+    -----
+    With ``indices_tuple`` each sample's term is multiplied by its miner
+    weight before the mean, counting anchors only (pytorch-metric-learning's
+    rule for a loss with a reference set).
+
+    References
+    ----------
+    Y. Movshovitz-Attias, A. Toshev, T. K. Leung, S. Ioffe and S. Singh. "No
+    Fuss Distance Metric Learning using Proxies". ICCV 2017.
+    arXiv:1703.07464.
+    """
+
+    def __init__(self, *, softmax_scale=1.0, num_classes=None, embedding_size=None,
+                 distance=None):
+        super().__init__()
+        self.softmax_scale = softmax_scale
+        self.num_classes = num_classes
+        self.embedding_size = embedding_size
+        self.distance = distance
+        if num_classes is not None and embedding_size is not None:
+            self.proxies = nn.Parameter(torch.randn(num_classes, embedding_size))
+
+    def compute_loss(self, embeddings, labels, indices_tuple):
+        self._check_sizes(embeddings, labels)
+        proxies = self.proxies.to(embeddings.dtype)
+        if self.distance is None:
+            logits = cosine_matrix(embeddings, proxies, scale=2 * self.softmax_scale)
+        else:
+            dist = resolve_distance(self.distance, None)
+            mat = dist(embeddings, proxies)
+            logits = self.softmax_scale * (mat if dist.is_inverted else -mat)
+        losses = nn.functional.cross_entropy(logits, labels, reduction="none")
+        if indices_tuple is not None:
+            # only anchors count (pytorch-metric-learning's rule with a reference set)
+            anchors = (indices_tuple[0],) if len(indices_tuple) == 3 else indices_tuple[0::2]
+            losses = losses * miner_weights(anchors, len(labels), losses.dtype, losses.device)
+        return losses.mean()

@@ -1,0 +1,96 @@
+"""SoftTriple loss (Qian et al., 2019)."""
+
+import math
+
+import torch
+from torch import nn
+
+from ..distances._normalize import cosine_matrix, l2_normalize
+from ._utils import miner_weights
+from .base import BaseProxyLoss
+
+__all__ = ["SoftTripleLoss"]
+
+
+class SoftTripleLoss(BaseProxyLoss):
+    r"""Softmax over relaxed similarities to ``centers_per_class`` centres per class.
+
+    With :math:`s_{ick} = \hat x_i \cdot \hat w_c^k`, the relaxed similarity
+    :math:`S_{ic} = \sum_k \operatorname{softmax}_k(s_{ick}/\gamma)\,s_{ick}`
+    and
+
+    .. math::
+        L = \frac1B\sum_i -\log\frac{e^{\lambda(S_{iy} - \delta)}}
+            {e^{\lambda(S_{iy} - \delta)} + \sum_{j \ne y} e^{\lambda S_{ij}}}
+            + \tau R,\qquad
+        R = \frac{\sum_c \sum_{t < t'} \sqrt{2 + 10^{-5} - 2\hat w_c^t\cdot\hat w_c^{t'}}}
+                 {C K (K - 1)}
+
+    :math:`R` (the official code's centre regulariser, absent from
+    pytorch-metric-learning) is added when ``K > 1``; ``tau=0`` gives
+    pytorch-metric-learning's loss.
+
+    Parameters
+    ----------
+    centers_per_class : int, default=10
+        ``K``.
+    la : float, default=20
+        Scale :math:`\lambda`.
+    gamma : float, default=0.1
+        Softmax temperature :math:`\gamma` over a class's centres.
+    margin : float, default=0.01
+        Margin :math:`\delta`.
+    tau : float, default=0.2
+        Weight of the centre regulariser.
+    num_classes : int, default=None
+        Number of classes (filled in by estimators).
+    embedding_size : int, default=None
+        Embedding dimension (filled in by estimators).
+
+    Attributes
+    ----------
+    fc : torch.nn.Parameter of shape (embedding_size, num_classes * centers_per_class)
+        Column ``c * K + k`` is centre ``k`` of class ``c``; Kaiming-uniform
+        (``a = sqrt(5)``) initialised, as in pytorch-metric-learning.
+
+    References
+    ----------
+    Q. Qian, L. Shang, B. Sun, J. Hu, H. Li and R. Jin. "SoftTriple Loss:
+    Deep Metric Learning Without Triplet Sampling". ICCV 2019.
+    arXiv:1909.05235.
+    """
+
+    def __init__(self, *, centers_per_class=10, la=20.0, gamma=0.1, margin=0.01, tau=0.2,
+                 num_classes=None, embedding_size=None):
+        super().__init__()
+        self.centers_per_class = centers_per_class
+        self.la = la
+        self.gamma = gamma
+        self.margin = margin
+        self.tau = tau
+        self.num_classes = num_classes
+        self.embedding_size = embedding_size
+        if num_classes is not None and embedding_size is not None:
+            self.fc = nn.Parameter(torch.empty(embedding_size, num_classes * centers_per_class))
+            nn.init.kaiming_uniform_(self.fc, a=math.sqrt(5))
+
+    def compute_loss(self, embeddings, labels, indices_tuple):
+        self._check_sizes(embeddings, labels)
+        C, K = self.num_classes, self.centers_per_class
+        fc = self.fc.to(embeddings.dtype)
+        sim = cosine_matrix(embeddings, fc.T).view(len(labels), C, K)
+        prob = torch.softmax(sim * (1.0 / self.gamma), dim=2)
+        relaxed = (prob * sim).sum(2)
+        rows = torch.arange(len(labels), device=labels.device)
+        relaxed = relaxed.index_put((rows, labels), relaxed[rows, labels] - self.margin)
+        losses = nn.functional.cross_entropy(self.la * relaxed, labels, reduction="none")
+        if indices_tuple is not None:
+            losses = losses * miner_weights(indices_tuple, len(labels), losses.dtype, losses.device)
+        loss = losses.mean()
+        if self.tau and K > 1:
+            centers = l2_normalize(fc.T).view(C, K, -1)
+            gram = centers @ centers.transpose(1, 2)
+            upper = torch.triu(torch.ones(K, K, dtype=torch.bool, device=gram.device), 1)
+            reg = torch.sqrt(2.0 + 1e-5 - 2.0 * gram[:, upper]).sum() / (C * K * (K - 1))
+            loss = loss + self.tau * reg
+        return loss

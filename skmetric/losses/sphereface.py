@@ -1,0 +1,90 @@
+"""SphereFace: multiplicative angular margin (Liu et al., 2017)."""
+
+import math
+
+import torch
+from torch import nn
+
+from ..distances._normalize import cosine_matrix
+from ._utils import miner_weights
+from .base import BaseProxyLoss
+
+__all__ = ["SphereFaceLoss"]
+
+
+def _chebyshev(c, m):
+    # cos(m theta) = T_m(cos theta) by T_{k+1} = 2 c T_k - T_{k-1}
+    prev, cur = torch.ones_like(c), c
+    if m == 0:
+        return prev
+    for _ in range(m - 1):
+        prev, cur = cur, 2 * c * cur - prev
+    return cur
+
+
+class SphereFaceLoss(BaseProxyLoss):
+    r"""Softmax with the true class's angle multiplied by ``margin``.
+
+    The true-class cosine becomes :math:`\psi(\theta_y) = (-1)^k\cos(m\theta_y)
+    - 2k` with :math:`k = \lfloor m\theta_y/\pi \rfloor` (monotone in
+    :math:`\theta_y`); every logit is then multiplied by :math:`\|x\|` and
+    ``scale`` (the class weights are normalised, the embedding is not).
+    :math:`\cos(m\theta)` is the Chebyshev polynomial :math:`T_m(\cos\theta)`,
+    so no ``acos`` enters the gradient (``k`` is a constant).
+
+    Parameters
+    ----------
+    margin : int, default=4
+        Integer angular multiplier :math:`m`.
+    scale : float, default=1
+        Extra logit scale.
+    num_classes : int, default=None
+        Number of classes (filled in by estimators).
+    embedding_size : int, default=None
+        Embedding dimension (filled in by estimators).
+
+    Attributes
+    ----------
+    W : torch.nn.Parameter of shape (embedding_size, num_classes)
+        Class weights, initialised N(0, 1) as in pytorch-metric-learning.
+
+    Notes
+    -----
+    The embedding norm scales the logits: the estimator's default L2
+    normalisation (``prefers_normalized``) is off for this loss.
+
+    References
+    ----------
+    W. Liu, Y. Wen, Z. Yu, M. Li, B. Raj and L. Song. "SphereFace: Deep
+    Hypersphere Embedding for Face Recognition". CVPR 2017.
+    arXiv:1704.08063.
+    """
+
+    prefers_normalized = False
+
+    def __init__(self, *, margin=4, scale=1.0, num_classes=None, embedding_size=None):
+        super().__init__()
+        self.margin = margin
+        self.scale = scale
+        self.num_classes = num_classes
+        self.embedding_size = embedding_size
+        if num_classes is not None and embedding_size is not None:
+            self.W = nn.Parameter(torch.randn(embedding_size, num_classes))
+
+    def compute_loss(self, embeddings, labels, indices_tuple):
+        self._check_sizes(embeddings, labels)
+        m = int(self.margin)
+        cos = cosine_matrix(embeddings, self.W.to(embeddings.dtype).T)
+        rows = torch.arange(len(labels), device=labels.device)
+        c = cos[rows, labels]
+        with torch.no_grad():
+            k = torch.floor(torch.acos(c.clamp(-1, 1)) * (m / math.pi))
+        sign = 1 - 2 * torch.remainder(k, 2)
+        target = sign * _chebyshev(c, m) - 2 * k
+        logits = cos.index_put((rows, labels), target)
+        norms = torch.linalg.vector_norm(embeddings, dim=1, keepdim=True)
+        logits = logits * (norms * self.scale)
+        losses = nn.functional.cross_entropy(logits, labels, reduction="none")
+        if indices_tuple is not None:
+            losses = losses * miner_weights(indices_tuple, len(labels), losses.dtype, losses.device)
+        return losses.mean()
