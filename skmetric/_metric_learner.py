@@ -10,7 +10,7 @@ from sklearn.preprocessing import LabelEncoder
 from torch import nn
 
 from ._training import TRAINING_PARAMETER_CONSTRAINTS, TorchTrainingMixin, seeded
-from .losses import LOSSES, get_loss
+from .losses import LOSSES, CombinedLoss, get_loss
 from .miners import get_miner
 from .nn import Normalized, ResidualEmbedder, initial_projection
 from .utils._validation import (
@@ -89,14 +89,18 @@ class MetricLearner(
 
     Parameters
     ----------
-    loss : str or torch.nn.Module, default="normalized_softmax"
+    loss : str, torch.nn.Module or list, default="normalized_softmax"
         A name of :data:`skmetric.losses.LOSSES` (``"multi_similarity"``,
         ``"circle"``, ``"triplet_margin"``, ``"contrastive"``,
         ``"proxy_anchor"``, ``"normalized_softmax"``, ``"arcface"``...) or a
         loss object.  Its hyperparameters are nested parameters
         (``loss__alpha``); an object is copied, never modified.  Losses with
         per-class parameters get ``num_classes`` and ``embedding_size`` from
-        the data.
+        the data.  A list of ``(name or loss, weight)`` pairs, e.g.
+        ``[("multi_similarity", 1.0), ("tcm", 0.1)]``, trains their weighted
+        sum (a :class:`~skmetric.losses.CombinedLoss`); nested parameters do
+        not reach into a list -- pass a ``CombinedLoss`` object to grid-search
+        ``loss__...``.
     miner : str, torch.nn.Module or None, default=None
         A miner (``"multi_similarity"``, ``"batch_hard"``,
         ``"triplet_margin"``...) whose pairs or triplets the loss uses.
@@ -203,7 +207,7 @@ class MetricLearner(
     """
 
     _parameter_constraints = {
-        "loss": [str, nn.Module],
+        "loss": [str, nn.Module, list],
         "miner": [str, nn.Module, None],
         "module": [StrOptions({"mlp", "linear"}), nn.Module],
         "n_components": [Interval(Integral, 1, None, closed="left"), None],
@@ -285,6 +289,8 @@ class MetricLearner(
     # --------------------------------------------------------------------- fit
     def _build_loss(self, n_classes, embedding_size):
         loss = self.loss
+        if isinstance(loss, list):
+            return CombinedLoss(losses=loss, num_classes=n_classes, embedding_size=embedding_size)
         cls = type(get_loss(loss)) if isinstance(loss, str) else type(loss)
         fit_params = {}
         if getattr(cls, "requires_num_classes", False):

@@ -123,3 +123,139 @@ def proxy_anchor(emb, labels, proxies, alpha=32.0, margin=0.1):
         if neg:
             neg_total = neg_total + torch.log(1 + sum(neg))
     return pos_total / n_with_pos + neg_total / C
+
+
+# ---------------------------------------------------------------- loss zoo
+
+def _cos(a, b):
+    return (a @ b) / (a.norm() * b.norm())
+
+
+def ntxent(emb, labels, temperature=0.07):
+    x = _unit(emb)
+    terms = []
+    for a in range(len(x)):
+        for p in range(len(x)):
+            if p == a or labels[p] != labels[a]:
+                continue
+            negs = [x[a] @ x[n] / temperature for n in range(len(x)) if labels[n] != labels[a]]
+            if not negs:
+                terms.append(emb.sum() * 0)
+                continue
+            logits = torch.stack([x[a] @ x[p] / temperature] + negs)
+            terms.append(-(logits[0] - torch.logsumexp(logits, 0)))
+    return sum(terms) / len(terms)
+
+
+def supcon(emb, labels, temperature=0.1):
+    x = _unit(emb)
+    losses = []
+    for i in range(len(x)):
+        pos = [j for j in range(len(x)) if j != i and labels[j] == labels[i]]
+        if not pos:
+            continue
+        others = torch.stack([x[i] @ x[a] / temperature for a in range(len(x)) if a != i])
+        denom = torch.logsumexp(others, 0)
+        losses.append(-sum(x[i] @ x[p] / temperature - denom for p in pos) / len(pos))
+    return _avg_nonzero(losses, emb)
+
+
+def proto_triplet(emb, labels, margin=0.2):
+    x = _unit(emb)
+    classes = sorted(set(labels))
+    terms = []
+    for q in range(len(x)):
+        own = [i for i in range(len(x)) if labels[i] == labels[q] and i != q]
+        if not own or len(classes) < 2:
+            continue
+        c_own = _unit(sum(x[i] for i in own).unsqueeze(0) / len(own))[0]
+        d_own = (_unit(x[q:q + 1])[0] - c_own).norm()
+        d_other = []
+        for c in classes:
+            if c == labels[q]:
+                continue
+            members = [i for i in range(len(x)) if labels[i] == c]
+            proto = _unit((sum(x[i] for i in members) / len(members)).unsqueeze(0))[0]
+            d_other.append((x[q] - proto).norm())
+        terms.append(torch.relu(d_own - min(d_other) + margin))
+    if not terms:
+        return emb.sum() * 0
+    return sum(terms) / len(terms)
+
+
+def icnn(emb, labels, k=5):
+    x = _unit(emb)
+    n = len(x)
+    k = min(k, n - 1)
+    scores = []
+    for i in range(n):
+        d = [((x[i] - x[j]).norm(), j) for j in range(n) if j != i]
+        nearest = sorted(d, key=lambda t: t[0].item())[:k]
+        same = [dd for dd, j in nearest if labels[j] == labels[i]]
+        diff = [dd for dd, j in nearest if labels[j] != labels[i]]
+        lam = len(same) / k
+        if not diff:
+            omega = 1.0
+        elif not same:
+            omega = 0.0
+        else:
+            intra, inter = sum(same) / len(same), sum(diff) / len(diff)
+            omega = inter / (intra + inter)
+        scores.append(lam * omega)
+    return 1 - sum(scores) / n + emb.sum() * 0
+
+
+def mw(emb, labels, temperature=1.0):
+    x = _unit(emb)
+    terms = []
+    for a in range(len(x)):
+        for p in range(len(x)):
+            if p == a or labels[p] != labels[a]:
+                continue
+            for n in range(len(x)):
+                if labels[n] != labels[a]:
+                    z = (x[a] @ x[n] - x[a] @ x[p]) / temperature
+                    terms.append(torch.nn.functional.softplus(z))
+    return sum(terms) / len(terms)
+
+
+def align_uniform(emb, labels, alpha=2.0, t=2.0):
+    x = _unit(emb)
+    align, n_pos, unif = [], 0, []
+    for i in range(len(x)):
+        for j in range(len(x)):
+            if i != j and labels[i] == labels[j]:
+                align.append((x[i] - x[j]).norm() ** alpha)
+            if i < j:
+                unif.append(-t * ((x[i] - x[j]) ** 2).sum())
+    a = sum(align) / len(align) if align else 0
+    u = torch.logsumexp(torch.stack(unif), 0) - math.log(len(unif))
+    return a + u
+
+
+def harmonic(emb, labels, centers, distance="euclidean", exponent=2.0):
+    total = 0
+    for i in range(len(emb)):
+        logits = []
+        for c in range(len(centers)):
+            x, w = emb[i], centers[c]
+            if distance == "euclidean":
+                d = (x - w).norm()
+            elif distance == "cosine":
+                d = 1 - _cos(x, w)
+            else:
+                d = (x - w).abs().sum() / (x + w).abs().sum()
+            logits.append(-exponent * torch.log(d + 1e-8))
+        logits = torch.stack(logits)
+        total = total - (logits[labels[i]] - torch.logsumexp(logits, 0))
+    return total / len(emb)
+
+
+def soft_triple_regularizer(fc, num_classes, k):
+    w = fc.T / fc.T.norm(dim=1, keepdim=True)
+    total = 0
+    for c in range(num_classes):
+        for t in range(k):
+            for u in range(t + 1, k):
+                total = total + torch.sqrt(2 + 1e-5 - 2 * (w[c * k + t] @ w[c * k + u]))
+    return total / (num_classes * k * (k - 1))

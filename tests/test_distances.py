@@ -162,3 +162,57 @@ def test_cosine_matrix_gradcheck():
     # no grad: same values through the plain path
     with torch.no_grad():
         torch.testing.assert_close(cosine_matrix(a, b), CosineSimilarity()(a, b))
+
+
+# ---------------------------------------------------------------- SNR and Lp
+
+from skmetric.distances import LpDistance, SNRDistance  # noqa: E402
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+@pytest.mark.parametrize("normalize", [False, True])
+def test_snr_matches_pml(seed, normalize):
+    from pytorch_metric_learning.distances import SNRDistance as PMLSNR
+
+    x, y = _x(seed), _x(seed + 10, n=6)
+    ours, theirs = SNRDistance(normalize_embeddings=normalize), PMLSNR(normalize_embeddings=normalize)
+    torch.testing.assert_close(ours(x, y), theirs(x, y))
+    torch.testing.assert_close(ours(x), theirs(x), atol=1e-12, rtol=1e-7)
+    torch.testing.assert_close(ours.pairs(x[:6], y), theirs.pairwise_distance(
+        theirs.maybe_normalize(x[:6]), theirs.maybe_normalize(y)))
+    assert (torch.diagonal(ours(x)) == 0).all()
+    # asymmetric: the query is the signal
+    assert not torch.allclose(ours(x, y)[:6, :6], ours(y, x[:6]).T)
+
+
+def test_snr_constant_embedding_finite():
+    x = torch.tensor([[1.0, 1.0, 1.0], [0.0, 1.0, 2.0]], requires_grad=True)
+    d = SNRDistance(normalize_embeddings=False)(x)
+    d.sum().backward()
+    assert torch.isfinite(d).all() and torch.isfinite(x.grad).all()
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+@pytest.mark.parametrize("p", [1, 1.5, 2, 3, float("inf")])
+def test_lp_matches_pml_and_gradient_finite(seed, p):
+    from pytorch_metric_learning.distances import LpDistance as PMLLp
+
+    x, y = _x(seed), _x(seed + 10, n=6)
+    d = LpDistance(p=p)
+    torch.testing.assert_close(d(x, y), PMLLp(p=p, normalize_embeddings=False)(x, y))
+    torch.testing.assert_close(d.pairs(x[:6], y), torch.diagonal(d(x[:6], y)))
+    z = x.clone().requires_grad_(True)
+    (d(z).sum() + d.pairs(z, z).sum()).backward()
+    assert torch.isfinite(z.grad).all()
+    with pytest.raises(ValueError, match="`p` of LpDistance must be positive"):
+        LpDistance(p=0)(x)
+
+
+def test_new_distances_registered_and_usable_by_losses():
+    from skmetric.losses import ContrastiveLoss
+
+    assert type(get_distance("snr")) is SNRDistance and get_distance("lp", p=1).p == 1
+    emb = _x(0)
+    labels = torch.tensor([0, 0, 1, 1, 2, 2, 0, 1, 2])
+    for name in ("snr", "lp"):
+        assert torch.isfinite(ContrastiveLoss(distance=name)(emb, labels))

@@ -221,3 +221,105 @@ def test_set_params_distance_name_and_object():
     got = miner(emb, labels)
     assert all(torch.equal(a, b) for a, b in zip(got, expected))
     clone(miner)
+
+
+# ---------------------------------------------------------------- zoo miners
+
+from skmetric.miners import (  # noqa: E402
+    BatchEasyHardMiner,
+    DistanceWeightedMiner,
+    PairMarginMiner,
+    TCMHardNegativeMiner,
+)
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+@pytest.mark.parametrize("distance", sorted(DISTANCES))
+@pytest.mark.parametrize("margins", [(0.2, 0.8), (0.9, 0.3)])
+def test_pair_margin_miner_matches_pml(seed, distance, margins):
+    ours_d, theirs_d = DISTANCES[distance]
+    emb, labels = _batch(seed)
+    ours = PairMarginMiner(pos_margin=margins[0], neg_margin=margins[1], distance=ours_d())(emb, labels)
+    theirs = pml_miners.PairMarginMiner(
+        pos_margin=margins[0], neg_margin=margins[1], distance=theirs_d()
+    )(emb, labels)
+    _check_output(ours, 4)
+    for a, b in zip(ours, theirs):
+        assert torch.equal(a, b)
+
+
+STRATEGIES = [
+    ("easy", "semihard"), ("easy", "hard"), ("hard", "hard"), ("semihard", "hard"),
+    ("hard", "easy"), ("all", "hard"), ("easy", "all"), ("all", "all"),
+]
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+@pytest.mark.parametrize("distance", sorted(DISTANCES))
+@pytest.mark.parametrize("pos, neg", STRATEGIES)
+def test_batch_easy_hard_miner_matches_pml(seed, distance, pos, neg):
+    ours_d, theirs_d = DISTANCES[distance]
+    emb, labels = _batch(seed)
+    ranges = {}
+    if seed == 2:
+        ranges = dict(allowed_pos_range=(-0.9, 0.9) if distance == "cosine" else (0.2, 1.4),
+                      allowed_neg_range=(-0.5, 0.95) if distance == "cosine" else (0.3, 1.6))
+    ours = BatchEasyHardMiner(pos_strategy=pos, neg_strategy=neg, distance=ours_d(), **ranges)(
+        emb, labels
+    )
+    theirs = pml_miners.BatchEasyHardMiner(
+        pos_strategy=pos, neg_strategy=neg, distance=theirs_d(), **ranges
+    )(emb, labels)
+    _check_output(ours, 4)
+    for a, b in zip(ours, theirs):
+        assert torch.equal(a, b)
+
+
+def test_batch_easy_hard_invalid_strategies():
+    emb, labels = _batch(0)
+    with pytest.raises(ValueError, match="cannot both be 'semihard'"):
+        BatchEasyHardMiner(pos_strategy="semihard")(emb, labels)
+    with pytest.raises(ValueError, match="cannot be combined with 'all'"):
+        BatchEasyHardMiner(pos_strategy="all", neg_strategy="semihard")(emb, labels)
+    with pytest.raises(ValueError, match="must be one of"):
+        BatchEasyHardMiner(pos_strategy="medium")(emb, labels)
+
+
+def test_distance_weighted_weights_and_sampling():
+    emb, labels = _batch(0, n=30, dim=6)
+    miner = DistanceWeightedMiner(cutoff=0.5, nonzero_loss_cutoff=1.4)
+    w = miner.weights(emb, labels)
+    x = emb / emb.norm(dim=1, keepdim=True)
+    D = torch.cdist(x, x)
+    d = 6.0
+    y = labels.tolist()
+    for i in range(30):
+        raw = []
+        for j in range(30):
+            dist = max(D[i, j].item(), 0.5)
+            ok = y[j] != y[i] and D[i, j].item() < 1.4
+            raw.append(dist ** (2 - d) * (1 - dist ** 2 / 4) ** (-(d - 3) / 2) if ok else 0.0)
+        total = sum(raw)
+        expected = torch.tensor([r / total if total else 0.0 for r in raw], dtype=w.dtype)
+        torch.testing.assert_close(w[i], expected)
+    torch.manual_seed(0)
+    a, p, n = miner(emb, labels)
+    assert len(a) > 0 and (labels[a] == labels[p]).all() and (labels[a] != labels[n]).all()
+    assert (w[a, n] > 0).all()
+    torch.manual_seed(0)
+    assert all(torch.equal(u, v) for u, v in zip(miner(emb, labels), (a, p, n)))
+
+
+def test_tcm_hard_negative_miner_brute_force():
+    emb, labels = _batch(1, n=16, n_classes=3)
+    x = emb / emb.norm(dim=1, keepdim=True)
+    S = (x @ x.T).tolist()
+    y = labels.tolist()
+    a1, p, a2, n = TCMHardNegativeMiner(num_negatives=2, margin=0.1)(emb, labels)
+    assert _pairs(a1, p) == sorted((i, j) for i in range(16) for j in range(16) if i != j and y[i] == y[j])
+    expected = []
+    for i in range(16):
+        negs = sorted((k for k in range(16) if y[k] != y[i] and S[i][k] > 0.1), key=lambda k: -S[i][k])
+        expected += [(i, k) for k in negs[:2]]
+    assert _pairs(a2, n) == sorted(expected)
+    assert len(TCMHardNegativeMiner(margin=None)(emb, labels)[2]) == 16 * 5
