@@ -1,7 +1,7 @@
 """Forward+backward time of skmetric's losses vs pytorch-metric-learning's.
 
-Batch 256, embedding size 128, 32 classes x 8 samples (the P x K batches the
-estimators draw), float32, CPU, one process.  Both implementations get the
+Batches of 256 and 1024, embedding size 128, classes of 8 samples (the P x K
+batches the estimators draw: 32 and 128 classes), float32, CPU, one process.  Both implementations get the
 same tensors (proxy and class weights copied from PML into skmetric), and the
 script first checks that the loss values and embedding gradients agree
 (max abs differences printed).  Each timing is the median of several
@@ -14,7 +14,14 @@ less sensitive to other processes on the machine.  One thread by default,
 so that the ratio measures the implementations rather than OpenMP
 scheduling on a shared machine (``--threads 0`` keeps torch's default).
 
-Run: ``.venv/bin/python benchmarks/bench_losses.py [--repeats 30] [--threads 1]``
+PML's losses that build a (positive pairs x negative pairs) matrix (NT-Xent,
+lifted structure, tuplet margin) or list every triplet (triplet margin,
+margin loss) need tens of GB at batch 1024 and are marked "skipped" there;
+NT-Xent at batch 256 takes seconds per PML step, so slow PML cases run
+fewer repeats (``--slow-repeats``).
+
+Run: ``.venv/bin/python benchmarks/bench_losses.py [--repeats 30] [--threads 1]
+[--batches 256 1024]``
 """
 
 import argparse
@@ -28,7 +35,7 @@ from pytorch_metric_learning import miners as pml_miners
 from skmetric import losses as skm
 from skmetric import miners as skm_miners
 
-B, D, C = 256, 128, 32
+D, K = 128, 8
 
 
 def _with_params(ours, theirs, our_attr, their_attr):
@@ -37,47 +44,84 @@ def _with_params(ours, theirs, our_attr, their_attr):
     return ours, theirs
 
 
-def cases():
-    yield "contrastive", skm.ContrastiveLoss(), pml.ContrastiveLoss(), None
-    yield "triplet_margin (all)", skm.TripletMarginLoss(), pml.TripletMarginLoss(), None
-    yield "triplet_margin swap", skm.TripletMarginLoss(swap=True), pml.TripletMarginLoss(swap=True), None
+def cases(B):
+    """(name, skmetric loss, PML loss, miners or None, largest batch PML can run)."""
+    C = B // K
+    big = 1024
+    yield "contrastive", skm.ContrastiveLoss(), pml.ContrastiveLoss(), None, big
+    yield "triplet_margin (all)", skm.TripletMarginLoss(), pml.TripletMarginLoss(), None, 256
+    yield (
+        "triplet_margin swap", skm.TripletMarginLoss(swap=True),
+        pml.TripletMarginLoss(swap=True), None, 256,
+    )
     yield (
         "triplet + batch_hard",
         skm.TripletMarginLoss(margin=0.2),
         pml.TripletMarginLoss(margin=0.2),
         (skm_miners.BatchHardMiner(), pml_miners.BatchHardMiner()),
+        big,
     )
-    yield "multi_similarity", skm.MultiSimilarityLoss(), pml.MultiSimilarityLoss(), None
+    yield "multi_similarity", skm.MultiSimilarityLoss(), pml.MultiSimilarityLoss(), None, big
     yield (
         "multi_similarity + miner",
         skm.MultiSimilarityLoss(),
         pml.MultiSimilarityLoss(),
         (skm_miners.MultiSimilarityMiner(), pml_miners.MultiSimilarityMiner()),
+        big,
     )
-    yield "circle", skm.CircleLoss(), pml.CircleLoss(), None
+    yield "circle", skm.CircleLoss(), pml.CircleLoss(), None, big
+    yield "lifted_structure", skm.LiftedStructureLoss(), pml.LiftedStructureLoss(), None, 256
     yield (
-        "proxy_anchor",
-        *_with_params(
-            skm.ProxyAnchorLoss(num_classes=C, embedding_size=D),
-            pml.ProxyAnchorLoss(C, D), "proxies", "proxies",
-        ),
-        None,
+        "generalized_lifted_struct", skm.GeneralizedLiftedStructureLoss(),
+        pml.GeneralizedLiftedStructureLoss(), None, big,
+    )
+    yield "npairs", skm.NPairsLoss(), pml.NPairsLoss(), None, big
+    yield "ntxent", skm.NTXentLoss(), pml.NTXentLoss(), None, 256
+    yield "supcon", skm.SupConLoss(), pml.SupConLoss(), None, big
+    yield (
+        "margin (learn beta)", skm.MarginLoss(), pml.MarginLoss(learn_beta=True), None, 256
+    )
+    yield "tuplet_margin", skm.TupletMarginLoss(), pml.TupletMarginLoss(), None, 256
+    yield (
+        "snr_contrastive", skm.SNRContrastiveLoss(),
+        pml.SignalToNoiseRatioContrastiveLoss(), None, big,
+    )
+    yield "tcm", skm.TCMLoss(), pml.ThresholdConsistentMarginLoss(), None, big
+    yield (
+        "pair_margin miner + contr.",
+        skm.ContrastiveLoss(),
+        pml.ContrastiveLoss(),
+        (skm_miners.PairMarginMiner(), pml_miners.PairMarginMiner()),
+        big,
     )
     yield (
-        "arcface",
-        *_with_params(
-            skm.ArcFaceLoss(num_classes=C, embedding_size=D), pml.ArcFaceLoss(C, D), "W", "W"
-        ),
-        None,
+        "easy/semihard miner + trip.",
+        skm.TripletMarginLoss(margin=0.2),
+        pml.TripletMarginLoss(margin=0.2),
+        (skm_miners.BatchEasyHardMiner(), pml_miners.BatchEasyHardMiner()),
+        big,
     )
-    yield (
-        "normalized_softmax",
-        *_with_params(
-            skm.NormalizedSoftmaxLoss(num_classes=C, embedding_size=D),
-            pml.NormalizedSoftmaxLoss(C, D), "weight", "W",
-        ),
-        None,
-    )
+    proxy = [
+        ("proxy_anchor", skm.ProxyAnchorLoss, pml.ProxyAnchorLoss, "proxies", "proxies", {}),
+        ("proxy_nca", skm.ProxyNCALoss, pml.ProxyNCALoss, "proxies", "proxies", {}),
+        ("arcface", skm.ArcFaceLoss, pml.ArcFaceLoss, "W", "W", {}),
+        ("cosface", skm.CosFaceLoss, pml.CosFaceLoss, "W", "W", {}),
+        ("subcenter_arcface", skm.SubCenterArcFaceLoss, pml.SubCenterArcFaceLoss, "W", "W", {}),
+        ("sphereface", skm.SphereFaceLoss, pml.SphereFaceLoss, "W", "W", {}),
+        ("soft_triple (tau=0)", skm.SoftTripleLoss, pml.SoftTripleLoss, "fc", "fc", {"tau": 0}),
+        ("normalized_softmax", skm.NormalizedSoftmaxLoss, pml.NormalizedSoftmaxLoss, "weight",
+         "W", {}),
+    ]
+    for name, ours, theirs, a, b, extra in proxy:
+        yield (
+            name,
+            *_with_params(
+                ours(num_classes=C, embedding_size=D, **extra),
+                theirs(num_classes=C, embedding_size=D), a, b,
+            ),
+            None,
+            big,
+        )
 
 
 def step(loss, miner, emb, labels):
@@ -88,10 +132,10 @@ def step(loss, miner, emb, labels):
     return value.detach(), emb.grad
 
 
-def timed(ours, theirs, emb, labels, repeats):
+def timed(ours, theirs, emb, labels, repeats, warmup=3):
     """Median times of the two steps, run alternately so that load drifts
     (other processes on the machine) hit both alike."""
-    for _ in range(3):
+    for _ in range(warmup):
         step(*ours, emb, labels)
         step(*theirs, emb, labels)
     t_ours, t_theirs = [], []
@@ -106,39 +150,69 @@ def timed(ours, theirs, emb, labels, repeats):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=30)
+    parser.add_argument("--slow-repeats", type=int, default=3)
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--batches", type=int, nargs="+", default=[256, 1024])
+    parser.add_argument("--only", nargs="*", default=None, help="case names to run")
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
-    torch.manual_seed(0)
-    labels = torch.arange(C).repeat_interleave(B // C)[torch.randperm(B)]
-    emb = torch.randn(B, D).requires_grad_(True)
     print(
-        f"batch {B}, dim {D}, {C} classes x {B // C}, float32, CPU, "
-        f"{torch.get_num_threads()} threads, torch {torch.__version__}, "
-        f"median of {args.repeats}"
+        f"dim {D}, classes of {K}, float32, CPU, {torch.get_num_threads()} threads, "
+        f"torch {torch.__version__}, median of {args.repeats} ({args.slow_repeats} when a "
+        "PML step takes over 0.5 s)"
     )
     header = (
-        f"{'loss':<26} {'skmetric ms':>11} {'PML ms':>9} {'ratio':>7} "
+        f"{'batch':>5} {'loss':<28} {'skmetric ms':>11} {'PML ms':>9} {'ratio':>8} "
         f"{'best ratio':>10} {'|dvalue|':>9} {'|dgrad|':>9}"
     )
     print(header)
     print("-" * len(header))
-    for name, ours, theirs, miners in cases():
-        our_miner, their_miner = miners if miners else (None, None)
-        v1, g1 = step(ours, our_miner, emb, labels)
-        g1 = g1.clone()
-        v2, g2 = step(theirs, their_miner, emb, labels)
-        dv = (v1 - v2).abs().item()
-        dg = (g1 - g2).abs().max().item()
-        t_ours, t_theirs = timed(
-            (ours, our_miner), (theirs, their_miner), emb, labels, args.repeats
-        )
-        (t_ours, b_ours), (t_theirs, b_theirs) = t_ours, t_theirs
-        print(
-            f"{name:<26} {1e3 * t_ours:>11.3f} {1e3 * t_theirs:>9.3f} "
-            f"{t_theirs / t_ours:>6.2f}x {b_theirs / b_ours:>9.2f}x {dv:>9.1e} {dg:>9.1e}"
-        )
+    for B in args.batches:
+        torch.manual_seed(0)
+        labels = torch.arange(B // K).repeat_interleave(K)[torch.randperm(B)]
+        emb = torch.randn(B, D).requires_grad_(True)
+        for name, ours, theirs, miners, pml_max in cases(B):
+            if args.only and name not in args.only:
+                continue
+            our_miner, their_miner = miners if miners else (None, None)
+            torch.manual_seed(1)
+            v1, g1 = step(ours, our_miner, emb, labels)
+            g1 = g1.clone()
+            if B > pml_max:
+                t = timed_one((ours, our_miner), emb, labels, args.repeats)
+                print(
+                    f"{B:>5} {name:<28} {1e3 * t:>11.3f} {'skipped':>9} "
+                    f"{'(PML: too much memory)':>30}", flush=True,
+                )
+                continue
+            torch.manual_seed(1)
+            t0 = time.perf_counter()
+            v2, g2 = step(theirs, their_miner, emb, labels)
+            slow = time.perf_counter() - t0 > 0.5
+            dv = (v1 - v2).abs().item()
+            dg = (g1 - g2).abs().max().item()
+            t_ours, t_theirs = timed(
+                (ours, our_miner), (theirs, their_miner), emb, labels,
+                args.slow_repeats if slow else args.repeats, warmup=1 if slow else 3,
+            )
+            (t_ours, b_ours), (t_theirs, b_theirs) = t_ours, t_theirs
+            print(
+                f"{B:>5} {name:<28} {1e3 * t_ours:>11.3f} {1e3 * t_theirs:>9.1f} "
+                f"{t_theirs / t_ours:>7.2f}x {b_theirs / b_ours:>9.2f}x {dv:>9.1e} {dg:>9.1e}",
+                flush=True,
+            )
+
+
+def timed_one(fn, emb, labels, repeats):
+    for _ in range(3):
+        step(*fn, emb, labels)
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        step(*fn, emb, labels)
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
 
 
 if __name__ == "__main__":

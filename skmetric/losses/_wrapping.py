@@ -27,13 +27,11 @@ def build_part(loss, num_classes=None, embedding_size=None):
     if needs and num_classes is not None and embedding_size is not None and (
         getattr(loss, "num_classes", None) != num_classes
         or getattr(loss, "embedding_size", None) != embedding_size
-    ):
-        if hasattr(loss, "get_params"):
-            params = loss.get_params(deep=False)
-            return type(loss)(**{**params, "num_classes": num_classes,
-                                 "embedding_size": embedding_size})
-        return copy.deepcopy(loss)
-    return loss
+    ) and hasattr(loss, "get_params"):
+        params = loss.get_params(deep=False)
+        return type(loss)(**{**params, "num_classes": num_classes,
+                             "embedding_size": embedding_size})
+    return copy.deepcopy(loss)
 
 
 class PartsAttribute:

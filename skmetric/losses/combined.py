@@ -28,7 +28,7 @@ class CombinedLoss(BaseMetricLoss):
     ----------
     losses : sequence of (str or loss, float), default=(("multi_similarity", 1.0), ("tcm", 0.1))
         The parts and their weights.  A name is built with
-        :func:`~skmetric.losses.get_loss`; an object is used as given, or
+        :func:`~skmetric.losses.get_loss`; an object is deep-copied, or
         rebuilt from its parameters when it needs ``num_classes`` and
         ``embedding_size`` and they are known (the given object is never
         modified).

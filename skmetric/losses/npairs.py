@@ -3,6 +3,7 @@
 import torch
 
 from ..distances import DotProductSimilarity
+from ..distances._normalize import cosine_matrix
 from ._utils import resolve_distance, to_pairs
 from .base import BaseMetricLoss, zero_loss
 
@@ -50,18 +51,43 @@ class NPairsLoss(BaseMetricLoss):
 
     def compute_loss(self, embeddings, labels, indices_tuple):
         dist = resolve_distance(self.distance, _DEFAULT_DISTANCE)
-        a, p, _, _ = to_pairs(indices_tuple, labels)
+        if indices_tuple is None:
+            a, p = self._first_pairs(labels)
+        else:
+            a, p = self._first_listed_pairs(to_pairs(indices_tuple, labels), labels)
         if len(a) == 0:
             return zero_loss(embeddings)
-        # first pair of each anchor label (np.unique(..., return_index=True))
-        key = labels[a]
-        uniq, inv = torch.unique(key, return_inverse=True)
-        order = torch.arange(len(a), device=a.device)
-        first = torch.full((len(uniq),), len(a), dtype=torch.long, device=a.device)
-        first.scatter_reduce_(0, inv, order, reduce="amin")
-        a, p = a[first], p[first]
+        target = torch.arange(len(a), device=a.device)
+        if self.distance is None:  # the cosine, as one autograd node
+            sim = cosine_matrix(embeddings[a], embeddings[p])
+            return torch.nn.functional.cross_entropy(sim, target)
         sim = dist(embeddings[a], embeddings[p])
         if not dist.is_inverted:
             sim = -sim
-        target = torch.arange(len(a), device=a.device)
         return torch.nn.functional.cross_entropy(sim, target)
+
+    @staticmethod
+    def _first_pairs(labels):
+        # per class: its two lowest indices (stable sort keeps index order)
+        order = torch.argsort(labels, stable=True)
+        sorted_labels = labels[order]
+        new_group = torch.ones_like(sorted_labels, dtype=torch.bool)
+        new_group[1:] = sorted_labels[1:] != sorted_labels[:-1]
+        starts = new_group.nonzero(as_tuple=True)[0]
+        has_second = starts + 1 < len(labels)
+        starts = starts[has_second]
+        has_second = sorted_labels[starts + 1] == sorted_labels[starts]
+        starts = starts[has_second]
+        return order[starts], order[starts + 1]
+
+    @staticmethod
+    def _first_listed_pairs(pairs, labels):
+        # first listed pair of each anchor label (np.unique(..., return_index=True))
+        a, p, _, _ = pairs
+        if len(a) == 0:
+            return a, p
+        uniq, inv = torch.unique(labels[a], return_inverse=True)
+        position = torch.arange(len(a), device=a.device)
+        first = torch.full((len(uniq),), len(a), dtype=torch.long, device=a.device)
+        first.scatter_reduce_(0, inv, position, reduce="amin")
+        return a[first], p[first]
