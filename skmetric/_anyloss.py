@@ -1,23 +1,25 @@
 """``AnyLossClassifier``: train a classifier by maximising a confusion-matrix metric."""
 
 import copy
-import math
 from numbers import Real
 
 import numpy as np
 import torch
 from sklearn.base import BaseEstimator, ClassifierMixin
-from sklearn.preprocessing import LabelEncoder
 from torch import nn
 
-from ._training import TRAINING_PARAMETER_CONSTRAINTS, TorchTrainingMixin, seeded
+from ._training import (
+    TRAINING_PARAMETER_CONSTRAINTS,
+    StratifiedBatchSampler,
+    TorchTrainingMixin,
+    seeded,
+)
 from .anyloss import LOSSES, get_anyloss
 from .nn._heads import StandardizedHead, feature_standardization
 from .utils._validation import (
     Interval,
     StrOptions,
     _fit_context,
-    check_classification_targets,
     check_is_fitted,
     validate_data,
 )
@@ -86,47 +88,6 @@ class _HardMetric:
             hard = nn.functional.one_hot(proba.argmax(1), self.n_classes).to(proba.dtype)
         y = torch.as_tensor(y, device=hard.device)
         return float(1 - self.loss(hard, y))
-
-
-class _StratifiedBatchSampler:
-    """Shuffled batches that each hold every class in its overall proportion.
-
-    An epoch has ``ceil(n / batch_size)`` batches; each class's shuffled
-    indices are dealt evenly across them.  A class with fewer samples than
-    batches is cycled (reshuffled) so that every batch holds at least one of
-    it: a batch without positives gives F1 or recall no gradient.
-    """
-
-    def __init__(self, y, batch_size, generator):
-        y = torch.as_tensor(y)
-        self.n_samples = y.shape[0]
-        self.n_batches = max(1, math.ceil(self.n_samples / batch_size))
-        self.generator = generator
-        order = torch.argsort(y, stable=True)
-        counts = torch.bincount(y)
-        self.class_indices = [i for i in torch.split(order, counts.tolist()) if i.numel()]
-
-    def __len__(self):
-        return self.n_batches
-
-    def __iter__(self):
-        g = self.generator
-        nb = self.n_batches
-        per_batch = [[] for _ in range(nb)]
-        for idx in self.class_indices:
-            perm = idx[torch.randperm(idx.numel(), generator=g)]
-            if perm.numel() < nb:
-                reps = math.ceil(nb / perm.numel())
-                perm = torch.cat(
-                    [idx[torch.randperm(idx.numel(), generator=g)] for _ in range(reps)]
-                )[:nb]
-            # deal the class across batches, starting at a random batch
-            offset = int(torch.randint(nb, (1,), generator=g))
-            for b, chunk in enumerate(torch.tensor_split(perm, nb)):
-                per_batch[(b + offset) % nb].append(chunk)
-        for b in torch.randperm(nb, generator=g).tolist():
-            batch = torch.cat(per_batch[b])
-            yield batch[torch.randperm(batch.numel(), generator=g)]
 
 
 def _hard_metric_name(metric):
@@ -331,19 +292,6 @@ class AnyLossClassifier(ClassifierMixin, TorchTrainingMixin, BaseEstimator):
                 f"classes; got shape {tuple(out.shape)} for 2 samples."
             )
 
-    def _split_validation(self, y_enc, rng):
-        n = y_enc.shape[0]
-        if self.validation_fraction is None:
-            return np.arange(n), None
-        is_val = np.zeros(n, dtype=bool)
-        for c in np.unique(y_enc):
-            idx = np.flatnonzero(y_enc == c)
-            n_val = int(round(self.validation_fraction * idx.size))
-            if n_val < 1 or idx.size - n_val < 1:
-                return np.arange(n), None  # a class too small to split
-            is_val[rng.permutation(idx)[:n_val]] = True
-        return np.flatnonzero(~is_val), np.flatnonzero(is_val)
-
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y):
         """Train the classifier.
@@ -358,22 +306,11 @@ class AnyLossClassifier(ClassifierMixin, TorchTrainingMixin, BaseEstimator):
         -------
         self : AnyLossClassifier
         """
-        X, y = validate_data(
-            self, X, y, ensure_min_samples=2, dtype=[np.float32, np.float64]
-        )
-        check_classification_targets(y)
-        encoder = LabelEncoder().fit(y)
-        self.classes_ = encoder.classes_
-        y_enc = encoder.transform(y).astype(np.int64)
+        X, y_enc = self._validate_classification_data(X, y)
         n_classes = self.classes_.size
-        if n_classes < 2:
-            raise ValueError(
-                f"AnyLossClassifier needs samples of at least 2 classes; got 1 class "
-                f"({self.classes_[0].item()!r})."
-            )
         seed = self._make_seed()
         rng = np.random.RandomState(seed)
-        train_idx, valid_idx = self._split_validation(y_enc, rng)
+        train_idx, valid_idx = self._split_validation(y_enc, rng, min_train=1, min_valid=1)
         X_train, y_train = X[train_idx], y_enc[train_idx]
 
         with seeded(seed):
@@ -395,16 +332,10 @@ class AnyLossClassifier(ClassifierMixin, TorchTrainingMixin, BaseEstimator):
             X_train,
             y_train,
             seed=seed,
-            batch_sampler=lambda y_t, g: _StratifiedBatchSampler(y_t, batch_size, g),
+            batch_sampler=lambda y_t, g: StratifiedBatchSampler(y_t, batch_size, g),
             **valid_kwargs,
         )
-        self.net_ = net
-        self.module_ = net.module_
         self.loss_ = net.criterion_.loss
-        self.history_ = net.history
-        self.n_epochs_ = len(net.history)
-        monitor = dict(net.callbacks_).get("validation")
-        self.best_epoch_ = monitor.best_epoch_ if monitor is not None else self.n_epochs_
         return self
 
     # ----------------------------------------------------------------- predict

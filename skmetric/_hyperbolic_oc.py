@@ -335,6 +335,9 @@ class HyperbolicOneClass(
     True
     """
 
+    # predictions run on a float64 copy of the network (batch-invariant)
+    _float64_inference = True
+
     _parameter_constraints = {
         "encoder": [StrOptions({"mlp"}), nn.Module],
         "n_components": [Interval(Integral, 1, None, closed="left"), None],
@@ -451,27 +454,16 @@ class HyperbolicOneClass(
         X = validate_data(self, X, ensure_min_samples=2, dtype=[np.float64, np.float32])
         seed = self._make_seed()
         rng = np.random.RandomState(seed)
-        n = X.shape[0]
-        train_idx, valid_idx = np.arange(n), None
-        if self.validation_fraction is not None:
-            n_valid = int(np.floor(self.validation_fraction * n))
-            if n_valid >= 1 and n - n_valid >= 2:
-                perm = rng.permutation(n)
-                valid_idx, train_idx = np.sort(perm[:n_valid]), np.sort(perm[n_valid:])
+        train_idx, valid_idx = self._split_validation(
+            np.zeros(X.shape[0], dtype=np.int64), rng, min_valid=1
+        )
         X_train = X[train_idx]
         mean, scale = self._standardization(X_train)
         X_std = (X_train - mean) / scale
 
         with seeded(seed):
             encoder = self._build_encoder(X_std)
-            with torch.no_grad():
-                probe = encoder.eval()(torch.as_tensor(X_std[:2], dtype=torch.float32))
-            if probe.ndim != 2:
-                raise ValueError(
-                    "`encoder` must output a 2-D tensor (n_samples, n_components); "
-                    f"got shape {tuple(probe.shape)}."
-                )
-            embedding_size = int(probe.shape[1])
+            embedding_size = self._output_width(encoder, X_std, name="encoder")
             module = HypOCNet(
                 encoder,
                 mean,
@@ -505,7 +497,7 @@ class HyperbolicOneClass(
                 y_valid=np.zeros(valid_idx.size, dtype=np.int64),
                 valid_scoring=_HeldOutLogLoss(torch.as_tensor(X_pseudo, dtype=torch.float32)),
             )
-        net = self._train(
+        self._train(
             module,
             criterion,
             X_train,
@@ -514,12 +506,8 @@ class HyperbolicOneClass(
             extra_callbacks=extra_callbacks,
             **valid_kwargs,
         )
-        self.net_ = net
-        self.module_ = net.module_
         self.embedding_size_ = embedding_size
         self.ball_ = PoincareBall(c=float(self.c))
-        self.history_ = net.history
-        self.n_epochs_ = len(net.history)
         if self.contamination == "auto":
             self.offset_ = AUTO_OFFSET
         else:
@@ -529,24 +517,14 @@ class HyperbolicOneClass(
         return self
 
     # ----------------------------------------------------------------- predict
-    def _infer(self, X, method="forward", *, batch_size=4096):
-        """Run a float64 copy of the trained network on ``X`` (eval mode, no grad).
+    def _infer(self, X, method=None):
+        """Run a float64 copy of the trained network on ``X``.
 
         Inference in float64 makes the scores of a sample independent of the
         other rows of ``X`` (float32 matrix products round differently for
         different batch shapes) and keeps points near the ball's edge exact.
         """
-        module = copy.deepcopy(self.net_.module_).double().eval()
-        device = next(iter(module.parameters())).device
-        fn = getattr(module, method)
-        X_t = torch.as_tensor(np.ascontiguousarray(X, dtype=np.float64))
-        outs = []
-        with torch.no_grad():
-            for start in range(0, X_t.shape[0], batch_size):
-                outs.append(fn(X_t[start : start + batch_size].to(device)).cpu())
-        if not outs:
-            return np.zeros((0, 2 if method == "forward" else self.embedding_size_))
-        return torch.cat(outs).numpy()
+        return self._forward(X, method=method, dtype=np.float64)
 
     def _score(self, X):
         return _log_p_real(self._infer(X))

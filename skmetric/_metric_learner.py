@@ -1,23 +1,18 @@
 """``MetricLearner``: learn an embedding with any metric loss."""
 
-import copy
 from numbers import Integral, Real
 
 import numpy as np
 import torch
 from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
-from sklearn.preprocessing import LabelEncoder
 from torch import nn
 
-from ._training import TRAINING_PARAMETER_CONSTRAINTS, TorchTrainingMixin, seeded
-from .losses import LOSSES, CombinedLoss, get_loss
-from .miners import get_miner
-from .nn import Normalized, ResidualEmbedder, initial_projection
+from ._embedding import EmbeddingLearnerMixin
+from ._training import TRAINING_PARAMETER_CONSTRAINTS
 from .utils._validation import (
     Interval,
     StrOptions,
     _fit_context,
-    check_classification_targets,
     check_is_fitted,
     validate_data,
 )
@@ -26,21 +21,6 @@ __all__ = ["MetricLearner"]
 
 # training samples used as the reference set of the validation score
 _MAX_VALID_REFERENCE = 4000
-
-
-class _MetricCriterion(nn.Module):
-    """``criterion(embeddings, labels)``: optional miner, then the loss."""
-
-    def __init__(self, loss, miner=None):
-        super().__init__()
-        self.loss = loss
-        self.miner = miner
-
-    def forward(self, embeddings, labels):
-        indices = None
-        if self.miner is not None:
-            indices = self.miner(embeddings, labels)
-        return self.loss(embeddings, labels, indices)
 
 
 class _EmbeddingRecall:
@@ -69,7 +49,7 @@ class _EmbeddingRecall:
 
 
 class MetricLearner(
-    ClassNamePrefixFeaturesOutMixin, TransformerMixin, TorchTrainingMixin, BaseEstimator
+    ClassNamePrefixFeaturesOutMixin, TransformerMixin, EmbeddingLearnerMixin, BaseEstimator
 ):
     """Learn an embedding in which samples of a class are close.
 
@@ -270,96 +250,6 @@ class MetricLearner(
         self.verbose = verbose
         self.callbacks = callbacks
 
-    # ------------------------------------------------------------------ params
-    def set_params(self, **params):
-        """Set parameters; ``loss__x`` / ``miner__x`` also work when ``loss`` is a name.
-
-        A loss (or miner) given by name is replaced by the object of that name
-        before its nested parameters are set, so that
-        ``GridSearchCV(MetricLearner(), {"loss__alpha": [1, 2]})`` works.
-        """
-        for block, getter in (("loss", get_loss), ("miner", get_miner)):
-            prefix = block + "__"
-            if any(k.startswith(prefix) for k in params):
-                value = params.get(block, getattr(self, block))
-                if isinstance(value, str):
-                    params[block] = getter(value)
-        return super().set_params(**params)
-
-    # --------------------------------------------------------------------- fit
-    def _build_loss(self, n_classes, embedding_size):
-        loss = self.loss
-        if isinstance(loss, list):
-            return CombinedLoss(losses=loss, num_classes=n_classes, embedding_size=embedding_size)
-        cls = type(get_loss(loss)) if isinstance(loss, str) else type(loss)
-        fit_params = {}
-        if getattr(cls, "requires_num_classes", False):
-            fit_params = {"num_classes": n_classes, "embedding_size": embedding_size}
-        if isinstance(loss, str):
-            return get_loss(loss, **fit_params)
-        if hasattr(loss, "get_params"):
-            return cls(**{**loss.get_params(deep=False), **fit_params})
-        return copy.deepcopy(loss)
-
-    def _build_miner(self):
-        miner = self.miner
-        if miner is None:
-            return None
-        if isinstance(miner, str):
-            return get_miner(miner)
-        if hasattr(miner, "get_params"):
-            return type(miner)(**miner.get_params(deep=False))
-        return copy.deepcopy(miner)
-
-    def _loss_name(self):
-        return repr(self.loss) if isinstance(self.loss, str) else type(self.loss).__name__
-
-    def _check_class_counts(self, y_enc, loss, miner):
-        counts = np.bincount(y_enc)
-        need = max(
-            getattr(loss, "min_samples_per_class", 1),
-            getattr(miner, "min_samples_per_class", 2) if miner is not None else 1,
-        )
-        if counts.min() < need:
-            worst = int(np.argmin(counts))
-            raise ValueError(
-                f"The loss {self._loss_name()} needs at least {need} samples per "
-                f"class; class {self.classes_[worst].item()!r} has {counts[worst]}."
-            )
-
-    def _split_validation(self, y_enc, rng):
-        """Indices (train, valid) for early stopping, or (all, None)."""
-        n = y_enc.shape[0]
-        if self.validation_fraction is None:
-            return np.arange(n), None
-        classes = np.unique(y_enc)
-        if self.validation_split == "classes":
-            n_val = int(round(self.validation_fraction * classes.size))
-            n_val = max(2, n_val)
-            if classes.size - n_val < 2:
-                return np.arange(n), None
-            val_classes = rng.permutation(classes)[:n_val]
-            is_val = np.isin(y_enc, val_classes)
-        else:
-            is_val = np.zeros(n, dtype=bool)
-            for c in classes:
-                idx = np.flatnonzero(y_enc == c)
-                n_val = int(np.floor(self.validation_fraction * idx.size))
-                # keep >= 2 per class in training and give validation pairs
-                if n_val >= 2 and idx.size - n_val >= 2:
-                    is_val[rng.permutation(idx)[:n_val]] = True
-            if np.unique(y_enc[is_val]).size < 2:
-                return np.arange(n), None
-        return np.flatnonzero(~is_val), np.flatnonzero(is_val)
-
-    def _build_module(self, X_train, n_features):
-        if isinstance(self.module, nn.Module):
-            return copy.deepcopy(self.module)
-        n_components = self.n_components or min(n_features, 128)
-        mean, scale, proj = initial_projection(X_train, n_components)
-        hidden = tuple(self.hidden_sizes) if self.module == "mlp" else ()
-        return ResidualEmbedder(mean, scale, proj, hidden_sizes=hidden, dropout=self.dropout)
-
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y):
         """Train the embedding.
@@ -374,51 +264,20 @@ class MetricLearner(
         -------
         self : MetricLearner
         """
-        X, y = validate_data(
-            self, X, y, ensure_min_samples=2, dtype=[np.float32, np.float64]
-        )
-        check_classification_targets(y)
-        encoder = LabelEncoder().fit(y)
-        self.classes_ = encoder.classes_
-        y_enc = encoder.transform(y).astype(np.int64)
-        n_classes = self.classes_.size
-        if n_classes < 2:
-            raise ValueError(
-                f"MetricLearner needs samples of at least 2 classes; got 1 class "
-                f"({self.classes_[0].item()!r})."
-            )
+        X, y_enc = self._validate_classification_data(X, y)
         seed = self._make_seed()
         rng = np.random.RandomState(seed)
-        train_idx, valid_idx = self._split_validation(y_enc, rng)
+        by_classes = self.validation_split == "classes"
+        train_idx, valid_idx = self._split_validation(
+            y_enc, rng, by="classes" if by_classes else "samples"
+        )
         X_train = X[train_idx]
         # re-encode the training labels to [0, n_train_classes) for the loss
         train_classes, y_train = np.unique(y_enc[train_idx], return_inverse=True)
-
-        with seeded(seed):
-            module = self._build_module(X_train, X.shape[1])
-            with torch.no_grad():
-                probe = module.eval()(torch.as_tensor(X_train[:2], dtype=torch.float32))
-            if probe.ndim != 2:
-                raise ValueError(
-                    "`module` must output a 2-D tensor (n_samples, n_components); "
-                    f"got shape {tuple(probe.shape)}."
-                )
-            embedding_size = probe.shape[1]
-            loss = self._build_loss(train_classes.size, embedding_size)
-            miner = self._build_miner()
-        self._check_class_counts(y_enc, loss, miner)
-        normalize = self.normalize
-        if normalize == "auto":
-            normalize = bool(getattr(loss, "prefers_normalized", False)) and not (
-                self.validation_split == "classes" and valid_idx is not None
-            )
-        if normalize:
-            module = Normalized(module)
-
-        spc = self.samples_per_class
-        if spc == "auto":
-            pairwise = getattr(loss, "min_samples_per_class", 2) >= 2 or miner is not None
-            spc = 4 if pairwise else None
+        module, loss, miner, embedding_size = self._build_blocks(
+            X_train, train_classes.size, seed
+        )
+        self._check_class_counts(y_train, train_classes, loss, miner)
 
         valid_kwargs = {}
         if valid_idx is not None:
@@ -430,24 +289,18 @@ class MetricLearner(
                     X_train[ref].astype(np.float32), y_enc[train_idx][ref]
                 ),
             )
-        net = self._train(
+        self._train_embedding(
             module,
-            _MetricCriterion(loss, miner),
+            loss,
+            miner,
             X_train,
             y_train,
             seed=seed,
-            samples_per_class=spc,
+            normalize=self._resolve_normalize(loss, by_classes=by_classes and valid_idx is not None),
+            samples_per_class=self._resolve_samples_per_class(loss, miner),
             **valid_kwargs,
         )
-        self.net_ = net
-        self.module_ = net.module_
-        self.loss_ = net.criterion_.loss
-        self.miner_ = net.criterion_.miner
-        self.embedding_size_ = int(embedding_size)
-        self.history_ = net.history
-        self.n_epochs_ = len(net.history)
-        monitor = dict(net.callbacks_).get("validation")
-        self.best_epoch_ = monitor.best_epoch_ if monitor is not None else self.n_epochs_
+        self.embedding_size_ = embedding_size
         return self
 
     # --------------------------------------------------------------- transform

@@ -1,6 +1,5 @@
 """``ProtoClassifier``: prototypical networks with few-shot addition of classes."""
 
-import copy
 from numbers import Integral, Real
 
 import numpy as np
@@ -11,16 +10,13 @@ from sklearn.base import (
     ClassNamePrefixFeaturesOutMixin,
     TransformerMixin,
 )
-from sklearn.preprocessing import LabelEncoder
 from sklearn.utils import column_or_1d
 from torch import nn
 
-from ._metric_learner import MetricLearner, _MetricCriterion
-from ._training import TRAINING_PARAMETER_CONSTRAINTS, TorchTrainingMixin, seeded
+from ._embedding import EmbeddingLearnerMixin
+from ._training import TRAINING_PARAMETER_CONSTRAINTS
 from ._training._sampler import EpisodicBatchSampler
-from .losses import get_loss
 from .losses.prototypical import prototype_distances
-from .nn import Normalized
 from .utils._validation import (
     Interval,
     StrOptions,
@@ -86,7 +82,7 @@ class ProtoClassifier(
     ClassNamePrefixFeaturesOutMixin,
     ClassifierMixin,
     TransformerMixin,
-    TorchTrainingMixin,
+    EmbeddingLearnerMixin,
     BaseEstimator,
 ):
     """Prototypical-network classifier that takes new classes from a few examples.
@@ -229,6 +225,9 @@ class ProtoClassifier(
     True
     """
 
+    # predictions run on a float64 copy of the network (batch-invariant)
+    _float64_inference = True
+
     _parameter_constraints = {
         "loss": [str, nn.Module],
         "n_way": [Interval(Integral, 2, None, closed="left"), None],
@@ -306,22 +305,7 @@ class ProtoClassifier(
         self.verbose = verbose
         self.callbacks = callbacks
 
-    # ------------------------------------------------------------------ params
-    def set_params(self, **params):
-        """Set parameters; ``loss__x`` also works when ``loss`` is a name."""
-        if any(k.startswith("loss__") for k in params):
-            value = params.get("loss", self.loss)
-            if isinstance(value, str):
-                params["loss"] = get_loss(value)
-        return super().set_params(**params)
-
     # --------------------------------------------------------------------- fit
-    # Module, loss and validation split are built exactly as MetricLearner
-    # builds them: its helpers read only the parameters both estimators share.
-    _build_module = MetricLearner._build_module
-    _build_loss = MetricLearner._build_loss
-    _split_validation = MetricLearner._split_validation
-
     def _check_episodes(self, y_enc, train_idx, valid_idx):
         """Clear errors for episodes the training classes cannot supply."""
         train_classes, counts = np.unique(y_enc[train_idx], return_counts=True)
@@ -389,33 +373,18 @@ class ProtoClassifier(
         -------
         self : ProtoClassifier
         """
-        X, y = validate_data(self, X, y, ensure_min_samples=2, dtype=[np.float32, np.float64])
-        check_classification_targets(y)
-        encoder = LabelEncoder().fit(y)
-        self.classes_ = encoder.classes_
-        y_enc = encoder.transform(y).astype(np.int64)
-        if self.classes_.size < 2:
-            raise ValueError(
-                "ProtoClassifier needs samples of at least 2 classes; got 1 class "
-                f"({self.classes_[0].item()!r})."
-            )
+        X, y_enc = self._validate_classification_data(X, y)
         seed = self._make_seed()
         rng = np.random.RandomState(seed)
-        train_idx, valid_idx = self._split_validation(y_enc, rng)
+        by_classes = self.validation_split == "classes"
+        train_idx, valid_idx = self._split_validation(
+            y_enc, rng, by="classes" if by_classes else "samples"
+        )
         X_train = X[train_idx]
         train_classes, y_train = np.unique(y_enc[train_idx], return_inverse=True)
-
-        with seeded(seed):
-            module = self._build_module(X_train, X.shape[1])
-            with torch.no_grad():
-                probe = module.eval()(torch.as_tensor(X_train[:2], dtype=torch.float32))
-            if probe.ndim != 2:
-                raise ValueError(
-                    "`module` must output a 2-D tensor (n_samples, n_components); "
-                    f"got shape {tuple(probe.shape)}."
-                )
-            embedding_size = probe.shape[1]
-            loss = self._build_loss(train_classes.size, embedding_size)
+        module, loss, _, embedding_size = self._build_blocks(
+            X_train, train_classes.size, seed
+        )
         episodic = bool(getattr(loss, "requires_episodes", False))
         if episodic:
             loss.n_shot = self.n_shot
@@ -433,45 +402,23 @@ class ProtoClassifier(
 
             train_kwargs = dict(batch_sampler=batch_sampler)
         else:
-            need = getattr(loss, "min_samples_per_class", 1)
-            counts = np.bincount(y_train)
-            if counts.min() < need:
-                label = self.classes_[train_classes[int(np.argmin(counts))]].item()
-                raise ValueError(
-                    f"The loss {self.loss!r} needs at least {need} samples per class; "
-                    f"class {label!r} has {counts.min()}."
-                )
-            spc = self.samples_per_class
-            if spc == "auto":
-                spc = 4 if need >= 2 else None
-            train_kwargs = dict(samples_per_class=spc)
-        normalize = self.normalize
-        if normalize == "auto":
-            normalize = bool(getattr(loss, "prefers_normalized", False))
-        if normalize:
-            module = Normalized(module)
-
-        net = self._train(
+            self._check_class_counts(y_train, train_classes, loss, None)
+            train_kwargs = dict(
+                samples_per_class=self._resolve_samples_per_class(loss, None)
+            )
+        self._train_embedding(
             module,
-            _MetricCriterion(loss),
+            loss,
+            None,
             X_train,
             y_train,
             seed=seed,
+            normalize=self._resolve_normalize(loss),
             **train_kwargs,
             **self._valid_kwargs(X, y_enc, train_idx, valid_idx, rng),
         )
-        self.net_ = net
-        self.module_ = net.module_
-        self.loss_ = net.criterion_.loss
         self.embedding_size_ = int(embedding_size)
-        self.history_ = net.history
-        self.n_epochs_ = len(net.history)
-        monitor = dict(net.callbacks_).get("validation")
-        self.best_epoch_ = monitor.best_epoch_ if monitor is not None else self.n_epochs_
 
-        # inference runs in float64 on a copy of the trained network, so that an
-        # embedding does not depend on which other rows share its batch
-        self._inference_module = copy.deepcopy(net.module_).double().eval()
         # prototypes of every class (held-out validation classes included)
         emb = self._embed(X)
         n_classes = self.classes_.size
@@ -595,19 +542,10 @@ class ProtoClassifier(
         X = validate_data(self, X, reset=False, dtype=[np.float32, np.float64])
         return self._embed(X).astype(X.dtype, copy=False)
 
-    def _embed(self, X, *, batch_size=4096):
-        """Embeddings of ``X`` as float64 (eval mode, no grad)."""
-        module = self._inference_module
-        device = next(iter(module.parameters()), torch.empty(0)).device
-        X_t = torch.as_tensor(np.ascontiguousarray(X, dtype=np.float64))
-        with torch.no_grad():
-            outs = [
-                module(X_t[i : i + batch_size].to(device)).cpu()
-                for i in range(0, X_t.shape[0], batch_size)
-            ]
-        if not outs:
-            return np.zeros((0, self.embedding_size_))
-        return torch.cat(outs).numpy()
+    def _embed(self, X):
+        """Embeddings of ``X`` as float64 (a float64 copy of the network: an
+        embedding does not depend on which other rows share its batch)."""
+        return self._forward(X, dtype=np.float64)
 
     def _logits(self, X):
         check_is_fitted(self)

@@ -8,13 +8,20 @@ from ._engine import (
     resolve_device,
     seeded,
 )
-from ._sampler import ClassBalancedBatchSampler, ShuffledBatchSampler
+from ._sampler import (
+    ClassBalancedBatchSampler,
+    EpisodicBatchSampler,
+    ShuffledBatchSampler,
+    StratifiedBatchSampler,
+)
 
 __all__ = [
     "ClassBalancedBatchSampler",
+    "EpisodicBatchSampler",
     "NaNGuard",
     "OPTIMIZERS",
     "ShuffledBatchSampler",
+    "StratifiedBatchSampler",
     "StopTraining",
     "TRAINING_PARAMETER_CONSTRAINTS",
     "TorchTrainingMixin",

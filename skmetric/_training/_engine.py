@@ -15,12 +15,19 @@ from numbers import Integral, Real
 
 import numpy as np
 import torch
+from sklearn.preprocessing import LabelEncoder
 from skorch import NeuralNet
 from skorch.callbacks import Callback, LRScheduler
 from torch.optim.lr_scheduler import CosineAnnealingLR
 from torch.utils.data import DataLoader
 
-from ..utils._validation import Interval, StrOptions, check_random_state
+from ..utils._validation import (
+    Interval,
+    StrOptions,
+    check_classification_targets,
+    check_random_state,
+    validate_data,
+)
 from ._callbacks import NaNGuard, StopTraining, ValidationMonitor
 from ._sampler import ClassBalancedBatchSampler, ShuffledBatchSampler
 
@@ -138,7 +145,13 @@ class TorchTrainingMixin:
         batch_sampler=None,
         extra_callbacks=(),
     ):
-        """Train ``module`` with ``criterion`` and return the fitted skorch net.
+        """Train ``module`` with ``criterion``; return the fitted skorch net.
+
+        Sets the fitted attributes every torch estimator shares: ``net_``,
+        ``module_``, ``history_``, ``n_epochs_`` and ``best_epoch_`` (the
+        epoch whose weights were kept; 0 is the untrained module).  A failed
+        fit (e.g. :class:`TrainingDivergedError`) removes every fitted
+        attribute instead.
 
         Parameters
         ----------
@@ -167,8 +180,8 @@ class TorchTrainingMixin:
             Estimator-specific callbacks (e.g. gradient clipping).
         """
         device = resolve_device(self.device)
-        X_t = torch.as_tensor(np.ascontiguousarray(X, dtype=np.float32))
-        y_t = torch.as_tensor(np.ascontiguousarray(y))
+        X_t = _as_tensor(X, np.float32)
+        y_t = _as_tensor(y, None)
         generator = torch.Generator().manual_seed(seed)
         if batch_sampler is not None:
             sampler = batch_sampler(y_t, generator)
@@ -192,7 +205,7 @@ class TorchTrainingMixin:
                 ("lr_schedule", LRScheduler(policy=CosineAnnealingLR, T_max=n_epochs))
             )
         if X_valid is not None:
-            X_valid_t = torch.as_tensor(np.ascontiguousarray(X_valid, dtype=np.float32))
+            X_valid_t = _as_tensor(X_valid, np.float32)
             callbacks.append(
                 (
                     "validation",
@@ -240,6 +253,14 @@ class TorchTrainingMixin:
             self._clear_fitted_state()
             raise
         net.module_.eval()
+        if getattr(self, "_float64_inference", False):
+            self._module_float64_ = copy.deepcopy(net.module_).double().eval()
+        self.net_ = net
+        self.module_ = net.module_
+        self.history_ = net.history
+        self.n_epochs_ = len(net.history)
+        monitor = dict(net.callbacks_).get("validation")
+        self.best_epoch_ = monitor.best_epoch_ if monitor is not None else self.n_epochs_
         return net
 
     def _clear_fitted_state(self):
@@ -248,19 +269,107 @@ class TorchTrainingMixin:
             if name.endswith("_") and not name.startswith("__"):
                 delattr(self, name)
 
-    def _forward(self, X, *, batch_size=4096):
-        """Module outputs for ``X`` (eval mode, no grad) as a float32 numpy array."""
+    def _forward(self, X, *, method=None, dtype=np.float32, batch_size=4096):
+        """Outputs of the trained module for ``X`` (eval mode, no grad), as numpy.
+
+        ``method`` names a method of the module to call instead of
+        ``forward``.  With ``dtype=np.float64`` the computation runs on a
+        float64 copy of the module, so that the output for a sample does not
+        depend on the other rows of its batch (float32 matrix products round
+        differently for different shapes).  Estimators that always predict in
+        float64 set ``_float64_inference = True``: the copy is then made once,
+        at the end of ``fit``.
+        """
         module = self.net_.module_
-        device = next(iter(module.parameters()), torch.empty(0)).device
-        X_t = torch.as_tensor(np.ascontiguousarray(X, dtype=np.float32))
+        if np.dtype(dtype) == np.float64:
+            module = getattr(self, "_module_float64_", None)
+            if module is None:  # estimators without the cached copy
+                module = copy.deepcopy(self.net_.module_).double()
         module.eval()
-        outs = []
+        fn = module if method is None else getattr(module, method)
+        device = next(iter(module.parameters()), torch.empty(0)).device
+        X_t = _as_tensor(X, dtype)
         with torch.no_grad():
-            for start in range(0, X_t.shape[0], batch_size):
-                outs.append(module(X_t[start : start + batch_size].to(device)).cpu())
-        if not outs:
-            return np.zeros((0, 0), dtype=np.float32)
+            outs = [
+                fn(X_t[start : start + batch_size].to(device)).cpu()
+                for start in range(0, X_t.shape[0], batch_size)
+            ]
+        if not outs:  # empty X: infer the output width from one dummy row
+            with torch.no_grad():
+                width = fn(torch.zeros((1, X_t.shape[1]), dtype=X_t.dtype, device=device))
+            return np.zeros((0, width.shape[1]), dtype=dtype)
         return torch.cat(outs).numpy()
+
+    # ------------------------------------------------------- shared fit steps
+    def _validate_classification_data(self, X, y):
+        """``validate_data`` + label encoding; sets ``classes_``, returns (X, y_enc).
+
+        Labels may be strings or any integers; at least two classes.
+        """
+        X, y = validate_data(
+            self, X, y, ensure_min_samples=2, dtype=[np.float32, np.float64]
+        )
+        check_classification_targets(y)
+        encoder = LabelEncoder().fit(y)
+        self.classes_ = encoder.classes_
+        if self.classes_.size < 2:
+            raise ValueError(
+                f"{type(self).__name__} needs samples of at least 2 classes; got 1 "
+                f"class ({self.classes_[0].item()!r})."
+            )
+        return X, encoder.transform(y).astype(np.int64)
+
+    def _split_validation(self, y, rng, *, by="samples", min_train=2, min_valid=2):
+        """Indices ``(train, valid)`` from ``validation_fraction``, or ``(all, None)``.
+
+        ``by="samples"`` holds out ``floor(fraction * n_c)`` samples of every
+        class ``c`` that keeps ``min_train`` in training and gives at least
+        ``min_valid``; ``by="classes"`` holds out whole classes (at least 2,
+        leaving at least 2).  ``y`` are integer labels (all zeros for
+        one-class data).  No split is made when the validation set would hold
+        fewer than 2 classes (fewer than 1 sample for one-class data).
+        """
+        n = y.shape[0]
+        fraction = self.validation_fraction
+        if fraction is None:
+            return np.arange(n), None
+        classes = np.unique(y)
+        if by == "classes":
+            n_val = max(2, int(round(fraction * classes.size)))
+            if classes.size - n_val < 2:
+                return np.arange(n), None
+            is_val = np.isin(y, rng.permutation(classes)[:n_val])
+        else:
+            is_val = np.zeros(n, dtype=bool)
+            for c in classes:
+                idx = np.flatnonzero(y == c)
+                n_val = int(np.floor(fraction * idx.size))
+                if n_val >= min_valid and idx.size - n_val >= min_train:
+                    is_val[rng.permutation(idx)[:n_val]] = True
+            if np.unique(y[is_val]).size < min(2, classes.size) or not is_val.any():
+                return np.arange(n), None
+        return np.flatnonzero(~is_val), np.flatnonzero(is_val)
+
+    def _output_width(self, module, X, *, name="module"):
+        """Width of ``module``'s 2-D output on two rows of ``X`` (clear error otherwise)."""
+        was_training = module.training
+        with torch.no_grad():
+            out = module.eval()(torch.as_tensor(X[:2], dtype=torch.float32))
+        module.train(was_training)
+        if out.ndim != 2:
+            raise ValueError(
+                f"`{name}` must output a 2-D tensor (n_samples, n_components); got "
+                f"shape {tuple(out.shape)}."
+            )
+        return int(out.shape[1])
+
+
+def _as_tensor(a, dtype):
+    """A CPU tensor of ``a`` (copied when the array is read-only)."""
+    a = np.ascontiguousarray(a, dtype=dtype)
+    if not a.flags.writeable:
+        a = a.copy()
+    return torch.from_numpy(a)
 
 
 def seeded(seed):

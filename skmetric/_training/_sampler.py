@@ -1,6 +1,6 @@
-"""Batch samplers: class-balanced P x K batches and plain shuffled batches.
+"""Batch samplers: shuffled, class-balanced P x K, episodic and stratified batches.
 
-Both draw every random number from an explicit ``torch.Generator`` so that a
+All draw every random number from an explicit ``torch.Generator`` so that a
 fit is reproducible bit for bit from ``random_state`` and touches no global
 random state.
 """
@@ -9,7 +9,12 @@ import math
 
 import torch
 
-__all__ = ["ClassBalancedBatchSampler", "EpisodicBatchSampler", "ShuffledBatchSampler"]
+__all__ = [
+    "ClassBalancedBatchSampler",
+    "EpisodicBatchSampler",
+    "ShuffledBatchSampler",
+    "StratifiedBatchSampler",
+]
 
 
 class ShuffledBatchSampler:
@@ -156,3 +161,44 @@ class EpisodicBatchSampler:
                 picks.append(idx[torch.randperm(idx.numel(), generator=g)[: self.n_shot + self.n_query]])
             picks = torch.stack(picks)  # (n_way, n_shot + n_query)
             yield torch.cat([picks[:, : self.n_shot].reshape(-1), picks[:, self.n_shot :].reshape(-1)])
+
+
+class StratifiedBatchSampler:
+    """Shuffled batches that each hold every class in its overall proportion.
+
+    An epoch has ``ceil(n / batch_size)`` batches; each class's shuffled
+    indices are dealt evenly across them.  A class with fewer samples than
+    batches is cycled (reshuffled) so that every batch holds at least one of
+    it: a batch without positives gives F1 or recall no gradient.
+    """
+
+    def __init__(self, y, batch_size, generator):
+        y = torch.as_tensor(y)
+        self.n_samples = y.shape[0]
+        self.n_batches = max(1, math.ceil(self.n_samples / batch_size))
+        self.generator = generator
+        order = torch.argsort(y, stable=True)
+        counts = torch.bincount(y)
+        self.class_indices = [i for i in torch.split(order, counts.tolist()) if i.numel()]
+
+    def __len__(self):
+        return self.n_batches
+
+    def __iter__(self):
+        g = self.generator
+        nb = self.n_batches
+        per_batch = [[] for _ in range(nb)]
+        for idx in self.class_indices:
+            perm = idx[torch.randperm(idx.numel(), generator=g)]
+            if perm.numel() < nb:
+                reps = math.ceil(nb / perm.numel())
+                perm = torch.cat(
+                    [idx[torch.randperm(idx.numel(), generator=g)] for _ in range(reps)]
+                )[:nb]
+            # deal the class across batches, starting at a random batch
+            offset = int(torch.randint(nb, (1,), generator=g))
+            for b, chunk in enumerate(torch.tensor_split(perm, nb)):
+                per_batch[(b + offset) % nb].append(chunk)
+        for b in torch.randperm(nb, generator=g).tolist():
+            batch = torch.cat(per_batch[b])
+            yield batch[torch.randperm(batch.numel(), generator=g)]

@@ -1,0 +1,151 @@
+"""What every estimator that learns an embedding with a metric loss shares.
+
+``MetricLearner`` and ``ProtoClassifier`` both train an embedding network
+with a loss (and optionally a miner) from the registries.  This mixin builds
+those pieces from the estimator's parameters -- never modifying a user's
+object -- checks the data against the loss's needs, and trains them through
+the shared fit loop.
+"""
+
+import copy
+
+import numpy as np
+from torch import nn
+
+from ._training import TorchTrainingMixin, seeded
+from .losses import CombinedLoss, get_loss
+from .miners import get_miner
+from .nn import Normalized, ResidualEmbedder, initial_projection
+
+__all__ = ["EmbeddingLearnerMixin", "MetricCriterion"]
+
+
+class MetricCriterion(nn.Module):
+    """``criterion(embeddings, labels)``: optional miner, then the loss."""
+
+    def __init__(self, loss, miner=None):
+        super().__init__()
+        self.loss = loss
+        self.miner = miner
+
+    def forward(self, embeddings, labels):
+        indices = None
+        if self.miner is not None:
+            indices = self.miner(embeddings, labels)
+        return self.loss(embeddings, labels, indices)
+
+
+def _copy_block(obj, **fit_params):
+    """A fresh copy of a user's loss or miner object, with ``fit_params`` set."""
+    if hasattr(obj, "get_params"):
+        return type(obj)(**{**obj.get_params(deep=False), **fit_params})
+    return copy.deepcopy(obj)
+
+
+class EmbeddingLearnerMixin(TorchTrainingMixin):
+    """Module, loss and miner building for estimators with ``loss``/``module`` params.
+
+    The estimator defines ``loss``, ``module``, ``n_components``,
+    ``hidden_sizes``, ``dropout``, ``normalize`` and ``samples_per_class``
+    (and optionally ``miner``), besides the training parameters.
+    """
+
+    # parameters holding a building block that may be given by name
+    _named_blocks = {"loss": get_loss, "miner": get_miner}
+
+    def set_params(self, **params):
+        """Set parameters; ``loss__x`` / ``miner__x`` also work when ``loss`` is a name.
+
+        A loss (or miner) given by name is replaced by the object of that name
+        before its nested parameters are set, so that
+        ``GridSearchCV(estimator, {"loss__alpha": [1, 2]})`` works.
+        """
+        for block, getter in self._named_blocks.items():
+            if any(k.startswith(block + "__") for k in params):
+                value = params.get(block, getattr(self, block, None))
+                if isinstance(value, str):
+                    params[block] = getter(value)
+        return super().set_params(**params)
+
+    def _loss_name(self):
+        return repr(self.loss) if isinstance(self.loss, str) else type(self.loss).__name__
+
+    def _build_module(self, X_train):
+        if isinstance(self.module, nn.Module):
+            return copy.deepcopy(self.module)
+        n_components = self.n_components or min(X_train.shape[1], 128)
+        mean, scale, proj = initial_projection(X_train, n_components)
+        hidden = tuple(self.hidden_sizes) if self.module == "mlp" else ()
+        return ResidualEmbedder(mean, scale, proj, hidden_sizes=hidden, dropout=self.dropout)
+
+    def _build_loss(self, n_classes, embedding_size):
+        loss = self.loss
+        if isinstance(loss, list):
+            return CombinedLoss(
+                losses=loss, num_classes=n_classes, embedding_size=embedding_size
+            )
+        cls = type(get_loss(loss)) if isinstance(loss, str) else type(loss)
+        fit_params = {}
+        if getattr(cls, "requires_num_classes", False):
+            fit_params = {"num_classes": n_classes, "embedding_size": embedding_size}
+        if isinstance(loss, str):
+            return get_loss(loss, **fit_params)
+        return _copy_block(loss, **fit_params)
+
+    def _build_miner(self):
+        miner = getattr(self, "miner", None)
+        if miner is None:
+            return None
+        if isinstance(miner, str):
+            return get_miner(miner)
+        return _copy_block(miner)
+
+    def _build_blocks(self, X_train, n_train_classes, seed):
+        """``(module, loss, miner, embedding_size)``, initialised from ``seed``."""
+        with seeded(seed):
+            module = self._build_module(X_train)
+            embedding_size = self._output_width(module, X_train)
+            loss = self._build_loss(n_train_classes, embedding_size)
+            miner = self._build_miner()
+        return module, loss, miner, embedding_size
+
+    def _check_class_counts(self, y_train, train_classes, loss, miner):
+        """Clear error when a class has fewer samples than the loss needs."""
+        counts = np.bincount(y_train)
+        need = max(
+            getattr(loss, "min_samples_per_class", 1),
+            getattr(miner, "min_samples_per_class", 2) if miner is not None else 1,
+        )
+        if counts.min() < need:
+            worst = int(np.argmin(counts))
+            label = self.classes_[train_classes[worst]].item()
+            raise ValueError(
+                f"The loss {self._loss_name()} needs at least {need} samples per "
+                f"class; class {label!r} has {counts[worst]}."
+            )
+
+    def _resolve_samples_per_class(self, loss, miner):
+        spc = self.samples_per_class
+        if spc == "auto":
+            pairwise = getattr(loss, "min_samples_per_class", 2) >= 2 or miner is not None
+            spc = 4 if pairwise else None
+        return spc
+
+    def _resolve_normalize(self, loss, *, by_classes=False):
+        normalize = self.normalize
+        if normalize == "auto":
+            normalize = bool(getattr(loss, "prefers_normalized", False)) and not by_classes
+        return normalize
+
+    def _train_embedding(self, module, loss, miner, X_train, y_train, *, seed,
+                         normalize, **train_kwargs):
+        """Train through the shared loop; sets ``loss_`` (and ``miner_``) besides
+        the engine's fitted attributes."""
+        if normalize:
+            module = Normalized(module)
+        net = self._train(module, MetricCriterion(loss, miner), X_train, y_train,
+                          seed=seed, **train_kwargs)
+        self.loss_ = net.criterion_.loss
+        if hasattr(self, "miner"):
+            self.miner_ = net.criterion_.miner
+        return net
