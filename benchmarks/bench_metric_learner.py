@@ -69,7 +69,12 @@ def bare_loop(X, y, epochs, batch_size, seed):
 
 
 def bench_overhead(data, epochs=20):
-    print(f"\n(a) fit-loop overhead, normalized softmax, {epochs} epochs, batch 256")
+    # one thread: both loops then run the same kernels and a loaded machine
+    # disturbs them alike (two threads on a busy 2-core box swing 5x)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    print(f"\n(a) fit-loop overhead, normalized softmax, {epochs} epochs, batch 256, "
+          "1 thread, median of 3 alternating runs")
     print(f"{'data':<10}{'bare torch s':>14}{'MetricLearner s':>17}{'ratio':>8}")
     for name, (X_tr, _, y_tr, _) in data.items():
         X_tr = X_tr.astype(np.float32)
@@ -85,6 +90,7 @@ def bench_overhead(data, epochs=20):
             ours.append(time.perf_counter() - t0)
         b, o = np.median(bare), np.median(ours)
         print(f"{name:<10}{b:>14.2f}{o:>17.2f}{o / b:>8.2f}")
+    torch.set_num_threads(threads)
 
 
 # ----------------------------------------------------------------- (b) quality
