@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
 TORCH := torch==2.13.0
 
-.PHONY: demo test test-all bench clean
+.PHONY: demo test test-all bench docs clean
 
 $(VENV)/.torch:
 	$(PYTHON) -m venv $(VENV)
@@ -23,6 +23,10 @@ $(VENV)/.test: $(VENV)/.torch pyproject.toml
 	$(PIP) install $(TORCH) -e ".[test]"
 	touch $@
 
+$(VENV)/.docs: $(VENV)/.torch pyproject.toml
+	$(PIP) install $(TORCH) -e ".[docs,plot,bench]"
+	touch $@
+
 demo: $(VENV)/.demo
 	$(PY) examples/demo.py
 
@@ -31,6 +35,10 @@ test: $(VENV)/.test
 
 test-all: $(VENV)/.test
 	$(PY) -m pytest -n 2 tests
+
+# The documentation site, offline, into docs/_build/html; any warning fails the build.
+docs: $(VENV)/.docs
+	$(PY) -m sphinx -W --keep-going -b html docs docs/_build/html
 
 bench: $(VENV)/.test
 	$(PY) benchmarks/run_all.py
