@@ -1,4 +1,6 @@
-"""AnyLoss on imbalanced data: precision-recall picture of four models.
+"""
+AnyLoss on imbalanced data: precision-recall picture of four models
+===================================================================
 
 Data: ``make_classification`` with 5% positives.  Models:
 

@@ -1,4 +1,6 @@
-"""Few-shot learning of new classes with ProtoClassifier.
+"""
+Few-shot learning of new classes with ProtoClassifier
+=====================================================
 
 Train a prototypical network on MNIST-1D digits 0-4, then add digits 5-9
 from a few labelled examples each with ``add_classes`` (no retraining), and
@@ -6,7 +8,7 @@ plot the accuracy on the new digits against the number of examples (shots)
 per new class.  For comparison: the same nearest-class-mean rule on the raw
 features (scikit-learn's ``NearestCentroid``).
 
-Run: ``python examples/plot_few_shot.py`` (about a minute); writes
+Run: ``python examples/plot_few_shot.py`` (under a minute); writes
 ``plot_few_shot.png``.
 """
 
@@ -32,7 +34,7 @@ old_train = y_train < 5
 new_train, new_test = y_train >= 5, y_test >= 5
 
 # 1. learn the embedding on the old classes only
-base = ProtoClassifier(validation_split="samples", random_state=0)
+base = ProtoClassifier(validation_split="samples", max_epochs=40, random_state=0)  # 40: gallery time
 base.fit(X_train[old_train], y_train[old_train])
 print(f"trained {base.n_epochs_} epochs on classes {base.classes_.tolist()}")
 

@@ -1,6 +1,6 @@
 """
 Predicting unseen labels of a taxonomy with FrechetMeanPredictor (Loki)
-======================================================================
+========================================================================
 
 A small taxonomy of 15 labels (root, 2 kingdoms-ish groups, 4 families, 8
 species).  A LogisticRegression is trained on 4 species only.  Test points
