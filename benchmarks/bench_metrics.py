@@ -10,7 +10,8 @@
    fresh subprocess: the RSS high-water mark (VmHWM, reset just before the
    search through /proc/self/clear_refs) minus the RSS before the search.
 
-Usage: ``python benchmarks/bench_metrics.py [--sizes 10000 50000]``.
+Usage: ``python benchmarks/bench_metrics.py [--sizes 10000 50000] [--threads 1]
+[--skip retrieval knn peak]``.
 """
 
 import argparse
@@ -128,14 +129,29 @@ def peak_memory(n_ref=1_000_000, n_query=2048, dim=16, budget=2**30):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 50_000])
+    parser.add_argument("--threads", type=int, default=None,
+                        help="torch (and faiss) threads; default: torch's default")
+    parser.add_argument("--skip", nargs="*", default=[], choices=["retrieval", "knn", "peak"],
+                        help="parts of the benchmark to skip")
     args = parser.parse_args()
+    if args.threads is not None:
+        torch.set_num_threads(args.threads)
+        try:
+            import faiss
+
+            faiss.omp_set_num_threads(args.threads)
+        except ImportError:
+            pass
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads\n")
-    for n in args.sizes:
-        retrieval_vs_pml(n)
-    print()
-    knn_gflops()
-    print()
-    peak_memory()
+    if "retrieval" not in args.skip:
+        for n in args.sizes:
+            retrieval_vs_pml(n)
+        print()
+    if "knn" not in args.skip:
+        knn_gflops()
+        print()
+    if "peak" not in args.skip:
+        peak_memory()
 
 
 if __name__ == "__main__":

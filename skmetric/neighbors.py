@@ -174,13 +174,176 @@ def _prepare(X, metric, dtype):
     return T, None
 
 
+#: Target size in bytes of one score tile of the thresholded search: small
+#: enough to stay in a core's L2 cache between the matmul that writes it and
+#: the comparison that reads it.
+_TILE_BYTES = 8 * 2**20
+_TILE_ROWS = 256
+
+# Bytes per score of the thresholded search, worst case (every score of a
+# tile a candidate): the tile, its bool mask, the (row, column) int64 pairs
+# of ``nonzero``, the stored candidates (value, row, column) twice over (the
+# store may hold a tile's worth before it is compacted, plus the new tile)
+# and the temporaries of a compaction (sorts, padded matrices).
+_TILE_OVERHEAD = 128
+
+# The thresholded search is used when a tile is at least this many times
+# wider than k (otherwise top-k per tile is as cheap).
+_TILE_MIN_WIDTH_RATIO = 4
+
+
+def _tile_shape(n_query, n_ref, n_keep, itemsize, memory_budget):
+    """Rows and columns of a score tile for the thresholded search, or None.
+
+    The tile holds at most ``_TILE_BYTES`` (cache) and its worst-case
+    footprint ``_TILE_OVERHEAD`` bytes per score stays within
+    ``memory_budget``.  ``None`` when a tile cannot be at least
+    ``_TILE_MIN_WIDTH_RATIO * (n_keep + 1)`` columns wide (or the whole
+    reference set), in which case the top-k-per-block search is used.
+    """
+    n_scores = min(_TILE_BYTES // itemsize, memory_budget // _TILE_OVERHEAD)
+    min_cols = min(n_ref, _TILE_MIN_WIDTH_RATIO * (n_keep + 1))
+    rows = min(n_query, _TILE_ROWS, max(1, n_scores // max(min_cols, 1)))
+    cols = min(n_ref, n_scores // rows)
+    if cols < min_cols or cols < 1:
+        return None
+    if cols == n_ref:
+        rows = min(n_query, max(rows, n_scores // cols))
+    # Keep the candidate store of one row block within the budget as well.
+    if rows * n_keep * (itemsize + 16) * 4 > memory_budget:
+        return None
+    return int(rows), int(cols)
+
+
+def _compact(rows, cols, vals, n_rows, k):
+    """The k best candidates of each row by (value, column).
+
+    ``rows``, ``cols``, ``vals`` are lists of 1-D tensors: candidate
+    (row, reference index, score) triples, each pair (row, index) at most
+    once, in any order.  A sort by (row, index) then a stable sort by value
+    within each row order them by (value, index).  Every row must have at
+    least k candidates.
+    """
+    r = torch.cat(rows) if len(rows) > 1 else rows[0]
+    c = torch.cat(cols) if len(cols) > 1 else cols[0]
+    v = torch.cat(vals) if len(vals) > 1 else vals[0]
+    span = int(c.max()) + 1
+    _, order = torch.sort(r * span + c)
+    r, c, v = r[order], c[order], v[order]
+    counts = torch.bincount(r, minlength=n_rows)
+    width = int(counts.max())
+    start = torch.cumsum(counts, 0) - counts
+    pos = torch.arange(len(r), device=r.device) - start[r]
+    V = torch.full((n_rows, width), torch.inf, dtype=v.dtype, device=v.device)
+    C = torch.zeros((n_rows, width), dtype=c.dtype, device=c.device)
+    V[r, pos] = v
+    C[r, pos] = c
+    if width > 4 * k:
+        # Cheaper than sorting the whole padded row: exact top-k by
+        # (value, position), i.e. by (value, index), then map back.
+        V, P = _select_smallest(V, k, 0)
+        return V, torch.gather(C, 1, P)
+    V, P = torch.sort(V, dim=1, stable=True)
+    return V[:, :k], torch.gather(C, 1, P[:, :k])
+
+
+#: Interleaved groups per tile of the thresholded search: a tile of width
+#: ``s * G`` is reduced to ``G`` group minima (group ``g`` = columns
+#: ``g, g + G, ...``), a cheap vectorised min over ``s`` slices.
+_GROUP = 16
+
+
+def _tile_candidates(block, thresh, k):
+    """Candidates of one score tile: (rows, columns, values) of the entries
+    ``<= thresh`` (per row), and the threshold (set on the first tile).
+
+    With ``thresh=None`` the threshold becomes the k-th smallest group
+    minimum of each row, an upper bound of its k-th smallest score (k
+    distinct groups each hold an entry at or below it).
+    """
+    n, width = block.shape
+    s = _GROUP
+    G = width // s
+    if G * s != width or (thresh is None and G < k):
+        if thresh is None:
+            # Narrow or ragged tile: its own exact k-th value.
+            thresh = torch.topk(block, k, dim=1, largest=False, sorted=True).values[:, -1:]
+        idx = torch.nonzero(block <= thresh)
+        ri, ci = idx[:, 0], idx[:, 1]
+        return ri, ci, block[ri, ci], thresh
+    minima = block.view(n, s, G).amin(dim=1)
+    if thresh is None:
+        thresh = torch.topk(minima, k, dim=1, largest=False, sorted=True).values[:, -1:]
+    hit = torch.nonzero((minima <= thresh).view(-1)).flatten()
+    hr = torch.div(hit, G, rounding_mode="floor")
+    ci = (hit - hr * G).unsqueeze(1) + G * torch.arange(s, device=block.device)
+    # Flat positions in the tile (a row-strided view of the tile buffer).
+    flat = (hr * block.stride(0)).unsqueeze(1) + ci
+    vals = block.as_strided((block.stride(0) * (n - 1) + width,), (1,))[flat]
+    keep = vals <= thresh.view(-1)[hr].unsqueeze(1)
+    return hr.unsqueeze(1).expand(-1, s)[keep], ci[keep], vals[keep], thresh
+
+
+def _threshold_block(Q, Rt, r_sq, k, cols, metric, own, buf):
+    """Exact k smallest scores of each query row of ``Q`` by (score, index).
+
+    The references are scanned in cache-sized tiles of ``cols`` columns.
+    Each row keeps a threshold, an upper bound of its final k-th score
+    (first from the group minima of the first tile, then the k-th smallest
+    candidate kept).  Only the entries of a tile at or below it become
+    candidates, found through the tile's group minima, so no top-k runs
+    over the scores; the candidate store is cut back to k per row
+    (tightening the thresholds) whenever it outgrows a tile.
+    """
+    n, n_r = Q.shape[0], Rt.shape[1]
+    rows_l, cols_l, vals_l = [], [], []
+    n_cand = 0
+    # Compact when the store holds 4 candidates per kept neighbour (and
+    # right after the first tile, whose threshold is loose).
+    cap = min(max(buf.numel() // 2, 2 * n * k), 4 * n * k)
+    thresh = None
+    for r0 in range(0, n_r, cols):
+        r1 = min(r0 + cols, n_r)
+        block = buf[:n, : r1 - r0]
+        if metric == "euclidean":
+            torch.addmm(r_sq[r0:r1].unsqueeze(0), Q, Rt[:, r0:r1], beta=1, alpha=-2,
+                        out=block)
+        else:
+            torch.mm(Q, Rt[:, r0:r1], out=block).neg_()
+        if own is not None:
+            hit = torch.nonzero((own >= r0) & (own < r1)).flatten()
+            if len(hit):
+                block[hit, own[hit] - r0] = torch.inf
+        if thresh is None and r1 - r0 <= k:
+            # Too narrow to set a threshold: keep every entry.
+            ri = torch.arange(n, device=Q.device).repeat_interleave(r1 - r0)
+            ci = torch.arange(r1 - r0, device=Q.device).repeat(n)
+            vi = block.flatten().clone()
+        else:
+            ri, ci, vi, thresh = _tile_candidates(block, thresh, k)
+        rows_l.append(ri)
+        cols_l.append(ci + r0)
+        vals_l.append(vi)
+        n_cand += len(ri)
+        if (n_cand > cap or r0 == 0) and r1 < n_r and n_cand > n * k:
+            v, i = _compact(rows_l, cols_l, vals_l, n, k)
+            rows_l = [torch.arange(n, device=Q.device).repeat_interleave(k)]
+            cols_l, vals_l = [i.flatten()], [v.flatten()]
+            n_cand = n * k
+            thresh = v[:, k - 1 :].clone()
+    return _compact(rows_l, cols_l, vals_l, n, k)
+
+
 def _iter_knn(X, X_ref, k, *, metric, memory_budget, self_index=None, device=None,
-              return_distance=True):
+              return_distance=True, method="auto"):
     """Yield ``(start, stop, distances, indices)`` per block of query rows.
 
     Inputs must be validated arrays.  ``X_ref=None`` means ``X_ref = X``.
     ``self_index`` (int array, one per query, -1 for none) names the
     reference row that query ``i`` must never return (leave-one-out by index).
+    ``method`` is ``"threshold"`` (cache-sized tiles, candidates by a running
+    threshold), ``"topk"`` (top-k per block, then merged) or ``"auto"``
+    (threshold when the tiles can be much wider than k).
     """
     dtype = torch.float64 if X.dtype == np.float64 else torch.float32
     if X_ref is not None and X_ref.dtype == np.float64:
@@ -198,12 +361,25 @@ def _iter_knn(X, X_ref, k, *, metric, memory_budget, self_index=None, device=Non
     n_q, n_r = Q.shape[0], R.shape[0]
     if self_index is not None:
         self_index = torch.as_tensor(np.asarray(self_index, dtype=np.int64), device=Q.device)
-    rows, cols = _block_shape(n_q, n_r, k, itemsize, memory_budget)
+    tile = None
+    if method in ("auto", "threshold"):
+        tile = _tile_shape(n_q, n_r, k, itemsize, memory_budget)
+        if tile is None and method == "threshold":
+            raise ValueError("The memory budget is too small for the thresholded search.")
     Rt = R.T
+    if tile is not None:
+        rows, cols = tile
+        buf = torch.empty((rows, cols), dtype=dtype, device=Q.device)
+    else:
+        rows, cols = _block_shape(n_q, n_r, k, itemsize, memory_budget)
     for q0 in range(0, n_q, rows):
         q1 = min(q0 + rows, n_q)
-        best_v = best_i = None
-        for r0 in range(0, n_r, cols):
+        if tile is not None:
+            own = None if self_index is None else self_index[q0:q1]
+            best_v, best_i = _threshold_block(Q[q0:q1], Rt, r_sq, k, cols, metric, own, buf)
+        else:
+            best_v = best_i = None
+        for r0 in range(0, n_r if tile is None else 0, cols):
             r1 = min(r0 + cols, n_r)
             if metric == "euclidean":
                 # ||r||^2 - 2 q.r : the squared distance minus ||q||^2.

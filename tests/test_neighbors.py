@@ -162,3 +162,50 @@ def test_two_level_selection_on_wide_rows_with_ties(seed):
     dist, ind = kneighbors(Xf, Rf, 2)
     bd, bi = brute_knn(Xf, Rf, 2, "euclidean")
     np.testing.assert_array_equal(ind, bi)
+
+
+@pytest.mark.parametrize("group", [2, 16])
+@pytest.mark.parametrize("loo", [True, False])
+@pytest.mark.parametrize("metric", ["euclidean", "dot"])
+@pytest.mark.parametrize("k", [1, 3, 7, 13])
+def test_threshold_path_matches_brute_force_with_ties(monkeypatch, group, loo, metric, k):
+    # Small integers give many exact ties; a small budget forces many row
+    # blocks and column tiles, and several compactions of the candidates.
+    import skmetric.neighbors as nb
+
+    monkeypatch.setattr(nb, "_GROUP", group)
+    X = int_data(90, 3, 2, high=2)
+    X_ref = None if loo else int_data(700, 3, 4, high=2)
+    n_ref = 90 if loo else 700
+    budget = nb._TILE_OVERHEAD * 30 * 6 * (k + 1)
+    shape = nb._tile_shape(90, n_ref, k, 8, budget)
+    assert shape is not None and shape[1] < n_ref and shape[0] < 90
+    dist, ind = kneighbors(X, X_ref, k, metric=metric, memory_budget=budget)
+    bd, bi = brute_knn(X, X_ref, k, metric)
+    np.testing.assert_array_equal(ind, bi)
+    np.testing.assert_allclose(dist, bd, atol=1e-12)
+
+
+def test_threshold_path_all_equal_and_adversarial_order():
+    # Every score tied (worst case for the threshold), then references
+    # sorted from far to near so the first tile's threshold is loose.
+    X = np.zeros((50, 4))
+    dist, ind = kneighbors(X, n_neighbors=9, memory_budget=200_000)
+    np.testing.assert_array_equal(ind, [[j for j in range(10) if j != i][:9] for i in range(50)])
+    rng = np.random.RandomState(0)
+    R = rng.normal(size=(3000, 4))
+    R = R[np.argsort(-np.linalg.norm(R, axis=1))]
+    Q = rng.normal(size=(40, 4)) * 0.01
+    dist, ind = kneighbors(Q, R, 20, memory_budget=300_000)
+    bd, bi = brute_knn(Q, R, 20, "euclidean")
+    np.testing.assert_array_equal(ind, bi)
+    np.testing.assert_allclose(dist, bd, rtol=1e-10)
+
+
+def test_tile_shape_respects_budget_and_falls_back():
+    from skmetric.neighbors import _TILE_OVERHEAD, _tile_shape
+
+    rows, cols = _tile_shape(10_000, 1_000_000, 10, 4, 2**30)
+    assert rows * cols * _TILE_OVERHEAD <= 2**30
+    # k too large for a tile much wider than k: top-k-per-block search.
+    assert _tile_shape(100, 1000, 500, 8, 10_000) is None
