@@ -34,15 +34,21 @@ def retrieval_vs_pml(n, dim=128, per_class=50, seed=0):
     X = rng.normal(size=(n, dim)).astype(np.float32)
     y = rng.randint(n // per_class, size=n)
 
-    t0 = time.perf_counter()
-    ours = retrieval_report(X, y, ks=(1,))
-    t_ours = time.perf_counter() - t0
-
     calc = AccuracyCalculator(
         include=("precision_at_1", "r_precision", "mean_average_precision_at_r"),
         k="max_bin_count",
     )
     T, Y = torch.as_tensor(X), torch.as_tensor(y)
+    # Warm-up of both (kernel loading, faiss/OpenMP start-up) on a small slice.
+    retrieval_report(X[:2000], y[:2000], ks=(1,))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        calc.get_accuracy(T[:2000], Y[:2000], T[:2000], Y[:2000], ref_includes_query=True)
+
+    t0 = time.perf_counter()
+    ours = retrieval_report(X, y, ks=(1,))
+    t_ours = time.perf_counter() - t0
+
     t0 = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
