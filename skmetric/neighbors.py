@@ -295,14 +295,10 @@ def _threshold_block(Q, Rt, r_sq, k, cols, metric, own, buf):
     over the scores; the candidate store is cut back to k per row
     (tightening the thresholds) whenever it outgrows a tile.
     """
-    threads = torch.get_num_threads()
-    try:
-        return _threshold_scan(Q, Rt, r_sq, k, cols, metric, own, buf, threads)
-    finally:
-        torch.set_num_threads(threads)
+    return _threshold_scan(Q, Rt, r_sq, k, cols, metric, own, buf)
 
 
-def _threshold_scan(Q, Rt, r_sq, k, cols, metric, own, buf, threads):
+def _threshold_scan(Q, Rt, r_sq, k, cols, metric, own, buf):
     n, n_r = Q.shape[0], Rt.shape[1]
     rows_l, cols_l, vals_l = [], [], []
     n_cand = 0
@@ -313,15 +309,11 @@ def _threshold_scan(Q, Rt, r_sq, k, cols, metric, own, buf, threads):
     for r0 in range(0, n_r, cols):
         r1 = min(r0 + cols, n_r)
         block = buf[:n, : r1 - r0]
-        torch.set_num_threads(threads)
         if metric == "euclidean":
             torch.addmm(r_sq[r0:r1].unsqueeze(0), Q, Rt[:, r0:r1], beta=1, alpha=-2,
                         out=block)
         else:
             torch.mm(Q, Rt[:, r0:r1], out=block).neg_()
-        # The selection runs many small ops: one thread (on a loaded machine
-        # the OpenMP barriers of tiny parallel ops can cost far more).
-        torch.set_num_threads(1)
         if own is not None:
             hit = torch.nonzero((own >= r0) & (own < r1)).flatten()
             if len(hit):
