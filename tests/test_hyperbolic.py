@@ -348,7 +348,7 @@ def test_outlier_api(digit0):
     pred = det.predict(X_test)
     assert set(np.unique(pred)) <= {-1, 1}
     np.testing.assert_array_equal(pred, np.where(scores - det.offset_ < 0, -1, 1))
-    assert det.n_features_in_ == 64 and det.embedding_size_ == 32
+    assert det.n_features_in_ == 64 and det.embedding_size_ == 64
 
 
 def test_contamination_sets_offset(digit0):
@@ -367,7 +367,7 @@ def test_transform_in_the_ball(digit0, dtype):
     for c in (0.1, 2.0):
         det = HyperbolicOneClass(c=c, **FAST).fit(X_tr.astype(dtype))
         Z = det.transform(X_test.astype(dtype))
-        assert Z.dtype == dtype and Z.shape == (len(X_test), 32)
+        assert Z.dtype == dtype and Z.shape == (len(X_test), 64)
         assert np.all(np.linalg.norm(Z.astype(np.float64), axis=1) * math.sqrt(c) < 1)
         assert det.ball_.c == c
 
