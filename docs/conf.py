@@ -9,6 +9,7 @@ sys.path.insert(0, os.path.abspath("."))
 os.environ.setdefault("MPLBACKEND", "Agg")
 
 import skmetric  # noqa: E402
+from numpydoc.xref import DEFAULT_LINKS  # noqa: E402
 
 project = "skmetric"
 author = "the skmetric developers"
@@ -48,16 +49,15 @@ numpydoc_attributes_as_param_list = True
 # NumPy docs (which always warn when unresolved) become plain class references.
 numpydoc_xref_param_type = True
 numpydoc_xref_ignore = "all"
-numpydoc_xref_aliases = {
-    "bool": ":class:`bool`",
-    "boolean": ":class:`bool`",
-    "iterable": "iterable",
-    "sequence": "sequence",
-    "generator": "generator",
-    "array-like": "array-like",
-    "array_like": "array-like",
-    "scalar": "scalar",
-}
+def _offline_link(link):
+    """numpydoc's default link without the intersphinx prefix ("python:str" -> "str")."""
+    if link.startswith((":ref:", ":term:")):  # these warn when unresolved: plain text
+        link = link.split("`")[1].split(" <")[0]
+    return link.replace("python:", "").replace("numpy:", "")
+
+
+numpydoc_xref_aliases = {key: _offline_link(link) for key, link in DEFAULT_LINKS.items()}
+numpydoc_xref_aliases.update({"array-like": "array-like", "array_like": "array-like"})
 
 # -- MyST (the user-guide pages are Markdown) ----------------------------------
 myst_enable_extensions = ["dollarmath", "amsmath"]

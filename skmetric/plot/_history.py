@@ -121,10 +121,12 @@ class TrainingHistoryDisplay:
             self.best_line_ = ax.axvline(self.best_epoch, color="grey", ls=":",
                                          label=f"kept epoch {self.best_epoch}")
             handles.append(self.best_line_)
-        ax.legend(handles=handles, loc="upper center")
+        # above the axes, so that it never hides a curve
+        ax.legend(handles=handles, loc="lower center", bbox_to_anchor=(0.5, 1.0),
+                  ncol=len(handles), frameon=False, fontsize="small")
         title = self.name if name is None else name
         if title is not None:
-            ax.set_title(title)
+            ax.set_title(title, pad=22)
         self.ax_ = ax
         self.figure_ = ax.figure
         return self
