@@ -10,8 +10,11 @@ of the zeros and scores the other 30% (inliers) against every other digit
 Left: the histogram of ``score_samples`` (log-probability of "real") for
 inliers and outliers, with the ``contamination="auto"`` threshold
 log(1/2).  Right: a detector with a 2-D ball (``n_components=2``): the
-Poincaré disc of radius 1/sqrt(c), the test points, and the hyperbolic MLR's
-boundary p(real) = 1/2 (where its two hyperbolic hyperplanes' logits tie).
+Poincaré disc of radius 1/sqrt(c), the test points, and the boundary
+p(real) = 1/2 of the default distance head: a geodesic circle around the
+running mean of the training points in the ball (with ``head="mlr"``, the
+paper's hyperbolic MLR, it would be where two hyperbolic hyperplanes'
+logits tie).
 
 Run: ``python examples/plot_hyperbolic_one_class.py`` (writes
 ``plot_hyperbolic_one_class.png``).
@@ -60,7 +63,7 @@ ax1.hist(scores[is_inlier == 0], bins=bins, alpha=0.6, density=True,
 ax1.axvline(det.offset_, color="k", ls="--", label="offset_ (contamination='auto')")
 ax1.set_xlabel("score_samples = log p(real | x)")
 ax1.set_ylabel("density")
-ax1.set_title(f"HyperbolicOneClass, 32-D ball: ROC-AUC {auc:.3f}")
+ax1.set_title(f"HyperbolicOneClass, {det.embedding_size_}-D ball: ROC-AUC {auc:.3f}")
 ax1.legend(loc="upper left")
 
 radius = 1 / math.sqrt(c)
@@ -69,7 +72,7 @@ gx, gy = np.meshgrid(t, t)
 inside = gx**2 + gy**2 < radius**2 * (1 - 1e-3)
 grid = torch.tensor(np.c_[gx.ravel(), gy.ravel()], dtype=torch.float32)
 with torch.no_grad():
-    logits = det2.module_.mlr(grid).numpy()
+    logits = det2.module_.logits(grid).numpy()
 p_real = np.exp(-np.logaddexp(0.0, logits[:, 1] - logits[:, 0]))
 p_real = np.where(inside.ravel(), p_real, np.nan).reshape(gx.shape)
 ax2.contourf(gx, gy, p_real, levels=np.linspace(0, 1, 11), cmap="RdBu", alpha=0.35)
@@ -81,7 +84,7 @@ ax2.set_xlim(-radius * 1.05, radius * 1.05)
 ax2.set_ylim(-radius * 1.05, radius * 1.05)
 ax2.set_aspect("equal")
 ax2.set_title(f"2-D Poincaré disc (c={c}): transform(X_test), ROC-AUC {auc2:.3f}\n"
-              "shading: p(real) of the hyperbolic MLR; black curve: p(real) = 1/2")
+              "shading: p(real) of the distance head; black curve: p(real) = 1/2")
 ax2.legend(loc="lower right")
 fig.tight_layout()
 fig.savefig("plot_hyperbolic_one_class.png", dpi=110)

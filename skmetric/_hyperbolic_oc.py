@@ -627,6 +627,14 @@ class HyperbolicOneClass(
             extra_callbacks=extra_callbacks,
             **valid_kwargs,
         )
+        if self.head == "distance":
+            # score against the exact mean of the training ball points: the
+            # running mean is a training-time estimate that depends on the
+            # last batches (as batch norm swaps batch for population statistics)
+            center = self._infer(X_train, "embed").mean(axis=0)
+            for m in (self.module_, getattr(self, "_module_float64_", None)):
+                if m is not None:
+                    m.ball_mean.copy_(torch.as_tensor(center, dtype=m.ball_mean.dtype))
         self.embedding_size_ = embedding_size
         self.ball_ = PoincareBall(c=float(self.c))
         if self.contamination == "auto":
