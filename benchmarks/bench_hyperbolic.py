@@ -14,8 +14,8 @@ against all samples of the other classes (outliers), ROC-AUC of
 Baselines, all with default settings on the raw features:
 OneClassSVM(gamma="scale"), IsolationForest(random_state=0),
 LocalOutlierFactor(novelty=True); and "Euclidean ablation", the same
-network as Hyp-OC with ``c=0`` (no map into the ball, a linear logit layer,
-Euclidean Hyp-PC).
+network as Hyp-OC with ``c=0`` (no map into the ball; Euclidean distances
+in the default distance head and in Hyp-PC).
 
 Run: ``python benchmarks/bench_hyperbolic.py`` (torch on one thread).
 """
