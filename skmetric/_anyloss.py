@@ -162,6 +162,12 @@ class AnyLossClassifier(ClassifierMixin, TorchTrainingMixin, BaseEstimator):
         int, fits are identical bit for bit on CPU.
     verbose : int, default=0
     callbacks : list of skorch callbacks or None, default=None
+        Extra callbacks for the fit loop.
+    accelerator : accelerate.Accelerator or None, default=None
+        Train through skorch's Hugging Face Accelerate integration (the
+        ``accelerate`` extra): multi-GPU with ``accelerate launch``, mixed
+        precision.  The accelerator places module and data; ``device`` is
+        then ignored.  ``None`` trains on ``device`` in plain torch.
 
     Attributes
     ----------
@@ -231,6 +237,7 @@ class AnyLossClassifier(ClassifierMixin, TorchTrainingMixin, BaseEstimator):
         random_state=None,
         verbose=0,
         callbacks=None,
+        accelerator=None,
     ):
         self.metric = metric
         self.ce_weight = ce_weight
@@ -249,6 +256,7 @@ class AnyLossClassifier(ClassifierMixin, TorchTrainingMixin, BaseEstimator):
         self.random_state = random_state
         self.verbose = verbose
         self.callbacks = callbacks
+        self.accelerator = accelerator
 
     # ------------------------------------------------------------------ params
     def set_params(self, **params):

@@ -368,6 +368,12 @@ class HyperbolicOneClass(
         are identical bit for bit on CPU.
     verbose : int, default=0
     callbacks : list of skorch callbacks or None, default=None
+        Extra callbacks for the fit loop.
+    accelerator : accelerate.Accelerator or None, default=None
+        Train through skorch's Hugging Face Accelerate integration (the
+        ``accelerate`` extra): multi-GPU with ``accelerate launch``, mixed
+        precision.  The accelerator places module and data; ``device`` is
+        then ignored.  ``None`` trains on ``device`` in plain torch.
 
     Attributes
     ----------
@@ -467,6 +473,7 @@ class HyperbolicOneClass(
         random_state=None,
         verbose=0,
         callbacks=None,
+        accelerator=None,
     ):
         self.encoder = encoder
         self.n_components = n_components
@@ -495,6 +502,7 @@ class HyperbolicOneClass(
         self.random_state = random_state
         self.verbose = verbose
         self.callbacks = callbacks
+        self.accelerator = accelerator
 
     # --------------------------------------------------------------------- fit
     def _standardization(self, X):

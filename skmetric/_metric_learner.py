@@ -139,6 +139,11 @@ class MetricLearner(
         Print a line per epoch when positive.
     callbacks : list of skorch callbacks or None, default=None
         Extra callbacks for the fit loop.
+    accelerator : accelerate.Accelerator or None, default=None
+        Train through skorch's Hugging Face Accelerate integration (the
+        ``accelerate`` extra): multi-GPU with ``accelerate launch``, mixed
+        precision.  The accelerator places module and data; ``device`` is
+        then ignored.  ``None`` trains on ``device`` in plain torch.
 
     Attributes
     ----------
@@ -227,6 +232,7 @@ class MetricLearner(
         random_state=None,
         verbose=0,
         callbacks=None,
+        accelerator=None,
     ):
         self.loss = loss
         self.miner = miner
@@ -249,6 +255,7 @@ class MetricLearner(
         self.random_state = random_state
         self.verbose = verbose
         self.callbacks = callbacks
+        self.accelerator = accelerator
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y):

@@ -171,6 +171,12 @@ class ProtoClassifier(
         int, fits are identical bit for bit on CPU.
     verbose : int, default=0
     callbacks : list of skorch callbacks or None, default=None
+        Extra callbacks for the fit loop.
+    accelerator : accelerate.Accelerator or None, default=None
+        Train through skorch's Hugging Face Accelerate integration (the
+        ``accelerate`` extra): multi-GPU with ``accelerate launch``, mixed
+        precision.  The accelerator places module and data; ``device`` is
+        then ignored.  ``None`` trains on ``device`` in plain torch.
 
     Attributes
     ----------
@@ -278,6 +284,7 @@ class ProtoClassifier(
         random_state=None,
         verbose=0,
         callbacks=None,
+        accelerator=None,
     ):
         self.loss = loss
         self.n_way = n_way
@@ -304,6 +311,7 @@ class ProtoClassifier(
         self.random_state = random_state
         self.verbose = verbose
         self.callbacks = callbacks
+        self.accelerator = accelerator
 
     # --------------------------------------------------------------------- fit
     def _check_episodes(self, y_enc, train_idx, valid_idx):

@@ -22,6 +22,7 @@ from torch.optim.lr_scheduler import CosineAnnealingLR
 from torch.utils.data import DataLoader
 
 from ..utils._validation import (
+    HasMethods,
     Interval,
     StrOptions,
     check_classification_targets,
@@ -53,6 +54,7 @@ TRAINING_PARAMETER_CONSTRAINTS = {
     "random_state": ["random_state"],
     "verbose": ["verbose"],
     "callbacks": [list, None],
+    "accelerator": [HasMethods(["prepare", "backward"]), None],
 }
 
 
@@ -80,19 +82,29 @@ class _TensorBatches(torch.utils.data.Dataset):
     def __getitem__(self, idx):
         return self.X[idx], self.y[idx]
 
+    def __getitems__(self, idx):  # a whole batch in one indexing call
+        idx = torch.as_tensor(idx)
+        return self.X[idx], self.y[idx]
+
+
+def _whole_batch(batch):
+    """``collate_fn`` for batches that ``__getitems__`` already assembled."""
+    return batch
+
 
 class _BatchLoader:
     """An ``iterator_train`` for skorch that yields the sampler's batches.
 
-    Each item of the loader is a whole batch (``batch_size=None``), gathered
-    by one fancy-indexing call instead of a per-sample collate.
+    The sampler is the loader's ``batch_sampler`` (so that Accelerate can
+    shard batches across processes) and each batch is gathered by one
+    fancy-indexing call instead of a per-sample collate.
     """
 
     def __init__(self, sampler):
         self.sampler = sampler
 
     def __call__(self, dataset, batch_size=None, shuffle=None, **_):
-        return DataLoader(dataset, batch_size=None, sampler=self.sampler)
+        return DataLoader(dataset, batch_sampler=self.sampler, collate_fn=_whole_batch)
 
 
 class _EngineNet(NeuralNet):
@@ -113,6 +125,55 @@ class _EngineNet(NeuralNet):
             pass
         self.notify("on_train_end", X=X, y=y)
         return self
+
+
+def _no_print(*args, **kwargs):
+    """Print sink of the per-epoch log when ``verbose=0``."""
+
+
+def __getattr__(name):
+    # the Accelerate net class is built on first use (importing skorch.hf
+    # takes seconds); this lets pickle find it by name in a new process
+    if name == "_AccelerateEngineNet":
+        return _accelerate_net_class()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def _accelerate_net_class():
+    """``_EngineNet`` with skorch's Hugging Face Accelerate integration."""
+    cls = globals().get("_AccelerateEngineNet")
+    if cls is not None:
+        return cls
+    from skorch.hf import AccelerateMixin
+
+    class _AccelerateEngineNet(AccelerateMixin, _EngineNet):
+        def __getstate__(self):
+            # The Accelerator, its print sink and the LR scheduler it wrapped
+            # do not pickle; a fitted net is only used for inference, so they
+            # are dropped from the pickled state (not from this object).
+            saved = dict(vars(self))
+            try:
+                self.accelerator = None
+                self.device = "cpu"  # a loaded net maps its tensors to the CPU
+                vars(self).pop("callbacks__print_log__sink", None)
+                self.callbacks_ = [
+                    (n, cb) for n, cb in self.callbacks_
+                    if n not in ("lr_schedule", "print_log")
+                ]
+                self.callbacks = [(n, cb) for n, cb in self.callbacks if n != "lr_schedule"]
+                opt = getattr(self, "optimizer_", None)
+                if opt is not None:
+                    self.optimizer_ = getattr(opt, "optimizer", opt)
+                    vars(self.optimizer_).pop("step", None)
+                return super().__getstate__()
+            finally:
+                vars(self).clear()
+                vars(self).update(saved)
+
+    _AccelerateEngineNet.__module__ = __name__
+    _AccelerateEngineNet.__qualname__ = "_AccelerateEngineNet"
+    globals()["_AccelerateEngineNet"] = _AccelerateEngineNet
+    return _AccelerateEngineNet
 
 
 class TorchTrainingMixin:
@@ -179,7 +240,9 @@ class TorchTrainingMixin:
         extra_callbacks : sequence of (name, skorch callback)
             Estimator-specific callbacks (e.g. gradient clipping).
         """
-        device = resolve_device(self.device)
+        accelerator = getattr(self, "accelerator", None)
+        # with an Accelerator, it places module, data and optimizer itself
+        device = resolve_device(self.device) if accelerator is None else accelerator.device
         X_t = _as_tensor(X, np.float32)
         y_t = _as_tensor(y, None)
         generator = torch.Generator().manual_seed(seed)
@@ -229,7 +292,14 @@ class TorchTrainingMixin:
                     f"pairs; got {cb!r}."
                 )
 
-        net = _EngineNet(
+        net_class, accelerate_kwargs = _EngineNet, {}
+        if accelerator is not None:
+            net_class = _accelerate_net_class()
+            accelerate_kwargs = {
+                "accelerator": accelerator,
+                "callbacks__print_log__sink": accelerator.print if self.verbose else _no_print,
+            }
+        net = net_class(
             module=module,
             criterion=criterion,
             optimizer=optimizer,
@@ -241,8 +311,9 @@ class TorchTrainingMixin:
             dataset=_TensorBatches,
             train_split=None,
             callbacks=callbacks,
-            device=device,
+            device=None if accelerator is not None else device,
             verbose=int(self.verbose),
+            **accelerate_kwargs,
         )
         try:
             with torch.random.fork_rng(devices=[]):
@@ -252,6 +323,12 @@ class TorchTrainingMixin:
         except BaseException:
             self._clear_fitted_state()
             raise
+        finally:
+            if accelerator is not None:
+                # drop the references the Accelerator keeps to the prepared
+                # module, optimizer, scheduler and loader (public API), so the
+                # estimator holding it as a parameter pickles
+                accelerator.free_memory()
         net.module_.eval()
         if getattr(self, "_float64_inference", False):
             self._module_float64_ = copy.deepcopy(net.module_).double().eval()
