@@ -60,3 +60,12 @@ def test_one_class_trains_with_an_accelerator(digits_split, accelerator):
     est = HyperbolicOneClass(max_epochs=2, random_state=0, accelerator=accelerator)
     est.fit(X_tr[y_tr == 0])
     assert set(np.unique(est.predict(X_te))) <= {-1, 1}
+
+
+def test_accelerate_example_runs_on_one_cpu_process():
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parents[1] / "examples" / "train_with_accelerate.py"
+    out = subprocess.run([sys.executable, str(script), "--epochs", "2"], check=True,
+                         capture_output=True, text=True).stdout
+    assert "1 process(es) on cpu" in out and "held-out 5-NN accuracy" in out

@@ -18,7 +18,7 @@ def test_examples_found():
     assert len(EXAMPLES) >= 5, EXAMPLES
 
 
-@pytest.mark.slow
+# not marked slow: CI (`make test`) runs every example, each well under a minute
 @pytest.mark.parametrize("script", EXAMPLES, ids=lambda p: p.name)
 def test_example_runs(script, tmp_path):
     pytest.importorskip("matplotlib")
