@@ -1,4 +1,6 @@
-"""Train MetricLearner through Hugging Face Accelerate.
+"""
+Train MetricLearner through Hugging Face Accelerate
+===================================================
 
 Runs as is on a CPU with one process (``python examples/train_with_accelerate.py``)
 and, unchanged, on several GPUs or machines::
@@ -22,7 +24,7 @@ from skmetric import MetricLearner
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description="Train MetricLearner through Accelerate.")
     parser.add_argument("--mixed-precision", default="no", choices=["no", "fp16", "bf16"])
     parser.add_argument("--epochs", type=int, default=20)
     args = parser.parse_args(argv)
