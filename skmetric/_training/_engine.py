@@ -163,6 +163,8 @@ def _accelerate_net_class():
                 self.callbacks = [(n, cb) for n, cb in self.callbacks if n != "lr_schedule"]
                 opt = getattr(self, "optimizer_", None)
                 if opt is not None:
+                    # the torch optimizer inside Accelerate's wrapper; its
+                    # patched ``step`` is removed for good (training is over)
                     self.optimizer_ = getattr(opt, "optimizer", opt)
                     vars(self.optimizer_).pop("step", None)
                 return super().__getstate__()
