@@ -8,6 +8,7 @@ the shared fit loop.
 """
 
 import copy
+from types import SimpleNamespace
 
 import numpy as np
 from torch import nn
@@ -108,6 +109,32 @@ class EmbeddingLearnerMixin(TorchTrainingMixin):
             loss = self._build_loss(n_train_classes, embedding_size)
             miner = self._build_miner()
         return module, loss, miner, embedding_size
+
+    def _start_fit(self, X, y):
+        """The first steps of ``fit``, shared: validate, split, build the blocks.
+
+        Returns a namespace with ``X``, ``y_enc`` (encoded labels), ``seed``,
+        ``rng``, ``train_idx``, ``valid_idx`` (None without validation),
+        ``X_train``, ``train_classes`` and ``y_train`` (training labels
+        re-encoded to ``[0, n_train_classes)`` for the loss), ``module``,
+        ``loss``, ``miner`` and ``embedding_size``.
+        """
+        X, y_enc = self._validate_classification_data(X, y)
+        seed = self._make_seed()
+        rng = np.random.RandomState(seed)
+        by = "classes" if self.validation_split == "classes" else "samples"
+        train_idx, valid_idx = self._split_validation(y_enc, rng, by=by)
+        X_train = X[train_idx]
+        train_classes, y_train = np.unique(y_enc[train_idx], return_inverse=True)
+        module, loss, miner, embedding_size = self._build_blocks(
+            X_train, train_classes.size, seed
+        )
+        return SimpleNamespace(
+            X=X, y_enc=y_enc, seed=seed, rng=rng, train_idx=train_idx,
+            valid_idx=valid_idx, X_train=X_train, train_classes=train_classes,
+            y_train=y_train, module=module, loss=loss, miner=miner,
+            embedding_size=embedding_size,
+        )
 
     def _check_class_counts(self, y_train, train_classes, loss, miner):
         """Clear error when a class has fewer samples than the loss needs."""

@@ -271,43 +271,31 @@ class MetricLearner(
         -------
         self : MetricLearner
         """
-        X, y_enc = self._validate_classification_data(X, y)
-        seed = self._make_seed()
-        rng = np.random.RandomState(seed)
-        by_classes = self.validation_split == "classes"
-        train_idx, valid_idx = self._split_validation(
-            y_enc, rng, by="classes" if by_classes else "samples"
-        )
-        X_train = X[train_idx]
-        # re-encode the training labels to [0, n_train_classes) for the loss
-        train_classes, y_train = np.unique(y_enc[train_idx], return_inverse=True)
-        module, loss, miner, embedding_size = self._build_blocks(
-            X_train, train_classes.size, seed
-        )
-        self._check_class_counts(y_train, train_classes, loss, miner)
-
+        f = self._start_fit(X, y)
+        self._check_class_counts(f.y_train, f.train_classes, f.loss, f.miner)
         valid_kwargs = {}
-        if valid_idx is not None:
-            ref = rng.permutation(train_idx.size)[:_MAX_VALID_REFERENCE]
+        if f.valid_idx is not None:
+            ref = f.rng.permutation(f.train_idx.size)[:_MAX_VALID_REFERENCE]
             valid_kwargs = dict(
-                X_valid=X[valid_idx],
-                y_valid=y_enc[valid_idx],
+                X_valid=f.X[f.valid_idx],
+                y_valid=f.y_enc[f.valid_idx],
                 valid_scoring=_EmbeddingRecall(
-                    X_train[ref].astype(np.float32), y_enc[train_idx][ref]
+                    f.X_train[ref].astype(np.float32), f.y_enc[f.train_idx][ref]
                 ),
             )
+        by_classes = self.validation_split == "classes" and f.valid_idx is not None
         self._train_embedding(
-            module,
-            loss,
-            miner,
-            X_train,
-            y_train,
-            seed=seed,
-            normalize=self._resolve_normalize(loss, by_classes=by_classes and valid_idx is not None),
-            samples_per_class=self._resolve_samples_per_class(loss, miner),
+            f.module,
+            f.loss,
+            f.miner,
+            f.X_train,
+            f.y_train,
+            seed=f.seed,
+            normalize=self._resolve_normalize(f.loss, by_classes=by_classes),
+            samples_per_class=self._resolve_samples_per_class(f.loss, f.miner),
             **valid_kwargs,
         )
-        self.embedding_size_ = embedding_size
+        self.embedding_size_ = f.embedding_size
         return self
 
     # --------------------------------------------------------------- transform

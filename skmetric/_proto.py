@@ -381,24 +381,13 @@ class ProtoClassifier(
         -------
         self : ProtoClassifier
         """
-        X, y_enc = self._validate_classification_data(X, y)
-        seed = self._make_seed()
-        rng = np.random.RandomState(seed)
-        by_classes = self.validation_split == "classes"
-        train_idx, valid_idx = self._split_validation(
-            y_enc, rng, by="classes" if by_classes else "samples"
-        )
-        X_train = X[train_idx]
-        train_classes, y_train = np.unique(y_enc[train_idx], return_inverse=True)
-        module, loss, _, embedding_size = self._build_blocks(
-            X_train, train_classes.size, seed
-        )
-        episodic = bool(getattr(loss, "requires_episodes", False))
-        if episodic:
+        f = self._start_fit(X, y)
+        loss = f.loss
+        if getattr(loss, "requires_episodes", False):
             loss.n_shot = self.n_shot
             if isinstance(self.loss, str):
                 loss.metric, loss.temperature = self.metric, self.temperature
-            n_way = self._check_episodes(y_enc, train_idx, valid_idx)
+            n_way = self._check_episodes(f.y_enc, f.train_idx, f.valid_idx)
             if self.n_way is not None:
                 n_way = self.n_way
             n_shot, n_query = self.n_shot, self.n_query
@@ -410,22 +399,23 @@ class ProtoClassifier(
 
             train_kwargs = dict(batch_sampler=batch_sampler)
         else:
-            self._check_class_counts(y_train, train_classes, loss, None)
+            self._check_class_counts(f.y_train, f.train_classes, loss, None)
             train_kwargs = dict(
                 samples_per_class=self._resolve_samples_per_class(loss, None)
             )
         self._train_embedding(
-            module,
+            f.module,
             loss,
             None,
-            X_train,
-            y_train,
-            seed=seed,
+            f.X_train,
+            f.y_train,
+            seed=f.seed,
             normalize=self._resolve_normalize(loss),
             **train_kwargs,
-            **self._valid_kwargs(X, y_enc, train_idx, valid_idx, rng),
+            **self._valid_kwargs(f.X, f.y_enc, f.train_idx, f.valid_idx, f.rng),
         )
-        self.embedding_size_ = int(embedding_size)
+        self.embedding_size_ = int(f.embedding_size)
+        X, y_enc = f.X, f.y_enc
 
         # prototypes of every class (held-out validation classes included)
         emb = self._embed(X)
