@@ -34,12 +34,8 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from skmetric._frechet import FrechetMeanPredictor
-from skmetric.label_metrics import (
-    EmbeddingMetric,
-    TreeMetric,
-    expected_squared_distance,
-    locus,
-)
+from skmetric.label_space import EmbeddingMetric, TreeMetric, locus
+from skmetric.metrics import expected_squared_distance
 
 warnings.filterwarnings("ignore", category=ConvergenceWarning)
 

@@ -27,7 +27,8 @@ import numpy as np  # noqa: E402
 from sklearn.linear_model import LogisticRegression  # noqa: E402
 
 from skmetric._frechet import FrechetMeanPredictor  # noqa: E402
-from skmetric.label_metrics import expected_squared_distance, locus  # noqa: E402
+from skmetric.label_space import locus  # noqa: E402
+from skmetric.metrics import expected_squared_distance  # noqa: E402
 
 TAXONOMY = {
     "animal": "living thing",

@@ -8,7 +8,8 @@ from sklearn.exceptions import NotFittedError
 from sklearn.utils import get_tags
 from sklearn.utils.metaestimators import available_if
 
-from .label_metrics import METRIC_KINDS, LabelMetric, make_label_metric
+from .label_space import LabelMetric, make_label_metric
+from .label_space._factory import METRIC_KINDS
 from .utils._validation import (
     HasMethods,
     Integral,
@@ -55,7 +56,7 @@ class FrechetMeanPredictor(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         fitted in :meth:`fit` unless ``prefit=True``.
     label_metric : array-like, sparse matrix, mapping, callable, LabelMetric or None, default=None
         The geometry of the label space (see
-        :func:`skmetric.label_metrics.make_label_metric`):
+        :func:`skmetric.label_space.make_label_metric`):
 
         - array of shape (n_labels, n_labels): distances, rows named by
           ``labels``;
@@ -70,7 +71,7 @@ class FrechetMeanPredictor(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         - callable ``f(a, b)`` returning the (len(a), len(b)) distances
           between two arrays of labels, over ``labels`` (default: the
           observed classes);
-        - a :class:`~skmetric.label_metrics.LabelMetric`;
+        - a :class:`~skmetric.label_space.LabelMetric`;
         - ``None``: the discrete metric over ``labels`` (or over the
           observed classes), with which prediction equals argmax.
     labels : array-like of shape (n_labels,), default=None
@@ -119,8 +120,8 @@ class FrechetMeanPredictor(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
 
     See Also
     --------
-    skmetric.label_metrics.locus : Labels that can be predicted at all.
-    skmetric.label_metrics.expected_squared_distance : Loki's evaluation measure.
+    skmetric.label_space.locus : Labels that can be predicted at all.
+    skmetric.metrics.expected_squared_distance : Loki's evaluation measure.
     sklearn.calibration.CalibratedClassifierCV : Another classifier wrapper.
 
     Notes

@@ -26,3 +26,17 @@ def blobs():
     y = np.repeat(np.arange(4), 15)
     X = centers[y] + rng.normal(size=(60, 6))
     return X, y
+
+
+@pytest.fixture(scope="session")
+def taxonomy():
+    """A small label tree ``{child: parent}``: root -> animal/vehicle -> leaves."""
+    return {
+        "animal": "root",
+        "vehicle": "root",
+        "cat": "animal",
+        "dog": "animal",
+        "fox": "animal",
+        "car": "vehicle",
+        "bus": "vehicle",
+    }

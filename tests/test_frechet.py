@@ -1,4 +1,4 @@
-"""Tests for FrechetMeanPredictor (Loki) and skmetric.label_metrics."""
+"""Tests for FrechetMeanPredictor (Loki)."""
 
 import re
 
@@ -9,23 +9,11 @@ from scipy.sparse.csgraph import shortest_path
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.exceptions import NotFittedError
 from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import GridSearchCV
 from sklearn.neighbors import KNeighborsClassifier
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from skmetric._frechet import FrechetMeanPredictor
-from skmetric.label_metrics import (
-    CallableMetric,
-    DistanceMatrix,
-    EmbeddingMetric,
-    GraphMetric,
-    TreeMetric,
-    expected_squared_distance,
-    locus,
-    make_expected_squared_distance_scorer,
-    make_label_metric,
-    select_next_classes,
-)
+from skmetric.label_space import EmbeddingMetric
 
 
 class ProbaIsX(ClassifierMixin, BaseEstimator):
@@ -176,19 +164,9 @@ def test_cosine_embeddings():
 # Trees and graphs
 # ----------------------------------------------------------------------------
 
-TAXONOMY = {
-    "animal": "root",
-    "vehicle": "root",
-    "cat": "animal",
-    "dog": "animal",
-    "fox": "animal",
-    "car": "vehicle",
-    "bus": "vehicle",
-}
 
-
-def test_tree_parent_predicted_when_children_equally_likely():
-    est = FrechetMeanPredictor(_prefit(["bus", "car", "cat", "dog"]), TAXONOMY, prefit=True).fit()
+def test_tree_parent_predicted_when_children_equally_likely(taxonomy):
+    est = FrechetMeanPredictor(_prefit(["bus", "car", "cat", "dog"]), taxonomy, prefit=True).fit()
     P = np.array(
         [
             [0.0, 0.0, 0.5, 0.5],  # cat = dog -> animal
@@ -199,20 +177,6 @@ def test_tree_parent_predicted_when_children_equally_likely():
     )
     assert est.predict(P).tolist() == ["animal", "vehicle", "cat", "root"]
     assert "fox" in est.labels_ and "fox" not in est.classes_
-
-
-def test_tree_distances_match_shortest_paths():
-    rng = np.random.default_rng(0)
-    parents = {i: int(rng.integers(0, i)) for i in range(1, 60)}
-    tree = TreeMetric(parents)
-    rows = np.array(list(parents.keys()))
-    cols = np.array(list(parents.values()))
-    A = sp.csr_matrix((np.ones(rows.size), (rows, cols)), shape=(60, 60))
-    full = shortest_path(A, directed=False, unweighted=True)
-    src = np.array([0, 5, 17, 59])
-    np.testing.assert_array_equal(tree.distances_from(src), full[src])
-    g = GraphMetric(A)
-    np.testing.assert_array_equal(g.distances_from(src), full[src])
 
 
 @pytest.mark.parametrize("weighted", [False, True])
@@ -232,15 +196,6 @@ def test_graph_chunked_equals_dense(weighted):
     d = FrechetMeanPredictor(_prefit(classes), D, prefit=True).fit()
     np.testing.assert_array_equal(g.predict(P), d.predict(P))
     np.testing.assert_allclose(g.frechet_scores(P), d.frechet_scores(P))
-
-
-def test_graph_edge_list_with_string_labels():
-    edges = [("a", "b", 1.0), ("b", "c", 1.0), ("c", "d", 2.0)]
-    m = make_label_metric(edges)
-    assert isinstance(m, GraphMetric)
-    np.testing.assert_array_equal(m.distances_from([0]), [[0, 1, 2, 4]])
-    numeric = make_label_metric(np.array([[0, 1, 1.0], [1, 2, 1.0]]), metric_kind="graph")
-    np.testing.assert_array_equal(numeric.distances_from([0]), [[0, 1, 2]])
 
 
 def test_callable_metric():
@@ -407,21 +362,9 @@ def test_labels_length_mismatch():
         est.fit()
 
 
-def test_tree_with_two_roots_or_cycle():
-    with pytest.raises(ValueError, match=re.escape("The label tree must have exactly one root, found 2")):
-        TreeMetric({"a": "r1", "b": "r2"})
-    with pytest.raises(ValueError, match=re.escape("The label tree contains a cycle.")):
-        TreeMetric({"a": "r", "b": "c", "c": "b"})
-
-
-def test_callable_defaults_to_observed_classes_and_checks_shape():
+def test_callable_defaults_to_observed_classes():
     est = FrechetMeanPredictor(_prefit([0, 5]), _line_metric, prefit=True).fit()
     assert est.labels_.tolist() == [0, 5]
-    with pytest.raises(ValueError, match=re.escape("A callable `label_metric` needs `labels`")):
-        make_label_metric(_line_metric)
-    bad = CallableMetric(lambda a, b: np.zeros((1, 1)), labels=[0, 1])
-    with pytest.raises(ValueError, match=re.escape("returned shape (1, 1), expected (1, 2)")):
-        bad.distances_from([0])
 
 
 def test_proba_rows_must_sum_to_one():
@@ -442,76 +385,6 @@ def test_y_none_raises():
 def test_invalid_param_raises():
     with pytest.raises(ValueError, match="'metric_kind' parameter"):
         FrechetMeanPredictor(LogisticRegression(), metric_kind="nope").fit([[0], [1]], [0, 1])
-
-
-# ----------------------------------------------------------------------------
-# Locus and next-class selection
-# ----------------------------------------------------------------------------
-
-
-def test_locus_tree_leaves_only():
-    # with leaves observed, internal nodes are reachable but an unobserved leaf
-    # never is (it is farther from every observed leaf than its parent)
-    loc = set(locus(TAXONOMY, ["cat", "dog", "car"]).tolist())
-    assert loc == {"cat", "dog", "car", "animal", "vehicle", "root"}
-    assert "fox" not in loc and "bus" not in loc
-
-
-def test_locus_contains_every_sampled_prediction():
-    rng = np.random.default_rng(5)
-    D = _random_metric(rng, 20, dim=2)
-    obs = np.array([0, 3, 7, 11, 15])
-    loc = set(locus(D, obs).tolist())
-    P = np.vstack([_random_simplex(rng, 3000, 5), rng.dirichlet(np.ones(5), 3000)])
-    est = FrechetMeanPredictor(_prefit(obs), D, prefit=True).fit()
-    predicted = set(est.predict(P).tolist())
-    assert predicted <= loc
-    assert set(obs.tolist()) <= loc
-    # strict locus: unique minimisers only; a subset of the locus
-    assert set(locus(D, obs, strict=True).tolist()) <= loc
-
-
-def test_locus_path_and_selection():
-    path = [(i, i + 1) for i in range(6)]
-    assert locus(path, [0, 6]).tolist() == list(range(7))
-    assert locus(path, [0]).tolist() == [0]
-    sel, sizes = select_next_classes(path, [3], n_classes=2)
-    assert sizes.tolist()[-1] == 7
-    assert set(sel.tolist()) == {0, 6}
-
-
-# ----------------------------------------------------------------------------
-# Expected squared distance and scorer
-# ----------------------------------------------------------------------------
-
-
-def test_expected_squared_distance():
-    assert expected_squared_distance(["cat", "bus"], ["dog", "bus"], TAXONOMY) == 2.0
-    assert expected_squared_distance([0, 1, 2], [0, 2, 2]) == pytest.approx(1 / 3)
-    D = np.array([[0, 1, 2], [1, 0, 1], [2, 1, 0.0]])
-    assert expected_squared_distance([0, 0], [2, 1], D, sample_weight=[3, 1]) == 13 / 4
-    with pytest.raises(ValueError, match=re.escape("Labels of y_pred not in the label space")):
-        expected_squared_distance(["cat"], ["zebra"], TAXONOMY)
-
-
-def test_scorer_in_grid_search():
-    rng = np.random.default_rng(0)
-    X = _blobs(rng, [[0.0], [4.0], [8.0]], n=30, scale=1.2)
-    y = np.repeat([0, 1, 2], 30)
-    D = np.abs(np.subtract.outer(np.arange(3), np.arange(3))).astype(float)
-    scorer = make_expected_squared_distance_scorer(D)
-    assert "make_expected_squared_distance_scorer" in repr(scorer)
-    search = GridSearchCV(
-        FrechetMeanPredictor(LogisticRegression(), D),
-        {"estimator__C": [0.01, 1.0]},
-        scoring=scorer,
-        cv=3,
-    ).fit(X, y)
-    assert search.best_score_ <= 0
-    est = search.best_estimator_
-    from skmetric.label_metrics import expected_squared_distance_scorer
-
-    assert expected_squared_distance_scorer(est, X, y) == pytest.approx(scorer(est, X, y))
 
 
 # ----------------------------------------------------------------------------

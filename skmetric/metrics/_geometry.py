@@ -76,7 +76,7 @@ def alignment(X, labels, *, alpha=2):
     return total / count
 
 
-def uniformity(X, *, t=2):
+def uniformity(X, labels=None, *, t=2):
     """Uniformity loss: ``log mean_{i<j} exp(-t ||x_i - x_j||^2)`` on unit vectors.
 
     Lower is better (more uniformly spread).  Computed as a log-sum-exp in
@@ -86,6 +86,9 @@ def uniformity(X, *, t=2):
     ----------
     X : array-like of shape (n_samples, n_features)
         Embeddings (at least 2).
+    labels : None
+        Ignored: uniformity needs no labels.  Present so that it is called
+        like every other embedding metric (``get_scorer("neg_uniformity")``).
     t : float, default=2
         Temperature.
 
