@@ -9,6 +9,7 @@ from sklearn.utils import get_tags
 from sklearn.utils.metaestimators import available_if
 
 from .label_space import LabelMetric, make_label_metric
+from .label_space._base import _some
 from .label_space._factory import METRIC_KINDS
 from .utils._validation import (
     HasMethods,
@@ -249,13 +250,11 @@ class FrechetMeanPredictor(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         )
         self.labels_ = self.label_metric_.labels
         known = set(self.labels_.tolist())
-        missing = [c for c in self.classes_.tolist() if c not in known]
+        missing = [repr(c) for c in self.classes_.tolist() if c not in known]
         if missing:
-            shown = ", ".join(map(repr, missing[:10]))
-            more = f" (and {len(missing) - 10} more)" if len(missing) > 10 else ""
             raise ValueError(
                 f"The labels of `label_metric` do not cover the estimator's classes: "
-                f"{shown}{more} missing from the {self.label_metric_.n_labels} labels "
+                f"{_some(missing)} missing from the {self.label_metric_.n_labels} labels "
                 "of the label space."
             )
         self.class_indices_ = self.label_metric_.index(self.classes_, name="Classes")
@@ -267,27 +266,25 @@ class FrechetMeanPredictor(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
     def __sklearn_is_fitted__(self):
         return hasattr(self, "_scorer")
 
-    @property
-    def n_features_in_(self):
-        """Number of features seen by the wrapped estimator."""
+    def _fitted_inner(self, name):
+        """``estimator_.<name>``; an AttributeError (not NotFittedError) before fit."""
         try:
             check_is_fitted(self)
         except NotFittedError as exc:
             raise AttributeError(
-                f"{type(self).__name__} object has no attribute 'n_features_in_'"
+                f"{type(self).__name__} object has no attribute {name!r}"
             ) from exc
-        return self.estimator_.n_features_in_
+        return getattr(self.estimator_, name)
+
+    @property
+    def n_features_in_(self):
+        """Number of features seen by the wrapped estimator."""
+        return self._fitted_inner("n_features_in_")
 
     @property
     def feature_names_in_(self):
         """Feature names seen by the wrapped estimator."""
-        try:
-            check_is_fitted(self)
-        except NotFittedError as exc:
-            raise AttributeError(
-                f"{type(self).__name__} object has no attribute 'feature_names_in_'"
-            ) from exc
-        return self.estimator_.feature_names_in_
+        return self._fitted_inner("feature_names_in_")
 
     def _proba(self, X):
         P = np.asarray(self.estimator_.predict_proba(X), dtype=np.float64)

@@ -23,6 +23,23 @@ def _as_labels(labels, name="labels"):
     return labels
 
 
+def _labels_for_rows(labels, n_rows, rows):
+    """``labels`` (default ``0, ..., n_rows - 1``) checked to name ``n_rows`` rows.
+
+    ``rows`` ends the error message, e.g. ``"the label graph has 5 nodes"``.
+    """
+    labels = _as_labels(np.arange(n_rows) if labels is None else labels)
+    if labels.size != n_rows:
+        raise ValueError(f"`labels` has {labels.size} entries but {rows}.")
+    return labels
+
+
+def _some(reprs, limit=10):
+    """``"'a', 'b' (and 3 more)"``: the first ``limit`` of a list of reprs."""
+    more = f" (and {len(reprs) - limit} more)" if len(reprs) > limit else ""
+    return f"{', '.join(reprs[:limit])}{more}"
+
+
 def _label_index(labels):
     return {lab: i for i, lab in enumerate(labels.tolist())}
 
@@ -74,11 +91,9 @@ class LabelMetric:
             else:
                 out[k] = i
         if missing:
-            shown = sorted(set(map(repr, missing)))
-            more = f" (and {len(shown) - 10} more)" if len(shown) > 10 else ""
             raise ValueError(
                 f"{name} not in the label space of the label metric: "
-                f"{', '.join(shown[:10])}{more}. The label metric has "
+                f"{_some(sorted(set(map(repr, missing))))}. The label metric has "
                 f"{self.n_labels} labels; pass `labels=` to name them."
             )
         return out

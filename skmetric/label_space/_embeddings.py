@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from ._base import LabelMetric, _as_labels
+from ._base import LabelMetric, _labels_for_rows
 
 
 class EmbeddingMetric(LabelMetric):
@@ -52,17 +52,11 @@ class EmbeddingMetric(LabelMetric):
                     f"(row {int(np.flatnonzero(norms == 0)[0])})."
                 )
             E = E / norms[:, None]
-        if labels is None:
-            labels = np.arange(E.shape[0])
-        labels = _as_labels(labels)
-        if labels.size != E.shape[0]:
-            raise ValueError(
-                f"`labels` has {labels.size} entries but there are {E.shape[0]} "
-                "label embeddings."
-            )
         self.E = E
         self.metric = metric
-        self.labels = labels
+        self.labels = _labels_for_rows(
+            labels, E.shape[0], f"there are {E.shape[0]} label embeddings"
+        )
         self._sqn = np.einsum("ij,ij->i", E, E)
 
     def _sq(self, sources):

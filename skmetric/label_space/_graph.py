@@ -4,7 +4,7 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.csgraph import dijkstra
 
-from ._base import LabelMetric, _as_labels, _check_finite_matrix
+from ._base import LabelMetric, _as_labels, _check_finite_matrix, _labels_for_rows
 
 
 class GraphMetric(LabelMetric):
@@ -44,14 +44,9 @@ class GraphMetric(LabelMetric):
                 )
             _check_finite_matrix(G, "The label graph")
             G.eliminate_zeros()
-            if labels is None:
-                labels = np.arange(G.shape[0])
-            labels = _as_labels(labels)
-            if labels.size != G.shape[0]:
-                raise ValueError(
-                    f"`labels` has {labels.size} entries but the label graph has "
-                    f"{G.shape[0]} nodes."
-                )
+            labels = _labels_for_rows(
+                labels, G.shape[0], f"the label graph has {G.shape[0]} nodes"
+            )
         else:
             edges = list(graph)
             if not edges or any(len(e) not in (2, 3) for e in edges):

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from ._base import LabelMetric, _as_labels, _check_finite_matrix
+from ._base import LabelMetric, _check_finite_matrix, _labels_for_rows
 
 
 class DistanceMatrix(LabelMetric):
@@ -44,16 +44,10 @@ class DistanceMatrix(LabelMetric):
                 f"The label distance matrix must be symmetric: D[{i}, {j}]={D[i, j]:.6g} "
                 f"but D[{j}, {i}]={D[j, i]:.6g}."
             )
-        if labels is None:
-            labels = np.arange(D.shape[0])
-        labels = _as_labels(labels)
-        if labels.size != D.shape[0]:
-            raise ValueError(
-                f"`labels` has {labels.size} entries but the label distance matrix "
-                f"has {D.shape[0]} rows."
-            )
         self.D = D
-        self.labels = labels
+        self.labels = _labels_for_rows(
+            labels, D.shape[0], f"the label distance matrix has {D.shape[0]} rows"
+        )
 
     def distances_from(self, sources):
         return self.D[np.asarray(sources, dtype=np.intp)]
