@@ -181,7 +181,7 @@ def make_scorer(
         Otherwise ``score_func(y_true, y_pred, **kwargs)``, like
         scikit-learn's metrics.
     response_method : {"transform", "predict", "predict_proba", \
-"decision_function"} or tuple of them, default="predict"
+"decision_function"} or tuple or list of them, default="predict"
         The estimator method whose output is scored; a tuple lists methods
         in order of preference, and the first one the estimator has is used.
         ``"transform"`` cannot be mixed with the others, since it changes
@@ -210,6 +210,8 @@ def make_scorer(
     """
     if not callable(score_func):
         raise ValueError(f"`score_func` must be callable; got {score_func!r}.")
+    if isinstance(response_method, list):
+        response_method = tuple(response_method)
     methods = (response_method,) if isinstance(response_method, str) else response_method
     if (
         not isinstance(methods, tuple)

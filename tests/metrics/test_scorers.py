@@ -198,6 +198,8 @@ def test_response_method_preference_tuple(digits):
     svm = LinearSVC(max_iter=200).fit(X, yb)
     assert scorer(proba, X, yb) == proba.predict_proba(X)[0, 0]
     assert scorer(svm, X, yb) == svm.decision_function(X)[0]
+    as_list = make_scorer(_first_value, response_method=["predict_proba", "decision_function"])
+    assert as_list == scorer
     kmeans = KMeans(2, n_init=1, random_state=0).fit(X)
     msg = ("make_scorer(_first_value, response_method=('predict_proba', 'decision_function')) "
            "needs an estimator with `predict_proba` or `decision_function`; KMeans has none.")
