@@ -1,18 +1,30 @@
+"""Scorers: every name against its metric, the one scorer contract, searches."""
+
+import pickle
 import re
 
 import numpy as np
 import pytest
+from sklearn.cluster import KMeans
 from sklearn.datasets import load_digits
 from sklearn.decomposition import PCA
 from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import accuracy_score, f1_score
+from sklearn.metrics import get_scorer_names as sklearn_scorer_names
 from sklearn.model_selection import GridSearchCV, StratifiedKFold, cross_val_score
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
+from sklearn.svm import LinearSVC
 
+import skmetric.metrics
 from skmetric.metrics import (
     ami,
+    expected_squared_distance,
     get_scorer,
     get_scorer_names,
+    make_anyloss_scorer,
+    make_expected_squared_distance_scorer,
+    make_scorer,
     map_at_r,
     mrr,
     nmi,
@@ -124,22 +136,6 @@ def test_estimator_without_transform(digits):
 # --------------------------------------------------------------------------
 # The one scorer contract: repr, response_method, sample_weight, names.
 # --------------------------------------------------------------------------
-
-import pickle  # noqa: E402
-
-from sklearn.cluster import KMeans  # noqa: E402
-from sklearn.metrics import accuracy_score, f1_score  # noqa: E402
-from sklearn.metrics import get_scorer_names as sklearn_scorer_names  # noqa: E402
-from sklearn.svm import LinearSVC  # noqa: E402
-
-import skmetric.metrics  # noqa: E402
-from skmetric.metrics import (  # noqa: E402
-    expected_squared_distance,
-    make_anyloss_scorer,
-    make_expected_squared_distance_scorer,
-    make_scorer,
-)
-
 
 def _skmetric_names():
     return [n.replace("@K", "@3") for n in get_scorer_names()
