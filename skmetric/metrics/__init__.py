@@ -15,6 +15,7 @@ from ._retrieval import (
     recall_at_k,
     retrieval_report,
 )
+from ._retrieval_scores import retrieval_scores
 from ._verification import equal_error_rate, far_frr, opis, pair_roc_auc
 from .few_shot import few_shot_accuracy
 
@@ -34,6 +35,7 @@ __all__ = [
     "r_precision",
     "recall_at_k",
     "retrieval_report",
+    "retrieval_scores",
     "uniformity",
 ]
 
