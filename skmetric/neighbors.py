@@ -630,7 +630,7 @@ def _index_sets_matrix(obj, n_rows, n_cols, name, *, graded=False):
             raise ValueError(f"`{name}` contains NaN or infinity.")
         if graded and M.nnz and M.data.min() < 0:
             raise ValueError(
-                f"`{name}` must hold relevance values >= 0; got {M.data.min()!r}."
+                f"`{name}` must hold relevance values >= 0; got {float(M.data.min())!r}."
             )
     else:
         try:

@@ -21,7 +21,7 @@ from ..neighbors import (
 __all__ = ["retrieval_scores"]
 
 
-def _check_ks(k, n_corpus):
+def _check_ks(k):
     ks = [k] if isinstance(k, Integral) and not isinstance(k, bool) else k
     try:
         ks = list(ks)
@@ -32,10 +32,6 @@ def _check_ks(k, n_corpus):
     for value in ks:
         if isinstance(value, bool) or not isinstance(value, Integral) or value < 1:
             raise ValueError(f"`k` must be an integer >= 1 or a list of them; got {k!r}.")
-        if value > n_corpus:
-            raise ValueError(
-                f"`k`={int(value)} is larger than the number of corpus rows={n_corpus}."
-            )
     return sorted({int(value) for value in ks})
 
 
@@ -89,7 +85,7 @@ def retrieval_scores(
         or absent entries are not relevant), or one list of relevant corpus
         indices per query (relevance 1).
     k : int or list of int, default=10
-        Cut-off(s); each at most ``n_corpus``.
+        Cut-off(s).  A ``k`` above ``n_corpus`` ranks the whole corpus.
     metric : {"cosine", "euclidean", "dot"}, default="cosine"
         How queries and documents are compared, as in :func:`kneighbors`.
     memory_budget : int, default=268435456
@@ -123,7 +119,7 @@ def retrieval_scores(
             f"{corpus.shape[1]}."
         )
     n_queries, n_corpus = queries.shape[0], corpus.shape[0]
-    ks = _check_ks(k, n_corpus)
+    ks = _check_ks(k)
     rel = _index_sets_matrix(relevance, n_queries, n_corpus, "relevance", graded=True)
     n_relevant = rel.getnnz(axis=1)
     evaluated = np.flatnonzero(n_relevant > 0)
@@ -133,7 +129,7 @@ def retrieval_scores(
     n_relevant = n_relevant[evaluated]
     m, k_max = evaluated.size, ks[-1]
 
-    _, ind = kneighbors(queries[evaluated], corpus, k_max, metric=metric,
+    _, ind = kneighbors(queries[evaluated], corpus, min(k_max, n_corpus), metric=metric,
                         memory_budget=memory_budget, device=device)
     # Relevance of each result: look (row, column) up among the sorted keys
     # of the CSR entries.
@@ -142,6 +138,8 @@ def retrieval_scores(
     wanted = np.arange(m)[:, None] * n_corpus + ind
     at = np.minimum(np.searchsorted(keys, wanted), keys.size - 1)
     gains = np.where(keys[at] == wanted, rel.data[at], 0.0)
+    if k_max > n_corpus:  # ranks past the end of the corpus hold nothing
+        gains = np.hstack([gains, np.zeros((m, k_max - n_corpus))])
     discount = 1.0 / np.log2(np.arange(2, k_max + 2))
     dcg = np.cumsum(gains * discount, axis=1)
 
