@@ -81,9 +81,10 @@ def retrieval_scores(
     corpus : array-like of shape (n_corpus, n_features)
         Document embeddings.
     relevance : sparse matrix, ndarray or list of lists
-        A ``(n_queries, n_corpus)`` matrix of graded relevance (>= 0; zero
-        or absent entries are not relevant), or one list of relevant corpus
-        indices per query (relevance 1).
+        A ``(n_queries, n_corpus)`` matrix (scipy sparse or ndarray) of
+        graded relevance (>= 0; zero or absent entries are not relevant), or
+        a list holding one list of relevant corpus indices per query
+        (relevance 1).  An ndarray is always read as the matrix.
     k : int or list of int, default=10
         Cut-off(s).  A ``k`` above ``n_corpus`` ranks the whole corpus.
     metric : {"cosine", "euclidean", "dot"}, default="cosine"
