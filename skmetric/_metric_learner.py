@@ -322,6 +322,11 @@ class MetricLearner(
         ``torch.save(model)`` loads where skmetric is not installed; see
         "Exporting the embedder" in the user guide.  ``model(x)`` equals
         :meth:`transform` to float32 rounding.
+
+        Returns
+        -------
+        model : torch.nn.Module
+            A copy; the estimator is not changed.
         """
         from ._export import export_embedder
 
