@@ -1,3 +1,4 @@
+import os
 import subprocess
 import sys
 import textwrap
@@ -133,8 +134,9 @@ def test_torch_load_in_a_process_without_skmetric(digits, tmp_path):
         assert not any(m.split(".")[0] == "skmetric" for m in sys.modules)
         """
     )
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     subprocess.run([sys.executable, "-c", script], cwd=tmp_path, check=True, timeout=120,
-                   env={"PATH": "", "OMP_NUM_THREADS": "1"})
+                   env={**env, "OMP_NUM_THREADS": "1"})
     _assert_close(np.load(tmp_path / "out.npy"), est.transform(X))
 
 
@@ -153,10 +155,8 @@ def test_blocker_really_blocks(tmp_path):
         import skmetric
         """
     )
-    import os
-
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     res = subprocess.run([sys.executable, "-c", script], cwd=root, capture_output=True,
-                         text=True, timeout=120, env={"PATH": "", "PYTHONPATH": root})
+                         text=True, timeout=120, env={**os.environ, "PYTHONPATH": root})
     assert res.returncode != 0
     assert "skmetric is blocked in this process" in res.stderr
