@@ -540,6 +540,25 @@ class ProtoClassifier(
         X = validate_data(self, X, reset=False, dtype=[np.float32, np.float64])
         return self._embed(X).astype(X.dtype, copy=False)
 
+    def to_torch(self):
+        """The trained embedder as a plain ``torch.nn.Module`` (float32, CPU, eval mode).
+
+        Input centring and scaling and the output normalisation are included,
+        and the default networks are rebuilt from ``torch.nn`` layers only, so
+        ``torch.save(model)`` loads where skmetric is not installed; see
+        "Exporting the embedder" in the user guide.  ``model(x)`` equals
+        :meth:`transform` to float32 rounding.
+
+        Returns
+        -------
+        model : torch.nn.Module
+            A copy; the estimator is not changed.
+        """
+        from ._export import export_embedder
+
+        check_is_fitted(self)
+        return export_embedder(self.module_, self.embedding_size_)
+
     def _embed(self, X):
         """Embeddings of ``X`` as float64 (a float64 copy of the network: an
         embedding does not depend on which other rows share its batch)."""

@@ -11,14 +11,15 @@ exact search (``index="flat"``) and approximate indexes (``"ivf"``,
 ``"hnsw"``) for large N.
 """
 
-from numbers import Integral
+from numbers import Integral, Real
 
 import numpy as np
+import scipy.sparse as sp
 import torch
 
 from .utils._validation import check_array
 
-__all__ = ["kneighbors", "METRICS"]
+__all__ = ["kneighbors", "mine_hard_negatives", "METRICS"]
 
 METRICS = ("euclidean", "cosine", "dot")
 _BACKENDS = ("torch", "faiss")
@@ -578,3 +579,301 @@ def kneighbors(
             dist[q0:q1] = v.cpu().numpy()
             ind[q0:q1] = i.cpu().numpy()
     return dist, ind
+
+
+# ----------------------------------------------------------------- mining
+_MINING_METRICS = ("cosine", "euclidean")
+
+
+def _check_index_vector(idx, name, n_rows):
+    """1-D int64 row indices into an array of ``n_rows`` rows."""
+    if isinstance(idx, torch.Tensor):
+        idx = idx.detach().cpu().numpy()
+    arr = np.asarray(idx)
+    if arr.ndim != 1:
+        raise ValueError(
+            f"`{name}` must be a 1-D array of row indices into `corpus`; got an array "
+            f"of shape {arr.shape}."
+        )
+    if arr.dtype == bool or not np.issubdtype(arr.dtype, np.integer):
+        if arr.size:
+            raise ValueError(
+                f"`{name}` must hold integer row indices into `corpus`; got dtype "
+                f"{arr.dtype}."
+            )
+        arr = arr.astype(np.int64)
+    if arr.size and (arr.min() < 0 or arr.max() >= n_rows):
+        bad = int(arr[(arr < 0) | (arr >= n_rows)][0])
+        raise ValueError(
+            f"`{name}` holds the index {bad}, out of range for `corpus` with "
+            f"{n_rows} rows."
+        )
+    return arr.astype(np.int64, copy=False)
+
+
+def _index_sets_matrix(obj, n_rows, n_cols, name, *, graded=False):
+    """A CSR matrix ``(n_rows, n_cols)`` from a sparse/dense matrix or lists of indices.
+
+    Lists of indices give the value 1 at each listed column (a repeated index
+    counts once).  With ``graded`` the values of a matrix are kept (they must
+    be finite and >= 0); otherwise only the sparsity pattern matters.
+    Explicit zeros are dropped.
+    """
+    if sp.issparse(obj) or (isinstance(obj, np.ndarray) and obj.ndim == 2):
+        if obj.shape != (n_rows, n_cols):
+            raise ValueError(
+                f"`{name}` must have shape {(n_rows, n_cols)}; got {tuple(obj.shape)}."
+            )
+        M = sp.csr_matrix(obj, dtype=np.float64)
+        M.sum_duplicates()
+        if not np.all(np.isfinite(M.data)):
+            raise ValueError(f"`{name}` contains NaN or infinity.")
+        if graded and M.nnz and M.data.min() < 0:
+            raise ValueError(
+                f"`{name}` must hold relevance values >= 0; got {float(M.data.min())!r}."
+            )
+    else:
+        try:
+            rows = list(obj)
+        except TypeError:
+            raise ValueError(
+                f"`{name}` must be a sparse or dense matrix of shape {(n_rows, n_cols)} "
+                f"or a list of {n_rows} lists of column indices; got "
+                f"{type(obj).__name__}."
+            ) from None
+        if len(rows) != n_rows:
+            raise ValueError(
+                f"`{name}` must hold one list of indices per row ({n_rows}); got "
+                f"{len(rows)}."
+            )
+        cols = []
+        for r in rows:
+            c = np.asarray(r if r is not None else [])
+            if c.ndim > 1 or (c.size and (c.dtype == bool
+                                          or not np.issubdtype(c.dtype, np.integer))):
+                raise ValueError(
+                    f"`{name}` must be lists of integer column indices; got {r!r}."
+                )
+            cols.append(c.astype(np.int64).ravel())
+        lengths = np.array([len(c) for c in cols], dtype=np.int64)
+        flat = np.concatenate(cols) if cols else np.zeros(0, dtype=np.int64)
+        if flat.size and (flat.min() < 0 or flat.max() >= n_cols):
+            bad = int(flat[(flat < 0) | (flat >= n_cols)][0])
+            raise ValueError(
+                f"`{name}` holds the index {bad}, out of range for {n_cols} columns."
+            )
+        row_of = np.repeat(np.arange(n_rows), lengths)
+        M = sp.csr_matrix((np.ones(flat.size), (row_of, flat)), shape=(n_rows, n_cols))
+        M.sum_duplicates()
+        M.data[:] = 1.0
+    M.eliminate_zeros()
+    M.sort_indices()
+    return M
+
+
+def _check_margin(value, name, *, upper=None):
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, Real) or not np.isfinite(value):
+        raise ValueError(f"`{name}` must be a finite real number or None; got {value!r}.")
+    if upper is not None and not 0 <= value < upper:
+        raise ValueError(f"`{name}` must be in [0, {upper}); got {value!r}.")
+    return float(value)
+
+
+def mine_hard_negatives(
+    anchors,
+    positives,
+    corpus,
+    *,
+    n_negatives=1,
+    metric="cosine",
+    absolute_margin=None,
+    relative_margin=None,
+    candidates=None,
+    exclude=None,
+    memory_budget=DEFAULT_MEMORY_BUDGET,
+    device=None,
+):
+    """Hardest negatives of (anchor, positive) pairs, as index triplets.
+
+    Every index, in and out, is a row of the one array ``corpus``: anchors,
+    positives and negatives are rows of it, so the triplets go straight into
+    a tuple learner with ``preprocessor=corpus``.  Queries and documents held
+    in two arrays are stacked first (``np.vstack([queries, docs])``, the
+    documents' indices shifted by ``len(queries)``) and ``candidates``
+    restricts the negatives to the document rows.
+
+    For each pair ``(a, p)``, the negatives are the corpus rows closest to
+    ``a`` -- exactly, by a chunked search of bounded memory -- that are not
+    excluded: the anchor row itself, every positive of any pair with the
+    same anchor index, and the rows listed in ``exclude``.  Duplicates of a
+    vector at another index are *not* excluded; the margins filter such
+    likely false negatives.
+
+    Margins (as in sentence-transformers' ``mine_hard_negatives``), with
+    ``s`` the cosine similarity: a candidate ``c`` is kept only if
+    ``s(a, c) <= s(a, p) - absolute_margin`` and
+    ``s(a, c) <= s(a, p) * (1 - relative_margin)``.  With
+    ``metric="euclidean"`` they apply to distances ``d``:
+    ``d(a, c) >= d(a, p) + absolute_margin`` and
+    ``d(a, p) <= (1 - relative_margin) * d(a, c)``.
+
+    Parameters
+    ----------
+    anchors : array-like of int, shape (n_pairs,)
+        Row indices into ``corpus`` of the anchors (queries).
+    positives : array-like of int, shape (n_pairs,)
+        Row indices into ``corpus`` of each anchor's positive.
+    corpus : array-like of shape (n_corpus, n_features)
+        Embeddings (float32 or float64, finite).
+    n_negatives : int, default=1
+        Negatives per pair, hardest first; fewer when fewer candidates pass
+        the exclusions and margins.
+    metric : {"cosine", "euclidean"}, default="cosine"
+    absolute_margin : float or None, default=None
+        See above; ``None`` applies no absolute margin.
+    relative_margin : float in [0, 1) or None, default=None
+        See above; ``None`` applies no relative margin.
+    candidates : array-like of int or None, default=None
+        Rows of ``corpus`` that may be negatives; ``None``: every row.
+    exclude : sparse matrix, ndarray or list of lists, default=None
+        Further rows never to return for a pair: a ``(n_pairs, n_corpus)``
+        matrix whose non-zero entries are excluded, or one list of row
+        indices per pair (e.g. every known relevant document of the query).
+    memory_budget : int, default=268435456
+        Bytes for the score blocks of one search, as in :func:`kneighbors`.
+    device : str or torch.device, default=None
+        Device of the search (CPU by default).
+
+    Returns
+    -------
+    triplets : ndarray of shape (n_triplets, 3), dtype=int64
+        Rows ``(anchor, positive, negative)``, grouped by pair in input
+        order, the hardest negative first; equally hard negatives are
+        ordered by index.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skmetric.neighbors import mine_hard_negatives
+    >>> corpus = np.array([[1.0, 0.0], [0.9, 0.1], [0.8, 0.6], [0.0, 1.0]])
+    >>> mine_hard_negatives([0], [1], corpus, n_negatives=2)
+    array([[0, 1, 2],
+           [0, 1, 3]])
+    >>> mine_hard_negatives([0], [2], corpus, n_negatives=2, absolute_margin=0.05)
+    array([[0, 2, 3]])
+    """
+    if metric not in _MINING_METRICS:
+        raise ValueError(f"`metric` must be one of {list(_MINING_METRICS)}; got {metric!r}.")
+    n_negatives = _check_positive_int(n_negatives, "n_negatives")
+    memory_budget = _check_positive_int(memory_budget, "memory_budget")
+    absolute_margin = _check_margin(absolute_margin, "absolute_margin")
+    relative_margin = _check_margin(relative_margin, "relative_margin", upper=1)
+    corpus = _check_embedding(corpus, "corpus")
+    n_corpus = corpus.shape[0]
+    anchors = _check_index_vector(anchors, "anchors", n_corpus)
+    positives = _check_index_vector(positives, "positives", n_corpus)
+    if anchors.size != positives.size:
+        raise ValueError(
+            f"`anchors` and `positives` must have the same length; got {anchors.size} "
+            f"and {positives.size}."
+        )
+    if anchors.size == 0:
+        raise ValueError("`anchors` and `positives` hold no pair.")
+    if candidates is None:
+        cand = np.arange(n_corpus, dtype=np.int64)
+    else:
+        cand = np.unique(_check_index_vector(candidates, "candidates", n_corpus))
+    if n_negatives > cand.size:
+        raise ValueError(
+            f"`n_negatives`={n_negatives} is larger than the number of candidate rows "
+            f"of `corpus`={cand.size}."
+        )
+    n_pairs = anchors.size
+
+    # Rows no pair may return: itself, the positives of its anchor, `exclude`.
+    groups, group_of = np.unique(anchors, return_inverse=True)
+    by_anchor = sp.csr_matrix(
+        (np.ones(n_pairs), (group_of, positives)), shape=(groups.size, n_corpus)
+    )
+    banned = by_anchor[group_of] + sp.csr_matrix(
+        (np.ones(n_pairs), (np.arange(n_pairs), anchors)), shape=(n_pairs, n_corpus)
+    )
+    if exclude is not None:
+        banned = banned + _index_sets_matrix(exclude, n_pairs, n_corpus, "exclude")
+    banned = sp.csr_matrix(banned)
+    banned.sum_duplicates()
+    position = np.full(n_corpus, -1, dtype=np.int64)  # corpus row -> candidate column
+    position[cand] = np.arange(cand.size)
+
+    dtype = torch.float64 if corpus.dtype == np.float64 else torch.float32
+    itemsize = 8 if dtype == torch.float64 else 4
+    out = []
+    with torch.no_grad():
+        C, c_sq = _prepare(corpus, metric, dtype)
+        if device is not None:
+            C = C.to(device)
+            c_sq = None if c_sq is None else c_sq.to(device)
+        R = C[torch.as_tensor(cand, device=C.device)]
+        Rt = R.T
+        r_sq = None if c_sq is None else c_sq[torch.as_tensor(cand, device=C.device)]
+        a_t = torch.as_tensor(anchors, device=C.device)
+        p_t = torch.as_tensor(positives, device=C.device)
+        # The block, a mask and the metric values: three score-sized arrays.
+        rows, cols = _block_shape(n_pairs, cand.size, n_negatives, itemsize,
+                                  max(1, memory_budget // 3))
+        for q0 in range(0, n_pairs, rows):
+            q1 = min(q0 + rows, n_pairs)
+            Q = C[a_t[q0:q1]]
+            dot_p = (Q * C[p_t[q0:q1]]).sum(dim=1)
+            if metric == "euclidean":
+                q_sq = c_sq[a_t[q0:q1]]
+                d_p = (q_sq + c_sq[p_t[q0:q1]] - 2 * dot_p).clamp_min(0).sqrt()
+                bound = None
+                if absolute_margin is not None:
+                    bound = d_p + absolute_margin
+                if relative_margin is not None:
+                    rel = d_p / (1 - relative_margin)
+                    bound = rel if bound is None else torch.maximum(bound, rel)
+            else:
+                bound = None
+                if absolute_margin is not None:
+                    bound = dot_p - absolute_margin
+                if relative_margin is not None:
+                    rel = dot_p * (1 - relative_margin)
+                    bound = rel if bound is None else torch.minimum(bound, rel)
+            sub = banned[q0:q1].tocoo()
+            pos = position[sub.col]
+            keep = pos >= 0
+            ban_r = torch.as_tensor(sub.row[keep].astype(np.int64), device=C.device)
+            ban_c = torch.as_tensor(pos[keep], device=C.device)
+            best_v = best_i = None
+            for r0 in range(0, cand.size, cols):
+                r1 = min(r0 + cols, cand.size)
+                if metric == "euclidean":
+                    block = torch.addmm(r_sq[r0:r1].unsqueeze(0), Q, Rt[:, r0:r1],
+                                        beta=1, alpha=-2)
+                    if bound is not None:
+                        dist = (block + q_sq.unsqueeze(1)).clamp_min_(0).sqrt_()
+                        block[dist < bound.unsqueeze(1)] = torch.inf
+                        del dist
+                else:
+                    block = torch.mm(Q, Rt[:, r0:r1])
+                    if bound is not None:
+                        block[block > bound.unsqueeze(1)] = -torch.inf
+                    block.neg_()
+                hit = (ban_c >= r0) & (ban_c < r1)
+                block[ban_r[hit], ban_c[hit] - r0] = torch.inf
+                v, i = _select_smallest(block, min(n_negatives, r1 - r0), r0)
+                del block
+                if best_v is None:
+                    best_v, best_i = v, i
+                else:
+                    best_v, best_i = _merge(best_v, best_i, v, i, n_negatives)
+            valid = torch.isfinite(best_v).cpu().numpy()
+            neg = cand[best_i.cpu().numpy()]
+            pair = np.broadcast_to(np.arange(q0, q1)[:, None], neg.shape)
+            out.append(np.stack([anchors[pair[valid]], positives[pair[valid]],
+                                 neg[valid]], axis=1))
+    return np.concatenate(out, axis=0).astype(np.int64, copy=False)

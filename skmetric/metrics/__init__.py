@@ -20,6 +20,7 @@ from ._retrieval import (
     recall_at_k,
     retrieval_report,
 )
+from ._retrieval_scores import retrieval_scores
 from ._scorers import (
     ami_scorer,
     get_scorer,
@@ -71,6 +72,7 @@ __all__ = [
     "recall_at_k",
     "recall_at_k_scorer",
     "retrieval_report",
+    "retrieval_scores",
     "soft_anyloss_score",
     "uniformity",
 ]
