@@ -14,7 +14,8 @@ from ._training import (
     TorchTrainingMixin,
     seeded,
 )
-from .anyloss import LOSSES, get_anyloss
+from .losses import get_loss
+from .losses.anyloss import ANYLOSS_LOSSES
 from .nn._heads import StandardizedHead, feature_standardization
 from .utils._validation import (
     Interval,
@@ -25,6 +26,13 @@ from .utils._validation import (
 )
 
 __all__ = ["AnyLossClassifier"]
+
+# metric="f1" builds the loss registered as "anyloss_f1"
+_METRIC_NAMES = {cls.metric_name for cls in ANYLOSS_LOSSES.values()}
+
+
+def _metric_loss(name):
+    return get_loss(f"anyloss_{name}")
 
 
 def _probabilities(logits, n_classes):
@@ -105,7 +113,7 @@ class AnyLossClassifier(ClassifierMixin, TorchTrainingMixin, BaseEstimator):
     (0.5, i.e. ``argmax``), so there is no ``class_weight`` and no threshold
     to tune.  Multi-class targets use a soft confusion matrix per class
     (one-vs-rest) with macro averaging by default; see
-    :mod:`skmetric.anyloss`.
+    :mod:`skmetric.losses.confusion`.
 
     Batches are stratified: every batch holds each class in its overall
     proportion (at least one sample), so the batch metric is an unbiased
@@ -114,10 +122,11 @@ class AnyLossClassifier(ClassifierMixin, TorchTrainingMixin, BaseEstimator):
     Parameters
     ----------
     metric : str or torch.nn.Module, default="f1"
-        A name of :data:`skmetric.anyloss.METRICS` (``"f1"``, ``"fbeta"``,
+        A metric name (``"f1"``, ``"fbeta"``,
         ``"balanced_accuracy"``, ``"mcc"``, ``"gmean"``, ``"jaccard"``,
-        ``"accuracy"``, ``"precision"``, ``"recall"``) or a loss object called
-        as ``loss(probabilities, y)`` (an :class:`skmetric.anyloss.AnyLoss`,
+        ``"accuracy"``, ``"precision"``, ``"recall"``), which builds the loss
+        ``skmetric.losses.LOSSES["anyloss_<name>"]``, or a loss object called
+        as ``loss(probabilities, y)`` (an :class:`skmetric.losses.AnyLoss`,
         e.g. ``FBetaLoss(beta=2)`` or ``FormulaLoss(my_metric)``).  Its
         parameters are nested parameters: ``metric__L``, ``metric__beta``,
         ``metric__average``.  An object is copied, never modified.
@@ -208,7 +217,7 @@ class AnyLossClassifier(ClassifierMixin, TorchTrainingMixin, BaseEstimator):
     """
 
     _parameter_constraints = {
-        "metric": [StrOptions(set(LOSSES)), nn.Module],
+        "metric": [StrOptions(_METRIC_NAMES), nn.Module],
         "module": [StrOptions({"mlp", "linear"}), nn.Module],
         "ce_weight": [Interval(Real, 0, 1, closed="both")],
         "hidden_sizes": [tuple, list],
@@ -264,14 +273,14 @@ class AnyLossClassifier(ClassifierMixin, TorchTrainingMixin, BaseEstimator):
         if any(k.startswith("metric__") for k in params):
             value = params.get("metric", self.metric)
             if isinstance(value, str):
-                params["metric"] = get_anyloss(value)
+                params["metric"] = _metric_loss(value)
         return super().set_params(**params)
 
     # --------------------------------------------------------------------- fit
     def _build_loss(self):
         metric = self.metric
         if isinstance(metric, str):
-            return get_anyloss(metric)
+            return _metric_loss(metric)
         if hasattr(metric, "get_params"):
             return type(metric)(**metric.get_params(deep=False))
         return copy.deepcopy(metric)

@@ -26,7 +26,7 @@ from sklearn.metrics import (
     recall_score,
 )
 
-from . import anyloss as _al
+from .losses import confusion as _al
 
 __all__ = ["ANYLOSS_SCORERS", "AnyLossScorer", "make_anyloss_scorer"]
 

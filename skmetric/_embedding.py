@@ -86,6 +86,13 @@ class EmbeddingLearnerMixin(TorchTrainingMixin):
                 losses=loss, num_classes=n_classes, embedding_size=embedding_size
             )
         cls = type(get_loss(loss)) if isinstance(loss, str) else type(loss)
+        if getattr(cls, "takes_probabilities", False):
+            raise ValueError(
+                f"`loss`={self._loss_name()} is an AnyLoss loss on class "
+                f"probabilities, not on embeddings; {type(self).__name__} needs a "
+                "metric-learning loss. Use AnyLossClassifier(metric=...) to train "
+                "a classifier for a confusion-matrix metric."
+            )
         fit_params = {}
         if getattr(cls, "requires_num_classes", False):
             fit_params = {"num_classes": n_classes, "embedding_size": embedding_size}
