@@ -96,9 +96,18 @@ class EmbeddingLearnerMixin(TorchTrainingMixin):
         fit_params = {}
         if getattr(cls, "requires_num_classes", False):
             fit_params = {"num_classes": n_classes, "embedding_size": embedding_size}
+        fit_params.update(self._loss_build_params(cls, by_name=isinstance(loss, str)))
         if isinstance(loss, str):
             return get_loss(loss, **fit_params)
         return _copy_block(loss, **fit_params)
+
+    def _loss_build_params(self, cls, *, by_name):
+        """Estimator settings passed to the loss of class ``cls`` when it is built.
+
+        A built loss is never modified afterwards.  ``by_name``: the loss was
+        given by its registry name (not as an object).
+        """
+        return {}
 
     def _build_miner(self):
         miner = getattr(self, "miner", None)

@@ -16,7 +16,7 @@ from torch import nn
 from ._embedding import EmbeddingLearnerMixin
 from ._training import TRAINING_PARAMETER_CONSTRAINTS
 from ._training._sampler import EpisodicBatchSampler
-from .losses.prototypical import prototype_distances
+from .distances import prototype_distances
 from .utils._validation import (
     Interval,
     StrOptions,
@@ -343,6 +343,15 @@ class ProtoClassifier(
             )
         return train_classes.size
 
+    def _loss_build_params(self, cls, *, by_name):
+        """An episodic loss gets ``n_shot`` (and, by name, ``metric`` and ``temperature``)."""
+        if not getattr(cls, "requires_episodes", False):
+            return {}
+        params = {"n_shot": self.n_shot}
+        if by_name:
+            params.update(metric=self.metric, temperature=self.temperature)
+        return params
+
     def _valid_kwargs(self, X, y_enc, train_idx, valid_idx, rng):
         if valid_idx is None:
             return {}
@@ -384,9 +393,6 @@ class ProtoClassifier(
         f = self._start_fit(X, y)
         loss = f.loss
         if getattr(loss, "requires_episodes", False):
-            loss.n_shot = self.n_shot
-            if isinstance(self.loss, str):
-                loss.metric, loss.temperature = self.metric, self.temperature
             n_way = self._check_episodes(f.y_enc, f.train_idx, f.valid_idx)
             if self.n_way is not None:
                 n_way = self.n_way

@@ -1,4 +1,7 @@
-"""Poincaré geometry, Hyp-OC losses and HyperbolicOneClass."""
+"""Poincaré geometry and HyperbolicOneClass.
+
+The Hyp-OC network and losses: tests/nn/test_hyp_oc_net.py, tests/losses/test_hyp_oc_losses.py.
+"""
 
 import math
 import pickle
@@ -13,6 +16,7 @@ from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import train_test_split
 from torch import nn
 
+from _ball import ball_points
 from skmetric._hyperbolic_oc import AUTO_OFFSET, HyperbolicOneClass
 from skmetric._training import TrainingDivergedError
 from skmetric.distances import DISTANCES, PoincareDistance, get_distance
@@ -30,13 +34,6 @@ from skmetric.geometry import (
     pairwise_dist,
     project,
 )
-from skmetric.losses.hyperbolic import (
-    HyperbolicCrossEntropyLoss,
-    HyperbolicMLR,
-    HyperbolicPairwiseConfusionLoss,
-    hyp_pc_loss,
-    hyperbolic_mlr_logits,
-)
 
 DTYPES = [torch.float32, torch.float64]
 # tolerance per dtype for identities (relative to O(1) values)
@@ -44,19 +41,11 @@ TOL = {torch.float32: 1e-4, torch.float64: 1e-10}
 CURVATURES = [0.1, 1.0, 3.0]
 
 
-def _points(n, d, c, dtype, seed=0, max_frac=0.95):
-    """Random points of the ball of curvature -c, radius up to max_frac of the edge."""
-    g = torch.Generator().manual_seed(seed)
-    x = torch.randn(n, d, generator=g, dtype=torch.float64)
-    r = torch.rand(n, 1, generator=g, dtype=torch.float64) * max_frac / math.sqrt(c)
-    return (x / x.norm(dim=-1, keepdim=True) * r).to(dtype)
-
-
 # ----------------------------------------------------------------- geometry
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("c", CURVATURES)
 def test_dist0_closed_form(dtype, c):
-    x = _points(50, 5, c, dtype)
+    x = ball_points(50, 5, c, dtype)
     expected = 2 / math.sqrt(c) * torch.atanh(math.sqrt(c) * x.double().norm(dim=-1))
     torch.testing.assert_close(dist0(x, c=c).double(), expected, rtol=TOL[dtype], atol=TOL[dtype])
     torch.testing.assert_close(
@@ -67,7 +56,7 @@ def test_dist0_closed_form(dtype, c):
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("c", CURVATURES)
 def test_dist_matches_mobius_form_and_is_a_metric(dtype, c):
-    x, y, z = (_points(40, 4, c, dtype, seed=s) for s in (1, 2, 3))
+    x, y, z = (ball_points(40, 4, c, dtype, seed=s) for s in (1, 2, 3))
     d_xy = dist(x, y, c=c)
     # the artanh-of-Möbius form (computed in float64 as the reference)
     u = mobius_add(-x.double(), y.double(), c=c)
@@ -82,12 +71,12 @@ def test_dist_matches_mobius_form_and_is_a_metric(dtype, c):
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("c", CURVATURES)
 def test_maps_round_trip_and_left_cancellation(dtype, c):
-    x, y = _points(30, 3, c, dtype, seed=4), _points(30, 3, c, dtype, seed=5)
+    x, y = ball_points(30, 3, c, dtype, seed=4), ball_points(30, 3, c, dtype, seed=5)
     tol = dict(rtol=TOL[dtype] * 10, atol=TOL[dtype] * 10)
     torch.testing.assert_close(expmap0(logmap0(x, c=c), c=c), x, **tol)
     # tangent vectors with sqrt(c)||v|| <= 2, so that tanh does not saturate
     # (beyond, expmap0 hits the projection radius and cannot be inverted)
-    v = _points(30, 3, c, dtype, seed=6, max_frac=2.0)
+    v = ball_points(30, 3, c, dtype, seed=6, max_frac=2.0)
     torch.testing.assert_close(logmap0(expmap0(v, c=c), c=c), v, **tol)
     torch.testing.assert_close(expmap(x, logmap(x, y, c=c), c=c), y, **tol)
     torch.testing.assert_close(mobius_add(-x, mobius_add(x, y, c=c), c=c), y, **tol)
@@ -99,7 +88,7 @@ def test_maps_round_trip_and_left_cancellation(dtype, c):
 
 
 def test_euclidean_limit():
-    x, y = _points(10, 3, 1.0, torch.float64, seed=7), _points(10, 3, 1.0, torch.float64, seed=8)
+    x, y = ball_points(10, 3, 1.0, torch.float64, seed=7), ball_points(10, 3, 1.0, torch.float64, seed=8)
     torch.testing.assert_close(dist(x, y, c=1e-10), 2 * (x - y).norm(dim=-1), rtol=1e-8, atol=1e-8)
     torch.testing.assert_close(dist(x, y, c=0.0), 2 * (x - y).norm(dim=-1))
     assert torch.equal(expmap0(x, c=0.0), x)
@@ -164,7 +153,7 @@ def test_gradients_finite_near_zero_and_at_the_edge(dtype):
 
 
 def test_pairwise_dist_matches_dist_and_chunks():
-    x, y = _points(7, 3, 0.5, torch.float64, 1), _points(5, 3, 0.5, torch.float64, 2)
+    x, y = ball_points(7, 3, 0.5, torch.float64, 1), ball_points(5, 3, 0.5, torch.float64, 2)
     full = pairwise_dist(x, y, c=0.5)
     loop = torch.stack([dist(x[i : i + 1], y, c=0.5) for i in range(7)])
     torch.testing.assert_close(full, loop)
@@ -176,7 +165,7 @@ def test_matches_geoopt_inside_the_ball():
     geoopt = pytest.importorskip("geoopt")
     c = 0.7
     ball = geoopt.PoincareBall(c=c)
-    x, y = _points(20, 4, c, torch.float64, 1, 0.9), _points(20, 4, c, torch.float64, 2, 0.9)
+    x, y = ball_points(20, 4, c, torch.float64, 1, 0.9), ball_points(20, 4, c, torch.float64, 2, 0.9)
     v = torch.randn(20, 4, dtype=torch.float64)
     torch.testing.assert_close(dist(x, y, c=c), ball.dist(x, y))
     torch.testing.assert_close(mobius_add(x, y, c=c), ball.mobius_add(x, y))
@@ -196,7 +185,7 @@ def test_geoopt_missing_names_the_extra(monkeypatch):
 def test_poincare_ball_class_and_bad_curvature():
     ball = PoincareBall(c=4.0)
     assert ball.radius == 0.5 and repr(ball) == "PoincareBall(c=4.0)"
-    x = _points(3, 2, 4.0, torch.float64)
+    x = ball_points(3, 2, 4.0, torch.float64)
     torch.testing.assert_close(ball.dist0(x), dist0(x, c=4.0))
     with pytest.raises(ValueError, match=re.escape("`c` must be >= 0; got -1.0")):
         PoincareBall(c=-1.0)
@@ -212,97 +201,6 @@ def test_poincare_distance_in_registry():
     inside = PoincareDistance(c=0.5, tangent_input=False)
     torch.testing.assert_close(inside(z), pairwise_dist(z, c=0.5))
     assert d.get_params()["c"] == 0.5 and not d.is_inverted
-
-
-# ------------------------------------------------------------------- losses
-def _mlr_reference(z, p, a, c):
-    """The official formula, one (sample, class) at a time, through Möbius addition."""
-    out = torch.empty(z.shape[0], p.shape[0], dtype=z.dtype)
-    for i in range(z.shape[0]):
-        for k in range(p.shape[0]):
-            u = mobius_add(-p[k], z[i], c=c)
-            lam = 2 / (1 - c * (p[k] @ p[k]))
-            an = a[k].norm()
-            arg = 2 * math.sqrt(c) * (u @ a[k]) / ((1 - c * (u @ u)) * an)
-            out[i, k] = lam * an / math.sqrt(c) * torch.asinh(arg)
-    return out
-
-
-@pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("c", [0.1, 1.0])
-def test_mlr_logits_match_reference(dtype, c):
-    torch.manual_seed(0)
-    mlr = HyperbolicMLR(4, 3, c=c).to(dtype)
-    z = _points(8, 4, c, dtype, seed=3, max_frac=0.9)
-    p, a = mlr.hyperplanes()
-    expected = _mlr_reference(z.double(), p.double(), a.double(), c)
-    tol = 1e-4 if dtype == torch.float32 else 1e-9
-    torch.testing.assert_close(mlr(z).double(), expected, rtol=tol, atol=tol)
-
-
-def test_mlr_euclidean_limit():
-    torch.manual_seed(0)
-    z, p, a = torch.randn(5, 3, dtype=torch.float64) * 0.1, torch.randn(2, 3, dtype=torch.float64) * 0.1, torch.randn(2, 3, dtype=torch.float64)
-    euclid = 4 * (z @ a.T - (p * a).sum(-1))
-    torch.testing.assert_close(hyperbolic_mlr_logits(z, p, a, c=0.0), euclid)
-    torch.testing.assert_close(hyperbolic_mlr_logits(z, p, a, c=1e-10), euclid, rtol=1e-6, atol=1e-6)
-
-
-@pytest.mark.parametrize("dtype", DTYPES)
-def test_mlr_finite_at_the_edge(dtype):
-    torch.manual_seed(0)
-    mlr = HyperbolicMLR(3, 2, c=1.0).to(dtype)
-    v = (torch.randn(6, 3, dtype=dtype) * 1e4).requires_grad_(True)
-    logits = mlr(expmap0(v, c=1.0))
-    loss = torch.nn.functional.cross_entropy(logits, torch.tensor([0, 1] * 3))
-    loss.backward()
-    assert torch.isfinite(logits).all() and torch.isfinite(v.grad).all()
-    assert all(torch.isfinite(q.grad).all() for q in mlr.parameters())
-
-
-def _pc_reference(z, c, kind):
-    b = z.shape[0] // 2
-    total = 0.0
-    for i in range(b):
-        n = float(mobius_add(-z[i], z[i + b], c=c).norm())
-        f = math.atanh if kind == "geodesic" else math.atan
-        total += 2 / math.sqrt(c) * f(math.sqrt(c) * n)
-    return total / (2 * b)
-
-
-@pytest.mark.parametrize("kind", ["geodesic", "arctan"])
-@pytest.mark.parametrize("n", [2, 7, 8])
-def test_hyp_pc_matches_reference(kind, n):
-    z = _points(n, 3, 0.5, torch.float64, seed=n)
-    got = hyp_pc_loss(z, c=0.5, distance=kind)
-    assert float(got) == pytest.approx(_pc_reference(z, 0.5, kind), rel=1e-10)
-    assert float(HyperbolicPairwiseConfusionLoss(c=0.5, distance=kind)(z)) == float(got)
-
-
-def test_hyp_pc_edge_cases():
-    one = torch.zeros(1, 3, requires_grad=True)
-    loss = hyp_pc_loss(one, c=1.0)
-    loss.backward()
-    assert loss.item() == 0.0 and one.grad is not None
-    # identical pairs: zero loss, finite gradient
-    z = torch.zeros(4, 3, requires_grad=True)
-    hyp_pc_loss(z, c=1.0, distance="arctan").backward()
-    assert torch.isfinite(z.grad).all()
-    zc = _points(6, 3, 1.0, torch.float64)
-    assert float(hyp_pc_loss(zc, c=0.0)) == pytest.approx(
-        float(2 * (zc[:3] - zc[3:]).norm(dim=-1).sum() / 6)
-    )
-    with pytest.raises(ValueError, match="`distance` must be 'geodesic' or 'arctan'"):
-        hyp_pc_loss(zc, c=1.0, distance="cosine")
-
-
-def test_hyp_ce_is_cross_entropy_of_mlr():
-    torch.manual_seed(0)
-    loss = HyperbolicCrossEntropyLoss(3, 2, c=0.5)
-    z = _points(6, 3, 0.5, torch.float32)
-    y = torch.tensor([0, 1, 0, 1, 1, 0])
-    expected = torch.nn.functional.cross_entropy(loss.mlr(z), y)
-    torch.testing.assert_close(loss(z, y), expected)
 
 
 # ---------------------------------------------------------------- estimator
