@@ -175,6 +175,13 @@ class HyperbolicOneClass(
     lr : float, default=1e-3
     weight_decay : float, default=1e-6
     optimizer : {"adam", "adamw", "sgd", "rmsprop"} or optimizer class, default="adam"
+    optimizer_params : dict or None, default=None
+        Further keyword arguments of the optimizer (``{"momentum": 0.9}``,
+        ``{"betas": (0.9, 0.99)}``); ``lr`` and ``weight_decay`` have their own
+        parameters.  ``set_params(optimizer__momentum=0.9)`` sets one key, so
+        ``optimizer__<name>`` can be grid-searched.  ``"sgd"`` defaults to
+        ``momentum=0.9`` (torch's class, passed as such, to 0).  Unknown keys
+        raise a ValueError naming the optimizer.
     lr_schedule : {"constant", "cosine"}, default="constant"
         Learning-rate schedule of the shared fit loop.
     validation_fraction : float or None, default=None
@@ -286,6 +293,7 @@ class HyperbolicOneClass(
         lr=1e-3,
         weight_decay=1e-6,
         optimizer="adam",
+        optimizer_params=None,
         lr_schedule="constant",
         validation_fraction=None,
         patience=10,
@@ -315,6 +323,7 @@ class HyperbolicOneClass(
         self.lr = lr
         self.weight_decay = weight_decay
         self.optimizer = optimizer
+        self.optimizer_params = optimizer_params
         self.lr_schedule = lr_schedule
         self.validation_fraction = validation_fraction
         self.patience = patience

@@ -151,6 +151,13 @@ class ProtoClassifier(
     lr : float, default=1e-3
     weight_decay : float, default=1e-4
     optimizer : {"adamw", "adam", "sgd", "rmsprop"} or optimizer class, default="adamw"
+    optimizer_params : dict or None, default=None
+        Further keyword arguments of the optimizer (``{"momentum": 0.9}``,
+        ``{"betas": (0.9, 0.99)}``); ``lr`` and ``weight_decay`` have their own
+        parameters.  ``set_params(optimizer__momentum=0.9)`` sets one key, so
+        ``optimizer__<name>`` can be grid-searched.  ``"sgd"`` defaults to
+        ``momentum=0.9`` (torch's class, passed as such, to 0).  Unknown keys
+        raise a ValueError naming the optimizer.
     lr_schedule : {"cosine", "constant"}, default="cosine"
     validation_fraction : float or None, default=0.1
         Fraction of the classes (or samples) held out for early stopping;
@@ -276,6 +283,7 @@ class ProtoClassifier(
         lr=1e-3,
         weight_decay=1e-4,
         optimizer="adamw",
+        optimizer_params=None,
         lr_schedule="cosine",
         validation_fraction=0.1,
         validation_split="classes",
@@ -303,6 +311,7 @@ class ProtoClassifier(
         self.lr = lr
         self.weight_decay = weight_decay
         self.optimizer = optimizer
+        self.optimizer_params = optimizer_params
         self.lr_schedule = lr_schedule
         self.validation_fraction = validation_fraction
         self.validation_split = validation_split
