@@ -131,15 +131,11 @@ class AnyLossClassifier(ClassifierMixin, TorchTrainingMixin, BaseEstimator):
         parameters are nested parameters: ``metric__L``, ``metric__beta``,
         ``metric__average``.  An object is copied, never modified.
     ce_weight : float in [0, 1], default=0.5
-        Weight ``w`` of a class-balanced cross-entropy term:
-        the loss is ``(1 - w) (1 - metric) + w CE``, the hybrid of the AnyLoss
-        authors' follow-up work.  ``0`` is pure AnyLoss.  The metric term has
-        no gradient for samples whose probability is far from 0.5 (the
-        approximation is flat there), so a sample that the network gets
-        confidently wrong early on stays wrong; the cross-entropy term keeps
-        a gradient on every sample.  Measured (``benchmarks/bench_anyloss.py``):
-        pure AnyLoss merges classes of easy multi-class blobs and trails
-        cross-entropy on digits and MNIST-1D; ``0.5`` fixes both.
+        Weight ``w`` of a class-balanced cross-entropy term: the loss is
+        ``(1 - w) (1 - metric) + w CE``, the hybrid of the AnyLoss authors'
+        follow-up work; ``0`` is pure AnyLoss.  The cross-entropy keeps a
+        gradient on samples whose probability is far from 0.5, where the
+        metric term is flat (measurements: ``docs/anyloss.md``).
     module : {"mlp", "linear"} or torch.nn.Module, default="mlp"
         ``"linear"``: a linear model on standardised features (logistic
         regression's shape); ``"mlp"``: an MLP with ``hidden_sizes``; or any

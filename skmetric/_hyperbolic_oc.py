@@ -66,24 +66,21 @@ class HyperbolicOneClass(
 ):
     r"""One-class novelty detection in the Poincaré ball (Hyp-OC).
 
-    Trained on normal samples only, like
-    :class:`~sklearn.svm.OneClassSVM`.  The input is standardised and
-    whitened (Ledoit-Wolf), then a residual network encodes it; the features
-    are clipped to a Euclidean norm of at most ``clip_radius`` and mapped
-    into the Poincaré ball of curvature :math:`-c` (exponential map at a
-    learnable base point).  A head separates the real samples from
-    *pseudo-negatives* drawn from :math:`\mathcal N(\mu, \sigma^2 I)` around
-    a running mean :math:`\mu` of the (whitened) real features, with two
-    losses: Hyp-CE (cross-entropy on the head's logits) and Hyp-PC (pairwise
-    confusion: the mean geodesic distance between paired real samples, which
-    pulls them together).  Gradients are clipped to a norm of ``grad_clip``.
-    The default head (``head="distance"``) scores a point by its geodesic
-    distance to the mean of the real ball points; ``head="mlr"`` is
-    the paper's hyperbolic MLR layer.
+    Trained on normal samples only, like :class:`~sklearn.svm.OneClassSVM`.
+    The network (:class:`skmetric.nn.HypOCNet`) standardises and whitens the
+    input, encodes it with a residual MLP, clips the features to a norm of
+    ``clip_radius`` and maps them into the Poincaré ball of curvature
+    :math:`-c`.  A head tells the real samples from *pseudo-negatives* drawn
+    from :math:`\mathcal N(\mu, \sigma^2 I)` around a running mean :math:`\mu`
+    of the (whitened) real features, trained with Hyp-CE (cross-entropy on the
+    head's logits) and Hyp-PC (mean geodesic distance between paired real
+    samples).  The default head scores a point by its geodesic distance to the
+    mean of the real ball points.
 
-    The score of a sample is the log-probability that the head gives to
-    "real" (``score_samples``, greater is more normal); ``decision_function``
-    is the score minus ``offset_`` and ``predict`` its sign.
+    ``score_samples`` is the log-probability the head gives to "real"
+    (greater is more normal), ``decision_function`` the score minus
+    ``offset_`` and ``predict`` its sign.  How the defaults were chosen, with
+    the measured AUCs: ``docs/hyperbolic.md``.
 
     Parameters
     ----------
@@ -93,64 +90,37 @@ class HyperbolicOneClass(
         or any module mapping ``(n, n_features)`` float32 standardised
         features to ``(n, d)`` (copied, never modified).
     n_components : int, default=None
-        Dimension of the ball.  ``None``: ``min(n_features, 64)`` (after
-        whitening every direction has unit variance, so fewer principal axes
-        would drop information; 64 rather than 32 raised digits' AUC).  Ignored
+        Dimension of the ball; ``None``: ``min(n_features, 64)``.  Ignored
         (read from its output) for a user encoder.
     hidden_sizes : tuple of int, default=(128,)
         Hidden widths of the ``"mlp"`` encoder.
     dropout : float, default=0.0
         Dropout of the ``"mlp"`` encoder.
     standardize : bool or "whiten", default="whiten"
-        ``True``: centre and scale the features with the training mean and
-        standard deviation inside the network.  ``"whiten"``: then also
-        decorrelate them with the inverse square root of the Ledoit-Wolf
-        shrunk correlation matrix (ZCA), so that distances at initialisation
-        are (shrunk) Mahalanobis distances and the pseudo-negatives follow
-        the data's covariance :math:`\mathcal N(\mu, \sigma^2\hat\Sigma)`
-        in input space.  ``False``: raw features.  Pseudo-negatives are drawn
-        in the transformed space, so ``pseudo_std`` is in units of standard
-        deviations.  Whitening raised the benchmark's mean AUC most of all
-        (breast cancer, whose 30 features are strongly correlated, from 0.74
-        to 0.96, together with ``head="distance"``).
+        ``True``: centre and scale the features inside the network.
+        ``"whiten"``: then also decorrelate them with the inverse square root
+        of the Ledoit-Wolf shrunk correlation matrix (ZCA), so that distances
+        at initialisation are (shrunk) Mahalanobis distances.  ``False``: raw
+        features.  Pseudo-negatives are drawn in the transformed space.
     head : {"distance", "mlr"}, default="distance"
-        ``"mlr"``: the paper's two-class hyperbolic MLR.  ``"distance"``:
-        :math:`\operatorname{logit}_{\text{pseudo}} -
-        \operatorname{logit}_{\text{real}} = (d_c(z, m)^2 - r^2) / t` with
-        :math:`m` the running mean (momentum ``momentum``) of the real
-        samples' ball points during training and their exact mean after it
-        (the running mean depends on the last batches; the exact mean raised
-        MNIST-1D from 0.741 to 0.754), and learnable :math:`r^2, t`
-        initialised to the mean squared distance of the training points.
-        Hyp-PC pulls the real points towards each other, i.e. towards
-        :math:`m`: without it (``pc_weight=0``) MNIST-1D fell to 0.712.  Pseudo-negatives
-        surround the data on every side, which a (hyperbolic) hyperplane
-        cannot separate but a geodesic ball can; on breast cancer the MLR
-        learned a direction along which the outliers looked *more* real
-        (AUC 0.07 after 5 epochs).
+        ``"distance"``: :math:`\operatorname{logit}_{\text{pseudo}} -
+        \operatorname{logit}_{\text{real}} = (d_c(z, m)^2 - r^2) / t`, with
+        :math:`m` the running mean (``momentum``) of the real ball points
+        during training and their exact mean after it, and learnable
+        :math:`r^2, t`.  ``"mlr"``: the paper's two-class hyperbolic MLR.
     c : float, default=0.1
-        Curvature magnitude of the ball (radius :math:`1/\sqrt c`).  ``0``
-        is the Euclidean limit (no hyperbolic map, a linear logit layer and
-        twice the Euclidean distance in Hyp-PC): the Euclidean ablation.
+        Curvature magnitude of the ball (radius :math:`1/\sqrt c`); ``0`` is
+        the Euclidean ablation.
     clip_radius : float or None, default=4.0
-        Euclidean feature clipping radius ``r`` before the map into the ball
-        (Guo et al.); ``None`` disables it.  The encoder starts with an RMS
-        feature norm of 1; clipping at 2 tied the scores of the inliers
-        beyond twice that norm with the outliers (digits: 0.975 vs 0.986 at
-        initialisation), 4 does not, and keeps :math:`\sqrt c\|z\| \le
-        \tanh(4\sqrt c) \approx 0.85` from the edge for ``c=0.1``.
+        Euclidean feature clipping radius before the map into the ball
+        (Guo et al.); ``None`` disables it.
     pseudo_std : float, default=2.0
         Standard deviation :math:`\sigma` of the pseudo-negative Gaussian,
-        in standard deviations of the data.  The paper uses 1 on pretrained
-        features; on our benchmark (digits, MNIST-1D, breast cancer) 2 scored
-        higher on every data set, since a wider Gaussian also covers the
-        space beyond the data.
+        in standard deviations of the (whitened) data.
     momentum : float, default=0.8
-        Weight :math:`\alpha` of the old value in the running mean
-        :math:`\mu \leftarrow \alpha\mu + (1-\alpha)\bar x_{\text{batch}}`.
-        It is a true exponential moving average initialised at the first
-        batch's mean (the official code uses the previous batch's raw mean
-        and resets it to 0 every epoch).
+        Weight :math:`\alpha` of the old value in the running means
+        :math:`\mu \leftarrow \alpha\mu + (1-\alpha)\bar x_{\text{batch}}`,
+        initialised at the first batch's mean.
     ce_weight, pc_weight : float, default=1.0
         Weights of Hyp-CE and Hyp-PC in the loss.
     pc_distance : {"geodesic", "arctan"}, default="geodesic"
@@ -161,27 +131,19 @@ class HyperbolicOneClass(
         disables clipping.
     contamination : "auto" or float in (0, 0.5], default="auto"
         Sets ``offset_``.  ``"auto"``: :math:`\log(1/2)`, so that a sample is
-        an inlier when the MLR finds it more likely real than
+        an inlier when the head finds it more likely real than
         pseudo-negative.  A fraction: the ``contamination`` quantile of the
         training scores, as in :class:`~sklearn.ensemble.IsolationForest`.
     max_epochs : int, default=10
-        The AUC of held-out inliers against outliers peaks at 10-20 epochs
-        and falls with longer training on all three benchmark data sets
-        (MNIST-1D 0.80 at 10 epochs, 0.77 at 50): the network starts from a
-        good (Mahalanobis) score and overfits the pseudo-negative task.  The
-        held-out log-loss of ``validation_fraction`` keeps improving and
-        does not catch it.
+        Longer training overfits the pseudo-negative task (the AUC falls
+        while the held-out log-loss keeps improving).
     batch_size : int, default=64
     lr : float, default=1e-3
     weight_decay : float, default=1e-6
     optimizer : {"adam", "adamw", "sgd", "rmsprop"} or optimizer class, default="adam"
     optimizer_params : dict or None, default=None
-        Further keyword arguments of the optimizer (``{"momentum": 0.9}``,
-        ``{"betas": (0.9, 0.99)}``); ``lr`` and ``weight_decay`` have their own
-        parameters.  ``set_params(optimizer__momentum=0.9)`` sets one key, so
-        ``optimizer__<name>`` can be grid-searched.  ``"sgd"`` defaults to
-        ``momentum=0.9`` (torch's class, passed as such, to 0).  Unknown keys
-        raise a ValueError naming the optimizer.
+        Further keyword arguments of the optimizer; ``optimizer__<name>``
+        sets one key (see :class:`~skmetric.MetricLearner`).
     lr_schedule : {"constant", "cosine"}, default="constant"
         Learning-rate schedule of the shared fit loop.
     validation_fraction : float or None, default=None
@@ -198,9 +160,7 @@ class HyperbolicOneClass(
         Extra callbacks for the fit loop.
     accelerator : accelerate.Accelerator or None, default=None
         Train through skorch's Hugging Face Accelerate integration (the
-        ``accelerate`` extra): multi-GPU with ``accelerate launch``, mixed
-        precision.  The accelerator places module and data; ``device`` is
-        then ignored.  ``None`` trains on ``device`` in plain torch.
+        ``accelerate`` extra); ``device`` is then ignored.
 
     Attributes
     ----------
@@ -518,7 +478,7 @@ class HyperbolicOneClass(
         Returns
         -------
         scores : ndarray of shape (n_samples,)
-            :math:`\\log p(\\text{real} \\mid x) \\le 0`, from the hyperbolic MLR.
+            :math:`\\log p(\\text{real} \\mid x) \\le 0`, from the head.
         """
         return self._score(self._validate(X))
 
