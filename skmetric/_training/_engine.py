@@ -293,7 +293,7 @@ class TorchTrainingMixin:
         routed = {k[len("optimizer__"):]: params.pop(k)
                   for k in list(params) if k.startswith("optimizer__")}
         if routed:
-            base = params.get("optimizer_params", self.optimizer_params)
+            base = params.get("optimizer_params", getattr(self, "optimizer_params", None))
             params["optimizer_params"] = {**(base or {}), **routed}
         return super().set_params(**params)
 
@@ -334,7 +334,7 @@ class TorchTrainingMixin:
         """``optimizer__*`` keyword arguments of the skorch net, checked."""
         name = self.optimizer if isinstance(self.optimizer, str) else None
         kwargs = dict(OPTIMIZER_DEFAULTS.get(name, {}))
-        user = self.optimizer_params or {}
+        user = getattr(self, "optimizer_params", None) or {}
         for key in user:
             if not isinstance(key, str):
                 raise ValueError(
