@@ -14,7 +14,8 @@ from ._training import (
     TorchTrainingMixin,
     seeded,
 )
-from .anyloss import LOSSES, get_anyloss
+from .losses import get_loss
+from .losses.anyloss import ANYLOSS_LOSSES
 from .nn._heads import StandardizedHead, feature_standardization
 from .utils._validation import (
     Interval,
@@ -25,6 +26,13 @@ from .utils._validation import (
 )
 
 __all__ = ["AnyLossClassifier"]
+
+# metric="f1" builds the loss registered as "anyloss_f1"
+_METRIC_NAMES = {cls.metric_name for cls in ANYLOSS_LOSSES.values()}
+
+
+def _metric_loss(name):
+    return get_loss(f"anyloss_{name}")
 
 
 def _probabilities(logits, n_classes):
@@ -105,7 +113,7 @@ class AnyLossClassifier(ClassifierMixin, TorchTrainingMixin, BaseEstimator):
     (0.5, i.e. ``argmax``), so there is no ``class_weight`` and no threshold
     to tune.  Multi-class targets use a soft confusion matrix per class
     (one-vs-rest) with macro averaging by default; see
-    :mod:`skmetric.anyloss`.
+    :mod:`skmetric.losses.confusion`.
 
     Batches are stratified: every batch holds each class in its overall
     proportion (at least one sample), so the batch metric is an unbiased
@@ -114,23 +122,20 @@ class AnyLossClassifier(ClassifierMixin, TorchTrainingMixin, BaseEstimator):
     Parameters
     ----------
     metric : str or torch.nn.Module, default="f1"
-        A name of :data:`skmetric.anyloss.METRICS` (``"f1"``, ``"fbeta"``,
+        A metric name (``"f1"``, ``"fbeta"``,
         ``"balanced_accuracy"``, ``"mcc"``, ``"gmean"``, ``"jaccard"``,
-        ``"accuracy"``, ``"precision"``, ``"recall"``) or a loss object called
-        as ``loss(probabilities, y)`` (an :class:`skmetric.anyloss.AnyLoss`,
+        ``"accuracy"``, ``"precision"``, ``"recall"``), which builds the loss
+        ``skmetric.losses.LOSSES["anyloss_<name>"]``, or a loss object called
+        as ``loss(probabilities, y)`` (an :class:`skmetric.losses.AnyLoss`,
         e.g. ``FBetaLoss(beta=2)`` or ``FormulaLoss(my_metric)``).  Its
         parameters are nested parameters: ``metric__L``, ``metric__beta``,
         ``metric__average``.  An object is copied, never modified.
     ce_weight : float in [0, 1], default=0.5
-        Weight ``w`` of a class-balanced cross-entropy term:
-        the loss is ``(1 - w) (1 - metric) + w CE``, the hybrid of the AnyLoss
-        authors' follow-up work.  ``0`` is pure AnyLoss.  The metric term has
-        no gradient for samples whose probability is far from 0.5 (the
-        approximation is flat there), so a sample that the network gets
-        confidently wrong early on stays wrong; the cross-entropy term keeps
-        a gradient on every sample.  Measured (``benchmarks/bench_anyloss.py``):
-        pure AnyLoss merges classes of easy multi-class blobs and trails
-        cross-entropy on digits and MNIST-1D; ``0.5`` fixes both.
+        Weight ``w`` of a class-balanced cross-entropy term: the loss is
+        ``(1 - w) (1 - metric) + w CE``, the hybrid of the AnyLoss authors'
+        follow-up work; ``0`` is pure AnyLoss.  The cross-entropy keeps a
+        gradient on samples whose probability is far from 0.5, where the
+        metric term is flat (measurements: ``docs/anyloss.md``).
     module : {"mlp", "linear"} or torch.nn.Module, default="mlp"
         ``"linear"``: a linear model on standardised features (logistic
         regression's shape); ``"mlp"``: an MLP with ``hidden_sizes``; or any
@@ -147,6 +152,13 @@ class AnyLossClassifier(ClassifierMixin, TorchTrainingMixin, BaseEstimator):
     lr : float, default=1e-2
     weight_decay : float, default=1e-4
     optimizer : {"adamw", "adam", "sgd", "rmsprop"} or optimizer class, default="adamw"
+    optimizer_params : dict or None, default=None
+        Further keyword arguments of the optimizer (``{"momentum": 0.9}``,
+        ``{"betas": (0.9, 0.99)}``); ``lr`` and ``weight_decay`` have their own
+        parameters.  ``set_params(optimizer__momentum=0.9)`` sets one key, so
+        ``optimizer__<name>`` can be grid-searched.  ``"sgd"`` defaults to
+        ``momentum=0.9`` (torch's class, passed as such, to 0).  Unknown keys
+        raise a ValueError naming the optimizer.
     lr_schedule : {"cosine", "constant"}, default="cosine"
         Cosine annealing of the learning rate to 0 over ``max_epochs``.
     validation_fraction : float or None, default=None
@@ -208,7 +220,7 @@ class AnyLossClassifier(ClassifierMixin, TorchTrainingMixin, BaseEstimator):
     """
 
     _parameter_constraints = {
-        "metric": [StrOptions(set(LOSSES)), nn.Module],
+        "metric": [StrOptions(_METRIC_NAMES), nn.Module],
         "module": [StrOptions({"mlp", "linear"}), nn.Module],
         "ce_weight": [Interval(Real, 0, 1, closed="both")],
         "hidden_sizes": [tuple, list],
@@ -230,6 +242,7 @@ class AnyLossClassifier(ClassifierMixin, TorchTrainingMixin, BaseEstimator):
         lr=1e-2,
         weight_decay=1e-4,
         optimizer="adamw",
+        optimizer_params=None,
         lr_schedule="cosine",
         validation_fraction=None,
         patience=10,
@@ -249,6 +262,7 @@ class AnyLossClassifier(ClassifierMixin, TorchTrainingMixin, BaseEstimator):
         self.lr = lr
         self.weight_decay = weight_decay
         self.optimizer = optimizer
+        self.optimizer_params = optimizer_params
         self.lr_schedule = lr_schedule
         self.validation_fraction = validation_fraction
         self.patience = patience
@@ -264,14 +278,14 @@ class AnyLossClassifier(ClassifierMixin, TorchTrainingMixin, BaseEstimator):
         if any(k.startswith("metric__") for k in params):
             value = params.get("metric", self.metric)
             if isinstance(value, str):
-                params["metric"] = get_anyloss(value)
+                params["metric"] = _metric_loss(value)
         return super().set_params(**params)
 
     # --------------------------------------------------------------------- fit
     def _build_loss(self):
         metric = self.metric
         if isinstance(metric, str):
-            return get_anyloss(metric)
+            return _metric_loss(metric)
         if hasattr(metric, "get_params"):
             return type(metric)(**metric.get_params(deep=False))
         return copy.deepcopy(metric)

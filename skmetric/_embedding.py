@@ -86,12 +86,28 @@ class EmbeddingLearnerMixin(TorchTrainingMixin):
                 losses=loss, num_classes=n_classes, embedding_size=embedding_size
             )
         cls = type(get_loss(loss)) if isinstance(loss, str) else type(loss)
+        if getattr(cls, "takes_probabilities", False):
+            raise ValueError(
+                f"`loss`={self._loss_name()} is an AnyLoss loss on class "
+                f"probabilities, not on embeddings; {type(self).__name__} needs a "
+                "metric-learning loss. Use AnyLossClassifier(metric=...) to train "
+                "a classifier for a confusion-matrix metric."
+            )
         fit_params = {}
         if getattr(cls, "requires_num_classes", False):
             fit_params = {"num_classes": n_classes, "embedding_size": embedding_size}
+        fit_params.update(self._loss_build_params(cls, by_name=isinstance(loss, str)))
         if isinstance(loss, str):
             return get_loss(loss, **fit_params)
         return _copy_block(loss, **fit_params)
+
+    def _loss_build_params(self, cls, *, by_name):
+        """Estimator settings passed to the loss of class ``cls`` when it is built.
+
+        A built loss is never modified afterwards.  ``by_name``: the loss was
+        given by its registry name (not as an object).
+        """
+        return {}
 
     def _build_miner(self):
         miner = getattr(self, "miner", None)

@@ -3,7 +3,6 @@
 import copy
 import math
 from numbers import Integral, Real
-from typing import NamedTuple
 
 import numpy as np
 import torch
@@ -17,9 +16,9 @@ from torch import nn
 from torch.nn import functional as F
 
 from ._training import TRAINING_PARAMETER_CONSTRAINTS, TorchTrainingMixin, seeded
-from .geometry import PoincareBall, dist, expmap, expmap0, project
-from .losses.hyperbolic import HyperbolicMLR, hyp_pc_loss
-from .nn import ResidualEmbedder, initial_projection
+from .geometry import PoincareBall, project
+from .losses.hyperbolic import HypOCCriterion
+from .nn import HypOCNet, ResidualEmbedder, initial_projection
 from .utils._validation import (
     Interval,
     StrOptions,
@@ -33,185 +32,6 @@ __all__ = ["HyperbolicOneClass"]
 # offset_ for contamination="auto": log p(real) = log(1/2), the Bayes boundary
 # between the data and the pseudo-negatives at equal priors.
 AUTO_OFFSET = math.log(0.5)
-
-
-class _RiemannianGrad(torch.autograd.Function):
-    r"""Identity whose backward rescales the gradient by :math:`(1 - c\|z\|^2)^2 / 4`.
-
-    The inverse squared conformal factor turns the Euclidean gradient at a
-    ball point into the Riemannian one (as in Hyp-OC's official code).
-    """
-
-    @staticmethod
-    def forward(ctx, z, c):
-        ctx.c = c
-        ctx.save_for_backward(z)
-        return z.view_as(z)
-
-    @staticmethod
-    def backward(ctx, grad):
-        (z,) = ctx.saved_tensors
-        scale = (1.0 - ctx.c * (z * z).sum(-1, keepdim=True)).clamp_min(0.0) ** 2 / 4.0
-        return grad * scale, None
-
-
-class _TrainOutput(NamedTuple):
-    """What the network returns in training mode (real rows first)."""
-
-    z: torch.Tensor  # ball points of real then pseudo-negative samples
-    logits: torch.Tensor  # (2 n_real, 2): class 0 = real, 1 = pseudo-negative
-    n_real: int
-
-
-class HypOCNet(nn.Module):
-    r"""Standardise/whiten, (train: add pseudo-negatives), encode, clip, map into the ball, head.
-
-    In training mode the forward pass updates the running mean of the
-    standardised features,
-    :math:`\mu \leftarrow \alpha\mu + (1-\alpha)\bar x_{\text{batch}}`
-    (initialised at the first batch's mean), draws one pseudo-negative per
-    real sample from :math:`\mathcal N(\mu, \sigma^2 I)` with torch's RNG,
-    updates the running mean ``ball_mean`` of the real samples' ball points
-    (same momentum), and returns a :class:`_TrainOutput`.  In eval mode it
-    returns the head's logits of the inputs, shape ``(n, 2)``: the MLR's, or
-    ``[0, (d_c(z, ball_mean)^2 - r^2) / t]`` for ``head="distance"``.
-
-    Parameters
-    ----------
-    encoder : torch.nn.Module
-        Maps standardised ``(n, n_features)`` features to ``(n, d)``.
-    mean, scale : arrays of shape (n_features,)
-        Standardisation (``x - mean) / scale``).
-    embedding_size : int
-        ``d``.
-    c, clip_radius, pseudo_std, momentum : float
-    whitening : array of shape (n_features, n_features) or None
-        Applied after standardisation (``x @ whitening``).
-    head : {"mlr", "distance"}
-    """
-
-    def __init__(self, encoder, mean, scale, embedding_size, *, c, clip_radius,
-                 pseudo_std, momentum, whitening=None, head="mlr"):
-        super().__init__()
-        n_features = len(mean)
-        self.encoder = encoder
-        self.c = float(c)
-        self.clip_radius = clip_radius
-        self.pseudo_std = float(pseudo_std)
-        self.momentum = float(momentum)
-        self.register_buffer("mean", torch.as_tensor(mean, dtype=torch.float32))
-        self.register_buffer("scale", torch.as_tensor(scale, dtype=torch.float32))
-        if whitening is None:
-            self.whitening = None
-        else:
-            self.register_buffer("whitening", torch.as_tensor(whitening, dtype=torch.float32))
-        self.head = head
-        self.register_buffer("running_mean", torch.zeros(n_features))
-        self.register_buffer("ball_mean", torch.zeros(embedding_size))
-        self.register_buffer("n_batches_tracked", torch.zeros((), dtype=torch.long))
-        # learnable base point p0 = expmap0(xi) of the map into the ball
-        self.base_tangent = nn.Parameter(torch.zeros(embedding_size))
-        self.mlr = HyperbolicMLR(embedding_size, 2, c=self.c) if head == "mlr" else None
-        # distance head: logit(pseudo) - logit(real) = (d^2 - r^2) / t, with
-        # d the distance to the embedded running mean; r^2 and log t are
-        # set from the initial distances by HyperbolicOneClass.fit
-        self.radius2 = nn.Parameter(torch.ones(()))
-        self.log_temperature = nn.Parameter(torch.zeros(()))
-
-    def standardize(self, x):
-        x = (x - self.mean) / self.scale
-        if self.whitening is not None:
-            x = x @ self.whitening
-        return x
-
-    def center(self):
-        """Running mean of the real samples' ball points."""
-        return self.ball_mean[None, :]
-
-    def center_distance(self, z):
-        """Geodesic distance (Euclidean for ``c=0``) of ball points to :meth:`center`."""
-        center = self.center().to(z.dtype).expand_as(z)
-        if self.c == 0.0:
-            return 2.0 * ((z - center) ** 2).sum(-1).clamp_min(torch.finfo(z.dtype).tiny).sqrt()
-        return dist(z, center, c=self.c)
-
-    def logits(self, z):
-        if self.mlr is not None:
-            return self.mlr(z)
-        d2 = self.center_distance(z) ** 2
-        diff = (d2 - self.radius2.to(z.dtype)) * torch.exp(-self.log_temperature.to(z.dtype))
-        return torch.stack([torch.zeros_like(diff), diff], dim=-1)
-
-    def embed_standardized(self, x):
-        """Ball points of standardised features."""
-        h = self.encoder(x)
-        if self.clip_radius is not None:
-            # Euclidean feature clipping: h <- min(1, r / ||h||) h
-            norm = (h * h).sum(-1, keepdim=True).clamp_min(torch.finfo(h.dtype).tiny).sqrt()
-            h = h * (self.clip_radius / norm).clamp(max=1.0)
-        if self.c == 0.0:  # Euclidean ablation: the limit c -> 0
-            return self.base_tangent + h
-        base = expmap0(self.base_tangent, c=self.c)
-        z = expmap(base, h, c=self.c)
-        if self.training and z.requires_grad:
-            z = _RiemannianGrad.apply(z, self.c)
-        return z
-
-    def embed(self, x):
-        """Ball points of raw features."""
-        return self.embed_standardized(self.standardize(x))
-
-    def forward(self, x):
-        x = self.standardize(x)
-        if not self.training:
-            return self.logits(self.embed_standardized(x))
-        with torch.no_grad():
-            batch_mean = x.mean(0)
-            if int(self.n_batches_tracked) == 0:
-                self.running_mean.copy_(batch_mean)
-            else:
-                self.running_mean.mul_(self.momentum).add_((1.0 - self.momentum) * batch_mean)
-            self.n_batches_tracked += 1
-            pseudo = self.running_mean + self.pseudo_std * torch.randn_like(x)
-        z = self.embed_standardized(torch.cat([x, pseudo]))
-        with torch.no_grad():
-            z_mean = z[: x.shape[0]].mean(0)
-            if int(self.n_batches_tracked) == 1:
-                self.ball_mean.copy_(z_mean)
-            else:
-                self.ball_mean.mul_(self.momentum).add_((1.0 - self.momentum) * z_mean)
-        return _TrainOutput(z, self.logits(z), x.shape[0])
-
-
-class HypOCCriterion(nn.Module):
-    """``ce_weight * Hyp-CE + pc_weight * Hyp-PC`` of a :class:`_TrainOutput`.
-
-    Called by the fit loop as ``criterion(output, y)``; ``y`` is the dummy
-    target of one-class training and is ignored (the real samples are class
-    0, the pseudo-negatives class 1).
-    """
-
-    def __init__(self, *, c, ce_weight=1.0, pc_weight=1.0, pc_distance="geodesic"):
-        super().__init__()
-        self.c = c
-        self.ce_weight = ce_weight
-        self.pc_weight = pc_weight
-        self.pc_distance = pc_distance
-
-    def forward(self, output, y=None):
-        z, logits, n_real = output
-        labels = torch.cat(
-            [
-                torch.zeros(n_real, dtype=torch.long, device=logits.device),
-                torch.ones(logits.shape[0] - n_real, dtype=torch.long, device=logits.device),
-            ]
-        )
-        loss = self.ce_weight * F.cross_entropy(logits, labels)
-        if self.pc_weight:
-            loss = loss + self.pc_weight * hyp_pc_loss(
-                z[:n_real], c=self.c, distance=self.pc_distance
-            )
-        return loss
 
 
 class _HeldOutLogLoss:
@@ -246,24 +66,21 @@ class HyperbolicOneClass(
 ):
     r"""One-class novelty detection in the Poincaré ball (Hyp-OC).
 
-    Trained on normal samples only, like
-    :class:`~sklearn.svm.OneClassSVM`.  The input is standardised and
-    whitened (Ledoit-Wolf), then a residual network encodes it; the features
-    are clipped to a Euclidean norm of at most ``clip_radius`` and mapped
-    into the Poincaré ball of curvature :math:`-c` (exponential map at a
-    learnable base point).  A head separates the real samples from
-    *pseudo-negatives* drawn from :math:`\mathcal N(\mu, \sigma^2 I)` around
-    a running mean :math:`\mu` of the (whitened) real features, with two
-    losses: Hyp-CE (cross-entropy on the head's logits) and Hyp-PC (pairwise
-    confusion: the mean geodesic distance between paired real samples, which
-    pulls them together).  Gradients are clipped to a norm of ``grad_clip``.
-    The default head (``head="distance"``) scores a point by its geodesic
-    distance to the mean of the real ball points; ``head="mlr"`` is
-    the paper's hyperbolic MLR layer.
+    Trained on normal samples only, like :class:`~sklearn.svm.OneClassSVM`.
+    The network (:class:`skmetric.nn.HypOCNet`) standardises and whitens the
+    input, encodes it with a residual MLP, clips the features to a norm of
+    ``clip_radius`` and maps them into the Poincaré ball of curvature
+    :math:`-c`.  A head tells the real samples from *pseudo-negatives* drawn
+    from :math:`\mathcal N(\mu, \sigma^2 I)` around a running mean :math:`\mu`
+    of the (whitened) real features, trained with Hyp-CE (cross-entropy on the
+    head's logits) and Hyp-PC (mean geodesic distance between paired real
+    samples).  The default head scores a point by its geodesic distance to the
+    mean of the real ball points.
 
-    The score of a sample is the log-probability that the head gives to
-    "real" (``score_samples``, greater is more normal); ``decision_function``
-    is the score minus ``offset_`` and ``predict`` its sign.
+    ``score_samples`` is the log-probability the head gives to "real"
+    (greater is more normal), ``decision_function`` the score minus
+    ``offset_`` and ``predict`` its sign.  How the defaults were chosen, with
+    the measured AUCs: ``docs/hyperbolic.md``.
 
     Parameters
     ----------
@@ -273,64 +90,37 @@ class HyperbolicOneClass(
         or any module mapping ``(n, n_features)`` float32 standardised
         features to ``(n, d)`` (copied, never modified).
     n_components : int, default=None
-        Dimension of the ball.  ``None``: ``min(n_features, 64)`` (after
-        whitening every direction has unit variance, so fewer principal axes
-        would drop information; 64 rather than 32 raised digits' AUC).  Ignored
+        Dimension of the ball; ``None``: ``min(n_features, 64)``.  Ignored
         (read from its output) for a user encoder.
     hidden_sizes : tuple of int, default=(128,)
         Hidden widths of the ``"mlp"`` encoder.
     dropout : float, default=0.0
         Dropout of the ``"mlp"`` encoder.
     standardize : bool or "whiten", default="whiten"
-        ``True``: centre and scale the features with the training mean and
-        standard deviation inside the network.  ``"whiten"``: then also
-        decorrelate them with the inverse square root of the Ledoit-Wolf
-        shrunk correlation matrix (ZCA), so that distances at initialisation
-        are (shrunk) Mahalanobis distances and the pseudo-negatives follow
-        the data's covariance :math:`\mathcal N(\mu, \sigma^2\hat\Sigma)`
-        in input space.  ``False``: raw features.  Pseudo-negatives are drawn
-        in the transformed space, so ``pseudo_std`` is in units of standard
-        deviations.  Whitening raised the benchmark's mean AUC most of all
-        (breast cancer, whose 30 features are strongly correlated, from 0.74
-        to 0.96, together with ``head="distance"``).
+        ``True``: centre and scale the features inside the network.
+        ``"whiten"``: then also decorrelate them with the inverse square root
+        of the Ledoit-Wolf shrunk correlation matrix (ZCA), so that distances
+        at initialisation are (shrunk) Mahalanobis distances.  ``False``: raw
+        features.  Pseudo-negatives are drawn in the transformed space.
     head : {"distance", "mlr"}, default="distance"
-        ``"mlr"``: the paper's two-class hyperbolic MLR.  ``"distance"``:
-        :math:`\operatorname{logit}_{\text{pseudo}} -
-        \operatorname{logit}_{\text{real}} = (d_c(z, m)^2 - r^2) / t` with
-        :math:`m` the running mean (momentum ``momentum``) of the real
-        samples' ball points during training and their exact mean after it
-        (the running mean depends on the last batches; the exact mean raised
-        MNIST-1D from 0.741 to 0.754), and learnable :math:`r^2, t`
-        initialised to the mean squared distance of the training points.
-        Hyp-PC pulls the real points towards each other, i.e. towards
-        :math:`m`: without it (``pc_weight=0``) MNIST-1D fell to 0.712.  Pseudo-negatives
-        surround the data on every side, which a (hyperbolic) hyperplane
-        cannot separate but a geodesic ball can; on breast cancer the MLR
-        learned a direction along which the outliers looked *more* real
-        (AUC 0.07 after 5 epochs).
+        ``"distance"``: :math:`\operatorname{logit}_{\text{pseudo}} -
+        \operatorname{logit}_{\text{real}} = (d_c(z, m)^2 - r^2) / t`, with
+        :math:`m` the running mean (``momentum``) of the real ball points
+        during training and their exact mean after it, and learnable
+        :math:`r^2, t`.  ``"mlr"``: the paper's two-class hyperbolic MLR.
     c : float, default=0.1
-        Curvature magnitude of the ball (radius :math:`1/\sqrt c`).  ``0``
-        is the Euclidean limit (no hyperbolic map, a linear logit layer and
-        twice the Euclidean distance in Hyp-PC): the Euclidean ablation.
+        Curvature magnitude of the ball (radius :math:`1/\sqrt c`); ``0`` is
+        the Euclidean ablation.
     clip_radius : float or None, default=4.0
-        Euclidean feature clipping radius ``r`` before the map into the ball
-        (Guo et al.); ``None`` disables it.  The encoder starts with an RMS
-        feature norm of 1; clipping at 2 tied the scores of the inliers
-        beyond twice that norm with the outliers (digits: 0.975 vs 0.986 at
-        initialisation), 4 does not, and keeps :math:`\sqrt c\|z\| \le
-        \tanh(4\sqrt c) \approx 0.85` from the edge for ``c=0.1``.
+        Euclidean feature clipping radius before the map into the ball
+        (Guo et al.); ``None`` disables it.
     pseudo_std : float, default=2.0
         Standard deviation :math:`\sigma` of the pseudo-negative Gaussian,
-        in standard deviations of the data.  The paper uses 1 on pretrained
-        features; on our benchmark (digits, MNIST-1D, breast cancer) 2 scored
-        higher on every data set, since a wider Gaussian also covers the
-        space beyond the data.
+        in standard deviations of the (whitened) data.
     momentum : float, default=0.8
-        Weight :math:`\alpha` of the old value in the running mean
-        :math:`\mu \leftarrow \alpha\mu + (1-\alpha)\bar x_{\text{batch}}`.
-        It is a true exponential moving average initialised at the first
-        batch's mean (the official code uses the previous batch's raw mean
-        and resets it to 0 every epoch).
+        Weight :math:`\alpha` of the old value in the running means
+        :math:`\mu \leftarrow \alpha\mu + (1-\alpha)\bar x_{\text{batch}}`,
+        initialised at the first batch's mean.
     ce_weight, pc_weight : float, default=1.0
         Weights of Hyp-CE and Hyp-PC in the loss.
     pc_distance : {"geodesic", "arctan"}, default="geodesic"
@@ -341,20 +131,19 @@ class HyperbolicOneClass(
         disables clipping.
     contamination : "auto" or float in (0, 0.5], default="auto"
         Sets ``offset_``.  ``"auto"``: :math:`\log(1/2)`, so that a sample is
-        an inlier when the MLR finds it more likely real than
+        an inlier when the head finds it more likely real than
         pseudo-negative.  A fraction: the ``contamination`` quantile of the
         training scores, as in :class:`~sklearn.ensemble.IsolationForest`.
     max_epochs : int, default=10
-        The AUC of held-out inliers against outliers peaks at 10-20 epochs
-        and falls with longer training on all three benchmark data sets
-        (MNIST-1D 0.80 at 10 epochs, 0.77 at 50): the network starts from a
-        good (Mahalanobis) score and overfits the pseudo-negative task.  The
-        held-out log-loss of ``validation_fraction`` keeps improving and
-        does not catch it.
+        Longer training overfits the pseudo-negative task (the AUC falls
+        while the held-out log-loss keeps improving).
     batch_size : int, default=64
     lr : float, default=1e-3
     weight_decay : float, default=1e-6
     optimizer : {"adam", "adamw", "sgd", "rmsprop"} or optimizer class, default="adam"
+    optimizer_params : dict or None, default=None
+        Further keyword arguments of the optimizer; ``optimizer__<name>``
+        sets one key (see :class:`~skmetric.MetricLearner`).
     lr_schedule : {"constant", "cosine"}, default="constant"
         Learning-rate schedule of the shared fit loop.
     validation_fraction : float or None, default=None
@@ -371,9 +160,7 @@ class HyperbolicOneClass(
         Extra callbacks for the fit loop.
     accelerator : accelerate.Accelerator or None, default=None
         Train through skorch's Hugging Face Accelerate integration (the
-        ``accelerate`` extra): multi-GPU with ``accelerate launch``, mixed
-        precision.  The accelerator places module and data; ``device`` is
-        then ignored.  ``None`` trains on ``device`` in plain torch.
+        ``accelerate`` extra); ``device`` is then ignored.
 
     Attributes
     ----------
@@ -387,7 +174,7 @@ class HyperbolicOneClass(
     ball_ : skmetric.geometry.PoincareBall
         The ball the points of :meth:`transform` live in.
     module_ : torch.nn.Module
-        The trained network (:class:`HypOCNet`).
+        The trained network (:class:`skmetric.nn.HypOCNet`).
     net_ : skorch.NeuralNet
     history_ : skorch.History
     n_epochs_ : int
@@ -466,6 +253,7 @@ class HyperbolicOneClass(
         lr=1e-3,
         weight_decay=1e-6,
         optimizer="adam",
+        optimizer_params=None,
         lr_schedule="constant",
         validation_fraction=None,
         patience=10,
@@ -495,6 +283,7 @@ class HyperbolicOneClass(
         self.lr = lr
         self.weight_decay = weight_decay
         self.optimizer = optimizer
+        self.optimizer_params = optimizer_params
         self.lr_schedule = lr_schedule
         self.validation_fraction = validation_fraction
         self.patience = patience
@@ -689,7 +478,7 @@ class HyperbolicOneClass(
         Returns
         -------
         scores : ndarray of shape (n_samples,)
-            :math:`\\log p(\\text{real} \\mid x) \\le 0`, from the hyperbolic MLR.
+            :math:`\\log p(\\text{real} \\mid x) \\le 0`, from the head.
         """
         return self._score(self._validate(X))
 

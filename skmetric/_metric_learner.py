@@ -112,6 +112,13 @@ class MetricLearner(
     lr : float, default=2e-3
     weight_decay : float, default=1e-4
     optimizer : {"adamw", "adam", "sgd", "rmsprop"} or optimizer class, default="adamw"
+    optimizer_params : dict or None, default=None
+        Further keyword arguments of the optimizer (``{"momentum": 0.9}``,
+        ``{"betas": (0.9, 0.99)}``); ``lr`` and ``weight_decay`` have their own
+        parameters.  ``set_params(optimizer__momentum=0.9)`` sets one key, so
+        ``optimizer__<name>`` can be grid-searched.  ``"sgd"`` defaults to
+        ``momentum=0.9`` (torch's class, passed as such, to 0).  Unknown keys
+        raise a ValueError naming the optimizer.
     lr_schedule : {"cosine", "constant"}, default="cosine"
         ``"cosine"`` anneals the learning rate to 0 over ``max_epochs``.
     validation_fraction : float or None, default=None
@@ -224,6 +231,7 @@ class MetricLearner(
         lr=2e-3,
         weight_decay=1e-4,
         optimizer="adamw",
+        optimizer_params=None,
         lr_schedule="cosine",
         validation_fraction=None,
         validation_split="samples",
@@ -247,6 +255,7 @@ class MetricLearner(
         self.lr = lr
         self.weight_decay = weight_decay
         self.optimizer = optimizer
+        self.optimizer_params = optimizer_params
         self.lr_schedule = lr_schedule
         self.validation_fraction = validation_fraction
         self.validation_split = validation_split

@@ -16,7 +16,7 @@ from torch import nn
 from ._embedding import EmbeddingLearnerMixin
 from ._training import TRAINING_PARAMETER_CONSTRAINTS
 from ._training._sampler import EpisodicBatchSampler
-from .losses.prototypical import prototype_distances
+from .distances import prototype_distances
 from .utils._validation import (
     Interval,
     StrOptions,
@@ -151,6 +151,13 @@ class ProtoClassifier(
     lr : float, default=1e-3
     weight_decay : float, default=1e-4
     optimizer : {"adamw", "adam", "sgd", "rmsprop"} or optimizer class, default="adamw"
+    optimizer_params : dict or None, default=None
+        Further keyword arguments of the optimizer (``{"momentum": 0.9}``,
+        ``{"betas": (0.9, 0.99)}``); ``lr`` and ``weight_decay`` have their own
+        parameters.  ``set_params(optimizer__momentum=0.9)`` sets one key, so
+        ``optimizer__<name>`` can be grid-searched.  ``"sgd"`` defaults to
+        ``momentum=0.9`` (torch's class, passed as such, to 0).  Unknown keys
+        raise a ValueError naming the optimizer.
     lr_schedule : {"cosine", "constant"}, default="cosine"
     validation_fraction : float or None, default=0.1
         Fraction of the classes (or samples) held out for early stopping;
@@ -276,6 +283,7 @@ class ProtoClassifier(
         lr=1e-3,
         weight_decay=1e-4,
         optimizer="adamw",
+        optimizer_params=None,
         lr_schedule="cosine",
         validation_fraction=0.1,
         validation_split="classes",
@@ -303,6 +311,7 @@ class ProtoClassifier(
         self.lr = lr
         self.weight_decay = weight_decay
         self.optimizer = optimizer
+        self.optimizer_params = optimizer_params
         self.lr_schedule = lr_schedule
         self.validation_fraction = validation_fraction
         self.validation_split = validation_split
@@ -342,6 +351,15 @@ class ProtoClassifier(
                 f"{counts[worst]} samples{split}."
             )
         return train_classes.size
+
+    def _loss_build_params(self, cls, *, by_name):
+        """An episodic loss gets ``n_shot`` (and, by name, ``metric`` and ``temperature``)."""
+        if not getattr(cls, "requires_episodes", False):
+            return {}
+        params = {"n_shot": self.n_shot}
+        if by_name:
+            params.update(metric=self.metric, temperature=self.temperature)
+        return params
 
     def _valid_kwargs(self, X, y_enc, train_idx, valid_idx, rng):
         if valid_idx is None:
@@ -384,9 +402,6 @@ class ProtoClassifier(
         f = self._start_fit(X, y)
         loss = f.loss
         if getattr(loss, "requires_episodes", False):
-            loss.n_shot = self.n_shot
-            if isinstance(self.loss, str):
-                loss.metric, loss.temperature = self.metric, self.temperature
             n_way = self._check_episodes(f.y_enc, f.train_idx, f.valid_idx)
             if self.n_way is not None:
                 n_way = self.n_way

@@ -175,6 +175,17 @@ def test_unknown_loss_name_lists_valid_ones(blobs):
         MetricLearner(loss="nope", **FAST).fit(X, y)
 
 
+def test_anyloss_loss_is_refused_with_a_pointer(blobs):
+    X, y = blobs
+    msg = re.escape(
+        "`loss`='anyloss_f1' is an AnyLoss loss on class probabilities, not on "
+        "embeddings; MetricLearner needs a metric-learning loss. Use "
+        "AnyLossClassifier(metric=...)"
+    )
+    with pytest.raises(ValueError, match=msg):
+        MetricLearner(loss="anyloss_f1", **FAST).fit(X, y)
+
+
 def test_numpy_scalar_parameters(blobs):
     X, y = blobs
     est = MetricLearner(max_epochs=np.int64(2), lr=np.float32(1e-3), hidden_sizes=(8,),

@@ -16,6 +16,12 @@ def test_unknown_loss_lists_valid_names():
 
 def test_registry_builds_every_loss():
     for name, cls in LOSSES.items():
+        if getattr(cls, "takes_probabilities", False):  # AnyLoss: loss(probabilities, labels)
+            p = torch.rand(6, dtype=torch.float64, requires_grad=True)
+            value = get_loss(name)(p, torch.tensor([0, 0, 1, 1, 0, 1]))
+            value.backward()
+            assert torch.isfinite(value) and value.ndim == 0 and torch.isfinite(p.grad).all()
+            continue
         kwargs = {}
         if cls.requires_num_classes:
             kwargs = {"num_classes": 3, "embedding_size": 4}

@@ -211,6 +211,17 @@ def test_non_episodic_loss(blobs):
     assert clf.fit(X, y).loss_.temperature == 2.0 and clf.loss_.n_shot == 2
 
 
+def test_episode_settings_reach_the_loss_when_it_is_built(blobs):
+    X, y = blobs
+    clf = ProtoClassifier(**{**FAST, "n_shot": 3}, metric="cosine", temperature=0.5).fit(X, y)
+    assert (clf.loss_.n_shot, clf.loss_.metric, clf.loss_.temperature) == (3, "cosine", 0.5)
+    user = PrototypicalLoss(n_shot=7, metric="sqeuclidean", temperature=4.0)
+    clf = ProtoClassifier(user, **FAST, metric="cosine").fit(X, y)
+    # an object keeps its own metric and temperature, gets the episode's n_shot
+    assert (clf.loss_.n_shot, clf.loss_.metric, clf.loss_.temperature) == (2, "sqeuclidean", 4.0)
+    assert clf.loss_ is not user and user.n_shot == 7
+
+
 # ---------------------------------------------------------------- few-shot
 
 def test_add_classes_on_held_out_digits(digits):

@@ -1,5 +1,9 @@
 """The shared fit loop: samplers, seeding, NaN guard, early stopping, callbacks."""
 
+import io
+import pickle
+import re
+
 import numpy as np
 import pytest
 import torch
@@ -127,3 +131,113 @@ def test_global_torch_rng_untouched(blobs):
     torch.manual_seed(123)
     MetricLearner(max_epochs=1, random_state=0).fit(X, y)
     assert torch.equal(torch.rand(3), expected)
+
+
+# ------------------------------------------------------- optimizer parameters
+def _momentum(est):
+    return [g["momentum"] for g in est.net_.optimizer_.param_groups]
+
+
+def _torch_estimators():
+    from skmetric import AnyLossClassifier, HyperbolicOneClass, ProtoClassifier
+
+    fast = dict(max_epochs=1, random_state=0)
+    return [
+        MetricLearner(hidden_sizes=(8,), **fast),
+        ProtoClassifier(hidden_sizes=(8,), n_shot=2, n_query=2, **fast),
+        AnyLossClassifier(hidden_sizes=(8,), **fast),
+        HyperbolicOneClass(hidden_sizes=(8,), **fast),
+    ]
+
+
+@pytest.mark.parametrize("est", _torch_estimators(), ids=lambda e: type(e).__name__)
+def test_optimizer_params_reach_the_optimizer(blobs, est):
+    X, y = blobs
+    est.set_params(optimizer="sgd")
+    assert _momentum(est.fit(X, y)) == [0.9]  # "sgd" defaults to momentum 0.9
+    est.set_params(optimizer__momentum=0.5, optimizer__nesterov=True)
+    assert est.optimizer_params == {"momentum": 0.5, "nesterov": True}
+    est.fit(X, y)
+    assert _momentum(est) == [0.5] and est.net_.optimizer_.param_groups[0]["nesterov"]
+    # the class itself keeps torch's defaults
+    assert _momentum(est.set_params(optimizer=torch.optim.SGD, optimizer_params=None).fit(X, y)) == [0.0]
+    est.set_params(optimizer="adam", optimizer__betas=(0.5, 0.6)).fit(X, y)
+    assert est.net_.optimizer_.param_groups[0]["betas"] == (0.5, 0.6)
+
+
+def test_optimizer_params_change_training_and_default_is_bit_identical(blobs):
+    X, y = blobs
+    base = dict(hidden_sizes=(8,), max_epochs=2, random_state=0, optimizer="sgd")
+    a = MetricLearner(**base).fit(X, y).transform(X)
+    b = MetricLearner(**base, optimizer_params={}).fit(X, y).transform(X)
+    c = MetricLearner(**base, optimizer_params={"momentum": 0.0}).fit(X, y).transform(X)
+    np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(a, c)
+
+
+def test_optimizer_params_with_clone_and_grid_search(blobs):
+    from sklearn.base import clone
+    from sklearn.model_selection import GridSearchCV
+
+    X, y = blobs
+    est = MetricLearner(optimizer="sgd", hidden_sizes=(8,), max_epochs=1, random_state=0)
+    before = {"momentum": 0.1}
+    est.set_params(optimizer_params=before).set_params(optimizer__dampening=0.2)
+    assert before == {"momentum": 0.1}  # the user's dict is not modified
+    assert clone(est).optimizer_params == {"momentum": 0.1, "dampening": 0.2}
+    grid = GridSearchCV(est, {"optimizer__momentum": [0.0, 0.7]}, cv=2).fit(X, y)
+    assert [p["optimizer__momentum"] for p in grid.cv_results_["params"]] == [0.0, 0.7]
+    best = grid.best_params_["optimizer__momentum"]
+    assert _momentum(grid.best_estimator_) == [best]
+    assert grid.best_estimator_.optimizer_params == {"momentum": best, "dampening": 0.2}
+
+
+def test_optimizer_params_errors(blobs):
+    X, y = blobs
+    est = MetricLearner(hidden_sizes=(8,), max_epochs=1, optimizer_params={"momentum": 0.9})
+    with pytest.raises(ValueError, match=re.escape(
+        "`optimizer_params` has unknown keys ['momentum'] for the optimizer "
+        "torch.optim.adamw.AdamW; its parameters are ['amsgrad', 'betas', 'capturable',"
+    )):
+        est.fit(X, y)
+    with pytest.raises(NotFittedError):
+        est.transform(X)
+    with pytest.raises(ValueError, match=re.escape(
+        "`optimizer_params` cannot hold 'lr': set `lr` instead."
+    )):
+        est.set_params(optimizer_params={"lr": 0.1}).fit(X, y)
+    with pytest.raises(ValueError, match="The 'optimizer_params' parameter of MetricLearner must be"):
+        est.set_params(optimizer_params=[("momentum", 0.9)]).fit(X, y)
+
+
+# ----------------------------------------------------------------- pickling
+def _nbytes(obj):
+    buf = io.BytesIO()
+    torch.save(obj, buf)
+    return buf.tell()
+
+
+def test_pickle_leaves_out_optimizer_state_and_shares_the_network(digits_split):
+    from skmetric import ProtoClassifier
+
+    X, _, y, _ = digits_split
+    est = MetricLearner(max_epochs=1, random_state=0).fit(X, y)
+    weights = _nbytes(est.module_.state_dict())
+    assert weights > 1e6  # the default network: big enough to see a copy
+    assert est.net_.optimizer_.state  # Adam's moments exist in memory...
+    blob = pickle.dumps(est)
+    # ...and are not pickled: no second copy of any tensor (was 6x the weights)
+    assert len(blob) < 1.1 * weights
+    assert est.net_.optimizer_.state  # pickling did not drop them in memory
+    loaded = pickle.loads(blob)
+    assert not loaded.net_.optimizer_.state
+    assert loaded.module_ is loaded.net_.module_ is loaded.net_.module
+    assert loaded.loss_ is loaded.net_.criterion_.loss
+    np.testing.assert_array_equal(loaded.transform(X), est.transform(X))
+
+    proto = ProtoClassifier(max_epochs=1, random_state=0).fit(X, y)
+    blob = pickle.dumps(proto)
+    assert len(blob) < 1.1 * weights + 2e5  # the float64 copy is rebuilt, not pickled
+    loaded = pickle.loads(blob)
+    assert next(loaded._module_float64_.parameters()).dtype == torch.float64
+    np.testing.assert_array_equal(loaded.predict_proba(X), proto.predict_proba(X))

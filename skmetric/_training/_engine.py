@@ -11,7 +11,10 @@ estimator keeps as its fitted attribute ``net_``.
 """
 
 import copy
+import inspect
+from collections import defaultdict
 from numbers import Integral, Real
+from typing import NamedTuple
 
 import numpy as np
 import torch
@@ -40,6 +43,13 @@ OPTIMIZERS = {
     "sgd": torch.optim.SGD,
     "rmsprop": torch.optim.RMSprop,
 }
+# defaults of an optimizer given by name, below the user's ``optimizer_params``:
+# plain SGD (torch's momentum=0) trains deep nets far slower, so "sgd" means
+# SGD with the usual momentum of 0.9; ``optimizer=torch.optim.SGD`` (the
+# class) keeps torch's own defaults
+OPTIMIZER_DEFAULTS = {"sgd": {"momentum": 0.9}}
+# set by their own estimator parameters, not through ``optimizer_params``
+_OWN_PARAMETERS = {"lr": "lr", "weight_decay": "weight_decay", "params": None}
 
 TRAINING_PARAMETER_CONSTRAINTS = {
     "max_epochs": [Interval(Integral, 1, None, closed="left")],
@@ -47,6 +57,7 @@ TRAINING_PARAMETER_CONSTRAINTS = {
     "lr": [Interval(Real, 0, None, closed="neither")],
     "weight_decay": [Interval(Real, 0, None, closed="left")],
     "optimizer": [StrOptions(set(OPTIMIZERS)), type],
+    "optimizer_params": [dict, None],
     "lr_schedule": [StrOptions({"cosine", "constant"})],
     "validation_fraction": [Interval(Real, 0, 1, closed="neither"), None],
     "patience": [Interval(Integral, 1, None, closed="left"), None],
@@ -115,6 +126,39 @@ class _EngineNet(NeuralNet):
     :class:`StopTraining` and a real interrupt propagates.
     """
 
+    def __getstate__(self):
+        # A fitted estimator only predicts (no estimator resumes training), so
+        # the optimizer's per-parameter state (Adam's two moments: twice the
+        # weights) is not pickled; a loaded net has an optimizer with empty
+        # state, as a new one.  The module and criterion given as instances
+        # are the fitted ``module_`` / ``criterion_``: pickled once.
+        opt = vars(self).get("optimizer_")
+        saved = getattr(opt, "state", None)
+        if saved is not None:
+            opt.state = defaultdict(dict)
+        try:
+            state = super().__getstate__()
+        finally:
+            if saved is not None:
+                opt.state = saved
+        # The LR scheduler (rebuilt when training starts) refers to the
+        # optimizer and would pickle it a second time: the callbacks are
+        # pickled as copies without it.
+        copies = {}
+        for key in ("callbacks", "callbacks_"):
+            if isinstance(state.get(key), list):
+                state[key] = [_without_scheduler(item, copies) for item in state[key]]
+        for name in ("module", "criterion"):
+            if name in state and state[name] is vars(self).get(name + "_"):
+                state[name] = _SameAsFitted
+        return state
+
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        for name in ("module", "criterion"):
+            if vars(self).get(name) is _SameAsFitted:
+                setattr(self, name, getattr(self, name + "_"))
+
     def partial_fit(self, X, y=None, classes=None, **fit_params):
         if not self.initialized_:
             self.initialize()
@@ -125,6 +169,49 @@ class _EngineNet(NeuralNet):
             pass
         self.notify("on_train_end", X=X, y=y)
         return self
+
+
+def _without_scheduler(item, copies):
+    """``(name, callback)`` or a callback, copied without its ``lr_scheduler_``."""
+    if isinstance(item, tuple) and len(item) == 2:
+        return (item[0], _without_scheduler(item[1], copies))
+    if getattr(item, "lr_scheduler_", None) is None:
+        return item
+    if id(item) not in copies:
+        clone = copy.copy(item)
+        clone.lr_scheduler_ = None
+        copies[id(item)] = clone
+    return copies[id(item)]
+
+
+class _Float64Copy:
+    """Pickle marker: ``_module_float64_`` is ``module_`` in float64, rebuilt on loading."""
+
+
+def _is_float64_of(copy64, module):
+    """Whether ``copy64`` is exactly ``copy.deepcopy(module).double()``."""
+    if type(copy64) is not type(module):
+        return False
+    a, b = copy64.state_dict(), module.state_dict()
+    if a.keys() != b.keys():
+        return False
+    for k in a:
+        x, y = a[k], b[k]
+        y = y.double() if y.is_floating_point() else y
+        if x.dtype != y.dtype or x.shape != y.shape or not torch.equal(x.cpu(), y.cpu()):
+            return False
+    return True
+
+
+class _SameAsFitted:
+    """Pickle marker: this init attribute is the fitted attribute ``<name>_``."""
+
+
+class _NetPart(NamedTuple):
+    """Pickle marker: an estimator attribute that is a submodule of its net."""
+
+    attr: str  # "module_" or "criterion_"
+    path: str  # for ``get_submodule`` ("" is the module itself)
 
 
 def _no_print(*args, **kwargs):
@@ -183,9 +270,95 @@ class TorchTrainingMixin:
 
     The estimator must define the parameters listed in
     ``TRAINING_PARAMETER_CONSTRAINTS`` (``max_epochs``, ``batch_size``, ``lr``,
-    ``weight_decay``, ``optimizer``, ``lr_schedule``, ``validation_fraction``, ``patience``,
-    ``device``, ``random_state``, ``verbose``, ``callbacks``).
+    ``weight_decay``, ``optimizer``, ``optimizer_params``, ``lr_schedule``,
+    ``validation_fraction``, ``patience``, ``device``, ``random_state``,
+    ``verbose``, ``callbacks``).
+
+    ``optimizer_params`` (a dict, default None) holds further keyword
+    arguments of the optimizer; ``set_params(optimizer__momentum=0.9)`` sets
+    one key.  ``optimizer="sgd"`` defaults to ``momentum=0.9``.
+
+    Pickling: the optimizer's state is left out (no estimator resumes
+    training from it), and ``module_`` / ``loss_`` are pickled once, inside
+    ``net_``.
     """
+
+    def set_params(self, **params):
+        """Set parameters; ``optimizer__<name>`` sets a key of ``optimizer_params``.
+
+        ``set_params(optimizer__momentum=0.9)`` is
+        ``set_params(optimizer_params={**optimizer_params, "momentum": 0.9})``,
+        so that ``GridSearchCV(est, {"optimizer__momentum": [0.5, 0.9]})`` works.
+        """
+        routed = {k[len("optimizer__"):]: params.pop(k)
+                  for k in list(params) if k.startswith("optimizer__")}
+        if routed:
+            base = params.get("optimizer_params", getattr(self, "optimizer_params", None))
+            params["optimizer_params"] = {**(base or {}), **routed}
+        return super().set_params(**params)
+
+    def __getstate__(self):
+        state = super().__getstate__()
+        net = state.get("net_")
+        if net is None:
+            return state
+        # attributes that are parts of the net (module_, loss_) are pickled
+        # once, inside the net, and point into it again after loading
+        parts = {}
+        for attr in ("criterion_", "module_"):
+            root = vars(net).get(attr)
+            if isinstance(root, torch.nn.Module):
+                for path, sub in root.named_modules():
+                    parts.setdefault(id(sub), _NetPart(attr, path))
+        state = {
+            k: parts[id(v)] if isinstance(v, torch.nn.Module) and id(v) in parts else v
+            for k, v in state.items()
+        }
+        # the float64 inference copy is rebuilt on loading when it is exactly
+        # the trained module in float64 (HyperbolicOneClass sets a float64
+        # centre in it: then it is pickled)
+        copy64 = state.get("_module_float64_")
+        if copy64 is not None and _is_float64_of(copy64, net.module_):
+            state["_module_float64_"] = _Float64Copy
+        return state
+
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        for k, v in list(vars(self).items()):
+            if isinstance(v, _NetPart):
+                setattr(self, k, getattr(self.net_, v.attr).get_submodule(v.path))
+        if vars(self).get("_module_float64_") is _Float64Copy:
+            self._module_float64_ = copy.deepcopy(self.net_.module_).double().eval()
+
+    def _optimizer_kwargs(self, optimizer):
+        """``optimizer__*`` keyword arguments of the skorch net, checked."""
+        name = self.optimizer if isinstance(self.optimizer, str) else None
+        kwargs = dict(OPTIMIZER_DEFAULTS.get(name, {}))
+        user = getattr(self, "optimizer_params", None) or {}
+        for key in user:
+            if not isinstance(key, str):
+                raise ValueError(
+                    f"`optimizer_params` keys must be strings; got {key!r}."
+                )
+            if key in _OWN_PARAMETERS:
+                own = _OWN_PARAMETERS[key]
+                hint = f"set `{own}` instead" if own else "the estimator passes the parameters"
+                raise ValueError(
+                    f"`optimizer_params` cannot hold {key!r}: {hint}."
+                )
+        sig = inspect.signature(optimizer)
+        accepts_any = any(p.kind is p.VAR_KEYWORD for p in sig.parameters.values())
+        valid = sorted(n for n in sig.parameters if n not in ("self", "params"))
+        unknown = sorted(set(user) - set(valid))
+        if unknown and not accepts_any:
+            raise ValueError(
+                f"`optimizer_params` has unknown keys {unknown} for the optimizer "
+                f"{optimizer.__module__}.{optimizer.__qualname__}; its parameters "
+                f"are {[n for n in valid if n not in _OWN_PARAMETERS]}."
+            )
+        kwargs.update(user)
+        kwargs["weight_decay"] = self.weight_decay
+        return {f"optimizer__{k}": v for k, v in kwargs.items()}
 
     def _make_seed(self):
         """One integer seed per fit, drawn from ``random_state``."""
@@ -262,6 +435,11 @@ class TorchTrainingMixin:
         optimizer = self.optimizer
         if isinstance(optimizer, str):
             optimizer = OPTIMIZERS[optimizer]
+        try:
+            optimizer_kwargs = self._optimizer_kwargs(optimizer)
+        except ValueError:
+            self._clear_fitted_state()
+            raise
         owner = type(self).__name__
         callbacks = [("nan_guard", NaNGuard(owner=owner))]
         n_epochs = self.max_epochs if max_epochs is None else max_epochs
@@ -306,7 +484,7 @@ class TorchTrainingMixin:
             criterion=criterion,
             optimizer=optimizer,
             lr=self.lr,
-            optimizer__weight_decay=self.weight_decay,
+            **optimizer_kwargs,
             max_epochs=n_epochs,
             batch_size=self.batch_size,
             iterator_train=_BatchLoader(sampler),

@@ -12,6 +12,7 @@ from ._distances import (
 )
 from .lp import LpDistance
 from .poincare import PoincareDistance
+from .prototype import prototype_distances
 from .snr import SNRDistance
 
 DISTANCES = {
@@ -35,6 +36,7 @@ __all__ = [
     "SquaredEuclideanDistance",
     "DISTANCES",
     "get_distance",
+    "prototype_distances",
 ]
 
 

@@ -1,7 +1,9 @@
 """Metric losses (pure torch).
 
 Each loss is a ``torch.nn.Module`` called as ``loss(embeddings, labels)`` and
-returning a scalar.  Build one by object (``MultiSimilarityLoss(alpha=2)``)
+returning a scalar; the AnyLoss losses (``"anyloss_f1"``...) are called as
+``loss(probabilities, labels)`` and train classifiers (their metric functions
+are in :mod:`skmetric.losses.confusion`).  Build one by object (``MultiSimilarityLoss(alpha=2)``)
 or by its registry name with :func:`get_loss`.  Adding a loss is one new
 file plus one line in ``LOSSES``.
 """
@@ -16,6 +18,20 @@ from .prototypical import PrototypicalLoss
 from .proxy_anchor import ProxyAnchorLoss
 from .triplet_margin import TripletMarginLoss
 from .align_uniform import AlignUniformLoss
+from .anyloss import (
+    ANYLOSS_LOSSES,
+    AccuracyLoss,
+    AnyLoss,
+    BalancedAccuracyLoss,
+    F1Loss,
+    FBetaLoss,
+    FormulaLoss,
+    GMeanLoss,
+    JaccardLoss,
+    MCCLoss,
+    PrecisionLoss,
+    RecallLoss,
+)
 from .combined import CombinedLoss
 from .cosface import CosFaceLoss
 from .cross_batch_memory import CrossBatchMemory
@@ -74,6 +90,8 @@ LOSSES = {
     "metrix": MetrixLoss,
     "cross_batch_memory": CrossBatchMemory,
     "combined": CombinedLoss,
+    # AnyLoss: loss(probabilities, labels), for classifiers (AnyLossClassifier)
+    **ANYLOSS_LOSSES,
 }
 
 __all__ = [
@@ -110,6 +128,17 @@ __all__ = [
     "SupConLoss",
     "TCMLoss",
     "TupletMarginLoss",
+    "AnyLoss",
+    "AccuracyLoss",
+    "BalancedAccuracyLoss",
+    "F1Loss",
+    "FBetaLoss",
+    "FormulaLoss",
+    "GMeanLoss",
+    "JaccardLoss",
+    "MCCLoss",
+    "PrecisionLoss",
+    "RecallLoss",
     "LOSSES",
     "get_loss",
 ]

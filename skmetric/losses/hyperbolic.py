@@ -1,14 +1,12 @@
-r"""Hyp-OC's building blocks: the hyperbolic MLR layer, Hyp-CE and Hyp-PC (pure torch).
+r"""Hyp-OC's losses: Hyp-PC and the Hyp-CE + Hyp-PC criterion (pure torch).
 
-These are not registered in :data:`skmetric.losses.LOSSES`: Hyp-PC takes the
-real samples' ball points only, and Hyp-CE owns its own MLR layer; both are
-used by :class:`skmetric.HyperbolicOneClass`.
+Not registered in :data:`skmetric.losses.LOSSES`: they take the output of
+:class:`skmetric.nn.HypOCNet` (ball points and logits of real samples and
+pseudo-negatives), not ``(embeddings, labels)``; :class:`skmetric.HyperbolicOneClass`
+trains with them.  The hyperbolic MLR head is :class:`skmetric.nn.HyperbolicMLR`.
 
 References
 ----------
-O. Ganea, G. Bécigneul and T. Hofmann. "Hyperbolic Neural Networks".
-NeurIPS 2018. arXiv:1805.09112.
-
 K. Narayan and V. M. Patel. "Hyp-OC: Hyperbolic One Class Classification for
 Face Anti-Spoofing". FG 2024. arXiv:2404.14406.
 """
@@ -19,125 +17,9 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from ..geometry import ball_eps, dist, expmap0, mobius_add
+from ..geometry import ball_eps, dist, mobius_add
 
-__all__ = [
-    "HyperbolicMLR",
-    "HyperbolicCrossEntropyLoss",
-    "HyperbolicPairwiseConfusionLoss",
-    "hyperbolic_mlr_logits",
-    "hyp_pc_loss",
-]
-
-
-def hyperbolic_mlr_logits(z, p, a, *, c):
-    r"""Logits of the hyperbolic multinomial logistic regression (Ganea et al.).
-
-    .. math::
-        \operatorname{logit}_k(z) = \frac{\lambda_{p_k}\|a_k\|}{\sqrt c}
-        \operatorname{asinh}\Big(\frac{2\sqrt c\,\langle(-p_k)\oplus_c z,\,a_k\rangle}
-        {(1 - c\|(-p_k)\oplus_c z\|^2)\,\|a_k\|}\Big)
-
-    Parameters
-    ----------
-    z : tensor (n, d)
-        Points of the ball.
-    p : tensor (K, d)
-        Offsets of the K hyperplanes (points of the ball).
-    a : tensor (K, d)
-        Their normals (tangent vectors at ``p``).
-    c : float
-        Curvature magnitude; ``0`` gives the Euclidean limit
-        :math:`4\langle z - p_k, a_k\rangle`.
-
-    Notes
-    -----
-    With :math:`u = (-p)\oplus z = N / D` (Möbius addition written as
-    numerator over denominator), the identity
-    :math:`1 - c\|u\|^2 = (1 - c\|p\|^2)(1 - c\|z\|^2) / D` makes ``D`` cancel:
-
-    .. math::
-        \frac{\langle u, a\rangle}{1 - c\|u\|^2} =
-        \frac{(1 - c\|p\|^2)\langle z, a\rangle - (1 - 2c\langle p,z\rangle
-        + c\|z\|^2)\langle p, a\rangle}{(1 - c\|p\|^2)(1 - c\|z\|^2)}
-
-    which is computed with matrix products (no ``(n, K, d)`` tensor) and
-    without the cancellation of :math:`1 - c\|u\|^2` near the edge.
-    """
-    c = float(c)
-    eps = ball_eps(z.dtype)
-    a_norm = (a * a).sum(-1).clamp_min(eps.tiny).sqrt()  # (K,)
-    za = z @ a.T  # (n, K)
-    pa = (p * a).sum(-1)  # (K,)
-    if c == 0.0:
-        return 4.0 * (za - pa)
-    sc = math.sqrt(c)
-    z2 = (z * z).sum(-1, keepdim=True)  # (n, 1)
-    p2 = (p * p).sum(-1)  # (K,)
-    pz = z @ p.T  # (n, K)
-    one_m_p2 = (1.0 - c * p2).clamp_min(eps.tiny)
-    one_m_z2 = (1.0 - c * z2).clamp_min(eps.tiny)
-    inner = one_m_p2 * za - (1.0 - 2.0 * c * pz + c * z2) * pa
-    arg = 2.0 * sc * inner / (one_m_p2 * one_m_z2 * a_norm)
-    lam = 2.0 / one_m_p2
-    return lam * a_norm / sc * torch.asinh(arg)
-
-
-class HyperbolicMLR(nn.Module):
-    r"""Hyperbolic multinomial logistic regression layer.
-
-    Parametrised as in Ganea et al.'s code: the offsets are
-    :math:`p_k = \exp_0(p'_k)` and the normals :math:`a_k = a'_k (1 - c\|p_k\|^2)`
-    with :math:`p', a'` Euclidean parameters (so any torch optimiser trains
-    them), both initialised Kaiming-uniform (:math:`a = \sqrt 5`).
-
-    Parameters
-    ----------
-    in_features : int
-    n_classes : int
-    c : float, default=1.0
-    """
-
-    def __init__(self, in_features, n_classes, *, c=1.0):
-        super().__init__()
-        self.in_features = in_features
-        self.n_classes = n_classes
-        self.c = c
-        self.p_tangent = nn.Parameter(torch.empty(n_classes, in_features))
-        self.a_tangent = nn.Parameter(torch.empty(n_classes, in_features))
-        self.reset_parameters()
-
-    def reset_parameters(self):
-        nn.init.kaiming_uniform_(self.a_tangent, a=math.sqrt(5))
-        nn.init.kaiming_uniform_(self.p_tangent, a=math.sqrt(5))
-
-    def hyperplanes(self):
-        """``(p, a)``: offsets in the ball and normals, each ``(n_classes, in_features)``."""
-        p = expmap0(self.p_tangent, c=self.c)
-        a = self.a_tangent * (1.0 - self.c * (p * p).sum(-1, keepdim=True))
-        return p, a
-
-    def forward(self, z):
-        p, a = self.hyperplanes()
-        return hyperbolic_mlr_logits(z, p.to(z.dtype), a.to(z.dtype), c=self.c)
-
-    def extra_repr(self):
-        return f"in_features={self.in_features}, n_classes={self.n_classes}, c={self.c}"
-
-
-class HyperbolicCrossEntropyLoss(nn.Module):
-    """Hyp-CE: cross-entropy on the logits of a :class:`HyperbolicMLR` layer.
-
-    Called as ``loss(z, labels)`` with ``z`` points of the ball.  The MLR
-    layer's parameters are the loss's learnable parameters.
-    """
-
-    def __init__(self, in_features, n_classes=2, *, c=1.0):
-        super().__init__()
-        self.mlr = HyperbolicMLR(in_features, n_classes, c=c)
-
-    def forward(self, z, labels):
-        return F.cross_entropy(self.mlr(z), labels)
+__all__ = ["HypOCCriterion", "hyp_pc_loss"]
 
 
 def hyp_pc_loss(z, *, c, distance="geodesic"):
@@ -181,19 +63,44 @@ def hyp_pc_loss(z, *, c, distance="geodesic"):
     return d.sum() / (2 * half)
 
 
-class HyperbolicPairwiseConfusionLoss(nn.Module):
-    """Hyp-PC as a module: ``loss(z)``; see :func:`hyp_pc_loss`.
+class HypOCCriterion(nn.Module):
+    """``ce_weight * Hyp-CE + pc_weight * Hyp-PC`` of Hyp-OC's training output.
+
+    Called by the fit loop as ``criterion(output, y)`` with ``output = (z,
+    logits, n_real)``, what :class:`skmetric.nn.HypOCNet` returns in training
+    mode: ball points and two-class logits of the real samples (the first
+    ``n_real`` rows, class 0) then of the pseudo-negatives (class 1).  Hyp-CE
+    is the cross-entropy of the logits, Hyp-PC :func:`hyp_pc_loss` of the
+    real points.  ``y`` is the dummy target of one-class training and is
+    ignored.
 
     Parameters
     ----------
-    c : float, default=1.0
-    distance : {"geodesic", "arctan"}, default="geodesic"
+    c : float
+        Curvature magnitude of the ball.
+    ce_weight, pc_weight : float, default=1.0
+    pc_distance : {"geodesic", "arctan"}, default="geodesic"
+        See :func:`hyp_pc_loss`.
     """
 
-    def __init__(self, *, c=1.0, distance="geodesic"):
+    def __init__(self, *, c, ce_weight=1.0, pc_weight=1.0, pc_distance="geodesic"):
         super().__init__()
         self.c = c
-        self.distance = distance
+        self.ce_weight = ce_weight
+        self.pc_weight = pc_weight
+        self.pc_distance = pc_distance
 
-    def forward(self, z):
-        return hyp_pc_loss(z, c=self.c, distance=self.distance)
+    def forward(self, output, y=None):
+        z, logits, n_real = output
+        labels = torch.cat(
+            [
+                torch.zeros(n_real, dtype=torch.long, device=logits.device),
+                torch.ones(logits.shape[0] - n_real, dtype=torch.long, device=logits.device),
+            ]
+        )
+        loss = self.ce_weight * F.cross_entropy(logits, labels)
+        if self.pc_weight:
+            loss = loss + self.pc_weight * hyp_pc_loss(
+                z[:n_real], c=self.c, distance=self.pc_distance
+            )
+        return loss

@@ -3,6 +3,7 @@
 import torch
 from torch import nn
 
+from ..distances import prototype_distances
 from .base import BaseMetricLoss, zero_loss
 
 __all__ = ["PrototypicalLoss"]
@@ -92,17 +93,3 @@ class PrototypicalLoss(BaseMetricLoss):
         dist = prototype_distances(queries, prototypes, self.metric)
         logits = -dist / self.temperature
         return nn.functional.cross_entropy(logits, inverse[is_query])
-
-
-def prototype_distances(x, prototypes, metric="sqeuclidean"):
-    """Distances ``(n, n_prototypes)`` from rows of ``x`` to the prototypes.
-
-    ``"sqeuclidean"``: ``||x||^2 + ||c||^2 - 2 x.c`` clamped at 0;
-    ``"cosine"``: ``1 - cos(x, c)``.
-    """
-    if metric == "cosine":
-        x = nn.functional.normalize(x, dim=1)
-        c = nn.functional.normalize(prototypes, dim=1)
-        return 1.0 - x @ c.T
-    sq = (x * x).sum(1, keepdim=True) + (prototypes * prototypes).sum(1)[None, :]
-    return torch.clamp(sq - 2.0 * (x @ prototypes.T), min=0.0)

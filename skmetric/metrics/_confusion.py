@@ -3,7 +3,7 @@
 * :func:`anyloss_score` (hard): the metric of predicted labels, computed by
   scikit-learn's own function where one exists (``f1_score``,
   ``matthews_corrcoef``...; ``zero_division=0``), and by
-  :mod:`skmetric.anyloss` on one-hot predictions for the G-mean and user
+  :mod:`skmetric.losses.confusion` on one-hot predictions for the G-mean and user
   formulas.  This is the number to select models by.
 * :func:`soft_anyloss_score` (soft): the AnyLoss value of predicted
   probabilities, the differentiable surrogate that
@@ -28,7 +28,7 @@ from sklearn.metrics import (
     recall_score,
 )
 
-from .. import anyloss as _al
+from ..losses import confusion as _al
 
 __all__ = ["anyloss_score", "soft_anyloss_score"]
 
@@ -102,7 +102,7 @@ def anyloss_score(y_true, y_pred, *, metric="f1", average="auto", beta=1.0, clas
     y_true, y_pred : array-like of shape (n_samples,)
         True and predicted labels.
     metric : str or callable, default="f1"
-        A name of :data:`skmetric.anyloss.METRICS` or a formula
+        A name of :data:`skmetric.losses.confusion.METRICS` or a formula
         ``f(tp, fp, fn, tn)`` of torch tensors.
     average : {"auto", "binary", "macro", "micro", "weighted"}, default="auto"
         For per-class metrics; ``"auto"`` is ``"binary"`` for two classes

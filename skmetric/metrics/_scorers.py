@@ -16,7 +16,7 @@ import re
 from sklearn.metrics import get_scorer as _sklearn_get_scorer
 from sklearn.metrics import get_scorer_names as _sklearn_get_scorer_names
 
-from ..anyloss import METRICS as _ANYLOSS_METRICS
+from ..losses.confusion import METRICS as _ANYLOSS_METRICS
 from ..label_space import make_label_metric
 from ._clustering import ami, nmi
 from ._confusion import _check_anyloss_args, anyloss_score, soft_anyloss_score
@@ -346,7 +346,7 @@ def make_anyloss_scorer(metric, *, soft=False, average="auto", beta=1.0, L=73.0)
     Parameters
     ----------
     metric : str or callable
-        A name of :data:`skmetric.anyloss.METRICS` (``"f1"``, ``"fbeta"``,
+        A name of :data:`skmetric.losses.confusion.METRICS` (``"f1"``, ``"fbeta"``,
         ``"balanced_accuracy"``, ``"mcc"``, ``"gmean"``, ``"jaccard"``,
         ``"accuracy"``, ``"precision"``, ``"recall"``) or a formula
         ``f(tp, fp, fn, tn)`` of torch tensors (a module-level function keeps
@@ -488,7 +488,7 @@ def get_scorer(name):
         ``"pair_roc_auc"``, ``"neg_equal_error_rate"``, ``"neg_opis"``,
         ``"neg_alignment"``, ``"neg_uniformity"``.  AnyLoss scorers:
         ``"hard_<metric>"`` and ``"soft_<metric>"`` for every metric of
-        :data:`skmetric.anyloss.METRICS` (``"hard_mcc"``, ``"soft_f1"``...).
+        :data:`skmetric.losses.confusion.METRICS` (``"hard_mcc"``, ``"soft_f1"``...).
         Loki: ``"neg_expected_squared_distance"`` (with the estimator's own
         ``label_metric_``).  skmetric names are case-insensitive; any other
         name is looked up with :func:`sklearn.metrics.get_scorer`

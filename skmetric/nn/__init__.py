@@ -1,5 +1,14 @@
-"""Default embedders and heads (pure torch)."""
+"""Default embedders, heads and the Hyp-OC network (pure torch)."""
 
 from ._embedders import Normalized, ResidualEmbedder, initial_projection
+from ._hyp_oc import HypOCNet
+from ._hyperbolic_mlr import HyperbolicMLR, hyperbolic_mlr_logits
 
-__all__ = ["Normalized", "ResidualEmbedder", "initial_projection"]
+__all__ = [
+    "HypOCNet",
+    "HyperbolicMLR",
+    "Normalized",
+    "ResidualEmbedder",
+    "hyperbolic_mlr_logits",
+    "initial_projection",
+]

@@ -14,7 +14,8 @@ matrix: with :math:`\hat y_i = A(p_i)` and :math:`n_1 = \sum_i y_i`,
     FN = n_1 - TP,\quad TN = N - n_1 - \sum_i \hat y_i + TP.
 
 Any metric built from these four numbers is then differentiable in the
-network's outputs, and ``1 - metric`` is a loss.  On probabilities that are
+network's outputs, and ``1 - metric`` is a loss (the modules of
+:mod:`skmetric.losses.anyloss`).  On probabilities that are
 exactly 0 or 1 every function here gives the hard metric (the value
 scikit-learn computes) to within float rounding.
 
@@ -67,28 +68,14 @@ import math
 import torch
 from torch import nn
 
-from ._params import ParamsMixin
-
 __all__ = [
     "METRICS",
-    "AccuracyLoss",
-    "AnyLoss",
-    "BalancedAccuracyLoss",
-    "F1Loss",
-    "FBetaLoss",
-    "FormulaLoss",
-    "GMeanLoss",
-    "JaccardLoss",
-    "MCCLoss",
-    "PrecisionLoss",
-    "RecallLoss",
     "accuracy",
     "approximate",
     "balanced_accuracy",
     "confusion_metric",
     "f1",
     "fbeta",
-    "get_anyloss",
     "gmean",
     "jaccard",
     "mcc",
@@ -317,7 +304,7 @@ def confusion_metric(
     Examples
     --------
     >>> import torch
-    >>> from skmetric.anyloss import confusion_metric
+    >>> from skmetric.losses.confusion import confusion_metric
     >>> specificity = lambda tp, fp, fn, tn: tn / (tn + fp)
     >>> y = torch.tensor([0, 0, 1, 1])
     >>> p = torch.tensor([0.0, 1.0, 1.0, 1.0])
@@ -415,7 +402,7 @@ def mcc(y_true, y_prob, *, L=73.0, decision="argmax"):
     return _safe_div(num, den)
 
 
-# name -> (function, is per-class with `average`)
+# name -> metric function; _AVERAGED: the per-class ones that take `average`
 METRICS = {
     "accuracy": accuracy,
     "balanced_accuracy": balanced_accuracy,
@@ -428,175 +415,3 @@ METRICS = {
     "mcc": mcc,
 }
 _AVERAGED = {"precision", "recall", "f1", "fbeta", "gmean", "jaccard"}
-
-
-# ------------------------------------------------------------------- losses
-class AnyLoss(ParamsMixin, nn.Module):
-    """Base of the AnyLoss losses: ``loss(y_prob, y_true) = 1 - metric``.
-
-    Called as torch losses are (prediction first), with probabilities: the
-    probability of the positive class, shape ``(n,)``, or a row per sample,
-    shape ``(n, n_classes)``.  Its constructor arguments are parameters
-    (``get_params`` / ``set_params``), so an estimator can grid-search them
-    as ``metric__L``.
-
-    Parameters
-    ----------
-    L : float or None, default=73.0
-        Steepness of the approximation function (``None``: none).
-    average : {"auto", "binary", "macro", "micro", "weighted"}, default="auto"
-        Averaging of per-class metrics; ``"auto"`` is ``"binary"`` for two
-        classes and ``"macro"`` otherwise.  Ignored by accuracy, balanced
-        accuracy and MCC.
-    decision : {"argmax", "threshold"}, default="argmax"
-        See :func:`soft_confusion_matrix`.
-    """
-
-    metric_name = None
-
-    def __init__(self, *, L=73.0, average="auto", decision="argmax"):
-        super().__init__()
-        self.L = L
-        self.average = average
-        self.decision = decision
-
-    def _metric_kwargs(self):
-        kwargs = {"L": self.L, "decision": self.decision}
-        if self.metric_name in _AVERAGED:
-            kwargs["average"] = self.average
-        return kwargs
-
-    def metric(self, y_prob, y_true):
-        """The metric (greater is better) that this loss is ``1 -``."""
-        return METRICS[self.metric_name](y_true, y_prob, **self._metric_kwargs())
-
-    def forward(self, y_prob, y_true):
-        if self.average is None:
-            raise ValueError("A loss needs a scalar: `average` cannot be None.")
-        return 1 - self.metric(y_prob, y_true)
-
-    def extra_repr(self):
-        return self._repr_params()
-
-
-class AccuracyLoss(AnyLoss):
-    """``1 -`` soft :func:`accuracy`."""
-
-    metric_name = "accuracy"
-
-
-class BalancedAccuracyLoss(AnyLoss):
-    """``1 -`` soft :func:`balanced_accuracy`."""
-
-    metric_name = "balanced_accuracy"
-
-
-class PrecisionLoss(AnyLoss):
-    """``1 -`` soft :func:`precision`."""
-
-    metric_name = "precision"
-
-
-class RecallLoss(AnyLoss):
-    """``1 -`` soft :func:`recall`."""
-
-    metric_name = "recall"
-
-
-class F1Loss(AnyLoss):
-    """``1 -`` soft :func:`f1`."""
-
-    metric_name = "f1"
-
-
-class GMeanLoss(AnyLoss):
-    """``1 -`` soft :func:`gmean`."""
-
-    metric_name = "gmean"
-
-
-class JaccardLoss(AnyLoss):
-    """``1 -`` soft :func:`jaccard`."""
-
-    metric_name = "jaccard"
-
-
-class MCCLoss(AnyLoss):
-    """``1 -`` soft :func:`mcc` (in [0, 2])."""
-
-    metric_name = "mcc"
-
-
-class FBetaLoss(AnyLoss):
-    """``1 -`` soft :func:`fbeta`.
-
-    Parameters
-    ----------
-    beta : float, default=1.0
-    L, average, decision
-        As :class:`AnyLoss`.
-    """
-
-    metric_name = "fbeta"
-
-    def __init__(self, beta=1.0, *, L=73.0, average="auto", decision="argmax"):
-        super().__init__(L=L, average=average, decision=decision)
-        self.beta = beta
-
-    def _metric_kwargs(self):
-        return {**super()._metric_kwargs(), "beta": self.beta}
-
-
-class FormulaLoss(AnyLoss):
-    """``1 - formula(TP, FP, FN, TN)`` for a user metric (see :func:`confusion_metric`).
-
-    Parameters
-    ----------
-    formula : callable
-        ``formula(tp, fp, fn, tn) -> tensor``, greater is better.  A
-        module-level function keeps the loss picklable.
-    L, average, decision
-        As :class:`AnyLoss`.
-    """
-
-    metric_name = "formula"
-
-    def __init__(self, formula, *, L=73.0, average="auto", decision="argmax"):
-        super().__init__(L=L, average=average, decision=decision)
-        self.formula = formula
-
-    def metric(self, y_prob, y_true):
-        return confusion_metric(
-            self.formula, y_true, y_prob, average=self.average, L=self.L,
-            decision=self.decision,
-        )
-
-
-LOSSES = {
-    "accuracy": AccuracyLoss,
-    "balanced_accuracy": BalancedAccuracyLoss,
-    "precision": PrecisionLoss,
-    "recall": RecallLoss,
-    "f1": F1Loss,
-    "fbeta": FBetaLoss,
-    "gmean": GMeanLoss,
-    "jaccard": JaccardLoss,
-    "mcc": MCCLoss,
-}
-
-
-def get_anyloss(name, **params):
-    """Build an AnyLoss loss from a metric name (a key of :data:`METRICS`).
-
-    Raises
-    ------
-    ValueError
-        If ``name`` is unknown; the message lists the valid names.
-    """
-    try:
-        cls = LOSSES[name]
-    except (KeyError, TypeError):
-        raise ValueError(
-            f"Unknown AnyLoss metric {name!r}. Valid names are: {sorted(LOSSES)}."
-        ) from None
-    return cls(**params)
