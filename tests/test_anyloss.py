@@ -27,6 +27,7 @@ from skmetric.metrics import get_scorer, make_anyloss_scorer
 from skmetric.losses import FBetaLoss
 from skmetric.losses import confusion as cm
 
+
 FAST = dict(max_epochs=15, batch_size=32, hidden_sizes=(16,), random_state=0)
 
 
@@ -61,9 +62,9 @@ def test_soft_scorer_equals_function_on_predict_proba(fitted_binary):
     clf, X, y = fitted_binary
     p = torch.as_tensor(clf.predict_proba(X)[:, 1])
     yt = torch.as_tensor((y == "yes").astype(int))
-from skmetric.metrics import get_scorer, make_anyloss_scorer
-from skmetric.losses import FBetaLoss
-from skmetric.losses import confusion as cm
+    for name in cm.METRICS:
+        assert get_scorer(f"soft_{name}")(clf, X, y) == pytest.approx(
+            float(cm.METRICS[name](yt, p))
         ), name
     assert get_scorer("soft_f1") == make_anyloss_scorer("f1", soft=True, L=73.0)
     pickle.loads(pickle.dumps(get_scorer("soft_mcc")))
