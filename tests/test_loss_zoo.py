@@ -13,7 +13,7 @@ from pytorch_metric_learning import miners as pml_miners
 from skmetric.distances import CosineSimilarity, SNRDistance, SquaredEuclideanDistance
 from skmetric import losses as L
 from skmetric.losses import LOSSES, get_loss
-from skmetric.losses import _utils
+from skmetric import _tuples
 
 import _reference as ref
 
@@ -514,7 +514,7 @@ def test_mw_all_triplets_match_listed_triplets():
     loss = L.MWLoss(temperature=0.5)
     _assert_same(
         _value_and_grads(loss, emb, labels),
-        _value_and_grads(loss, emb, labels, _utils.all_triplets(labels)),
+        _value_and_grads(loss, emb, labels, _tuples.all_triplets(labels)),
     )
     e = emb.clone().requires_grad_(True)
     torch.autograd.gradcheck(lambda x: loss(x, labels), (e,))
@@ -525,7 +525,7 @@ def test_margin_all_triplets_match_listed_triplets():
     loss = L.MarginLoss(nu=0.1, num_classes=C).double()
     _assert_same(
         _value_and_grads(loss, emb, labels),
-        _value_and_grads(loss, emb, labels, _utils.all_triplets(labels)),
+        _value_and_grads(loss, emb, labels, _tuples.all_triplets(labels)),
     )
 
 

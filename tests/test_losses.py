@@ -21,7 +21,9 @@ from skmetric.losses import (
     TripletMarginLoss,
     get_loss,
 )
+from skmetric import _tuples
 from skmetric.losses import _utils
+from skmetric.losses.reducers import avg_nonzero
 
 import _reference as ref
 
@@ -294,7 +296,7 @@ def test_empty_miner_output_backward_runs(name):
     emb = torch.randn(6, 4, requires_grad=True)
     labels = torch.tensor([0, 0, 1, 1, 2, 2])
     for n in (3, 4):
-        value = loss(emb, labels, _utils.empty_indices(emb.device, n))
+        value = loss(emb, labels, _tuples.empty_indices(emb.device, n))
         value.backward()
         assert torch.isfinite(value) and torch.isfinite(emb.grad).all()
         if name in PAIR_LOSSES:
@@ -355,7 +357,7 @@ def test_triplet_all_triplets_fast_path_matches_indexed_path(options):
     # equal listing every triplet
     emb, labels = _batch(3, n=40, n_classes=5)
     loss = TripletMarginLoss(margin=0.3, **options)
-    triplets = _utils.all_triplets(labels)
+    triplets = _tuples.all_triplets(labels)
     _assert_same(
         _value_and_grads(loss, emb, labels),
         _value_and_grads(loss, emb, labels, triplets),
@@ -376,7 +378,7 @@ def test_triplet_loss_batch_256_memory_reasonable():
 @pytest.mark.parametrize("seed", SEEDS)
 def test_all_triplets_brute_force(seed):
     _, labels = _batch(seed, n=15, n_classes=4)
-    got = list(zip(*[t.tolist() for t in _utils.all_triplets(labels)]))
+    got = list(zip(*[t.tolist() for t in _tuples.all_triplets(labels)]))
     y = labels.tolist()
     expected = [
         (a, p, n)
@@ -392,11 +394,11 @@ def test_pairs_to_triplets_like_pml(seed):
 
     emb, labels = _batch(seed, n=20)
     pairs = pml_miners.MultiSimilarityMiner(epsilon=0.3)(emb, labels)
-    ours = _utils.to_triplets(pairs, labels)
+    ours = _tuples.to_triplets(pairs, labels)
     theirs = lmu.convert_to_triplets(pairs, labels)
     for a, b in zip(ours, theirs):
         assert torch.equal(a, b)
-    assert _utils.to_pairs(ours, labels)[2] is ours[0]
+    assert _tuples.to_pairs(ours, labels)[2] is ours[0]
 
 
 def test_masked_logsumexp():
@@ -424,9 +426,9 @@ def test_masked_logsumexp():
 
 def test_avg_nonzero():
     x = torch.tensor([0.0, 2.0, 0.0, 4.0], requires_grad=True)
-    assert _utils.avg_nonzero(x).item() == 3.0
-    assert _utils.avg_nonzero(torch.zeros(3)).item() == 0.0
-    assert _utils.avg_nonzero(torch.zeros(0)).item() == 0.0
+    assert avg_nonzero(x).item() == 3.0
+    assert avg_nonzero(torch.zeros(3)).item() == 0.0
+    assert avg_nonzero(torch.zeros(0)).item() == 0.0
 
 
 def test_bad_indices_tuple():
@@ -531,7 +533,7 @@ def test_float64_input_float32_parameters():
 def test_few_mined_triplets_use_pair_path_same_values(seed, swap):
     # few indices: distances of the listed pairs only, no matrix; same result
     emb, labels = _batch(seed, n=64, n_classes=8)
-    triplets = tuple(t[:40] for t in _utils.all_triplets(labels))
+    triplets = tuple(t[:40] for t in _tuples.all_triplets(labels))
     loss = TripletMarginLoss(margin=0.5, swap=swap)
     assert _utils.pair_values(EuclideanDistance(), emb, [triplets[:2]] * 3) is not None
     theirs = pml_losses.TripletMarginLoss(margin=0.5, swap=swap)

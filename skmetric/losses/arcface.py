@@ -6,7 +6,7 @@ import torch
 from torch import nn
 
 from ..distances._normalize import cosine_matrix
-from ._utils import miner_weights
+from .._tuples import miner_weights
 from .base import BaseProxyLoss
 
 __all__ = ["ArcFaceLoss"]

@@ -7,7 +7,7 @@ from torch import nn
 
 from ..distances._distances import _squared_euclidean
 from ..distances._normalize import cosine_matrix, safe_sqrt
-from ._utils import miner_weights
+from .._tuples import miner_weights
 from .base import BaseProxyLoss
 
 __all__ = ["HarmonicLoss"]

@@ -4,7 +4,8 @@ import torch
 from torch import nn
 
 from ..distances import EuclideanDistance
-from ._utils import pair_masks, resolve_distance, to_triplets
+from .._tuples import pair_masks, to_triplets
+from ..distances._resolve import resolve_distance
 from .base import BaseMetricLoss, zero_loss
 
 __all__ = ["MarginLoss"]

@@ -3,7 +3,8 @@
 import torch
 
 from ..distances import CosineSimilarity
-from ._utils import as_badness, pair_masks, resolve_distance, to_triplets
+from .._tuples import pair_masks, to_triplets
+from ..distances._resolve import as_badness, resolve_distance
 from .base import BaseMetricLoss, zero_loss
 
 __all__ = ["MWLoss"]

@@ -4,7 +4,8 @@ import torch
 
 from ..distances import DotProductSimilarity
 from ..distances._normalize import cosine_matrix
-from ._utils import resolve_distance, to_pairs
+from .._tuples import to_pairs
+from ..distances._resolve import resolve_distance
 from .base import BaseMetricLoss, zero_loss
 
 __all__ = ["NPairsLoss"]

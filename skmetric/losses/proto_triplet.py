@@ -3,7 +3,7 @@
 import torch
 
 from ..distances import EuclideanDistance
-from ._utils import as_badness, resolve_distance
+from ..distances._resolve import as_badness, resolve_distance
 from .base import BaseMetricLoss, zero_loss
 
 __all__ = ["ProtoTripletLoss", "class_means"]

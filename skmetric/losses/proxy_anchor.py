@@ -4,7 +4,9 @@ import torch
 from torch import nn
 
 from ..distances import CosineSimilarity
-from ._utils import masked_logsumexp, miner_weights, resolve_distance
+from .._tuples import miner_weights
+from ..distances._resolve import resolve_distance
+from ._utils import masked_logsumexp
 from .base import BaseProxyLoss
 
 # the default distance (stateless, shared)

@@ -4,7 +4,8 @@ import torch
 from torch import nn
 
 from ..distances._normalize import cosine_matrix
-from ._utils import miner_weights, resolve_distance
+from .._tuples import miner_weights
+from ..distances._resolve import resolve_distance
 from .base import BaseProxyLoss
 
 __all__ = ["ProxyNCALoss"]

@@ -3,7 +3,8 @@
 import torch
 
 from ..distances import EuclideanDistance
-from ..losses._utils import as_badness, pair_masks, resolve_distance
+from .._tuples import pair_masks
+from ..distances._resolve import as_badness, resolve_distance
 from .base import BaseMiner
 
 __all__ = ["BatchHardMiner"]

@@ -3,7 +3,7 @@
 import torch
 
 from ..distances import EuclideanDistance
-from ..losses._utils import empty_indices, pair_masks
+from .._tuples import empty_indices, pair_masks
 from .base import BaseMiner
 
 __all__ = ["DistanceWeightedMiner"]

@@ -3,7 +3,8 @@
 import torch
 
 from ..distances import CosineSimilarity
-from ..losses._utils import as_badness, empty_indices, pair_masks, resolve_distance
+from .._tuples import empty_indices, pair_masks
+from ..distances._resolve import as_badness, resolve_distance
 from .base import BaseMiner
 
 # the default distance (stateless, shared)

@@ -1,7 +1,8 @@
 """Pair-margin miner: positives farther and negatives closer than a margin."""
 
 from ..distances import EuclideanDistance
-from ..losses._utils import pair_masks, resolve_distance
+from .._tuples import pair_masks
+from ..distances._resolve import resolve_distance
 from .base import BaseMiner
 
 __all__ = ["PairMarginMiner"]

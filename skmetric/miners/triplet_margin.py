@@ -1,7 +1,8 @@
 """Triplet-margin miner: hard, semi-hard, easy or all margin violators."""
 
 from ..distances import EuclideanDistance
-from ..losses._utils import all_triplets, as_badness, resolve_distance
+from .._tuples import all_triplets
+from ..distances._resolve import as_badness, resolve_distance
 from .base import BaseMiner
 
 __all__ = ["TripletMarginMiner"]

@@ -1,0 +1,46 @@
+"""Pieces shared by the building blocks called on a batch (losses, miners).
+
+Pure torch; neither losses nor miners import the other's internals.
+"""
+
+import torch
+from torch import nn
+
+__all__ = ["ReplaceableSubmodules", "check_batch"]
+
+
+class ReplaceableSubmodules:
+    """Let a parameter that holds a module (``distance``) be set to a name later.
+
+    ``nn.Module`` refuses ``self.distance = "cosine"`` once ``distance`` was a
+    module; ``set_params`` must allow it, so the old submodule is dropped.
+    """
+
+    def __setattr__(self, name, value):
+        modules = self.__dict__.get("_modules")
+        if modules is not None and name in modules and not isinstance(value, nn.Module):
+            del modules[name]
+        super().__setattr__(name, value)
+
+
+def check_batch(owner, embeddings, labels):
+    """Validate a batch for ``owner`` (named in messages); return long labels
+    on the embeddings' device."""
+    if not isinstance(embeddings, torch.Tensor) or embeddings.ndim != 2:
+        raise ValueError(
+            f"{type(owner).__name__} expects embeddings of shape "
+            f"(batch_size, embedding_size); got "
+            f"{tuple(getattr(embeddings, 'shape', ()))}."
+        )
+    labels = torch.as_tensor(labels, device=embeddings.device)
+    if labels.ndim != 1 or labels.shape[0] != embeddings.shape[0]:
+        raise ValueError(
+            f"{type(owner).__name__} expects one label per embedding; got "
+            f"{embeddings.shape[0]} embeddings and labels of shape "
+            f"{tuple(labels.shape)}."
+        )
+    if labels.dtype.is_floating_point:
+        raise ValueError(
+            f"{type(owner).__name__} expects integer labels; got {labels.dtype}."
+        )
+    return labels.long()
