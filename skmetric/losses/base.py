@@ -20,6 +20,7 @@ from .._blocks import ReplaceableSubmodules, check_batch
 from .._params import ParamsMixin
 from .._tuples import pairs_to_counts, tuple_masks
 from ..distances._resolve import resolve_distance
+from ._utils import log_counts, masked_logsumexp
 from .reducers import get_reducer
 
 __all__ = ["BaseMetricLoss", "BasePairLoss", "BaseProxyLoss"]
@@ -97,6 +98,27 @@ class BasePairLoss(BaseMetricLoss):
         mat = dist(embeddings)
         pos, neg = pairs_to_counts(indices_tuple, labels, mat.shape, mat.dtype)
         return dist, mat, pos, neg
+
+    @staticmethod
+    def lacks_pairs(pos_counts, neg_counts):
+        """True when the batch (or the miner) gives no positive or no negative pair."""
+        return not ((pos_counts > 0).any() and (neg_counts > 0).any())
+
+    def positive_vs_negatives(self, pos_logits, neg_logits, pos_counts, neg_counts):
+        r"""Each positive pair's softmax against its anchor's negatives.
+
+        :math:`\ell_{ap} = \operatorname{softplus}(\operatorname{LSE}_{n \in
+        N_a} z^-_{an} - z^+_{ap})`, one log-sum-exp per anchor; a pair whose
+        anchor has no negative gives 0.  Reduced over the positive pairs
+        (with their multiplicity); the default is their mean.
+        """
+        has_neg = neg_counts > 0
+        neg_lse = masked_logsumexp(neg_logits + log_counts(neg_counts), has_neg)
+        losses = torch.nn.functional.softplus(neg_lse.unsqueeze(1) - pos_logits)
+        if getattr(self, "reducer", None) is not None:
+            return self.reduce_pairs(losses * has_neg.any(1, keepdim=True), pos_counts)
+        weights = pos_counts * has_neg.any(1, keepdim=True)
+        return (losses * weights).sum() / pos_counts.sum()
 
     def reduce_pairs(self, losses, counts):
         """Reduce a ``(B, B)`` matrix of per-pair terms over the pairs that

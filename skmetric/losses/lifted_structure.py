@@ -63,9 +63,9 @@ class LiftedStructureLoss(BasePairLoss):
 
     def compute_loss(self, embeddings, labels, indices_tuple):
         dist, mat, pos_c, neg_c = self.pair_counts(embeddings, labels, indices_tuple)
-        has_neg = neg_c > 0
-        if not ((pos_c > 0).any() and has_neg.any()):
+        if self.lacks_pairs(pos_c, neg_c):
             return zero_loss(embeddings)
+        has_neg = neg_c > 0
         per_anchor = masked_logsumexp(
             dist.margin(self.neg_margin, mat) + log_counts(neg_c), has_neg
         )

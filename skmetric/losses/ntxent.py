@@ -1,9 +1,6 @@
 """NT-Xent / InfoNCE loss (Chen et al., 2020; van den Oord et al., 2018)."""
 
-import torch
-
 from ..distances import CosineSimilarity
-from ._utils import log_counts, masked_logsumexp
 from .base import BasePairLoss, zero_loss
 
 __all__ = ["NTXentLoss"]
@@ -59,13 +56,7 @@ class NTXentLoss(BasePairLoss):
 
     def compute_loss(self, embeddings, labels, indices_tuple):
         dist, mat, pos_c, neg_c = self.pair_counts(embeddings, labels, indices_tuple)
-        has_neg = neg_c > 0
-        if not ((pos_c > 0).any() and has_neg.any()):
+        if self.lacks_pairs(pos_c, neg_c):
             return zero_loss(embeddings)
         logits = mat / (self.temperature if dist.is_inverted else -self.temperature)
-        neg_lse = masked_logsumexp(logits + log_counts(neg_c), has_neg)
-        losses = torch.nn.functional.softplus(neg_lse.unsqueeze(1) - logits)
-        if self.reducer is not None:
-            return self.reduce_pairs(losses * has_neg.any(1, keepdim=True), pos_c)
-        weights = pos_c * has_neg.any(1, keepdim=True)
-        return (losses * weights).sum() / pos_c.sum()
+        return self.positive_vs_negatives(logits, logits, pos_c, neg_c)

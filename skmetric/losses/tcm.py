@@ -1,7 +1,5 @@
 """Threshold-Consistent Margin (TCM) regulariser (Zhang et al., 2024)."""
 
-import torch
-
 from ..distances import CosineSimilarity
 from .base import BasePairLoss, zero_loss
 

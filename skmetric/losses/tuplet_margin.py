@@ -5,7 +5,6 @@ import math
 import torch
 
 from ..distances import CosineSimilarity
-from ._utils import log_counts, masked_logsumexp
 from .base import BasePairLoss, zero_loss
 
 __all__ = ["TupletMarginLoss"]
@@ -58,16 +57,10 @@ class TupletMarginLoss(BasePairLoss):
 
     def compute_loss(self, embeddings, labels, indices_tuple):
         _, cos, pos_c, neg_c = self.pair_counts(embeddings, labels, indices_tuple)
-        has_neg = neg_c > 0
-        if not ((pos_c > 0).any() and has_neg.any()):
+        if self.lacks_pairs(pos_c, neg_c):
             return zero_loss(embeddings)
         m = math.radians(self.margin)
         eps = torch.finfo(cos.dtype).eps
         sin = (1 - cos * cos).clamp_min(eps).sqrt()
         shifted = cos * math.cos(m) + sin * math.sin(m)  # cos(theta - m)
-        neg_lse = masked_logsumexp(self.scale * cos + log_counts(neg_c), has_neg)
-        losses = torch.nn.functional.softplus(neg_lse.unsqueeze(1) - self.scale * shifted)
-        if self.reducer is not None:
-            return self.reduce_pairs(losses * has_neg.any(1, keepdim=True), pos_c)
-        weights = pos_c * has_neg.any(1, keepdim=True)
-        return (losses * weights).sum() / pos_c.sum()
+        return self.positive_vs_negatives(self.scale * shifted, self.scale * cos, pos_c, neg_c)
