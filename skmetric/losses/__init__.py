@@ -4,10 +4,27 @@ Each loss is a ``torch.nn.Module`` called as ``loss(embeddings, labels)`` and
 returning a scalar.  Build one by object (``MultiSimilarityLoss(alpha=2)``)
 or by its registry name with :func:`get_loss`.  Adding a loss is one new
 file plus one line in ``LOSSES``.
+
+Layout: :class:`BaseMetricLoss` (input checks, ``reduce``), under it
+:class:`BasePairLoss` (distance matrix and pairs from labels or a miner's
+``indices_tuple``), :class:`BaseProxyLoss` (per-class parameters) and
+:class:`BaseMarginSoftmaxLoss` (cross-entropy over class vectors with a
+true-class margin).  Reducers (:mod:`~skmetric.losses.reducers`) turn a
+loss's terms into a scalar.
 """
 
 from .arcface import ArcFaceLoss
-from .base import BaseMetricLoss, BaseProxyLoss
+from .base import BaseMetricLoss, BasePairLoss, BaseProxyLoss
+from .margin_softmax import BaseMarginSoftmaxLoss
+from .reducers import (
+    AvgNonZeroReducer,
+    BaseReducer,
+    MeanReducer,
+    PerAnchorReducer,
+    REDUCERS,
+    SumReducer,
+    get_reducer,
+)
 from .circle import CircleLoss
 from .contrastive import ContrastiveLoss
 from .multi_similarity import MultiSimilarityLoss
@@ -78,7 +95,16 @@ LOSSES = {
 
 __all__ = [
     "BaseMetricLoss",
+    "BasePairLoss",
     "BaseProxyLoss",
+    "BaseMarginSoftmaxLoss",
+    "BaseReducer",
+    "MeanReducer",
+    "SumReducer",
+    "AvgNonZeroReducer",
+    "PerAnchorReducer",
+    "REDUCERS",
+    "get_reducer",
     "ArcFaceLoss",
     "CircleLoss",
     "ContrastiveLoss",

@@ -17,18 +17,8 @@ class CosFaceLoss(BaseMarginSoftmaxLoss):
         Cosine margin :math:`m`.
     scale : float, default=64
         Logit scale :math:`s`.
-    num_classes : int, default=None
-        Number of classes (filled in by estimators).
-    embedding_size : int, default=None
-        Embedding dimension (filled in by estimators).
-    reducer : str, BaseReducer or None, default=None
-        Reduces the per-sample cross-entropies (times the miner weights).
-        ``None`` means ``"mean"``.
-
-    Attributes
-    ----------
-    W : torch.nn.Parameter of shape (embedding_size, num_classes)
-        Class weights, initialised N(0, 1) as in pytorch-metric-learning.
+    num_classes, embedding_size, reducer
+        As in :class:`~skmetric.losses.BaseMarginSoftmaxLoss`.
 
     Notes
     -----

@@ -86,13 +86,8 @@ class EBVLoss(BaseMarginSoftmaxLoss):
     max_cosine : float, default=None
         Largest allowed :math:`|\cos|` between two class vectors (see
         :func:`equiangular_vectors`).
-    num_classes : int, default=None
-        Number of classes (filled in by estimators).
-    embedding_size : int, default=None
-        Embedding dimension (filled in by estimators).
-    reducer : str, BaseReducer or None, default=None
-        Reduces the per-sample cross-entropies (times the miner weights).
-        ``None`` means ``"mean"``.
+    num_classes, embedding_size, reducer
+        As in :class:`~skmetric.losses.BaseMarginSoftmaxLoss`.
 
     Attributes
     ----------

@@ -47,18 +47,8 @@ class ElasticFaceLoss(BaseMarginSoftmaxLoss):
     plus : bool, default=False
         ElasticFace+: the drawn margins are sorted so that the sample with
         the lowest target cosine (the hardest) gets the largest margin.
-    num_classes : int, default=None
-        Number of classes (filled in by estimators).
-    embedding_size : int, default=None
-        Embedding dimension (filled in by estimators).
-    reducer : str, BaseReducer or None, default=None
-        Reduces the per-sample cross-entropies (times the miner weights).
-        ``None`` means ``"mean"``.
-
-    Attributes
-    ----------
-    W : torch.nn.Parameter of shape (embedding_size, num_classes)
-        Class weights, initialised N(0, 1).
+    num_classes, embedding_size, reducer
+        As in :class:`~skmetric.losses.BaseMarginSoftmaxLoss`.
 
     References
     ----------

@@ -37,13 +37,8 @@ class HarmonicLoss(BaseMarginSoftmaxLoss):
         The harmonic exponent :math:`n`; ``None`` means
         :math:`\sqrt{\text{embedding\_size}}` (the original paper scales it
         with the dimension).
-    num_classes : int, default=None
-        Number of classes (filled in by estimators).
-    embedding_size : int, default=None
-        Embedding dimension (filled in by estimators).
-    reducer : str, BaseReducer or None, default=None
-        Reduces the per-sample cross-entropies (times the miner weights).
-        ``None`` means ``"mean"``.
+    num_classes, embedding_size, reducer
+        As in :class:`~skmetric.losses.BaseMarginSoftmaxLoss`.
 
     Attributes
     ----------

@@ -21,6 +21,21 @@ __all__ = ["BaseMarginSoftmaxLoss"]
 class BaseMarginSoftmaxLoss(BaseProxyLoss):
     """Cross-entropy over per-class logits with a margin on the true class.
 
+    Parameters shared by every subclass:
+
+    num_classes : int, default=None
+        Number of classes (filled in by estimators).
+    embedding_size : int, default=None
+        Embedding dimension (filled in by estimators).  The class vectors
+        are created when both sizes are known.
+    reducer : str, BaseReducer or None, default=None
+        Reduces the per-sample cross-entropies (times the miner weights);
+        ``None`` means ``"mean"`` (see :mod:`skmetric.losses.reducers`).
+
+    The class vectors live in the attribute named by ``weight_name``
+    (``W``, of shape ``(embedding_size, num_classes)`` and N(0, 1)
+    initialised unless the subclass says otherwise).
+
     Class attributes a subclass may set:
 
     ``weight_name``

@@ -16,13 +16,8 @@ class NormalizedSoftmaxLoss(BaseMarginSoftmaxLoss):
     temperature : float, default=0.05
         Softmax temperature ``T`` (scale ``1/T = 20``), as in
         pytorch-metric-learning.
-    num_classes : int, default=None
-        Number of classes (filled in by estimators).
-    embedding_size : int, default=None
-        Embedding dimension (filled in by estimators).
-    reducer : str, BaseReducer or None, default=None
-        Reduces the per-sample cross-entropies (times the miner weights).
-        ``None`` means ``"mean"``.
+    num_classes, embedding_size, reducer
+        As in :class:`~skmetric.losses.BaseMarginSoftmaxLoss`.
 
     Notes
     -----

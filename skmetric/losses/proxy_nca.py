@@ -23,17 +23,12 @@ class ProxyNCALoss(BaseMarginSoftmaxLoss):
     ----------
     softmax_scale : float, default=1
         Scale :math:`s` (the Proxy-Anchor repository uses 32).
-    num_classes : int, default=None
-        Number of classes (filled in by estimators).
-    embedding_size : int, default=None
-        Embedding dimension (filled in by estimators).
     distance : BaseDistance, str or None, default=None
         ``None`` means the squared Euclidean distance between L2-normalised
         embeddings and proxies.  With a similarity the logits are
         :math:`+s \cdot s(x, p)`.
-    reducer : str, BaseReducer or None, default=None
-        Reduces the per-sample cross-entropies (times the miner weights).
-        ``None`` means ``"mean"``.
+    num_classes, embedding_size, reducer
+        As in :class:`~skmetric.losses.BaseMarginSoftmaxLoss`.
 
     Attributes
     ----------

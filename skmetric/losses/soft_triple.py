@@ -41,13 +41,8 @@ class SoftTripleLoss(BaseMarginSoftmaxLoss):
         Margin :math:`\delta`.
     tau : float, default=0.2
         Weight of the centre regulariser.
-    num_classes : int, default=None
-        Number of classes (filled in by estimators).
-    embedding_size : int, default=None
-        Embedding dimension (filled in by estimators).
-    reducer : str, BaseReducer or None, default=None
-        Reduces the per-sample cross-entropies (times the miner weights).
-        ``None`` means ``"mean"``.
+    num_classes, embedding_size, reducer
+        As in :class:`~skmetric.losses.BaseMarginSoftmaxLoss`.
 
     Attributes
     ----------

@@ -21,13 +21,8 @@ class SubCenterArcFaceLoss(ArcFaceLoss):
     scale : float, default=64
     sub_centers : int, default=3
         Sub-centres per class ``K``.
-    num_classes : int, default=None
-        Number of classes (filled in by estimators).
-    embedding_size : int, default=None
-        Embedding dimension (filled in by estimators).
-    reducer : str, BaseReducer or None, default=None
-        Reduces the per-sample cross-entropies (times the miner weights).
-        ``None`` means ``"mean"``.
+    num_classes, embedding_size, reducer
+        As in :class:`~skmetric.losses.BaseMarginSoftmaxLoss`.
 
     Attributes
     ----------
