@@ -6,7 +6,10 @@ Pure torch; neither losses nor miners import the other's internals.
 import torch
 from torch import nn
 
-__all__ = ["ReplaceableSubmodules", "check_batch"]
+from ._tuples import pair_masks
+from .distances._resolve import resolve_distance
+
+__all__ = ["ReplaceableSubmodules", "DistanceUser", "check_batch"]
 
 
 class ReplaceableSubmodules:
@@ -44,3 +47,25 @@ def check_batch(owner, embeddings, labels):
             f"{type(owner).__name__} expects integer labels; got {labels.dtype}."
         )
     return labels.long()
+
+
+class DistanceUser:
+    """A block with an optional ``distance`` parameter and a ``default_distance``.
+
+    ``default_distance`` (a class attribute: one stateless distance object
+    shared by all calls) is used when ``distance`` is ``None``, and always by
+    a block without a ``distance`` parameter.
+    """
+
+    default_distance = None
+
+    def pair_distance(self):
+        """The distance object to use."""
+        return resolve_distance(getattr(self, "distance", None), self.default_distance)
+
+    def batch_pairs(self, embeddings, labels):
+        """``(distance, matrix, pos_mask, neg_mask)`` over every pair of the batch."""
+        dist = self.pair_distance()
+        mat = dist(embeddings)
+        pos, neg = pair_masks(labels)
+        return dist, mat, pos, neg

@@ -16,10 +16,9 @@ A loss with a ``reducer`` parameter hands its per-element terms to a reducer
 import torch
 from torch import nn
 
-from .._blocks import ReplaceableSubmodules, check_batch
+from .._blocks import DistanceUser, ReplaceableSubmodules, check_batch
 from .._params import ParamsMixin
 from .._tuples import pairs_to_counts, tuple_masks
-from ..distances._resolve import resolve_distance
 from ._utils import log_counts, masked_logsumexp
 from .reducers import get_reducer
 
@@ -68,7 +67,7 @@ class BaseMetricLoss(ReplaceableSubmodules, ParamsMixin, nn.Module):
         return self._repr_params()
 
 
-class BasePairLoss(BaseMetricLoss):
+class BasePairLoss(DistanceUser, BaseMetricLoss):
     """A loss on the pairs of a batch: one preamble for distance and pairs.
 
     ``default_distance`` (a shared, stateless distance object) is used when
@@ -77,12 +76,6 @@ class BasePairLoss(BaseMetricLoss):
     of the batch or those of a miner's ``indices_tuple`` (pairs, or triplets
     turned into pairs).
     """
-
-    default_distance = None
-
-    def pair_distance(self):
-        """The distance object to use (``distance`` or ``default_distance``)."""
-        return resolve_distance(getattr(self, "distance", None), self.default_distance)
 
     def pair_masks(self, embeddings, labels, indices_tuple):
         """``(distance, matrix, pos_mask, neg_mask)``; a pair counts once."""

@@ -2,8 +2,8 @@
 
 import torch
 
-from ..distances import EuclideanDistance
 from .._tuples import to_pairs
+from ..distances import EuclideanDistance
 from ._utils import pair_values
 from .base import BasePairLoss, zero_loss
 

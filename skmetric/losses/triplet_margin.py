@@ -2,8 +2,8 @@
 
 import torch
 
-from ..distances import EuclideanDistance
 from .._tuples import pair_masks, to_triplets
+from ..distances import EuclideanDistance
 from ..distances._resolve import as_badness
 from ._utils import pair_values
 from .base import BasePairLoss, zero_loss

@@ -3,13 +3,13 @@
 import torch
 from torch import nn
 
+from .._blocks import DistanceUser, ReplaceableSubmodules, check_batch
 from .._params import ParamsMixin
-from .._blocks import ReplaceableSubmodules, check_batch
 
 __all__ = ["BaseMiner"]
 
 
-class BaseMiner(ReplaceableSubmodules, ParamsMixin, nn.Module):
+class BaseMiner(DistanceUser, ReplaceableSubmodules, ParamsMixin, nn.Module):
     """Template for miners.
 
     ``miner(embeddings, labels)`` checks its inputs, then calls :meth:`mine`

@@ -2,8 +2,8 @@
 
 import torch
 
-from ..distances import EuclideanDistance
 from .._tuples import empty_indices, pair_masks
+from ..distances import EuclideanDistance
 from .base import BaseMiner
 
 __all__ = ["DistanceWeightedMiner"]
