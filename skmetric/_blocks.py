@@ -9,7 +9,7 @@ from torch import nn
 from ._tuples import pair_masks
 from .distances._resolve import resolve_distance
 
-__all__ = ["ReplaceableSubmodules", "DistanceUser", "check_batch"]
+__all__ = ["ReplaceableSubmodules", "DistanceUser", "check_batch", "build_by_name"]
 
 
 class ReplaceableSubmodules:
@@ -24,6 +24,18 @@ class ReplaceableSubmodules:
         if modules is not None and name in modules and not isinstance(value, nn.Module):
             del modules[name]
         super().__setattr__(name, value)
+
+
+def build_by_name(registry, name, kind, params):
+    """``registry[name](**params)``; an unknown name raises a ValueError that
+    lists the valid ``kind`` names."""
+    try:
+        cls = registry[name]
+    except (KeyError, TypeError):
+        raise ValueError(
+            f"Unknown {kind} {name!r}. Valid names are: {sorted(registry)}."
+        ) from None
+    return cls(**params)
 
 
 def check_batch(owner, embeddings, labels):

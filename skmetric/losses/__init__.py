@@ -13,6 +13,7 @@ true-class margin).  Reducers (:mod:`~skmetric.losses.reducers`) turn a
 loss's terms into a scalar.
 """
 
+from .._blocks import build_by_name
 from .arcface import ArcFaceLoss
 from .base import BaseMetricLoss, BasePairLoss, BaseProxyLoss
 from .margin_softmax import BaseMarginSoftmaxLoss
@@ -156,10 +157,4 @@ def get_loss(name, **params):
     ValueError
         If ``name`` is unknown; the message lists the valid names.
     """
-    try:
-        cls = LOSSES[name]
-    except (KeyError, TypeError):
-        raise ValueError(
-            f"Unknown loss {name!r}. Valid names are: {sorted(LOSSES)}."
-        ) from None
-    return cls(**params)
+    return build_by_name(LOSSES, name, "loss", params)

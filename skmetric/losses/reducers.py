@@ -13,17 +13,18 @@ graph.  Reducers hold no tensors.
 
 import torch
 
+from .._blocks import build_by_name
 from .._params import ParamsMixin
 
 __all__ = [
+    "AvgNonZeroReducer",
     "BaseReducer",
     "MeanReducer",
-    "SumReducer",
-    "AvgNonZeroReducer",
     "PerAnchorReducer",
     "REDUCERS",
-    "get_reducer",
+    "SumReducer",
     "avg_nonzero",
+    "get_reducer",
 ]
 
 
@@ -144,10 +145,4 @@ def get_reducer(reducer):
     """
     if isinstance(reducer, BaseReducer):
         return reducer
-    try:
-        return REDUCERS[reducer]()
-    except (KeyError, TypeError):
-        raise ValueError(
-            f"Unknown reducer {reducer!r}. Valid names are: {sorted(REDUCERS)}, or a "
-            "BaseReducer object."
-        ) from None
+    return build_by_name(REDUCERS, reducer, "reducer", {})
