@@ -60,7 +60,7 @@ class AlignUniformLoss(BasePairLoss):
         n = len(labels)
         if n < 2:
             return zero_loss(embeddings)
-        _, cos, pos_c, _ = self.pair_counts(embeddings, labels, indices_tuple)
+        _, cos, pos_c, _ = self.pairs_as_counts(embeddings, labels, indices_tuple)
         sq = (2 - 2 * cos).clamp_min(0)  # squared distance of unit vectors
         if self.alpha == 2:
             d_alpha = sq

@@ -77,14 +77,14 @@ class BasePairLoss(DistanceUser, BaseMetricLoss):
     turned into pairs).
     """
 
-    def pair_masks(self, embeddings, labels, indices_tuple):
+    def pairs_as_masks(self, embeddings, labels, indices_tuple):
         """``(distance, matrix, pos_mask, neg_mask)``; a pair counts once."""
         dist = self.pair_distance()
         mat = dist(embeddings)
         pos, neg = tuple_masks(indices_tuple, labels, mat.shape, mat.device)
         return dist, mat, pos, neg
 
-    def pair_counts(self, embeddings, labels, indices_tuple):
+    def pairs_as_counts(self, embeddings, labels, indices_tuple):
         """``(distance, matrix, pos_counts, neg_counts)``: float matrices that
         count a miner's pairs with their multiplicity (0/1 without a miner)."""
         dist = self.pair_distance()

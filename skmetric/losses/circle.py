@@ -59,7 +59,7 @@ class CircleLoss(BasePairLoss):
         self.reducer = reducer
 
     def compute_loss(self, embeddings, labels, indices_tuple):
-        _, s, pos_mask, neg_mask = self.pair_masks(embeddings, labels, indices_tuple)
+        _, s, pos_mask, neg_mask = self.pairs_as_masks(embeddings, labels, indices_tuple)
         sd = s.detach()
         logit_p = (-self.gamma) * torch.relu(1 + self.m - sd) * (s - (1 - self.m))
         logit_n = self.gamma * torch.relu(sd + self.m) * (s - self.m)

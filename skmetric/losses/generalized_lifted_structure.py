@@ -50,7 +50,7 @@ class GeneralizedLiftedStructureLoss(BasePairLoss):
         self.reducer = reducer
 
     def compute_loss(self, embeddings, labels, indices_tuple):
-        dist, mat, pos_mask, neg_mask = self.pair_masks(embeddings, labels, indices_tuple)
+        dist, mat, pos_mask, neg_mask = self.pairs_as_masks(embeddings, labels, indices_tuple)
         pos = masked_logsumexp(dist.margin(mat, self.pos_margin), pos_mask)
         neg = masked_logsumexp(dist.margin(self.neg_margin, mat), neg_mask)
         return self.reduce(torch.relu(pos + neg))

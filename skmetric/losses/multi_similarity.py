@@ -62,7 +62,7 @@ class MultiSimilarityLoss(BasePairLoss):
         self.reducer = reducer
 
     def compute_loss(self, embeddings, labels, indices_tuple):
-        dist, mat, pos_mask, neg_mask = self.pair_masks(embeddings, labels, indices_tuple)
+        dist, mat, pos_mask, neg_mask = self.pairs_as_masks(embeddings, labels, indices_tuple)
         pos = masked_logsumexp(
             self.alpha * dist.margin(mat, self.base), pos_mask, add_one=True
         )

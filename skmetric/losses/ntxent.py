@@ -55,7 +55,7 @@ class NTXentLoss(BasePairLoss):
         self.reducer = reducer
 
     def compute_loss(self, embeddings, labels, indices_tuple):
-        dist, mat, pos_c, neg_c = self.pair_counts(embeddings, labels, indices_tuple)
+        dist, mat, pos_c, neg_c = self.pairs_as_counts(embeddings, labels, indices_tuple)
         if self.lacks_pairs(pos_c, neg_c):
             return zero_loss(embeddings)
         logits = mat / (self.temperature if dist.is_inverted else -self.temperature)

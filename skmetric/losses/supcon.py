@@ -49,7 +49,7 @@ class SupConLoss(BasePairLoss):
         self.reducer = reducer
 
     def compute_loss(self, embeddings, labels, indices_tuple):
-        dist, mat, pos_mask, neg_mask = self.pair_masks(embeddings, labels, indices_tuple)
+        dist, mat, pos_mask, neg_mask = self.pairs_as_masks(embeddings, labels, indices_tuple)
         if not (pos_mask.any() and neg_mask.any()):
             return zero_loss(embeddings)
         logits = mat / (self.temperature if dist.is_inverted else -self.temperature)

@@ -51,7 +51,7 @@ class TCMLoss(BasePairLoss):
         self.margin_minus = margin_minus
 
     def compute_loss(self, embeddings, labels, indices_tuple):
-        _, s, pos_c, neg_c = self.pair_counts(embeddings, labels, indices_tuple)
+        _, s, pos_c, neg_c = self.pairs_as_counts(embeddings, labels, indices_tuple)
         if not ((pos_c > 0).any() or (neg_c > 0).any()):
             return zero_loss(embeddings)
         w_pos = pos_c * (s <= self.margin_plus)

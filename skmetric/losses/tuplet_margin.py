@@ -56,7 +56,7 @@ class TupletMarginLoss(BasePairLoss):
         self.reducer = reducer
 
     def compute_loss(self, embeddings, labels, indices_tuple):
-        _, cos, pos_c, neg_c = self.pair_counts(embeddings, labels, indices_tuple)
+        _, cos, pos_c, neg_c = self.pairs_as_counts(embeddings, labels, indices_tuple)
         if self.lacks_pairs(pos_c, neg_c):
             return zero_loss(embeddings)
         m = math.radians(self.margin)
