@@ -22,7 +22,8 @@ def _unit(emb):
     return emb / emb.norm(dim=1, keepdim=True)
 
 
-def contrastive(emb, labels, pos_margin=0.0, neg_margin=1.0, squared=False):
+def contrastive_terms(emb, labels, pos_margin=0.0, neg_margin=1.0, squared=False):
+    """``(pos, neg)``: lists of ``(anchor, hinge term)`` over all ordered pairs."""
     x = _unit(emb)
     q = 2 if squared else 1
     pos, neg = [], []
@@ -32,10 +33,15 @@ def contrastive(emb, labels, pos_margin=0.0, neg_margin=1.0, squared=False):
                 continue
             d = (x[i] - x[j]).norm()
             if labels[i] == labels[j]:
-                pos.append(torch.relu(d - pos_margin) ** q)
+                pos.append((i, torch.relu(d - pos_margin) ** q))
             else:
-                neg.append(torch.relu(neg_margin - d) ** q)
-    return _avg_nonzero(pos, emb) + _avg_nonzero(neg, emb)
+                neg.append((i, torch.relu(neg_margin - d) ** q))
+    return pos, neg
+
+
+def contrastive(emb, labels, pos_margin=0.0, neg_margin=1.0, squared=False):
+    pos, neg = contrastive_terms(emb, labels, pos_margin, neg_margin, squared)
+    return _avg_nonzero([t for _, t in pos], emb) + _avg_nonzero([t for _, t in neg], emb)
 
 
 def triplet_margin(emb, labels, margin=0.05, swap=False):
@@ -131,7 +137,8 @@ def _cos(a, b):
     return (a @ b) / (a.norm() * b.norm())
 
 
-def ntxent(emb, labels, temperature=0.07):
+def ntxent_terms(emb, labels, temperature=0.07):
+    """``(anchor, term)`` for every positive pair (0 when the anchor has no negative)."""
     x = _unit(emb)
     terms = []
     for a in range(len(x)):
@@ -140,10 +147,15 @@ def ntxent(emb, labels, temperature=0.07):
                 continue
             negs = [x[a] @ x[n] / temperature for n in range(len(x)) if labels[n] != labels[a]]
             if not negs:
-                terms.append(emb.sum() * 0)
+                terms.append((a, emb.sum() * 0))
                 continue
             logits = torch.stack([x[a] @ x[p] / temperature] + negs)
-            terms.append(-(logits[0] - torch.logsumexp(logits, 0)))
+            terms.append((a, -(logits[0] - torch.logsumexp(logits, 0))))
+    return terms
+
+
+def ntxent(emb, labels, temperature=0.07):
+    terms = [t for _, t in ntxent_terms(emb, labels, temperature)]
     return sum(terms) / len(terms)
 
 
@@ -259,3 +271,80 @@ def soft_triple_regularizer(fc, num_classes, k):
             for u in range(t + 1, k):
                 total = total + torch.sqrt(2 + 1e-5 - 2 * (w[c * k + t] @ w[c * k + u]))
     return total / (num_classes * k * (k - 1))
+
+
+# ---------------------------------------------------------------- test helpers
+# shared by tests/losses and tests/miners (comparisons with pytorch-metric-learning)
+
+RTOL, ATOL = 1e-5, 1e-10
+# class count and embedding size of ``batch()``'s defaults, for losses that need them
+SIZES = {"num_classes": 5, "embedding_size": 8}
+
+
+def batch(seed, n=24, n_classes=5, dim=8, dtype=torch.float64):
+    """Seeded Gaussian embeddings and random integer labels."""
+    g = torch.Generator().manual_seed(seed)
+    emb = torch.randn(n, dim, generator=g, dtype=dtype)
+    labels = torch.randint(0, n_classes, (n,), generator=g)
+    return emb, labels
+
+
+def copy_weights(ours, theirs, our_attr, their_attr, transpose=False):
+    """Both losses in float64, ours holding a copy of PML's class weights."""
+    ours, theirs = ours.double(), theirs.double()
+    src = getattr(theirs, their_attr).data
+    getattr(ours, our_attr).data.copy_(src.T if transpose else src)
+    return ours, theirs
+
+
+def value_and_grads(loss, emb, labels, indices_tuple=None):
+    """The loss value and its gradients w.r.t. the embeddings and the loss's parameters."""
+    emb = emb.clone().requires_grad_(True)
+    value = loss(emb, labels, indices_tuple)
+    params = [p for p in loss.parameters()]
+    grads = torch.autograd.grad(value, [emb] + params, allow_unused=True)
+    return torch.as_tensor(value).detach().reshape(()), grads
+
+
+def assert_same(ours, theirs, rtol=RTOL, atol=ATOL):
+    """Two ``value_and_grads`` results agree (a missing gradient counts as zero)."""
+    (v1, g1), (v2, g2) = ours, theirs
+    torch.testing.assert_close(v1, v2.to(v1.dtype), rtol=rtol, atol=atol)
+    assert len(g1) == len(g2)
+    for a, b in zip(g1, g2):
+        if a is None and b is None:
+            continue
+        a = torch.zeros_like(b) if a is None else a
+        b = torch.zeros_like(a) if b is None else b
+        torch.testing.assert_close(a, b.reshape(a.shape).to(a.dtype), rtol=rtol, atol=atol)
+
+
+def pml_mined(kind, emb, labels):
+    """PML miner output: ``"pairs"`` (multi-similarity), ``"triplets"`` (all
+    margin-violating triplets) or ``"batch_hard"``."""
+    from pytorch_metric_learning import miners as pml_miners
+
+    if kind == "pairs":
+        return pml_miners.MultiSimilarityMiner(epsilon=0.1)(emb, labels)
+    if kind == "triplets":
+        return pml_miners.TripletMarginMiner(margin=0.2, type_of_triplets="all")(emb, labels)
+    return pml_miners.BatchHardMiner()(emb, labels)
+
+
+def build_loss(name, n_classes=3, dim=4):
+    """A registry loss, with sizes when it needs them."""
+    from skmetric.losses import LOSSES, get_loss
+
+    needs = getattr(LOSSES[name], "requires_num_classes", False)
+    return get_loss(name, **({"num_classes": n_classes, "embedding_size": dim} if needs else {}))
+
+
+def _embedding_losses():
+    from skmetric.losses import LOSSES
+
+    return sorted(n for n, c in LOSSES.items() if not getattr(c, "takes_probabilities", False))
+
+
+# registry names of the metric-learning losses (the AnyLoss ones take
+# probabilities, not embeddings: tests/losses/test_confusion.py)
+EMBEDDING_LOSSES = _embedding_losses()

@@ -6,10 +6,28 @@ returning a scalar; the AnyLoss losses (``"anyloss_f1"``...) are called as
 are in :mod:`skmetric.losses.confusion`).  Build one by object (``MultiSimilarityLoss(alpha=2)``)
 or by its registry name with :func:`get_loss`.  Adding a loss is one new
 file plus one line in ``LOSSES``.
+
+Layout: :class:`BaseMetricLoss` (input checks, ``reduce``), under it
+:class:`BasePairLoss` (distance matrix and pairs from labels or a miner's
+``indices_tuple``), :class:`BaseProxyLoss` (per-class parameters) and
+:class:`BaseMarginSoftmaxLoss` (cross-entropy over class vectors with a
+true-class margin).  Reducers (:mod:`~skmetric.losses.reducers`) turn a
+loss's terms into a scalar.
 """
 
+from .._blocks import build_by_name
 from .arcface import ArcFaceLoss
-from .base import BaseMetricLoss, BaseProxyLoss
+from .base import BaseMetricLoss, BasePairLoss, BaseProxyLoss
+from .margin_softmax import BaseMarginSoftmaxLoss
+from .reducers import (
+    AvgNonZeroReducer,
+    BaseReducer,
+    MeanReducer,
+    PerAnchorReducer,
+    REDUCERS,
+    SumReducer,
+    get_reducer,
+)
 from .circle import CircleLoss
 from .contrastive import ContrastiveLoss
 from .multi_similarity import MultiSimilarityLoss
@@ -96,7 +114,16 @@ LOSSES = {
 
 __all__ = [
     "BaseMetricLoss",
+    "BasePairLoss",
     "BaseProxyLoss",
+    "BaseMarginSoftmaxLoss",
+    "BaseReducer",
+    "MeanReducer",
+    "SumReducer",
+    "AvgNonZeroReducer",
+    "PerAnchorReducer",
+    "REDUCERS",
+    "get_reducer",
     "ArcFaceLoss",
     "CircleLoss",
     "ContrastiveLoss",
@@ -159,10 +186,4 @@ def get_loss(name, **params):
     ValueError
         If ``name`` is unknown; the message lists the valid names.
     """
-    try:
-        cls = LOSSES[name]
-    except (KeyError, TypeError):
-        raise ValueError(
-            f"Unknown loss {name!r}. Valid names are: {sorted(LOSSES)}."
-        ) from None
-    return cls(**params)
+    return build_by_name(LOSSES, name, "loss", params)

@@ -4,14 +4,15 @@ import math
 
 import torch
 
-from ..distances._normalize import cosine_matrix, safe_sqrt
-from ._utils import masked_logsumexp, pairs_to_counts
-from .base import BaseMetricLoss, zero_loss
+from ..distances import CosineSimilarity
+from ..distances._normalize import safe_sqrt
+from ._utils import masked_logsumexp
+from .base import BasePairLoss, zero_loss
 
 __all__ = ["AlignUniformLoss"]
 
 
-class AlignUniformLoss(BaseMetricLoss):
+class AlignUniformLoss(BasePairLoss):
     r"""Pull positives together and spread the batch over the sphere.
 
     On L2-normalised embeddings, with :math:`P` the positive pairs:
@@ -46,6 +47,8 @@ class AlignUniformLoss(BaseMetricLoss):
     arXiv:2005.10242.
     """
 
+    default_distance = CosineSimilarity()
+
     def __init__(self, *, alpha=2.0, t=2.0, align_weight=1.0, uniform_weight=1.0):
         super().__init__()
         self.alpha = alpha
@@ -57,9 +60,8 @@ class AlignUniformLoss(BaseMetricLoss):
         n = len(labels)
         if n < 2:
             return zero_loss(embeddings)
-        cos = cosine_matrix(embeddings)
+        _, cos, pos_c, _ = self.pairs_as_counts(embeddings, labels, indices_tuple)
         sq = (2 - 2 * cos).clamp_min(0)  # squared distance of unit vectors
-        pos_c, _ = pairs_to_counts(indices_tuple, labels, cos.shape, cos.dtype)
         if self.alpha == 2:
             d_alpha = sq
         else:

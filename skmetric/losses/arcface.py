@@ -3,11 +3,8 @@
 import math
 
 import torch
-from torch import nn
 
-from ..distances._normalize import cosine_matrix
-from ._utils import miner_weights
-from .base import BaseProxyLoss
+from .margin_softmax import BaseMarginSoftmaxLoss
 
 __all__ = ["ArcFaceLoss"]
 
@@ -40,7 +37,7 @@ class _ArcMarginTarget(torch.autograd.Function):
         return grad * slope, None, None
 
 
-class ArcFaceLoss(BaseProxyLoss):
+class ArcFaceLoss(BaseMarginSoftmaxLoss):
     r"""Softmax over scaled cosines with an angular margin on the true class.
 
     With :math:`\cos\theta_j = \hat w_j \cdot \hat x`, the logits are
@@ -61,15 +58,8 @@ class ArcFaceLoss(BaseProxyLoss):
         pytorch-metric-learning (28.6° ≈ 0.5 rad, the paper's value).
     scale : float, default=64
         Logit scale :math:`s`.
-    num_classes : int, default=None
-        Number of classes (filled in by estimators).
-    embedding_size : int, default=None
-        Embedding dimension (filled in by estimators).
-
-    Attributes
-    ----------
-    W : torch.nn.Parameter of shape (embedding_size, num_classes)
-        Class weights, initialised N(0, 1) as in pytorch-metric-learning.
+    num_classes, embedding_size, reducer
+        As in :class:`~skmetric.losses.BaseMarginSoftmaxLoss`.
 
     Notes
     -----
@@ -83,24 +73,20 @@ class ArcFaceLoss(BaseProxyLoss):
     Margin Loss for Deep Face Recognition". CVPR 2019. arXiv:1801.07698.
     """
 
-    def __init__(self, *, margin=28.6, scale=64.0, num_classes=None, embedding_size=None):
+    def __init__(self, *, margin=28.6, scale=64.0, num_classes=None, embedding_size=None,
+                 reducer=None):
         super().__init__()
         self.margin = margin
         self.scale = scale
-        self.num_classes = num_classes
-        self.embedding_size = embedding_size
-        if num_classes is not None and embedding_size is not None:
-            self.W = nn.Parameter(torch.randn(embedding_size, num_classes))
+        self.reducer = reducer
+        self._set_sizes(num_classes, embedding_size)
 
-    def compute_loss(self, embeddings, labels, indices_tuple):
-        self._check_sizes(embeddings, labels)
+    def logits(self, embeddings, labels):
         # scaled cosines; the true class's entry is replaced in place (the
         # cosine node saved its inputs, not its output)
-        logits = cosine_matrix(embeddings, self.W.to(embeddings.dtype).T, scale=self.scale)
-        rows = torch.arange(len(labels), device=labels.device)
-        target = _ArcMarginTarget.apply(logits[rows, labels], math.radians(self.margin), self.scale)
-        logits.index_put_((rows, labels), target)
-        if indices_tuple is None:
-            return nn.functional.cross_entropy(logits, labels)
-        losses = nn.functional.cross_entropy(logits, labels, reduction="none")
-        return (losses * miner_weights(indices_tuple, len(labels), losses.dtype, losses.device)).mean()
+        return self.with_target(
+            self.class_cosines(embeddings, scale=self.scale), labels, self._arc_target
+        )
+
+    def _arc_target(self, scaled_cos):
+        return _ArcMarginTarget.apply(scaled_cos, math.radians(self.margin), self.scale)

@@ -5,31 +5,27 @@ optional ``indices_tuple`` from a miner restricts the pairs or triplets it
 uses) and returns a scalar tensor.  The base ``forward`` does the chores once:
 shape and label checks, moving labels to the embeddings' device, and the
 "nothing to compute" case; a subclass writes only :meth:`compute_loss`.
+
+Two families share more: :class:`BasePairLoss` (a distance matrix over the
+batch and its positive/negative pairs, from labels or from a miner's
+``indices_tuple``) and :class:`BaseProxyLoss` (learnable per-class vectors).
+A loss with a ``reducer`` parameter hands its per-element terms to a reducer
+(:mod:`skmetric.losses.reducers`).
 """
 
 import torch
 from torch import nn
 
+from .._blocks import DistanceUser, ReplaceableSubmodules, check_batch
 from .._params import ParamsMixin
+from .._tuples import pairs_to_counts, tuple_masks
+from ._utils import log_counts, masked_logsumexp
+from .reducers import get_reducer
 
-__all__ = ["BaseMetricLoss", "BaseProxyLoss"]
-
-
-class _ReplaceableSubmodules:
-    """Let a parameter that holds a module (``distance``) be set to a name later.
-
-    ``nn.Module`` refuses ``self.distance = "cosine"`` once ``distance`` was a
-    module; ``set_params`` must allow it, so the old submodule is dropped.
-    """
-
-    def __setattr__(self, name, value):
-        modules = self.__dict__.get("_modules")
-        if modules is not None and name in modules and not isinstance(value, nn.Module):
-            del modules[name]
-        super().__setattr__(name, value)
+__all__ = ["BaseMetricLoss", "BasePairLoss", "BaseProxyLoss"]
 
 
-class BaseMetricLoss(_ReplaceableSubmodules, ParamsMixin, nn.Module):
+class BaseMetricLoss(ReplaceableSubmodules, ParamsMixin, nn.Module):
     """Template for metric losses.
 
     Class attributes read by estimators (never a loss's internals):
@@ -50,24 +46,7 @@ class BaseMetricLoss(_ReplaceableSubmodules, ParamsMixin, nn.Module):
     prefers_normalized = True
 
     def forward(self, embeddings, labels, indices_tuple=None):
-        if not isinstance(embeddings, torch.Tensor) or embeddings.ndim != 2:
-            raise ValueError(
-                f"{type(self).__name__} expects embeddings of shape "
-                f"(batch_size, embedding_size); got "
-                f"{tuple(getattr(embeddings, 'shape', ()))}."
-            )
-        labels = torch.as_tensor(labels, device=embeddings.device)
-        if labels.ndim != 1 or labels.shape[0] != embeddings.shape[0]:
-            raise ValueError(
-                f"{type(self).__name__} expects one label per embedding; got "
-                f"{embeddings.shape[0]} embeddings and labels of shape "
-                f"{tuple(labels.shape)}."
-            )
-        if labels.dtype.is_floating_point:
-            raise ValueError(
-                f"{type(self).__name__} expects integer labels; got {labels.dtype}."
-            )
-        labels = labels.long()
+        labels = check_batch(self, embeddings, labels)
         if embeddings.shape[0] == 0:
             return zero_loss(embeddings)
         return self.compute_loss(embeddings, labels, indices_tuple)
@@ -75,8 +54,75 @@ class BaseMetricLoss(_ReplaceableSubmodules, ParamsMixin, nn.Module):
     def compute_loss(self, embeddings, labels, indices_tuple):  # pragma: no cover
         raise NotImplementedError
 
+    def reduce(self, losses, anchors=None, *, default="mean"):
+        """Reduce per-element ``losses`` with ``self.reducer`` (``None``: ``default``).
+
+        ``anchors`` gives each term's batch index (see
+        :class:`~skmetric.losses.reducers.BaseReducer`).
+        """
+        reducer = getattr(self, "reducer", None)
+        return get_reducer(default if reducer is None else reducer)(losses, anchors)
+
     def extra_repr(self):
         return self._repr_params()
+
+
+class BasePairLoss(DistanceUser, BaseMetricLoss):
+    """A loss on the pairs of a batch: one preamble for distance and pairs.
+
+    ``default_distance`` (a shared, stateless distance object) is used when
+    the ``distance`` parameter is ``None``; losses without a ``distance``
+    parameter always use it.  The positive and negative pairs are every pair
+    of the batch or those of a miner's ``indices_tuple`` (pairs, or triplets
+    turned into pairs).
+    """
+
+    def pairs_as_masks(self, embeddings, labels, indices_tuple):
+        """``(distance, matrix, pos_mask, neg_mask)``; a pair counts once."""
+        dist = self.pair_distance()
+        mat = dist(embeddings)
+        pos, neg = tuple_masks(indices_tuple, labels, mat.shape, mat.device)
+        return dist, mat, pos, neg
+
+    def pairs_as_counts(self, embeddings, labels, indices_tuple):
+        """``(distance, matrix, pos_counts, neg_counts)``: float matrices that
+        count a miner's pairs with their multiplicity (0/1 without a miner)."""
+        dist = self.pair_distance()
+        mat = dist(embeddings)
+        pos, neg = pairs_to_counts(indices_tuple, labels, mat.shape, mat.dtype)
+        return dist, mat, pos, neg
+
+    @staticmethod
+    def lacks_pairs(pos_counts, neg_counts):
+        """True when the batch (or the miner) gives no positive or no negative pair."""
+        return not ((pos_counts > 0).any() and (neg_counts > 0).any())
+
+    def positive_vs_negatives(self, pos_logits, neg_logits, pos_counts, neg_counts):
+        r"""Each positive pair's softmax against its anchor's negatives.
+
+        :math:`\ell_{ap} = \operatorname{softplus}(\operatorname{LSE}_{n \in
+        N_a} z^-_{an} - z^+_{ap})`, one log-sum-exp per anchor; a pair whose
+        anchor has no negative gives 0.  Reduced over the positive pairs
+        (with their multiplicity); the default is their mean.
+        """
+        has_neg = neg_counts > 0
+        neg_lse = masked_logsumexp(neg_logits + log_counts(neg_counts), has_neg)
+        losses = torch.nn.functional.softplus(neg_lse.unsqueeze(1) - pos_logits)
+        if getattr(self, "reducer", None) is not None:
+            return self.reduce_pairs(losses * has_neg.any(1, keepdim=True), pos_counts)
+        weights = pos_counts * has_neg.any(1, keepdim=True)
+        return (losses * weights).sum() / pos_counts.sum()
+
+    def reduce_pairs(self, losses, counts):
+        """Reduce a ``(B, B)`` matrix of per-pair terms over the pairs that
+        ``counts`` holds, each as many times as counted; row = anchor."""
+        rows, cols = counts.nonzero(as_tuple=True)
+        reps = counts[rows, cols].long()
+        total = int(reps.sum())
+        return self.reduce(
+            losses[rows, cols].repeat_interleave(reps, output_size=total),
+            rows.repeat_interleave(reps, output_size=total),
+        )
 
 
 class BaseProxyLoss(BaseMetricLoss):

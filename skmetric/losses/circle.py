@@ -2,14 +2,14 @@
 
 import torch
 
-from ..distances._normalize import cosine_matrix
-from ._utils import avg_nonzero, masked_logsumexp, pair_masks, pairs_to_masks, to_pairs
-from .base import BaseMetricLoss
+from ..distances import CosineSimilarity
+from ._utils import masked_logsumexp
+from .base import BasePairLoss
 
 __all__ = ["CircleLoss"]
 
 
-class CircleLoss(BaseMetricLoss):
+class CircleLoss(BasePairLoss):
     r"""Re-weight each similarity by its distance from its optimum.
 
     With cosine similarities, for anchor :math:`i`:
@@ -34,6 +34,8 @@ class CircleLoss(BaseMetricLoss):
         fine-grained setting; faces use 0.25).
     gamma : float, default=80
         Scale (faces use 256, re-identification 128).
+    reducer : str, BaseReducer or None, default=None
+        Reduces the per-anchor terms.  ``None`` means ``"mean_nonzero"``.
 
     Notes
     -----
@@ -48,23 +50,20 @@ class CircleLoss(BaseMetricLoss):
     CVPR 2020. arXiv:2002.10857.
     """
 
-    def __init__(self, *, m=0.4, gamma=80.0):
+    default_distance = CosineSimilarity()
+
+    def __init__(self, *, m=0.4, gamma=80.0, reducer=None):
         super().__init__()
         self.m = m
         self.gamma = gamma
+        self.reducer = reducer
 
     def compute_loss(self, embeddings, labels, indices_tuple):
-        s = cosine_matrix(embeddings)
-        if indices_tuple is None:
-            pos_mask, neg_mask = pair_masks(labels)
-        else:
-            pos_mask, neg_mask = pairs_to_masks(
-                to_pairs(indices_tuple, labels), s.shape, s.device
-            )
+        _, s, pos_mask, neg_mask = self.pairs_as_masks(embeddings, labels, indices_tuple)
         sd = s.detach()
         logit_p = (-self.gamma) * torch.relu(1 + self.m - sd) * (s - (1 - self.m))
         logit_n = self.gamma * torch.relu(sd + self.m) * (s - self.m)
         lse = masked_logsumexp(logit_p, pos_mask) + masked_logsumexp(logit_n, neg_mask)
         keep = pos_mask.any(1) & neg_mask.any(1)
         losses = torch.nn.functional.softplus(lse).masked_fill(~keep, 0)
-        return avg_nonzero(losses)
+        return self.reduce(losses, default="mean_nonzero")

@@ -2,18 +2,15 @@
 
 import torch
 
+from .._tuples import to_pairs
 from ..distances import EuclideanDistance
-from ._utils import pair_values, resolve_distance, to_pairs
-from .base import BaseMetricLoss, zero_loss
+from ._utils import pair_values
+from .base import BasePairLoss, zero_loss
 
 __all__ = ["ContrastiveLoss"]
 
 
-# the default distance (stateless, shared)
-_DEFAULT_DISTANCE = EuclideanDistance(normalize_embeddings=True)
-
-
-class ContrastiveLoss(BaseMetricLoss):
+class ContrastiveLoss(BasePairLoss):
     r"""Pull positive pairs within ``pos_margin``, push negatives beyond ``neg_margin``.
 
     For a distance :math:`d` (the default is the Euclidean distance between
@@ -43,6 +40,10 @@ class ContrastiveLoss(BaseMetricLoss):
         pytorch-metric-learning default.  A name is looked up with
         :func:`skmetric.distances.get_distance` (with that distance's own
         defaults: ``"euclidean"`` does not normalise).
+    reducer : str, BaseReducer or None, default=None
+        Applied to each side's hinge terms (anchor: the pair's first
+        element), the two results summed.  ``None`` means
+        ``"mean_nonzero"`` (AvgNonZero above, pytorch-metric-learning's).
 
     Notes
     -----
@@ -59,16 +60,20 @@ class ContrastiveLoss(BaseMetricLoss):
     Learning an Invariant Mapping". CVPR 2006.
     """
 
-    def __init__(self, *, pos_margin=0.0, neg_margin=1.0, squared=False, distance=None):
+    default_distance = EuclideanDistance(normalize_embeddings=True)
+
+    def __init__(self, *, pos_margin=0.0, neg_margin=1.0, squared=False, distance=None,
+                 reducer=None):
         super().__init__()
         self.pos_margin = pos_margin
         self.neg_margin = neg_margin
         self.squared = squared
         self.distance = distance
+        self.reducer = reducer
 
     def compute_loss(self, embeddings, labels, indices_tuple):
-        dist = resolve_distance(self.distance, _DEFAULT_DISTANCE)
-        if indices_tuple is None:
+        dist = self.pair_distance()
+        if indices_tuple is None and self.reducer is None:
             return self._all_pairs(dist, dist(embeddings), labels)
         a1, p, a2, n = to_pairs(indices_tuple, labels)
         if len(a1) == 0 and len(a2) == 0:
@@ -79,7 +84,12 @@ class ContrastiveLoss(BaseMetricLoss):
             values = mat[a1, p], mat[a2, n]
         pos = dist.margin(values[0], self.pos_margin)
         neg = dist.margin(self.neg_margin, values[1])
-        return self._mean_positive(pos, pos > 0) + self._mean_positive(neg, neg > 0)
+        if self.reducer is None:
+            return self._mean_positive(pos, pos > 0) + self._mean_positive(neg, neg > 0)
+        pos, neg = torch.relu(pos), torch.relu(neg)
+        if self.squared:
+            pos, neg = pos * pos, neg * neg
+        return self.reduce(pos, a1) + self.reduce(neg, a2)
 
     def _all_pairs(self, dist, mat, labels):
         # all pairs, as masks over the matrix (no index lists).  relu(v) > 0

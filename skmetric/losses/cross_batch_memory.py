@@ -3,7 +3,7 @@
 import torch
 from torch import nn
 
-from ._utils import to_pairs
+from .._tuples import to_pairs
 from ._wrapping import build_part
 from .base import BaseMetricLoss
 

@@ -6,9 +6,7 @@ import warnings
 import torch
 from torch import nn
 
-from ..distances._normalize import cosine_matrix
-from ._utils import miner_weights
-from .base import BaseProxyLoss
+from .margin_softmax import BaseMarginSoftmaxLoss
 
 __all__ = ["EBVLoss", "equiangular_vectors"]
 
@@ -71,7 +69,7 @@ def equiangular_vectors(n, d, *, max_cosine=None, max_iter=2000, dtype=torch.flo
     return w.detach().to(dtype)
 
 
-class EBVLoss(BaseProxyLoss):
+class EBVLoss(BaseMarginSoftmaxLoss):
     r"""Cross-entropy towards fixed, nearly orthogonal class vectors.
 
     Each class gets a frozen unit vector :math:`w_c` (see
@@ -88,10 +86,8 @@ class EBVLoss(BaseProxyLoss):
     max_cosine : float, default=None
         Largest allowed :math:`|\cos|` between two class vectors (see
         :func:`equiangular_vectors`).
-    num_classes : int, default=None
-        Number of classes (filled in by estimators).
-    embedding_size : int, default=None
-        Embedding dimension (filled in by estimators).
+    num_classes, embedding_size, reducer
+        As in :class:`~skmetric.losses.BaseMarginSoftmaxLoss`.
 
     Attributes
     ----------
@@ -104,28 +100,24 @@ class EBVLoss(BaseProxyLoss):
     arXiv:2303.11637.
     """
 
+    weight_name = "vectors"
+    weight_layout = "rows"
+
     def __init__(self, *, temperature=0.07, label_smoothing=0.0, max_cosine=None,
-                 num_classes=None, embedding_size=None):
+                 num_classes=None, embedding_size=None, reducer=None):
         super().__init__()
         self.temperature = temperature
         self.label_smoothing = label_smoothing
         self.max_cosine = max_cosine
-        self.num_classes = num_classes
-        self.embedding_size = embedding_size
-        if num_classes is not None and embedding_size is not None:
-            self.register_buffer(
-                "vectors",
-                equiangular_vectors(num_classes, embedding_size, max_cosine=max_cosine),
-            )
+        self.reducer = reducer
+        self._set_sizes(num_classes, embedding_size)
 
-    def compute_loss(self, embeddings, labels, indices_tuple):
-        self._check_sizes(embeddings, labels)
-        logits = cosine_matrix(
-            embeddings, self.vectors.to(embeddings.dtype), scale=1 / self.temperature
+    def init_weight(self, n_vectors, embedding_size):
+        # frozen: a buffer, not a parameter
+        self.register_buffer(
+            "vectors",
+            equiangular_vectors(n_vectors, embedding_size, max_cosine=self.max_cosine),
         )
-        losses = nn.functional.cross_entropy(
-            logits, labels, reduction="none", label_smoothing=self.label_smoothing
-        )
-        if indices_tuple is not None:
-            losses = losses * miner_weights(indices_tuple, len(labels), losses.dtype, losses.device)
-        return losses.mean()
+
+    def logits(self, embeddings, labels):
+        return self.class_cosines(embeddings, scale=1 / self.temperature)

@@ -1,11 +1,8 @@
 """ElasticFace: margins drawn from a normal distribution (Boutros et al., 2022)."""
 
 import torch
-from torch import nn
 
-from ..distances._normalize import cosine_matrix
-from ._utils import miner_weights
-from .base import BaseProxyLoss
+from .margin_softmax import BaseMarginSoftmaxLoss
 
 __all__ = ["ElasticFaceLoss"]
 
@@ -26,7 +23,7 @@ def arc_margin(c, margin):
     return torch.where(c < -torch.cos(margin), c - margin * torch.sin(margin), value)
 
 
-class ElasticFaceLoss(BaseProxyLoss):
+class ElasticFaceLoss(BaseMarginSoftmaxLoss):
     r"""ArcFace or CosFace with a margin redrawn for every sample at every step.
 
     Each training step draws :math:`m_i \sim \mathcal N(m, \sigma^2)` per
@@ -50,15 +47,8 @@ class ElasticFaceLoss(BaseProxyLoss):
     plus : bool, default=False
         ElasticFace+: the drawn margins are sorted so that the sample with
         the lowest target cosine (the hardest) gets the largest margin.
-    num_classes : int, default=None
-        Number of classes (filled in by estimators).
-    embedding_size : int, default=None
-        Embedding dimension (filled in by estimators).
-
-    Attributes
-    ----------
-    W : torch.nn.Parameter of shape (embedding_size, num_classes)
-        Class weights, initialised N(0, 1).
+    num_classes, embedding_size, reducer
+        As in :class:`~skmetric.losses.BaseMarginSoftmaxLoss`.
 
     References
     ----------
@@ -68,17 +58,15 @@ class ElasticFaceLoss(BaseProxyLoss):
     """
 
     def __init__(self, *, kind="arc", margin=None, sigma=0.05, scale=64.0, plus=False,
-                 num_classes=None, embedding_size=None):
+                 num_classes=None, embedding_size=None, reducer=None):
         super().__init__()
         self.kind = kind
         self.margin = margin
         self.sigma = sigma
         self.scale = scale
         self.plus = plus
-        self.num_classes = num_classes
-        self.embedding_size = embedding_size
-        if num_classes is not None and embedding_size is not None:
-            self.W = nn.Parameter(torch.randn(embedding_size, num_classes))
+        self.reducer = reducer
+        self._set_sizes(num_classes, embedding_size)
 
     def _margins(self, target_cos):
         mean = _DEFAULT_MARGIN[self.kind] if self.margin is None else self.margin
@@ -93,19 +81,13 @@ class ElasticFaceLoss(BaseProxyLoss):
             draws = torch.empty_like(draws).scatter_(0, order, draws)
         return draws
 
-    def compute_loss(self, embeddings, labels, indices_tuple):
+    def _target(self, c):
+        m = self._margins(c)
+        return arc_margin(c, m) if self.kind == "arc" else c - m
+
+    def logits(self, embeddings, labels):
         if self.kind not in _KINDS:
             raise ValueError(
                 f"`kind` of ElasticFaceLoss must be one of {list(_KINDS)}; got {self.kind!r}."
             )
-        self._check_sizes(embeddings, labels)
-        cos = cosine_matrix(embeddings, self.W.to(embeddings.dtype).T)
-        rows = torch.arange(len(labels), device=labels.device)
-        c = cos[rows, labels]
-        m = self._margins(c)
-        target = arc_margin(c, m) if self.kind == "arc" else c - m
-        logits = cos.index_put((rows, labels), target) * self.scale
-        losses = nn.functional.cross_entropy(logits, labels, reduction="none")
-        if indices_tuple is not None:
-            losses = losses * miner_weights(indices_tuple, len(labels), losses.dtype, losses.device)
-        return losses.mean()
+        return self.with_target(self.class_cosines(embeddings), labels, self._target) * self.scale

@@ -3,16 +3,13 @@
 import torch
 
 from ..distances import EuclideanDistance
-from ._utils import masked_logsumexp, pair_masks, pairs_to_masks, resolve_distance, to_pairs
-from .base import BaseMetricLoss
+from ._utils import masked_logsumexp
+from .base import BasePairLoss
 
 __all__ = ["GeneralizedLiftedStructureLoss"]
 
-# the default distance (stateless, shared)
-_DEFAULT_DISTANCE = EuclideanDistance(normalize_embeddings=True)
 
-
-class GeneralizedLiftedStructureLoss(BaseMetricLoss):
+class GeneralizedLiftedStructureLoss(BasePairLoss):
     r"""Per anchor, a soft hardest positive against a soft hardest negative.
 
     .. math::
@@ -29,6 +26,8 @@ class GeneralizedLiftedStructureLoss(BaseMetricLoss):
     pos_margin : float, default=0
     distance : BaseDistance, str or None, default=None
         ``None`` means ``EuclideanDistance(normalize_embeddings=True)``.
+    reducer : str, BaseReducer or None, default=None
+        Reduces the per-anchor terms.  ``None`` means ``"mean"``.
 
     Notes
     -----
@@ -41,21 +40,17 @@ class GeneralizedLiftedStructureLoss(BaseMetricLoss):
     Person Re-Identification". 2017. arXiv:1703.07737 (section 2).
     """
 
-    def __init__(self, *, neg_margin=1.0, pos_margin=0.0, distance=None):
+    default_distance = EuclideanDistance(normalize_embeddings=True)
+
+    def __init__(self, *, neg_margin=1.0, pos_margin=0.0, distance=None, reducer=None):
         super().__init__()
         self.neg_margin = neg_margin
         self.pos_margin = pos_margin
         self.distance = distance
+        self.reducer = reducer
 
     def compute_loss(self, embeddings, labels, indices_tuple):
-        dist = resolve_distance(self.distance, _DEFAULT_DISTANCE)
-        mat = dist(embeddings)
-        if indices_tuple is None:
-            pos_mask, neg_mask = pair_masks(labels)
-        else:
-            pos_mask, neg_mask = pairs_to_masks(
-                to_pairs(indices_tuple, labels), mat.shape, mat.device
-            )
+        dist, mat, pos_mask, neg_mask = self.pairs_as_masks(embeddings, labels, indices_tuple)
         pos = masked_logsumexp(dist.margin(mat, self.pos_margin), pos_mask)
         neg = masked_logsumexp(dist.margin(self.neg_margin, mat), neg_mask)
-        return torch.relu(pos + neg).mean()
+        return self.reduce(torch.relu(pos + neg))

@@ -6,16 +6,15 @@ import torch
 from torch import nn
 
 from ..distances._distances import _squared_euclidean
-from ..distances._normalize import cosine_matrix, safe_sqrt
-from ._utils import miner_weights
-from .base import BaseProxyLoss
+from ..distances._normalize import safe_sqrt
+from .margin_softmax import BaseMarginSoftmaxLoss
 
 __all__ = ["HarmonicLoss"]
 
 _DISTANCES = ("euclidean", "cosine", "braycurtis")
 
 
-class HarmonicLoss(BaseProxyLoss):
+class HarmonicLoss(BaseMarginSoftmaxLoss):
     r"""HarMax: class probabilities proportional to :math:`d_c^{-n}`.
 
     With learnable class centres :math:`w_c` and a distance :math:`d_c =
@@ -38,10 +37,8 @@ class HarmonicLoss(BaseProxyLoss):
         The harmonic exponent :math:`n`; ``None`` means
         :math:`\sqrt{\text{embedding\_size}}` (the original paper scales it
         with the dimension).
-    num_classes : int, default=None
-        Number of classes (filled in by estimators).
-    embedding_size : int, default=None
-        Embedding dimension (filled in by estimators).
+    num_classes, embedding_size, reducer
+        As in :class:`~skmetric.losses.BaseMarginSoftmaxLoss`.
 
     Attributes
     ----------
@@ -55,25 +52,29 @@ class HarmonicLoss(BaseProxyLoss):
     Interpretable AI Models". TMLR 2025. arXiv:2502.01628.
     """
 
+    weight_name = "centers"
+    weight_layout = "rows"
+
     def __init__(self, *, distance="euclidean", exponent=None, num_classes=None,
-                 embedding_size=None):
+                 embedding_size=None, reducer=None):
         super().__init__()
         self.distance = distance
         self.exponent = exponent
-        self.num_classes = num_classes
-        self.embedding_size = embedding_size
-        if num_classes is not None and embedding_size is not None:
-            self.centers = nn.Parameter(
-                torch.randn(num_classes, embedding_size) / math.sqrt(embedding_size)
-            )
+        self.reducer = reducer
+        self._set_sizes(num_classes, embedding_size)
+
+    def init_weight(self, n_vectors, embedding_size):
+        self.centers = nn.Parameter(
+            torch.randn(n_vectors, embedding_size) / math.sqrt(embedding_size)
+        )
 
     def distances(self, embeddings):
         """``(B, C)`` distances from the embeddings to the class centres."""
-        w = self.centers.to(embeddings.dtype)
+        w = self.class_vectors(embeddings.dtype)
         if self.distance == "euclidean":
             return safe_sqrt(_squared_euclidean(embeddings, w, clamp=False))
         if self.distance == "cosine":
-            return (1 - cosine_matrix(embeddings, w)).clamp_min(0)
+            return (1 - self.class_cosines(embeddings)).clamp_min(0)
         if self.distance == "braycurtis":
             num = torch.cdist(embeddings, w, p=1)
             den = torch.cdist(embeddings, -w, p=1)
@@ -83,11 +84,6 @@ class HarmonicLoss(BaseProxyLoss):
             f"got {self.distance!r}."
         )
 
-    def compute_loss(self, embeddings, labels, indices_tuple):
-        self._check_sizes(embeddings, labels)
+    def logits(self, embeddings, labels):
         n = math.sqrt(self.embedding_size) if self.exponent is None else self.exponent
-        logits = -n * torch.log(self.distances(embeddings) + 1e-8)
-        losses = nn.functional.cross_entropy(logits, labels, reduction="none")
-        if indices_tuple is not None:
-            losses = losses * miner_weights(indices_tuple, len(labels), losses.dtype, losses.device)
-        return losses.mean()
+        return -n * torch.log(self.distances(embeddings) + 1e-8)

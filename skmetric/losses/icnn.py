@@ -3,16 +3,12 @@
 import torch
 
 from ..distances import EuclideanDistance
-from ._utils import resolve_distance
-from .base import BaseMetricLoss, zero_loss
+from .base import BasePairLoss, zero_loss
 
 __all__ = ["ICNNLoss"]
 
-# the default distance (stateless, shared)
-_DEFAULT_DISTANCE = EuclideanDistance(normalize_embeddings=True)
 
-
-class ICNNLoss(BaseMetricLoss):
+class ICNNLoss(BasePairLoss):
     r"""One minus a nearest-neighbour class-separability score.
 
     For each sample :math:`i`, take its ``k`` nearest neighbours in the
@@ -49,13 +45,15 @@ class ICNNLoss(BaseMetricLoss):
     functions for few-shot image classification". 2023. arXiv:2305.09062.
     """
 
+    default_distance = EuclideanDistance(normalize_embeddings=True)
+
     def __init__(self, *, k=5, distance=None):
         super().__init__()
         self.k = k
         self.distance = distance
 
     def compute_loss(self, embeddings, labels, indices_tuple):
-        dist = resolve_distance(self.distance, _DEFAULT_DISTANCE)
+        dist = self.pair_distance()
         if dist.is_inverted:
             raise ValueError(
                 f"ICNNLoss needs a distance, not a similarity; got {type(dist).__name__}."

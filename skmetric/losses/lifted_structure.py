@@ -3,16 +3,13 @@
 import torch
 
 from ..distances import EuclideanDistance
-from ._utils import log_counts, masked_logsumexp, pairs_to_counts, resolve_distance
-from .base import BaseMetricLoss, zero_loss
+from ._utils import log_counts, masked_logsumexp
+from .base import BasePairLoss, zero_loss
 
 __all__ = ["LiftedStructureLoss"]
 
-# the default distance (stateless, shared)
-_DEFAULT_DISTANCE = EuclideanDistance(normalize_embeddings=True)
 
-
-class LiftedStructureLoss(BaseMetricLoss):
+class LiftedStructureLoss(BasePairLoss):
     r"""Each positive pair against all negatives of both its members.
 
     For a positive pair :math:`(i, j)`, with :math:`N_i` the negatives of
@@ -39,6 +36,8 @@ class LiftedStructureLoss(BaseMetricLoss):
         Subtracted from the positive distance.
     distance : BaseDistance, str or None, default=None
         ``None`` means ``EuclideanDistance(normalize_embeddings=True)``.
+    reducer : str, BaseReducer or None, default=None
+        Reduces the per-positive-pair terms (with their multiplicity).  ``None`` means ``"mean"``.
 
     Notes
     -----
@@ -53,19 +52,20 @@ class LiftedStructureLoss(BaseMetricLoss):
     via Lifted Structured Feature Embedding". CVPR 2016. arXiv:1511.06452.
     """
 
-    def __init__(self, *, neg_margin=1.0, pos_margin=0.0, distance=None):
+    default_distance = EuclideanDistance(normalize_embeddings=True)
+
+    def __init__(self, *, neg_margin=1.0, pos_margin=0.0, distance=None, reducer=None):
         super().__init__()
         self.neg_margin = neg_margin
         self.pos_margin = pos_margin
         self.distance = distance
+        self.reducer = reducer
 
     def compute_loss(self, embeddings, labels, indices_tuple):
-        dist = resolve_distance(self.distance, _DEFAULT_DISTANCE)
-        mat = dist(embeddings)
-        pos_c, neg_c = pairs_to_counts(indices_tuple, labels, mat.shape, mat.dtype)
-        has_neg = neg_c > 0
-        if not ((pos_c > 0).any() and has_neg.any()):
+        dist, mat, pos_c, neg_c = self.pairs_as_counts(embeddings, labels, indices_tuple)
+        if self.lacks_pairs(pos_c, neg_c):
             return zero_loss(embeddings)
+        has_neg = neg_c > 0
         per_anchor = masked_logsumexp(
             dist.margin(self.neg_margin, mat) + log_counts(neg_c), has_neg
         )
@@ -75,4 +75,6 @@ class LiftedStructureLoss(BaseMetricLoss):
         both = torch.logaddexp(li, lj)
         neg_term = torch.where(hi & hj, both, torch.where(hi, li, torch.where(hj, lj, 0.0)))
         losses = torch.relu(neg_term + dist.margin(mat, self.pos_margin)) ** 2 / 2
+        if self.reducer is not None:
+            return self.reduce_pairs(losses, pos_c)
         return (losses * pos_c).sum() / pos_c.sum()

@@ -3,17 +3,14 @@
 import torch
 from torch import nn
 
+from .._tuples import pair_masks, to_triplets
 from ..distances import EuclideanDistance
-from ._utils import pair_masks, resolve_distance, to_triplets
-from .base import BaseMetricLoss, zero_loss
+from .base import BasePairLoss, zero_loss
 
 __all__ = ["MarginLoss"]
 
-# the default distance (stateless, shared)
-_DEFAULT_DISTANCE = EuclideanDistance(normalize_embeddings=True)
 
-
-class MarginLoss(BaseMetricLoss):
+class MarginLoss(BasePairLoss):
     r"""Positives inside ``beta - margin``, negatives beyond ``beta + margin``.
 
     For each triplet :math:`(a, p, n)`:
@@ -56,6 +53,8 @@ class MarginLoss(BaseMetricLoss):
     in Deep Embedding Learning". ICCV 2017. arXiv:1706.07567.
     """
 
+    default_distance = EuclideanDistance(normalize_embeddings=True)
+
     def __init__(self, *, margin=0.2, nu=0.0, beta=1.2, learn_beta=True, num_classes=None,
                  distance=None):
         super().__init__()
@@ -78,7 +77,7 @@ class MarginLoss(BaseMetricLoss):
         return betas[labels]
 
     def compute_loss(self, embeddings, labels, indices_tuple):
-        dist = resolve_distance(self.distance, _DEFAULT_DISTANCE)
+        dist = self.pair_distance()
         mat = dist(embeddings)
         beta = self._anchor_beta(labels, mat.dtype)
         if indices_tuple is None:

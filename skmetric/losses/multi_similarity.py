@@ -1,16 +1,13 @@
 """Multi-similarity loss (Wang et al., 2019)."""
 
 from ..distances import CosineSimilarity
-from ._utils import masked_logsumexp, pair_masks, pairs_to_masks, resolve_distance, to_pairs
-from .base import BaseMetricLoss
-
-# the default distance (stateless, shared)
-_DEFAULT_DISTANCE = CosineSimilarity()
+from ._utils import masked_logsumexp
+from .base import BasePairLoss
 
 __all__ = ["MultiSimilarityLoss"]
 
 
-class MultiSimilarityLoss(BaseMetricLoss):
+class MultiSimilarityLoss(BasePairLoss):
     r"""Soft-weight every positive and negative pair by its similarity.
 
     With cosine similarities :math:`S` and :math:`\lambda` = ``base``:
@@ -38,6 +35,8 @@ class MultiSimilarityLoss(BaseMetricLoss):
     distance : BaseDistance, str or None, default=None
         ``None`` means :class:`~skmetric.distances.CosineSimilarity`.  With
         a distance (not a similarity) the signs flip.
+    reducer : str, BaseReducer or None, default=None
+        Reduces the per-anchor terms.  ``None`` means ``"mean"``.
 
     Notes
     -----
@@ -52,26 +51,22 @@ class MultiSimilarityLoss(BaseMetricLoss):
     arXiv:1904.06627.
     """
 
-    def __init__(self, *, alpha=2.0, beta=50.0, base=0.5, distance=None):
+    default_distance = CosineSimilarity()
+
+    def __init__(self, *, alpha=2.0, beta=50.0, base=0.5, distance=None, reducer=None):
         super().__init__()
         self.alpha = alpha
         self.beta = beta
         self.base = base
         self.distance = distance
+        self.reducer = reducer
 
     def compute_loss(self, embeddings, labels, indices_tuple):
-        dist = resolve_distance(self.distance, _DEFAULT_DISTANCE)
-        mat = dist(embeddings)
-        if indices_tuple is None:
-            pos_mask, neg_mask = pair_masks(labels)
-        else:
-            pos_mask, neg_mask = pairs_to_masks(
-                to_pairs(indices_tuple, labels), mat.shape, mat.device
-            )
+        dist, mat, pos_mask, neg_mask = self.pairs_as_masks(embeddings, labels, indices_tuple)
         pos = masked_logsumexp(
             self.alpha * dist.margin(mat, self.base), pos_mask, add_one=True
         )
         neg = masked_logsumexp(
             self.beta * dist.margin(self.base, mat), neg_mask, add_one=True
         )
-        return (pos / self.alpha + neg / self.beta).mean()
+        return self.reduce(pos / self.alpha + neg / self.beta)

@@ -2,14 +2,12 @@
 
 import torch
 
+from .._tuples import pair_masks, to_triplets
 from ..distances import CosineSimilarity
-from ._utils import as_badness, pair_masks, resolve_distance, to_triplets
-from .base import BaseMetricLoss, zero_loss
+from ..distances._resolve import as_badness
+from .base import BasePairLoss, zero_loss
 
 __all__ = ["MWLoss"]
-
-# the default distance (stateless, shared)
-_DEFAULT_DISTANCE = CosineSimilarity()
 
 
 class _AllTripletsSoftplus(torch.autograd.Function):
@@ -48,7 +46,7 @@ class _AllTripletsSoftplus(torch.autograd.Function):
         return g, None, None, None
 
 
-class MWLoss(BaseMetricLoss):
+class MWLoss(BasePairLoss):
     r"""Binary cross-entropy on score differences: a Mann-Whitney (AUC) surrogate.
 
     For each anchor :math:`a`, every positive :math:`p` should score above
@@ -85,13 +83,15 @@ class MWLoss(BaseMetricLoss):
     for Robust Neural Retrieval". 2025. arXiv:2510.00137.
     """
 
+    default_distance = CosineSimilarity()
+
     def __init__(self, *, temperature=1.0, distance=None):
         super().__init__()
         self.temperature = temperature
         self.distance = distance
 
     def compute_loss(self, embeddings, labels, indices_tuple):
-        dist = resolve_distance(self.distance, _DEFAULT_DISTANCE)
+        dist = self.pair_distance()
         u = as_badness(dist(embeddings), dist)
         if indices_tuple is None:
             pos, neg = pair_masks(labels)

@@ -1,16 +1,11 @@
 """Normalized softmax loss (Zhai & Wu, 2019)."""
 
-import torch
-from torch import nn
-
-from ..distances._normalize import cosine_matrix
-from ._utils import miner_weights
-from .base import BaseProxyLoss
+from .margin_softmax import BaseMarginSoftmaxLoss
 
 __all__ = ["NormalizedSoftmaxLoss"]
 
 
-class NormalizedSoftmaxLoss(BaseProxyLoss):
+class NormalizedSoftmaxLoss(BaseMarginSoftmaxLoss):
     r"""Cross-entropy on cosine similarities to learnable class weights.
 
     .. math::
@@ -21,16 +16,12 @@ class NormalizedSoftmaxLoss(BaseProxyLoss):
     temperature : float, default=0.05
         Softmax temperature ``T`` (scale ``1/T = 20``), as in
         pytorch-metric-learning.
-    num_classes : int, default=None
-        Number of classes (filled in by estimators).
-    embedding_size : int, default=None
-        Embedding dimension (filled in by estimators).
+    num_classes, embedding_size, reducer
+        As in :class:`~skmetric.losses.BaseMarginSoftmaxLoss`.
 
     Notes
     -----
-    With ``indices_tuple`` each sample's cross-entropy is multiplied by its
-    miner weight (its count in the tuple over the largest count) before the
-    mean, as in pytorch-metric-learning.
+    No margin: the plain member of the margin-softmax family.
 
     References
     ----------
@@ -38,20 +29,14 @@ class NormalizedSoftmaxLoss(BaseProxyLoss):
     Metric Learning". BMVC 2019. arXiv:1811.12649.
     """
 
-    def __init__(self, *, temperature=0.05, num_classes=None, embedding_size=None):
+    weight_name = "weight"
+
+    def __init__(self, *, temperature=0.05, num_classes=None, embedding_size=None,
+                 reducer=None):
         super().__init__()
         self.temperature = temperature
-        self.num_classes = num_classes
-        self.embedding_size = embedding_size
-        if num_classes is not None and embedding_size is not None:
-            self.weight = nn.Parameter(torch.randn(embedding_size, num_classes))
+        self.reducer = reducer
+        self._set_sizes(num_classes, embedding_size)
 
-    def compute_loss(self, embeddings, labels, indices_tuple):
-        self._check_sizes(embeddings, labels)
-        logits = cosine_matrix(
-            embeddings, self.weight.to(embeddings.dtype).T, scale=1 / self.temperature
-        )
-        if indices_tuple is None:
-            return nn.functional.cross_entropy(logits, labels)
-        losses = nn.functional.cross_entropy(logits, labels, reduction="none")
-        return (losses * miner_weights(indices_tuple, len(labels), losses.dtype, losses.device)).mean()
+    def logits(self, embeddings, labels):
+        return self.class_cosines(embeddings, scale=1 / self.temperature)

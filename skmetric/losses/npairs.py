@@ -2,19 +2,18 @@
 
 import torch
 
+from .._tuples import to_pairs
 from ..distances import DotProductSimilarity
 from ..distances._normalize import cosine_matrix
-from ._utils import resolve_distance, to_pairs
-from .base import BaseMetricLoss, zero_loss
+from .base import BasePairLoss, zero_loss
 
 __all__ = ["NPairsLoss"]
 
 # the default distance (stateless, shared): pytorch-metric-learning's
 # DotProductSimilarity normalises, so this is the cosine
-_DEFAULT_DISTANCE = DotProductSimilarity(normalize_embeddings=True)
 
 
-class NPairsLoss(BaseMetricLoss):
+class NPairsLoss(BasePairLoss):
     r"""Cross-entropy over one (anchor, positive) pair per class.
 
     From the positive pairs, one pair per class is kept (the first in the
@@ -45,12 +44,14 @@ class NPairsLoss(BaseMetricLoss):
     Objective". NeurIPS 2016.
     """
 
+    default_distance = DotProductSimilarity(normalize_embeddings=True)
+
     def __init__(self, *, distance=None):
         super().__init__()
         self.distance = distance
 
     def compute_loss(self, embeddings, labels, indices_tuple):
-        dist = resolve_distance(self.distance, _DEFAULT_DISTANCE)
+        dist = self.pair_distance()
         if indices_tuple is None:
             a, p = self._first_pairs(labels)
         else:

@@ -1,18 +1,12 @@
 """NT-Xent / InfoNCE loss (Chen et al., 2020; van den Oord et al., 2018)."""
 
-import torch
-
 from ..distances import CosineSimilarity
-from ._utils import log_counts, masked_logsumexp, pairs_to_counts, resolve_distance
-from .base import BaseMetricLoss, zero_loss
+from .base import BasePairLoss, zero_loss
 
 __all__ = ["NTXentLoss"]
 
-# the default distance (stateless, shared)
-_DEFAULT_DISTANCE = CosineSimilarity()
 
-
-class NTXentLoss(BaseMetricLoss):
+class NTXentLoss(BasePairLoss):
     r"""Softmax of each positive pair against the anchor's negatives.
 
     For a positive pair :math:`(a, p)`, with :math:`N_a` the negatives of
@@ -36,6 +30,8 @@ class NTXentLoss(BaseMetricLoss):
     temperature : float, default=0.07
     distance : BaseDistance, str or None, default=None
         ``None`` means :class:`~skmetric.distances.CosineSimilarity`.
+    reducer : str, BaseReducer or None, default=None
+        Reduces the per-positive-pair terms (with their multiplicity).  ``None`` means ``"mean"``.
 
     Notes
     -----
@@ -50,20 +46,17 @@ class NTXentLoss(BaseMetricLoss):
     arXiv:2002.05709.
     """
 
-    def __init__(self, *, temperature=0.07, distance=None):
+    default_distance = CosineSimilarity()
+
+    def __init__(self, *, temperature=0.07, distance=None, reducer=None):
         super().__init__()
         self.temperature = temperature
         self.distance = distance
+        self.reducer = reducer
 
     def compute_loss(self, embeddings, labels, indices_tuple):
-        dist = resolve_distance(self.distance, _DEFAULT_DISTANCE)
-        mat = dist(embeddings)
-        pos_c, neg_c = pairs_to_counts(indices_tuple, labels, mat.shape, mat.dtype)
-        has_neg = neg_c > 0
-        if not ((pos_c > 0).any() and has_neg.any()):
+        dist, mat, pos_c, neg_c = self.pairs_as_counts(embeddings, labels, indices_tuple)
+        if self.lacks_pairs(pos_c, neg_c):
             return zero_loss(embeddings)
         logits = mat / (self.temperature if dist.is_inverted else -self.temperature)
-        neg_lse = masked_logsumexp(logits + log_counts(neg_c), has_neg)
-        losses = torch.nn.functional.softplus(neg_lse.unsqueeze(1) - logits)
-        weights = pos_c * has_neg.any(1, keepdim=True)
-        return (losses * weights).sum() / pos_c.sum()
+        return self.positive_vs_negatives(logits, logits, pos_c, neg_c)

@@ -3,13 +3,10 @@
 import torch
 
 from ..distances import EuclideanDistance
-from ._utils import as_badness, resolve_distance
-from .base import BaseMetricLoss, zero_loss
+from ..distances._resolve import as_badness
+from .base import BasePairLoss, zero_loss
 
 __all__ = ["ProtoTripletLoss", "class_means"]
-
-# the default distance (stateless, shared)
-_DEFAULT_DISTANCE = EuclideanDistance(normalize_embeddings=True)
 
 
 def class_means(x, labels):
@@ -20,7 +17,7 @@ def class_means(x, labels):
     return classes, inverse, counts, sums
 
 
-class ProtoTripletLoss(BaseMetricLoss):
+class ProtoTripletLoss(BasePairLoss):
     r"""A triplet loss whose positive and negatives are class prototypes.
 
     The prototype :math:`c_k` of a class is the mean of its embeddings in
@@ -58,13 +55,15 @@ class ProtoTripletLoss(BaseMetricLoss):
     2023. arXiv:2305.09062.
     """
 
+    default_distance = EuclideanDistance(normalize_embeddings=True)
+
     def __init__(self, *, margin=0.2, distance=None):
         super().__init__()
         self.margin = margin
         self.distance = distance
 
     def compute_loss(self, embeddings, labels, indices_tuple):
-        dist = resolve_distance(self.distance, _DEFAULT_DISTANCE)
+        dist = self.pair_distance()
         x = dist._maybe_normalize(embeddings)
         _, inverse, counts, sums = class_means(x, labels)
         own_count = counts[inverse]

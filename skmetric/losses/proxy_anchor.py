@@ -3,17 +3,17 @@
 import torch
 from torch import nn
 
+from .._blocks import DistanceUser
+from .._tuples import miner_weights
 from ..distances import CosineSimilarity
-from ._utils import masked_logsumexp, miner_weights, resolve_distance
+from ._utils import masked_logsumexp
 from .base import BaseProxyLoss
 
-# the default distance (stateless, shared)
-_DEFAULT_DISTANCE = CosineSimilarity()
 
 __all__ = ["ProxyAnchorLoss"]
 
 
-class ProxyAnchorLoss(BaseProxyLoss):
+class ProxyAnchorLoss(DistanceUser, BaseProxyLoss):
     r"""Each class proxy is an anchor that pulls its samples and pushes the rest.
 
     With :math:`s(x, p)` the cosine similarity between a sample and proxy
@@ -60,6 +60,8 @@ class ProxyAnchorLoss(BaseProxyLoss):
     Learning". CVPR 2020. arXiv:2003.13911.
     """
 
+    default_distance = CosineSimilarity()
+
     def __init__(self, *, alpha=32.0, margin=0.1, num_classes=None, embedding_size=None,
                  distance=None):
         super().__init__()
@@ -74,7 +76,7 @@ class ProxyAnchorLoss(BaseProxyLoss):
 
     def compute_loss(self, embeddings, labels, indices_tuple):
         self._check_sizes(embeddings, labels)
-        dist = resolve_distance(self.distance, _DEFAULT_DISTANCE)
+        dist = self.pair_distance()
         sim = dist(embeddings, self.proxies.to(embeddings.dtype))  # (B, C)
         pos_mask = torch.nn.functional.one_hot(labels, self.num_classes).bool()
         pos_logits = self.alpha * dist.margin(sim, self.margin)

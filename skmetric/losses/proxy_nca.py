@@ -1,16 +1,12 @@
 """ProxyNCA loss (Movshovitz-Attias et al., 2017)."""
 
-import torch
-from torch import nn
-
-from ..distances._normalize import cosine_matrix
-from ._utils import miner_weights, resolve_distance
-from .base import BaseProxyLoss
+from ..distances._resolve import resolve_distance
+from .margin_softmax import BaseMarginSoftmaxLoss
 
 __all__ = ["ProxyNCALoss"]
 
 
-class ProxyNCALoss(BaseProxyLoss):
+class ProxyNCALoss(BaseMarginSoftmaxLoss):
     r"""NCA with one learnable proxy per class as the reference set.
 
     .. math::
@@ -27,14 +23,12 @@ class ProxyNCALoss(BaseProxyLoss):
     ----------
     softmax_scale : float, default=1
         Scale :math:`s` (the Proxy-Anchor repository uses 32).
-    num_classes : int, default=None
-        Number of classes (filled in by estimators).
-    embedding_size : int, default=None
-        Embedding dimension (filled in by estimators).
     distance : BaseDistance, str or None, default=None
         ``None`` means the squared Euclidean distance between L2-normalised
         embeddings and proxies.  With a similarity the logits are
         :math:`+s \cdot s(x, p)`.
+    num_classes, embedding_size, reducer
+        As in :class:`~skmetric.losses.BaseMarginSoftmaxLoss`.
 
     Attributes
     ----------
@@ -54,28 +48,24 @@ class ProxyNCALoss(BaseProxyLoss):
     arXiv:1703.07464.
     """
 
+    weight_name = "proxies"
+    weight_layout = "rows"
+
     def __init__(self, *, softmax_scale=1.0, num_classes=None, embedding_size=None,
-                 distance=None):
+                 distance=None, reducer=None):
         super().__init__()
         self.softmax_scale = softmax_scale
-        self.num_classes = num_classes
-        self.embedding_size = embedding_size
         self.distance = distance
-        if num_classes is not None and embedding_size is not None:
-            self.proxies = nn.Parameter(torch.randn(num_classes, embedding_size))
+        self.reducer = reducer
+        self._set_sizes(num_classes, embedding_size)
 
-    def compute_loss(self, embeddings, labels, indices_tuple):
-        self._check_sizes(embeddings, labels)
-        proxies = self.proxies.to(embeddings.dtype)
+    def logits(self, embeddings, labels):
         if self.distance is None:
-            logits = cosine_matrix(embeddings, proxies, scale=2 * self.softmax_scale)
-        else:
-            dist = resolve_distance(self.distance, None)
-            mat = dist(embeddings, proxies)
-            logits = self.softmax_scale * (mat if dist.is_inverted else -mat)
-        losses = nn.functional.cross_entropy(logits, labels, reduction="none")
-        if indices_tuple is not None:
-            # only anchors count (pytorch-metric-learning's rule with a reference set)
-            anchors = (indices_tuple[0],) if len(indices_tuple) == 3 else indices_tuple[0::2]
-            losses = losses * miner_weights(anchors, len(labels), losses.dtype, losses.device)
-        return losses.mean()
+            return self.class_cosines(embeddings, scale=2 * self.softmax_scale)
+        dist = resolve_distance(self.distance, None)
+        mat = dist(embeddings, self.class_vectors(embeddings.dtype))
+        return self.softmax_scale * (mat if dist.is_inverted else -mat)
+
+    def miner_indices(self, indices_tuple):
+        # only anchors count (pytorch-metric-learning's rule with a reference set)
+        return (indices_tuple[0],) if len(indices_tuple) == 3 else indices_tuple[0::2]

@@ -1,18 +1,16 @@
 """Signal-to-noise-ratio contrastive loss (Yuan et al., 2019)."""
 
 from ..distances import SNRDistance
-from ._utils import pair_values, resolve_distance, to_pairs
-from .base import zero_loss
 from .contrastive import ContrastiveLoss
 
 __all__ = ["SNRContrastiveLoss"]
 
-# the default distance (stateless, shared)
-_DEFAULT_DISTANCE = SNRDistance()
-
 
 class SNRContrastiveLoss(ContrastiveLoss):
     r"""The contrastive loss with the signal-to-noise-ratio distance.
+
+    Only the default distance differs from
+    :class:`~skmetric.losses.ContrastiveLoss`:
 
     .. math::
         L = \operatorname{AvgNonZero}_{(i,j) \in P} [d_{SNR}(i, j) - m_{pos}]_+
@@ -30,6 +28,8 @@ class SNRContrastiveLoss(ContrastiveLoss):
         Square each hinge term.
     distance : BaseDistance, str or None, default=None
         ``None`` means ``SNRDistance(normalize_embeddings=True)``.
+    reducer : str, BaseReducer or None, default=None
+        As in :class:`~skmetric.losses.ContrastiveLoss`.
 
     Notes
     -----
@@ -44,17 +44,4 @@ class SNRContrastiveLoss(ContrastiveLoss):
     arXiv:1904.02616.
     """
 
-    def compute_loss(self, embeddings, labels, indices_tuple):
-        dist = resolve_distance(self.distance, _DEFAULT_DISTANCE)
-        if indices_tuple is None:
-            return self._all_pairs(dist, dist(embeddings), labels)
-        a1, p, a2, n = to_pairs(indices_tuple, labels)
-        if len(a1) == 0 and len(a2) == 0:
-            return zero_loss(embeddings)
-        values = pair_values(dist, embeddings, [(a1, p), (a2, n)])
-        if values is None:
-            mat = dist(embeddings)
-            values = mat[a1, p], mat[a2, n]
-        pos = dist.margin(values[0], self.pos_margin)
-        neg = dist.margin(self.neg_margin, values[1])
-        return self._mean_positive(pos, pos > 0) + self._mean_positive(neg, neg > 0)
+    default_distance = SNRDistance()

@@ -5,14 +5,13 @@ import math
 import torch
 from torch import nn
 
-from ..distances._normalize import cosine_matrix, l2_normalize
-from ._utils import miner_weights
-from .base import BaseProxyLoss
+from ..distances._normalize import l2_normalize
+from .margin_softmax import BaseMarginSoftmaxLoss
 
 __all__ = ["SoftTripleLoss"]
 
 
-class SoftTripleLoss(BaseProxyLoss):
+class SoftTripleLoss(BaseMarginSoftmaxLoss):
     r"""Softmax over relaxed similarities to ``centers_per_class`` centres per class.
 
     With :math:`s_{ick} = \hat x_i \cdot \hat w_c^k`, the relaxed similarity
@@ -42,10 +41,8 @@ class SoftTripleLoss(BaseProxyLoss):
         Margin :math:`\delta`.
     tau : float, default=0.2
         Weight of the centre regulariser.
-    num_classes : int, default=None
-        Number of classes (filled in by estimators).
-    embedding_size : int, default=None
-        Embedding dimension (filled in by estimators).
+    num_classes, embedding_size, reducer
+        As in :class:`~skmetric.losses.BaseMarginSoftmaxLoss`.
 
     Attributes
     ----------
@@ -60,35 +57,39 @@ class SoftTripleLoss(BaseProxyLoss):
     arXiv:1909.05235.
     """
 
+    weight_name = "fc"
+
     def __init__(self, *, centers_per_class=10, la=20.0, gamma=0.1, margin=0.01, tau=0.2,
-                 num_classes=None, embedding_size=None):
+                 num_classes=None, embedding_size=None, reducer=None):
         super().__init__()
         self.centers_per_class = centers_per_class
         self.la = la
         self.gamma = gamma
         self.margin = margin
         self.tau = tau
-        self.num_classes = num_classes
-        self.embedding_size = embedding_size
-        if num_classes is not None and embedding_size is not None:
-            self.fc = nn.Parameter(torch.empty(embedding_size, num_classes * centers_per_class))
-            nn.init.kaiming_uniform_(self.fc, a=math.sqrt(5))
+        self.reducer = reducer
+        self._set_sizes(num_classes, embedding_size)
 
-    def compute_loss(self, embeddings, labels, indices_tuple):
-        self._check_sizes(embeddings, labels)
+    @property
+    def vectors_per_class(self):
+        return self.centers_per_class
+
+    def init_weight(self, n_vectors, embedding_size):
+        self.fc = nn.Parameter(torch.empty(embedding_size, n_vectors))
+        nn.init.kaiming_uniform_(self.fc, a=math.sqrt(5))
+
+    def logits(self, embeddings, labels):
         C, K = self.num_classes, self.centers_per_class
-        fc = self.fc.to(embeddings.dtype)
-        sim = cosine_matrix(embeddings, fc.T).view(len(labels), C, K)
+        sim = self.class_cosines(embeddings).view(len(labels), C, K)
         prob = torch.softmax(sim * (1.0 / self.gamma), dim=2)
         relaxed = (prob * sim).sum(2)
-        rows = torch.arange(len(labels), device=labels.device)
-        relaxed = relaxed.index_put((rows, labels), relaxed[rows, labels] - self.margin)
-        losses = nn.functional.cross_entropy(self.la * relaxed, labels, reduction="none")
-        if indices_tuple is not None:
-            losses = losses * miner_weights(indices_tuple, len(labels), losses.dtype, losses.device)
-        loss = losses.mean()
+        return self.la * self.with_target(relaxed, labels, lambda t: t - self.margin)
+
+    def compute_loss(self, embeddings, labels, indices_tuple):
+        loss = super().compute_loss(embeddings, labels, indices_tuple)
+        C, K = self.num_classes, self.centers_per_class
         if self.tau and K > 1:
-            centers = l2_normalize(fc.T).view(C, K, -1)
+            centers = l2_normalize(self.class_vectors(embeddings.dtype)).view(C, K, -1)
             gram = centers @ centers.transpose(1, 2)
             upper = torch.triu(torch.ones(K, K, dtype=torch.bool, device=gram.device), 1)
             reg = torch.sqrt(2.0 + 1e-5 - 2.0 * gram[:, upper]).sum() / (C * K * (K - 1))

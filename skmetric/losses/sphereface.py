@@ -3,11 +3,8 @@
 import math
 
 import torch
-from torch import nn
 
-from ..distances._normalize import cosine_matrix
-from ._utils import miner_weights
-from .base import BaseProxyLoss
+from .margin_softmax import BaseMarginSoftmaxLoss
 
 __all__ = ["SphereFaceLoss"]
 
@@ -22,7 +19,7 @@ def _chebyshev(c, m):
     return cur
 
 
-class SphereFaceLoss(BaseProxyLoss):
+class SphereFaceLoss(BaseMarginSoftmaxLoss):
     r"""Softmax with the true class's angle multiplied by ``margin``.
 
     The true-class cosine becomes :math:`\psi(\theta_y) = (-1)^k\cos(m\theta_y)
@@ -38,15 +35,8 @@ class SphereFaceLoss(BaseProxyLoss):
         Integer angular multiplier :math:`m`.
     scale : float, default=1
         Extra logit scale.
-    num_classes : int, default=None
-        Number of classes (filled in by estimators).
-    embedding_size : int, default=None
-        Embedding dimension (filled in by estimators).
-
-    Attributes
-    ----------
-    W : torch.nn.Parameter of shape (embedding_size, num_classes)
-        Class weights, initialised N(0, 1) as in pytorch-metric-learning.
+    num_classes, embedding_size, reducer
+        As in :class:`~skmetric.losses.BaseMarginSoftmaxLoss`.
 
     Notes
     -----
@@ -62,29 +52,22 @@ class SphereFaceLoss(BaseProxyLoss):
 
     prefers_normalized = False
 
-    def __init__(self, *, margin=4, scale=1.0, num_classes=None, embedding_size=None):
+    def __init__(self, *, margin=4, scale=1.0, num_classes=None, embedding_size=None,
+                 reducer=None):
         super().__init__()
         self.margin = margin
         self.scale = scale
-        self.num_classes = num_classes
-        self.embedding_size = embedding_size
-        if num_classes is not None and embedding_size is not None:
-            self.W = nn.Parameter(torch.randn(embedding_size, num_classes))
+        self.reducer = reducer
+        self._set_sizes(num_classes, embedding_size)
 
-    def compute_loss(self, embeddings, labels, indices_tuple):
-        self._check_sizes(embeddings, labels)
+    def logits(self, embeddings, labels):
+        logits = self.with_target(self.class_cosines(embeddings), labels, self._psi)
+        norms = torch.linalg.vector_norm(embeddings, dim=1, keepdim=True)
+        return logits * (norms * self.scale)
+
+    def _psi(self, c):
         m = int(self.margin)
-        cos = cosine_matrix(embeddings, self.W.to(embeddings.dtype).T)
-        rows = torch.arange(len(labels), device=labels.device)
-        c = cos[rows, labels]
         with torch.no_grad():
             k = torch.floor(torch.acos(c.clamp(-1, 1)) * (m / math.pi))
         sign = 1 - 2 * torch.remainder(k, 2)
-        target = sign * _chebyshev(c, m) - 2 * k
-        logits = cos.index_put((rows, labels), target)
-        norms = torch.linalg.vector_norm(embeddings, dim=1, keepdim=True)
-        logits = logits * (norms * self.scale)
-        losses = nn.functional.cross_entropy(logits, labels, reduction="none")
-        if indices_tuple is not None:
-            losses = losses * miner_weights(indices_tuple, len(labels), losses.dtype, losses.device)
-        return losses.mean()
+        return sign * _chebyshev(c, m) - 2 * k

@@ -1,19 +1,11 @@
 """Sub-center ArcFace (Deng et al., 2020)."""
 
-import math
-
-import torch
-from torch import nn
-
-from ..distances._normalize import cosine_matrix
-from ._utils import miner_weights
-from .arcface import _ArcMarginTarget
-from .base import BaseProxyLoss
+from .arcface import ArcFaceLoss
 
 __all__ = ["SubCenterArcFaceLoss"]
 
 
-class SubCenterArcFaceLoss(BaseProxyLoss):
+class SubCenterArcFaceLoss(ArcFaceLoss):
     r"""ArcFace with ``sub_centers`` weight vectors per class.
 
     The cosine to class :math:`j` is the largest cosine to its sub-centres,
@@ -29,10 +21,8 @@ class SubCenterArcFaceLoss(BaseProxyLoss):
     scale : float, default=64
     sub_centers : int, default=3
         Sub-centres per class ``K``.
-    num_classes : int, default=None
-        Number of classes (filled in by estimators).
-    embedding_size : int, default=None
-        Embedding dimension (filled in by estimators).
+    num_classes, embedding_size, reducer
+        As in :class:`~skmetric.losses.BaseMarginSoftmaxLoss`.
 
     Attributes
     ----------
@@ -51,25 +41,22 @@ class SubCenterArcFaceLoss(BaseProxyLoss):
     Boosting Face Recognition by Large-Scale Noisy Web Faces". ECCV 2020.
     """
 
+    # the logits are an amax output, which its backward reads
+    target_inplace = False
+
     def __init__(self, *, margin=28.6, scale=64.0, sub_centers=3, num_classes=None,
-                 embedding_size=None):
-        super().__init__()
+                 embedding_size=None, reducer=None):
+        super(ArcFaceLoss, self).__init__()
         self.margin = margin
         self.scale = scale
         self.sub_centers = sub_centers
-        self.num_classes = num_classes
-        self.embedding_size = embedding_size
-        if num_classes is not None and embedding_size is not None:
-            self.W = nn.Parameter(torch.randn(embedding_size, num_classes * sub_centers))
+        self.reducer = reducer
+        self._set_sizes(num_classes, embedding_size)
 
-    def compute_loss(self, embeddings, labels, indices_tuple):
-        self._check_sizes(embeddings, labels)
-        cos = cosine_matrix(embeddings, self.W.to(embeddings.dtype).T, scale=self.scale)
-        logits = cos.view(len(labels), self.num_classes, self.sub_centers).amax(2)
-        rows = torch.arange(len(labels), device=labels.device)
-        target = _ArcMarginTarget.apply(logits[rows, labels], math.radians(self.margin), self.scale)
-        logits = logits.index_put((rows, labels), target)
-        losses = nn.functional.cross_entropy(logits, labels, reduction="none")
-        if indices_tuple is not None:
-            losses = losses * miner_weights(indices_tuple, len(labels), losses.dtype, losses.device)
-        return losses.mean()
+    @property
+    def vectors_per_class(self):
+        return self.sub_centers
+
+    def class_cosines(self, embeddings, scale=1.0):
+        cos = super().class_cosines(embeddings, scale=scale)
+        return cos.view(len(embeddings), self.num_classes, self.sub_centers).amax(2)

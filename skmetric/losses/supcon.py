@@ -3,23 +3,13 @@
 import torch
 
 from ..distances import CosineSimilarity
-from ._utils import (
-    avg_nonzero,
-    masked_logsumexp,
-    pair_masks,
-    pairs_to_masks,
-    resolve_distance,
-    to_pairs,
-)
-from .base import BaseMetricLoss, zero_loss
+from ._utils import masked_logsumexp
+from .base import BasePairLoss, zero_loss
 
 __all__ = ["SupConLoss"]
 
-# the default distance (stateless, shared)
-_DEFAULT_DISTANCE = CosineSimilarity()
 
-
-class SupConLoss(BaseMetricLoss):
+class SupConLoss(BasePairLoss):
     r"""Every positive of an anchor against all other samples.
 
     .. math::
@@ -36,6 +26,8 @@ class SupConLoss(BaseMetricLoss):
     temperature : float, default=0.1
     distance : BaseDistance, str or None, default=None
         ``None`` means :class:`~skmetric.distances.CosineSimilarity`.
+    reducer : str, BaseReducer or None, default=None
+        Reduces the per-anchor terms.  ``None`` means ``"mean_nonzero"``.
 
     Notes
     -----
@@ -48,20 +40,16 @@ class SupConLoss(BaseMetricLoss):
     arXiv:2004.11362.
     """
 
-    def __init__(self, *, temperature=0.1, distance=None):
+    default_distance = CosineSimilarity()
+
+    def __init__(self, *, temperature=0.1, distance=None, reducer=None):
         super().__init__()
         self.temperature = temperature
         self.distance = distance
+        self.reducer = reducer
 
     def compute_loss(self, embeddings, labels, indices_tuple):
-        dist = resolve_distance(self.distance, _DEFAULT_DISTANCE)
-        mat = dist(embeddings)
-        if indices_tuple is None:
-            pos_mask, neg_mask = pair_masks(labels)
-        else:
-            pos_mask, neg_mask = pairs_to_masks(
-                to_pairs(indices_tuple, labels), mat.shape, mat.device
-            )
+        dist, mat, pos_mask, neg_mask = self.pairs_as_masks(embeddings, labels, indices_tuple)
         if not (pos_mask.any() and neg_mask.any()):
             return zero_loss(embeddings)
         logits = mat / (self.temperature if dist.is_inverted else -self.temperature)
@@ -69,4 +57,4 @@ class SupConLoss(BaseMetricLoss):
         n_pos = pos_mask.sum(1)
         mean_pos = torch.where(pos_mask, logits, 0.0).sum(1) / n_pos.clamp_min(1).to(mat.dtype)
         losses = torch.where(n_pos > 0, denominator - mean_pos, 0.0)
-        return avg_nonzero(losses)
+        return self.reduce(losses, default="mean_nonzero")

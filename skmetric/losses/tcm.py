@@ -1,15 +1,12 @@
 """Threshold-Consistent Margin (TCM) regulariser (Zhang et al., 2024)."""
 
-import torch
-
-from ..distances._normalize import cosine_matrix
-from ._utils import pairs_to_counts
-from .base import BaseMetricLoss, zero_loss
+from ..distances import CosineSimilarity
+from .base import BasePairLoss, zero_loss
 
 __all__ = ["TCMLoss"]
 
 
-class TCMLoss(BaseMetricLoss):
+class TCMLoss(BasePairLoss):
     r"""Penalise positives below ``margin_plus`` and negatives above ``margin_minus``.
 
     With :math:`S^+` and :math:`S^-` the cosine similarities of the batch's
@@ -43,6 +40,8 @@ class TCMLoss(BaseMetricLoss):
     ICLR 2024. arXiv:2307.04047.
     """
 
+    default_distance = CosineSimilarity()
+
     def __init__(self, *, lambda_plus=1.0, lambda_minus=1.0, margin_plus=0.9,
                  margin_minus=0.5):
         super().__init__()
@@ -52,8 +51,7 @@ class TCMLoss(BaseMetricLoss):
         self.margin_minus = margin_minus
 
     def compute_loss(self, embeddings, labels, indices_tuple):
-        s = cosine_matrix(embeddings)
-        pos_c, neg_c = pairs_to_counts(indices_tuple, labels, s.shape, s.dtype)
+        _, s, pos_c, neg_c = self.pairs_as_counts(embeddings, labels, indices_tuple)
         if not ((pos_c > 0).any() or (neg_c > 0).any()):
             return zero_loss(embeddings)
         w_pos = pos_c * (s <= self.margin_plus)

@@ -2,25 +2,17 @@
 
 import torch
 
+from .._tuples import pair_masks, to_triplets
 from ..distances import EuclideanDistance
-from ._utils import (
-    as_badness,
-    avg_nonzero,
-    pair_masks,
-    pair_values,
-    resolve_distance,
-    to_triplets,
-)
-from .base import BaseMetricLoss, zero_loss
+from ..distances._resolve import as_badness
+from ._utils import pair_values
+from .base import BasePairLoss, zero_loss
 
 __all__ = ["TripletMarginLoss"]
 
 
-# the default distance (stateless, shared)
-_DEFAULT_DISTANCE = EuclideanDistance(normalize_embeddings=True)
 
-
-class TripletMarginLoss(BaseMetricLoss):
+class TripletMarginLoss(BasePairLoss):
     r"""Ask each positive to be closer than each negative by ``margin``.
 
     For a triplet (anchor :math:`a`, positive :math:`p`, negative :math:`n`):
@@ -47,6 +39,8 @@ class TripletMarginLoss(BaseMetricLoss):
         Softplus instead of the hinge.
     distance : BaseDistance, str or None, default=None
         ``None`` means ``EuclideanDistance(normalize_embeddings=True)``.
+    reducer : str, BaseReducer or None, default=None
+        Reduces the per-triplet terms (anchor: the triplet's anchor); with a reducer every triplet is listed.  ``None`` means ``"mean_nonzero"``.
 
     Notes
     -----
@@ -68,16 +62,20 @@ class TripletMarginLoss(BaseMetricLoss):
     arXiv:1503.03832.
     """
 
-    def __init__(self, *, margin=0.05, swap=False, smooth_loss=False, distance=None):
+    default_distance = EuclideanDistance(normalize_embeddings=True)
+
+    def __init__(self, *, margin=0.05, swap=False, smooth_loss=False, distance=None,
+                 reducer=None):
         super().__init__()
         self.margin = margin
         self.swap = swap
         self.smooth_loss = smooth_loss
         self.distance = distance
+        self.reducer = reducer
 
     def compute_loss(self, embeddings, labels, indices_tuple):
-        dist = resolve_distance(self.distance, _DEFAULT_DISTANCE)
-        if indices_tuple is None:
+        dist = self.pair_distance()
+        if indices_tuple is None and self.reducer is None:
             u = as_badness(dist(embeddings), dist)
             if self.swap or self.smooth_loss:
                 return self._all_triplets_dense(u, labels)
@@ -99,7 +97,7 @@ class TripletMarginLoss(BaseMetricLoss):
             losses = torch.nn.functional.softplus(violation)
         else:
             losses = torch.relu(violation)
-        return avg_nonzero(losses)
+        return self.reduce(losses, a, default="mean_nonzero")
 
     def _all_triplets_dense(self, u, labels):
         # one row per positive pair (a, p), one column per candidate negative:

@@ -4,14 +4,13 @@ import math
 
 import torch
 
-from ..distances._normalize import cosine_matrix
-from ._utils import log_counts, masked_logsumexp, pairs_to_counts
-from .base import BaseMetricLoss, zero_loss
+from ..distances import CosineSimilarity
+from .base import BasePairLoss, zero_loss
 
 __all__ = ["TupletMarginLoss"]
 
 
-class TupletMarginLoss(BaseMetricLoss):
+class TupletMarginLoss(BasePairLoss):
     r"""N-pair-style softmax on cosines with an angular slack on the positive.
 
     For a positive pair :math:`(a, p)` at angle :math:`\theta_{ap}`:
@@ -32,6 +31,8 @@ class TupletMarginLoss(BaseMetricLoss):
         unit; 5.73° ≈ 0.1 rad).
     scale : float, default=64
         Scale :math:`s`.
+    reducer : str, BaseReducer or None, default=None
+        Reduces the per-positive-pair terms (with their multiplicity).  ``None`` means ``"mean"``.
 
     Notes
     -----
@@ -46,22 +47,20 @@ class TupletMarginLoss(BaseMetricLoss):
     2019.
     """
 
-    def __init__(self, *, margin=5.73, scale=64.0):
+    default_distance = CosineSimilarity()
+
+    def __init__(self, *, margin=5.73, scale=64.0, reducer=None):
         super().__init__()
         self.margin = margin
         self.scale = scale
+        self.reducer = reducer
 
     def compute_loss(self, embeddings, labels, indices_tuple):
-        cos = cosine_matrix(embeddings)
-        pos_c, neg_c = pairs_to_counts(indices_tuple, labels, cos.shape, cos.dtype)
-        has_neg = neg_c > 0
-        if not ((pos_c > 0).any() and has_neg.any()):
+        _, cos, pos_c, neg_c = self.pairs_as_counts(embeddings, labels, indices_tuple)
+        if self.lacks_pairs(pos_c, neg_c):
             return zero_loss(embeddings)
         m = math.radians(self.margin)
         eps = torch.finfo(cos.dtype).eps
         sin = (1 - cos * cos).clamp_min(eps).sqrt()
         shifted = cos * math.cos(m) + sin * math.sin(m)  # cos(theta - m)
-        neg_lse = masked_logsumexp(self.scale * cos + log_counts(neg_c), has_neg)
-        losses = torch.nn.functional.softplus(neg_lse.unsqueeze(1) - self.scale * shifted)
-        weights = pos_c * has_neg.any(1, keepdim=True)
-        return (losses * weights).sum() / pos_c.sum()
+        return self.positive_vs_negatives(self.scale * shifted, self.scale * cos, pos_c, neg_c)

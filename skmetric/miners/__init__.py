@@ -5,6 +5,7 @@ tuple for a loss's ``indices_tuple``.  Build one by object or by its registry
 name with :func:`get_miner`.
 """
 
+from .._blocks import build_by_name
 from .base import BaseMiner
 from .batch_easy_hard import BatchEasyHardMiner
 from .batch_hard import BatchHardMiner
@@ -58,10 +59,4 @@ def get_miner(name, **params):
     ValueError
         If ``name`` is unknown; the message lists the valid names.
     """
-    try:
-        cls = MINERS[name]
-    except (KeyError, TypeError):
-        raise ValueError(
-            f"Unknown miner {name!r}. Valid names are: {sorted(MINERS)}."
-        ) from None
-    return cls(**params)
+    return build_by_name(MINERS, name, "miner", params)

@@ -3,13 +3,13 @@
 import torch
 from torch import nn
 
+from .._blocks import DistanceUser, ReplaceableSubmodules, check_batch
 from .._params import ParamsMixin
-from ..losses.base import _ReplaceableSubmodules
 
 __all__ = ["BaseMiner"]
 
 
-class BaseMiner(_ReplaceableSubmodules, ParamsMixin, nn.Module):
+class BaseMiner(DistanceUser, ReplaceableSubmodules, ParamsMixin, nn.Module):
     """Template for miners.
 
     ``miner(embeddings, labels)`` checks its inputs, then calls :meth:`mine`
@@ -25,25 +25,9 @@ class BaseMiner(_ReplaceableSubmodules, ParamsMixin, nn.Module):
     min_samples_per_class = 2
 
     def forward(self, embeddings, labels):
-        if not isinstance(embeddings, torch.Tensor) or embeddings.ndim != 2:
-            raise ValueError(
-                f"{type(self).__name__} expects embeddings of shape "
-                f"(batch_size, embedding_size); got "
-                f"{tuple(getattr(embeddings, 'shape', ()))}."
-            )
-        labels = torch.as_tensor(labels, device=embeddings.device)
-        if labels.ndim != 1 or labels.shape[0] != embeddings.shape[0]:
-            raise ValueError(
-                f"{type(self).__name__} expects one label per embedding; got "
-                f"{embeddings.shape[0]} embeddings and labels of shape "
-                f"{tuple(labels.shape)}."
-            )
-        if labels.dtype.is_floating_point:
-            raise ValueError(
-                f"{type(self).__name__} expects integer labels; got {labels.dtype}."
-            )
+        labels = check_batch(self, embeddings, labels)
         with torch.no_grad():
-            return self.mine(embeddings.detach(), labels.long())
+            return self.mine(embeddings.detach(), labels)
 
     def mine(self, embeddings, labels):  # pragma: no cover - abstract
         raise NotImplementedError

@@ -3,15 +3,11 @@
 import torch
 
 from ..distances import EuclideanDistance
-from ..losses._utils import pair_masks, resolve_distance
 from .base import BaseMiner
 
 __all__ = ["BatchEasyHardMiner"]
 
 _STRATEGIES = ("hard", "semihard", "easy", "all")
-
-# the default distance (stateless, shared)
-_DEFAULT_DISTANCE = EuclideanDistance(normalize_embeddings=True)
 
 
 class BatchEasyHardMiner(BaseMiner):
@@ -42,6 +38,8 @@ class BatchEasyHardMiner(BaseMiner):
     H. Xuan, A. Stylianou and R. Pless. "Improved Embeddings with Easy
     Positive Triplet Mining". WACV 2020. arXiv:1904.04370.
     """
+
+    default_distance = EuclideanDistance(normalize_embeddings=True)
 
     def __init__(self, *, pos_strategy="easy", neg_strategy="semihard", allowed_pos_range=None,
                  allowed_neg_range=None, distance=None):
@@ -80,9 +78,7 @@ class BatchEasyHardMiner(BaseMiner):
 
     def mine(self, embeddings, labels):
         self._check()
-        dist = resolve_distance(self.distance, _DEFAULT_DISTANCE)
-        mat = dist(embeddings)
-        pos, neg = pair_masks(labels)
+        dist, mat, pos, neg = self.batch_pairs(embeddings, labels)
         inv = dist.is_inverted
         # "max" means farther for a distance, closer for a similarity
         pos_max = {"hard": not inv, "semihard": not inv, "easy": inv}

@@ -3,14 +3,10 @@
 import torch
 
 from ..distances import EuclideanDistance
-from ..losses._utils import as_badness, pair_masks, resolve_distance
+from ..distances._resolve import as_badness
 from .base import BaseMiner
 
 __all__ = ["BatchHardMiner"]
-
-
-# the default distance (stateless, shared)
-_DEFAULT_DISTANCE = EuclideanDistance(normalize_embeddings=True)
 
 
 class BatchHardMiner(BaseMiner):
@@ -32,14 +28,15 @@ class BatchHardMiner(BaseMiner):
     Person Re-Identification". 2017. arXiv:1703.07737.
     """
 
+    default_distance = EuclideanDistance(normalize_embeddings=True)
+
     def __init__(self, *, distance=None):
         super().__init__()
         self.distance = distance
 
     def mine(self, embeddings, labels):
-        dist = resolve_distance(self.distance, _DEFAULT_DISTANCE)
-        pos, neg = pair_masks(labels)
-        u = as_badness(dist(embeddings), dist)
+        dist, mat, pos, neg = self.batch_pairs(embeddings, labels)
+        u = as_badness(mat, dist)
         inf = torch.tensor(float("inf"), dtype=u.dtype, device=u.device)
         p = torch.where(pos, u, -inf).argmax(1)
         n = torch.where(neg, u, inf).argmin(1)

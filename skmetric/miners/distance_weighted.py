@@ -2,8 +2,8 @@
 
 import torch
 
+from .._tuples import empty_indices, pair_masks
 from ..distances import EuclideanDistance
-from ..losses._utils import empty_indices, pair_masks
 from .base import BaseMiner
 
 __all__ = ["DistanceWeightedMiner"]

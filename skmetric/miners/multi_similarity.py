@@ -2,12 +2,11 @@
 
 import torch
 
+from .._tuples import empty_indices, pair_masks
 from ..distances import CosineSimilarity
-from ..losses._utils import as_badness, empty_indices, pair_masks, resolve_distance
+from ..distances._resolve import as_badness
 from .base import BaseMiner
 
-# the default distance (stateless, shared)
-_DEFAULT_DISTANCE = CosineSimilarity()
 
 __all__ = ["MultiSimilarityMiner"]
 
@@ -40,13 +39,15 @@ class MultiSimilarityMiner(BaseMiner):
     arXiv:1904.06627.
     """
 
+    default_distance = CosineSimilarity()
+
     def __init__(self, *, epsilon=0.1, distance=None):
         super().__init__()
         self.epsilon = epsilon
         self.distance = distance
 
     def mine(self, embeddings, labels):
-        dist = resolve_distance(self.distance, _DEFAULT_DISTANCE)
+        dist = self.pair_distance()
         pos, neg = pair_masks(labels)
         if not (pos.any() and neg.any()):
             return empty_indices(embeddings.device, 4)

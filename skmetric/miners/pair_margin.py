@@ -1,13 +1,9 @@
 """Pair-margin miner: positives farther and negatives closer than a margin."""
 
 from ..distances import EuclideanDistance
-from ..losses._utils import pair_masks, resolve_distance
 from .base import BaseMiner
 
 __all__ = ["PairMarginMiner"]
-
-# the default distance (stateless, shared)
-_DEFAULT_DISTANCE = EuclideanDistance(normalize_embeddings=True)
 
 
 class PairMarginMiner(BaseMiner):
@@ -24,6 +20,8 @@ class PairMarginMiner(BaseMiner):
         ``None`` means ``EuclideanDistance(normalize_embeddings=True)``.
     """
 
+    default_distance = EuclideanDistance(normalize_embeddings=True)
+
     def __init__(self, *, pos_margin=0.2, neg_margin=0.8, distance=None):
         super().__init__()
         self.pos_margin = pos_margin
@@ -31,9 +29,7 @@ class PairMarginMiner(BaseMiner):
         self.distance = distance
 
     def mine(self, embeddings, labels):
-        dist = resolve_distance(self.distance, _DEFAULT_DISTANCE)
-        mat = dist(embeddings)
-        pos, neg = pair_masks(labels)
+        dist, mat, pos, neg = self.batch_pairs(embeddings, labels)
         pos &= dist.closer(self.pos_margin, mat)
         neg &= dist.closer(mat, self.neg_margin)
         a1, p = pos.nonzero(as_tuple=True)

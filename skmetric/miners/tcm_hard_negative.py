@@ -3,13 +3,10 @@
 import torch
 
 from ..distances import CosineSimilarity
-from ..losses._utils import as_badness, pair_masks, resolve_distance
+from ..distances._resolve import as_badness
 from .base import BaseMiner
 
 __all__ = ["TCMHardNegativeMiner"]
-
-# the default distance (stateless, shared)
-_DEFAULT_DISTANCE = CosineSimilarity()
 
 
 class TCMHardNegativeMiner(BaseMiner):
@@ -37,6 +34,8 @@ class TCMHardNegativeMiner(BaseMiner):
     Metric Learning". ICLR 2024. arXiv:2307.04047.
     """
 
+    default_distance = CosineSimilarity()
+
     def __init__(self, *, num_negatives=5, margin=0.5, distance=None):
         super().__init__()
         self.num_negatives = num_negatives
@@ -44,9 +43,7 @@ class TCMHardNegativeMiner(BaseMiner):
         self.distance = distance
 
     def mine(self, embeddings, labels):
-        dist = resolve_distance(self.distance, _DEFAULT_DISTANCE)
-        mat = dist(embeddings)
-        pos, neg = pair_masks(labels)
+        dist, mat, pos, neg = self.batch_pairs(embeddings, labels)
         a1, p = pos.nonzero(as_tuple=True)
         k = min(int(self.num_negatives), len(labels))
         u = as_badness(mat, dist).masked_fill(~neg, float("inf"))

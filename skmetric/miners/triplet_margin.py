@@ -1,16 +1,13 @@
 """Triplet-margin miner: hard, semi-hard, easy or all margin violators."""
 
+from .._tuples import all_triplets
 from ..distances import EuclideanDistance
-from ..losses._utils import all_triplets, as_badness, resolve_distance
+from ..distances._resolve import as_badness
 from .base import BaseMiner
 
 __all__ = ["TripletMarginMiner"]
 
 _TYPES = ("all", "hard", "semihard", "easy")
-
-
-# the default distance (stateless, shared)
-_DEFAULT_DISTANCE = EuclideanDistance(normalize_embeddings=True)
 
 
 class TripletMarginMiner(BaseMiner):
@@ -46,6 +43,8 @@ class TripletMarginMiner(BaseMiner):
     arXiv:1503.03832.
     """
 
+    default_distance = EuclideanDistance(normalize_embeddings=True)
+
     def __init__(self, *, margin=0.2, type_of_triplets="semihard", distance=None):
         super().__init__()
         self.margin = margin
@@ -58,7 +57,7 @@ class TripletMarginMiner(BaseMiner):
                 f"`type_of_triplets` of {type(self).__name__} must be one of "
                 f"{list(_TYPES)}; got {self.type_of_triplets!r}."
             )
-        dist = resolve_distance(self.distance, _DEFAULT_DISTANCE)
+        dist = self.pair_distance()
         a, p, n = all_triplets(labels)
         u = as_badness(dist(embeddings), dist)
         mu = u[a, n] - u[a, p]

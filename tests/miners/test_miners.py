@@ -18,14 +18,10 @@ from skmetric.miners import (
     get_miner,
 )
 
+import _reference as ref
+
 SEEDS = [0, 1, 2]
 
-
-def _batch(seed, n=24, n_classes=5, dim=8, dtype=torch.float64):
-    g = torch.Generator().manual_seed(seed)
-    emb = torch.randn(n, dim, generator=g, dtype=dtype)
-    labels = torch.randint(0, n_classes, (n,), generator=g)
-    return emb, labels
 
 
 def _pairs(a, b):
@@ -49,7 +45,7 @@ DISTANCES = {
 @pytest.mark.parametrize("epsilon", [0.1, 0.4])
 def test_multi_similarity_miner_matches_pml(seed, distance, epsilon):
     ours_d, theirs_d = DISTANCES[distance]
-    emb, labels = _batch(seed)
+    emb, labels = ref.batch(seed)
     ours = MultiSimilarityMiner(epsilon=epsilon, distance=ours_d())(emb, labels)
     theirs = pml_miners.MultiSimilarityMiner(epsilon=epsilon, distance=theirs_d())(emb, labels)
     _check_output(ours, 4)
@@ -60,7 +56,7 @@ def test_multi_similarity_miner_matches_pml(seed, distance, epsilon):
 
 @pytest.mark.parametrize("seed", SEEDS)
 def test_multi_similarity_miner_brute_force(seed):
-    emb, labels = _batch(seed, n=12, n_classes=3)
+    emb, labels = ref.batch(seed, n=12, n_classes=3)
     eps = 0.1
     x = emb / emb.norm(dim=1, keepdim=True)
     S = (x @ x.T).tolist()
@@ -84,7 +80,7 @@ def test_multi_similarity_miner_brute_force(seed):
 @pytest.mark.parametrize("distance", sorted(DISTANCES))
 def test_batch_hard_miner_matches_pml(seed, distance):
     ours_d, theirs_d = DISTANCES[distance]
-    emb, labels = _batch(seed)
+    emb, labels = ref.batch(seed)
     labels[0] = 99  # a singleton class: anchor 0 has no positive and is dropped
     ours = BatchHardMiner(distance=ours_d())(emb, labels)
     theirs = pml_miners.BatchHardMiner(distance=theirs_d())(emb, labels)
@@ -96,7 +92,7 @@ def test_batch_hard_miner_matches_pml(seed, distance):
 
 @pytest.mark.parametrize("seed", SEEDS)
 def test_batch_hard_miner_brute_force(seed):
-    emb, labels = _batch(seed, n=10, n_classes=3)
+    emb, labels = ref.batch(seed, n=10, n_classes=3)
     x = emb / emb.norm(dim=1, keepdim=True)
     D = torch.cdist(x, x).tolist()
     y = labels.tolist()
@@ -115,7 +111,7 @@ def test_batch_hard_miner_brute_force(seed):
 @pytest.mark.parametrize("kind", ["all", "hard", "semihard", "easy"])
 def test_triplet_margin_miner_matches_pml(seed, distance, kind):
     ours_d, theirs_d = DISTANCES[distance]
-    emb, labels = _batch(seed)
+    emb, labels = ref.batch(seed)
     ours = TripletMarginMiner(margin=0.2, type_of_triplets=kind, distance=ours_d())(emb, labels)
     theirs = pml_miners.TripletMarginMiner(
         margin=0.2, type_of_triplets=kind, distance=theirs_d()
@@ -127,7 +123,7 @@ def test_triplet_margin_miner_matches_pml(seed, distance, kind):
 
 
 def test_triplet_margin_miner_semihard_brute_force():
-    emb, labels = _batch(4, n=10, n_classes=3)
+    emb, labels = ref.batch(4, n=10, n_classes=3)
     x = emb / emb.norm(dim=1, keepdim=True)
     D = torch.cdist(x, x).tolist()
     y = labels.tolist()
@@ -155,7 +151,7 @@ def test_nothing_qualifies_gives_empty_long_tensors(miner, labels):
 
 
 def test_miner_runs_without_grad():
-    emb, labels = _batch(0)
+    emb, labels = ref.batch(0)
     emb.requires_grad_(True)
     for miner in (MultiSimilarityMiner(), BatchHardMiner(), TripletMarginMiner()):
         out = miner(emb, labels)
@@ -164,7 +160,7 @@ def test_miner_runs_without_grad():
 
 @pytest.mark.parametrize("seed", SEEDS)
 def test_miner_feeds_loss(seed):
-    emb, labels = _batch(seed)
+    emb, labels = ref.batch(seed)
     emb.requires_grad_(True)
     for miner, loss in (
         (MultiSimilarityMiner(), MultiSimilarityLoss()),
@@ -177,7 +173,7 @@ def test_miner_feeds_loss(seed):
 
 
 def test_unknown_type_of_triplets():
-    emb, labels = _batch(0)
+    emb, labels = ref.batch(0)
     with pytest.raises(ValueError, match=r"`type_of_triplets` of TripletMarginMiner must be one of \['all', 'hard', 'semihard', 'easy'\]; got 'semi'"):
         TripletMarginMiner(type_of_triplets="semi")(emb, labels)
 
@@ -216,7 +212,7 @@ def test_set_params_distance_name_and_object():
     miner = MultiSimilarityMiner(distance=CosineSimilarity())
     miner.set_params(epsilon=0.2, distance="cosine")
     assert miner.epsilon == 0.2 and miner.distance == "cosine"
-    emb, labels = _batch(0)
+    emb, labels = ref.batch(0)
     expected = MultiSimilarityMiner(epsilon=0.2)(emb, labels)
     got = miner(emb, labels)
     assert all(torch.equal(a, b) for a, b in zip(got, expected))
@@ -238,7 +234,7 @@ from skmetric.miners import (  # noqa: E402
 @pytest.mark.parametrize("margins", [(0.2, 0.8), (0.9, 0.3)])
 def test_pair_margin_miner_matches_pml(seed, distance, margins):
     ours_d, theirs_d = DISTANCES[distance]
-    emb, labels = _batch(seed)
+    emb, labels = ref.batch(seed)
     ours = PairMarginMiner(pos_margin=margins[0], neg_margin=margins[1], distance=ours_d())(emb, labels)
     theirs = pml_miners.PairMarginMiner(
         pos_margin=margins[0], neg_margin=margins[1], distance=theirs_d()
@@ -259,7 +255,7 @@ STRATEGIES = [
 @pytest.mark.parametrize("pos, neg", STRATEGIES)
 def test_batch_easy_hard_miner_matches_pml(seed, distance, pos, neg):
     ours_d, theirs_d = DISTANCES[distance]
-    emb, labels = _batch(seed)
+    emb, labels = ref.batch(seed)
     ranges = {}
     if seed == 2:
         ranges = dict(allowed_pos_range=(-0.9, 0.9) if distance == "cosine" else (0.2, 1.4),
@@ -276,7 +272,7 @@ def test_batch_easy_hard_miner_matches_pml(seed, distance, pos, neg):
 
 
 def test_batch_easy_hard_invalid_strategies():
-    emb, labels = _batch(0)
+    emb, labels = ref.batch(0)
     with pytest.raises(ValueError, match="cannot both be 'semihard'"):
         BatchEasyHardMiner(pos_strategy="semihard")(emb, labels)
     with pytest.raises(ValueError, match="cannot be combined with 'all'"):
@@ -286,7 +282,7 @@ def test_batch_easy_hard_invalid_strategies():
 
 
 def test_distance_weighted_weights_and_sampling():
-    emb, labels = _batch(0, n=30, dim=6)
+    emb, labels = ref.batch(0, n=30, dim=6)
     miner = DistanceWeightedMiner(cutoff=0.5, nonzero_loss_cutoff=1.4)
     w = miner.weights(emb, labels)
     x = emb / emb.norm(dim=1, keepdim=True)
@@ -311,7 +307,7 @@ def test_distance_weighted_weights_and_sampling():
 
 
 def test_tcm_hard_negative_miner_brute_force():
-    emb, labels = _batch(1, n=16, n_classes=3)
+    emb, labels = ref.batch(1, n=16, n_classes=3)
     x = emb / emb.norm(dim=1, keepdim=True)
     S = (x @ x.T).tolist()
     y = labels.tolist()

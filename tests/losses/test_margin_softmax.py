@@ -1,0 +1,105 @@
+"""The margin-softmax family: members checked against each other and against loops
+(harmonic, SoftTriple's regulariser, ElasticFace, EBV)."""
+
+import math
+
+import pytest
+import torch
+
+from skmetric import losses as L
+
+import _reference as ref
+
+DIM = 8
+
+
+def _harmonic(distance):
+    def make():
+        loss = L.HarmonicLoss(distance=distance, exponent=2.0, num_classes=3, embedding_size=DIM)
+        return loss.double()
+
+    return make
+
+
+@pytest.mark.parametrize("distance", ["euclidean", "cosine", "braycurtis"])
+def test_harmonic_matches_loop_reference(distance):
+    emb, labels = ref.batch(0, n=10, n_classes=3)
+    loss = _harmonic(distance)()
+    e1, e2 = emb.clone().requires_grad_(True), emb.clone().requires_grad_(True)
+    v1 = loss(e1, labels)
+    v2 = ref.harmonic(e2, labels.tolist(), loss.centers.detach(), distance, 2.0)
+    v1.backward()
+    v2.backward()
+    torch.testing.assert_close(v1, v2, rtol=1e-6, atol=1e-10)
+    torch.testing.assert_close(e1.grad, e2.grad, rtol=1e-6, atol=1e-10)
+    assert loss.centers.grad is not None and torch.isfinite(loss.centers.grad).all()
+    # default exponent: sqrt(embedding_size); predictions = nearest centre
+    assert L.HarmonicLoss().exponent is None
+
+def test_harmonic_unknown_distance():
+    loss = L.HarmonicLoss(distance="manhattan", num_classes=3, embedding_size=DIM)
+    with pytest.raises(ValueError, match=r"`distance` of HarmonicLoss must be one of"):
+        loss(*ref.batch(0, n_classes=3, dtype=torch.float32))
+
+def test_soft_triple_regularizer_matches_loop():
+    loss = L.SoftTripleLoss(tau=0.2, centers_per_class=3, num_classes=4, embedding_size=DIM).double()
+    plain = L.SoftTripleLoss(tau=0, centers_per_class=3, num_classes=4, embedding_size=DIM).double()
+    plain.fc.data.copy_(loss.fc.data)
+    emb, labels = ref.batch(0, n_classes=4)
+    expected = plain(emb, labels) + 0.2 * ref.soft_triple_regularizer(loss.fc, 4, 3)
+    torch.testing.assert_close(loss(emb, labels), expected)
+
+@pytest.mark.parametrize("kind, twin", [("arc", "arcface"), ("cos", "cosface")])
+def test_elasticface_sigma_zero_is_arcface_or_cosface(kind, twin):
+    emb, labels = ref.batch(1)
+    if kind == "arc":
+        other = L.ArcFaceLoss(margin=math.degrees(0.4), scale=30, **ref.SIZES).double()
+    else:
+        other = L.CosFaceLoss(margin=0.4, scale=30, **ref.SIZES).double()
+    elastic = L.ElasticFaceLoss(kind=kind, margin=0.4, sigma=0, scale=30, **ref.SIZES).double()
+    elastic.W.data.copy_(other.W.data)
+    ref.assert_same(ref.value_and_grads(elastic, emb, labels), ref.value_and_grads(other, emb, labels))
+    # eval mode uses the mean margin whatever sigma
+    elastic.set_params(sigma=0.3)
+    elastic.eval()
+    ref.assert_same(ref.value_and_grads(elastic, emb, labels), ref.value_and_grads(other, emb, labels))
+
+def test_elasticface_draws_from_torch_rng():
+    emb, labels = ref.batch(2)
+    loss = L.ElasticFaceLoss(sigma=0.1, **ref.SIZES).double()
+    torch.manual_seed(5)
+    a, b = loss(emb, labels), loss(emb, labels)
+    torch.manual_seed(5)
+    assert loss(emb, labels) == a and a != b
+    plus = L.ElasticFaceLoss(sigma=0.1, plus=True, **ref.SIZES).double()
+    cos = torch.nn.functional.normalize(emb) @ torch.nn.functional.normalize(plus.W.T).T
+    target = cos[torch.arange(len(labels)), labels]
+    torch.manual_seed(0)
+    m = plus._margins(target)
+    # the hardest sample (lowest target cosine) gets the largest margin
+    assert m[target.argmin()] == m.max() and m[target.argmax()] == m.min()
+    with pytest.raises(ValueError, match="`kind` of ElasticFaceLoss must be one of"):
+        L.ElasticFaceLoss(kind="sphere", **ref.SIZES)(emb.float(), labels)
+
+def test_ebv_vectors():
+    from skmetric.losses.ebv import equiangular_vectors, welch_bound
+
+    torch.manual_seed(0)
+    w = equiangular_vectors(10, 16)
+    torch.testing.assert_close(w @ w.T, torch.eye(10), atol=1e-5, rtol=0)
+    w = equiangular_vectors(30, 8, max_iter=3000)
+    cos = (w @ w.T - torch.eye(30)).abs().max().item()
+    assert cos <= welch_bound(30, 8) + 0.1 + 1e-3
+    torch.testing.assert_close(w.norm(dim=1), torch.ones(30))
+    with pytest.raises(ValueError, match="below the Welch bound"):
+        equiangular_vectors(30, 8, max_cosine=0.1)
+    loss = L.EBVLoss(num_classes=5, embedding_size=DIM)
+    assert list(loss.parameters()) == [] and loss.vectors.shape == (5, DIM)
+    emb, labels = ref.batch(0)
+    e = emb.clone().requires_grad_(True)
+    value = loss(e, labels)
+    value.backward()
+    expected = torch.nn.functional.cross_entropy(
+        torch.nn.functional.normalize(emb) @ loss.vectors.double().T / 0.07, labels
+    )
+    torch.testing.assert_close(value, expected)
