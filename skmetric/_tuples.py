@@ -249,9 +249,10 @@ class TupleLearnerMixin(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Embed
         )
 
     def _tuple_rows(self, tuples, is_index):
-        """All rows used by ``tuples`` (unique rows for indices), for the start map."""
+        """The rows of every tuple element in order (the same array for both
+        forms of input), from which the starting map is computed."""
         if is_index:
-            return self.preprocessor_[np.unique(tuples)]
+            return self.preprocessor_[tuples.reshape(-1)]
         n, k, d = tuples.shape
         return tuples.reshape(n * k, d)
 
@@ -356,7 +357,7 @@ class TupleLearnerMixin(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Embed
                     f"embedding ({self.baseline_score_:.4f}); the starting embedding "
                     "was kept. Try more tuples, another `lr` or `loss`.",
                     StartingEmbeddingKeptWarning,
-                    stacklevel=3,
+                    stacklevel=4,
                 )
         else:
             self.baseline_score_ = None
