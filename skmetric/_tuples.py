@@ -165,18 +165,19 @@ class TupleNetwork(nn.Module):
         self.table = table
 
     def forward(self, X):
-        if X.ndim == 2:  # indices into the table
+        if X.ndim == 2:  # indices into the table: gather side by side at once
             if self.table is None:
                 raise ValueError("This tuple network has no index table.")
             if self.table.device != X.device:
                 self.table = self.table.to(X.device)
-            X = self.table[X.long()]
-        B, k, d = X.shape
+            B, k = X.shape
+            rows = self.table[X.long().T.reshape(-1)]
+        else:
+            B, k, d = X.shape
+            rows = X.transpose(0, 1).reshape(k * B, d)
         if self.corpus is None:
-            return self.embedder(X.transpose(0, 1).reshape(k * B, d))
-        queries = self.embedder(X[:, 0])
-        rest = self.corpus(X[:, 1:].transpose(0, 1).reshape((k - 1) * B, d))
-        return torch.cat([queries, rest])
+            return self.embedder(rows)
+        return torch.cat([self.embedder(rows[:B]), self.corpus(rows[B:])])
 
 
 class FixedMap(nn.Module):
