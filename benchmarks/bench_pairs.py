@@ -58,7 +58,7 @@ def load_keel(name):
 
 
 def datasets(quick):
-    n_train, n_test = (1500, 600) if quick else (4000, 1500)
+    n_train, n_test = (1500, 600) if quick else (2500, 1000)
     rng = np.random.RandomState(0)
     out = {}
     X, y = load_digits(return_X_y=True)
@@ -147,9 +147,9 @@ def bare_loop(X, pairs, groups, epochs, batch_size, seed):
     """The same network, loss and optimiser as PairMetricLearner's defaults, by hand."""
     torch.manual_seed(seed)
     mean, scale, proj = initial_projection(X[pairs.reshape(-1)], X.shape[1])
-    net = Normalized(ResidualEmbedder(mean, scale, proj, hidden_sizes=(256,), dropout=0.1))
+    net = Normalized(ResidualEmbedder(mean, scale, proj, hidden_sizes=(512, 512), dropout=0.2))
     loss_fn = NTXentLoss(temperature=0.05)
-    opt = torch.optim.AdamW(net.parameters(), lr=1e-3, weight_decay=1e-4)
+    opt = torch.optim.AdamW(net.parameters(), lr=2e-3, weight_decay=1e-4)
     table = torch.as_tensor(X, dtype=torch.float32)
     P = torch.as_tensor(pairs)
     G = torch.as_tensor(groups)
@@ -193,7 +193,7 @@ def main():
     parser.add_argument("--quick", action="store_true", help="3 data sets, fewer samples")
     args = parser.parse_args()
     data = datasets(args.quick)
-    bench_quality(data, epochs=15 if args.quick else 30)
+    bench_quality(data, epochs=15 if args.quick else 20)
     bench_speed(data, epochs=3 if args.quick else 5)
 
 

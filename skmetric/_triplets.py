@@ -71,13 +71,13 @@ class TripletMetricLearner(TupleLearnerMixin, BaseEstimator):
     module : {"mlp", "linear"} or torch.nn.Module, default="mlp"
     n_components : int, default=None
         ``None``: ``min(n_features, 128)``.
-    hidden_sizes : tuple of int, default=(256,)
-    dropout : float, default=0.1
+    hidden_sizes : tuple of int, default=(512, 512)
+    dropout : float, default=0.2
     normalize : bool or "auto", default="auto"
     max_epochs : int, default=30
     batch_size : int, default=256
         Triplets per batch.
-    lr : float, default=1e-3
+    lr : float, default=2e-3
     weight_decay : float, default=1e-4
     optimizer : {"adamw", "adam", "sgd", "rmsprop"} or optimizer class, default="adamw"
     lr_schedule : {"cosine", "constant"}, default="cosine"
@@ -130,12 +130,12 @@ class TripletMetricLearner(TupleLearnerMixin, BaseEstimator):
         preprocessor=None,
         module="mlp",
         n_components=None,
-        hidden_sizes=(256,),
-        dropout=0.1,
+        hidden_sizes=(512, 512),
+        dropout=0.2,
         normalize="auto",
         max_epochs=30,
         batch_size=256,
-        lr=1e-3,
+        lr=2e-3,
         weight_decay=1e-4,
         optimizer="adamw",
         lr_schedule="cosine",
