@@ -197,6 +197,8 @@ class PairMetricLearner(TupleLearnerMixin, BaseEstimator):
         Pairs with ``decision_function >= threshold_`` are predicted +1.
         Set after a fit on ±1 labels (best training accuracy) and by
         :meth:`calibrate_threshold`.
+    fit_mode_ : {"positive", "binary", "graded"}
+        The kind of ``y`` seen by ``fit``.
     baseline_score_, best_score_ : float or None
         Validation score of the starting embedding and of the kept epoch.
     net_, module_, history_, n_epochs_, best_epoch_
@@ -344,6 +346,7 @@ class PairMetricLearner(TupleLearnerMixin, BaseEstimator):
         -------
         self : PairMetricLearner
         """
+        vars(self).pop("threshold_", None)  # a refit without labels has none
         pairs, is_index = self._check_tuples(pairs, fitting=True, min_tuples=2)
         mode, targets = self._check_y(y, pairs.shape[0])
         seed = self._make_seed()

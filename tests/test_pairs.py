@@ -207,6 +207,10 @@ def test_fit_errors_name_the_problem():
         fitted.decision_function(np.zeros((2, 2, 2)))
     with pytest.raises(AttributeError, match="call calibrate_threshold"):
         fitted.predict(X[idx])
+    fitted.fit(X[idx], [1, -1, 1, -1])
+    assert hasattr(fitted, "threshold_")
+    with pytest.raises(AttributeError, match="call calibrate_threshold"):
+        fitted.fit(X[idx]).predict(X[idx])  # a refit without labels drops it
 
 
 # ------------------------------------------------------- sklearn contract
