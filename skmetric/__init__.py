@@ -4,8 +4,10 @@ from ._anyloss import AnyLossClassifier
 from ._frechet import FrechetMeanPredictor
 from ._hyperbolic_oc import HyperbolicOneClass
 from ._metric_learner import MetricLearner
+from ._pairs import PairMetricLearner
 from ._proto import ProtoClassifier
 from ._training import TrainingDivergedError
+from ._triplets import TripletMetricLearner
 
 __version__ = "0.1.0.dev0"
 
@@ -14,7 +16,9 @@ __all__ = [
     "FrechetMeanPredictor",
     "HyperbolicOneClass",
     "MetricLearner",
+    "PairMetricLearner",
     "ProtoClassifier",
     "TrainingDivergedError",
+    "TripletMetricLearner",
     "__version__",
 ]

@@ -51,6 +51,7 @@ from .anyloss import (
     RecallLoss,
 )
 from .combined import CombinedLoss
+from .cosent import CoSENTLoss
 from .cosface import CosFaceLoss
 from .cross_batch_memory import CrossBatchMemory
 from .ebv import EBVLoss
@@ -96,6 +97,7 @@ LOSSES = {
     "icnn": ICNNLoss,
     "proxy_nca": ProxyNCALoss,
     "cosface": CosFaceLoss,
+    "cosent": CoSENTLoss,
     "subcenter_arcface": SubCenterArcFaceLoss,
     "sphereface": SphereFaceLoss,
     "soft_triple": SoftTripleLoss,
@@ -133,6 +135,7 @@ __all__ = [
     "TripletMarginLoss",
     "AlignUniformLoss",
     "CombinedLoss",
+    "CoSENTLoss",
     "CosFaceLoss",
     "CrossBatchMemory",
     "EBVLoss",
