@@ -153,16 +153,16 @@ class TLDR(ClassNamePrefixFeaturesOutMixin, TransformerMixin, TorchTrainingMixin
         Start of the linear encoder: the top principal axes (an untrained
         ``TLDR`` is then PCA) or a random map.  Ignored by the other
         encoders.
-    projector_sizes : tuple of int or None, default=(512, 512)
+    projector_sizes : tuple of int or None, default=(128, 128)
         Widths of the projector MLP (the last is the dimension the loss
         sees); ``None`` or ``()`` applies the loss to the encoder output.
     off_diagonal_weight : float, default=None
         Weight of the redundancy term of the loss; ``None``: ``1 / d`` with
         ``d`` the dimension the loss sees.
-    max_epochs : int, default=50
+    max_epochs : int, default=100
     batch_size : int, default=256
         Pairs per batch (the network sees twice as many rows).
-    lr : float, default=1e-3
+    lr : float, default=3e-3
     weight_decay : float, default=1e-4
     optimizer : {"adamw", "adam", "sgd", "rmsprop"} or optimizer class, default="adamw"
     lr_schedule : {"cosine", "constant"}, default="cosine"
@@ -233,11 +233,11 @@ class TLDR(ClassNamePrefixFeaturesOutMixin, TransformerMixin, TorchTrainingMixin
         encoder="linear",
         hidden_sizes=(512,),
         init="pca",
-        projector_sizes=(512, 512),
+        projector_sizes=(128, 128),
         off_diagonal_weight=None,
-        max_epochs=50,
+        max_epochs=100,
         batch_size=256,
-        lr=1e-3,
+        lr=3e-3,
         weight_decay=1e-4,
         optimizer="adamw",
         lr_schedule="cosine",

@@ -194,7 +194,7 @@ def test_fit_transform_shapes_names_and_set_output(digits):
     assert tldr.n_components_ == 3 and tldr.n_features_in_ == 64
     assert list(tldr.get_feature_names_out()) == ["tldr0", "tldr1", "tldr2"]
     assert isinstance(tldr.loss_, BarlowTwinsLoss)
-    assert tldr.loss_.off_diagonal_weight == pytest.approx(1 / 512)
+    assert tldr.loss_.off_diagonal_weight == pytest.approx(1 / 128)
     pd = pytest.importorskip("pandas")
     out = tldr.set_output(transform="pandas").transform(X_te[:4])
     assert isinstance(out, pd.DataFrame) and list(out.columns) == ["tldr0", "tldr1", "tldr2"]
