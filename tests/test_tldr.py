@@ -155,27 +155,34 @@ def _recall(model_tr, model_te, y_tr, y_te):
     return recall_at_k(model_te, y_te, k=1, X_ref=model_tr, labels_ref=y_tr)
 
 
-def test_tldr_beats_random_projection_and_pca_on_digits(digits):
+def test_tldr_beats_a_random_projection(digits):
     X_tr, X_te, y_tr, y_te = digits
-    tldr = TLDR(n_components=8, max_epochs=20, random_state=0).fit(X_tr)
+    tldr = TLDR(n_components=8, max_epochs=5, random_state=0).fit(X_tr)
     r_tldr = _recall(tldr.transform(X_tr), tldr.transform(X_te), y_tr, y_te)
     rp = GaussianRandomProjection(8, random_state=0).fit(X_tr)
     r_rp = _recall(rp.transform(X_tr), rp.transform(X_te), y_tr, y_te)
-    pca = PCA(8).fit(X_tr)
-    r_pca = _recall(pca.transform(X_tr), pca.transform(X_te), y_tr, y_te)
-    # measured: random projection 0.71, PCA 0.93, TLDR 0.94
-    assert r_tldr > r_rp + 0.1
-    assert r_tldr > r_pca
+    assert r_tldr > r_rp + 0.1  # measured: 0.893 vs 0.626
 
 
 def test_tldr_random_init_learns(digits):
     # from a random linear map, training must beat that same untrained map
     X_tr, X_te, y_tr, y_te = digits
-    short = TLDR(n_components=8, init="random", lr=1e-9, max_epochs=1, random_state=0).fit(X_tr)
-    tldr = TLDR(n_components=8, init="random", max_epochs=20, random_state=0).fit(X_tr)
-    r0 = _recall(short.transform(X_tr), short.transform(X_te), y_tr, y_te)
+    params = dict(n_components=8, init="random", random_state=0)
+    untrained = TLDR(lr=1e-9, max_epochs=1, **params).fit(X_tr)
+    tldr = TLDR(max_epochs=10, **params).fit(X_tr)
+    r0 = _recall(untrained.transform(X_tr), untrained.transform(X_te), y_tr, y_te)
     r1 = _recall(tldr.transform(X_tr), tldr.transform(X_te), y_tr, y_te)
-    assert r1 > r0 + 0.1
+    assert r1 > r0 + 0.1  # measured: 0.834 vs 0.680
+
+
+@pytest.mark.slow
+def test_tldr_beats_pca_on_digits(digits):
+    X_tr, X_te, y_tr, y_te = digits
+    tldr = TLDR(n_components=8, max_epochs=30, random_state=0).fit(X_tr)
+    r_tldr = _recall(tldr.transform(X_tr), tldr.transform(X_te), y_tr, y_te)
+    pca = PCA(8).fit(X_tr)
+    r_pca = _recall(pca.transform(X_tr), pca.transform(X_te), y_tr, y_te)
+    assert r_tldr > r_pca + 0.02  # measured: 0.915 vs 0.881
 
 
 def test_untrained_tldr_is_pca(digits):
