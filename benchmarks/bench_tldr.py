@@ -29,6 +29,7 @@ from sklearn.preprocessing import StandardScaler
 
 from skmetric import TLDR, MetricLearner
 from skmetric.datasets import load_mnist1d
+from skmetric.losses import NTXentLoss
 from skmetric.metrics import recall_at_k
 
 KEEL_SETS = ["letter", "penbased", "satimage", "splice", "magic", "spambase"]
@@ -174,7 +175,7 @@ def bench_simclr(n_train, n_test, epochs, tldr_params):
                  time.perf_counter() - t0))
     t0 = time.perf_counter()
     simclr = MetricLearner(
-        loss="ntxent", loss__temperature=0.1, samples_per_class=2, n_components=32,
+        loss=NTXentLoss(temperature=0.1), samples_per_class=2, n_components=32,
         hidden_sizes=(256, 256), dropout=0.0, max_epochs=epochs, batch_size=256,
         random_state=0,
     ).fit(V, ids)
