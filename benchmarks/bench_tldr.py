@@ -134,7 +134,8 @@ def augment(x, rng):
     import importlib
     import random
 
-    T = importlib.import_module("mnist1d.transform")  # the package re-exports a function by that name
+    # ``mnist1d.transform`` the module (the package re-exports a function of that name)
+    T = importlib.import_module("mnist1d.transform")
 
     # the transforms draw from numpy's (and Python's) global generators
     np.random.seed(rng.randint(2**31 - 1))
@@ -171,8 +172,8 @@ def bench_simclr(n_train, n_test, epochs, tldr_params):
     rows.append(("PCA-32", knn5(pca.transform(X_tr), y_tr, pca.transform(X_te), y_te), 0.0))
     t0 = time.perf_counter()
     tldr = TLDR(32, random_state=0, **tldr_params).fit(X_tr)
-    rows.append(("TLDR-32 (kNN pairs)", knn5(tldr.transform(X_tr), y_tr, tldr.transform(X_te), y_te),
-                 time.perf_counter() - t0))
+    acc = knn5(tldr.transform(X_tr), y_tr, tldr.transform(X_te), y_te)
+    rows.append(("TLDR-32 (kNN pairs)", acc, time.perf_counter() - t0))
     t0 = time.perf_counter()
     simclr = MetricLearner(
         loss=NTXentLoss(temperature=0.1), samples_per_class=2, n_components=32,

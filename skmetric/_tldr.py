@@ -116,8 +116,9 @@ class _NeighbourPairSampler:
         perm = torch.randperm(self.n_samples, generator=self.generator)
         pick = torch.randint(self.k, (self.n_samples,), generator=self.generator)
         for i in range(len(self)):
-            anchors = perm[i * self.batch_size : (i + 1) * self.batch_size]
-            partners = self.neighbours[anchors, pick[i * self.batch_size : (i + 1) * self.batch_size]]
+            batch = slice(i * self.batch_size, (i + 1) * self.batch_size)
+            anchors = perm[batch]
+            partners = self.neighbours[anchors, pick[batch]]
             yield torch.cat([anchors, partners])
 
 
