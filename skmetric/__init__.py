@@ -6,6 +6,7 @@ from ._hyperbolic_oc import HyperbolicOneClass
 from ._metric_learner import MetricLearner
 from ._pairs import PairMetricLearner
 from ._proto import ProtoClassifier
+from ._tldr import TLDR
 from ._training import TrainingDivergedError
 from ._triplets import TripletMetricLearner
 
@@ -18,6 +19,7 @@ __all__ = [
     "MetricLearner",
     "PairMetricLearner",
     "ProtoClassifier",
+    "TLDR",
     "TrainingDivergedError",
     "TripletMetricLearner",
     "__version__",

@@ -167,6 +167,9 @@ class PairMetricLearner(TupleLearnerMixin, BaseEstimator):
     lr : float, default=2e-3
     weight_decay : float, default=1e-4
     optimizer : {"adamw", "adam", "sgd", "rmsprop"} or optimizer class, default="adamw"
+    optimizer_params : dict or None, default=None
+        Further keyword arguments of the optimizer; ``set_params(optimizer__momentum=0.9)``
+        sets one key (see :class:`MetricLearner`).
     lr_schedule : {"cosine", "constant"}, default="cosine"
     validation_fraction : float or None, default=0.1
         Fraction of the pairs held out (in proportion for ±1 labels) and
@@ -256,6 +259,7 @@ class PairMetricLearner(TupleLearnerMixin, BaseEstimator):
         lr=2e-3,
         weight_decay=1e-4,
         optimizer="adamw",
+        optimizer_params=None,
         lr_schedule="cosine",
         validation_fraction=0.1,
         patience=10,
@@ -278,6 +282,7 @@ class PairMetricLearner(TupleLearnerMixin, BaseEstimator):
         self.lr = lr
         self.weight_decay = weight_decay
         self.optimizer = optimizer
+        self.optimizer_params = optimizer_params
         self.lr_schedule = lr_schedule
         self.validation_fraction = validation_fraction
         self.patience = patience

@@ -139,7 +139,7 @@ def _momentum(est):
 
 
 def _torch_estimators():
-    from skmetric import AnyLossClassifier, HyperbolicOneClass, ProtoClassifier
+    from skmetric import TLDR, AnyLossClassifier, HyperbolicOneClass, ProtoClassifier
 
     fast = dict(max_epochs=1, random_state=0)
     return [
@@ -147,6 +147,7 @@ def _torch_estimators():
         ProtoClassifier(hidden_sizes=(8,), n_shot=2, n_query=2, **fast),
         AnyLossClassifier(hidden_sizes=(8,), **fast),
         HyperbolicOneClass(hidden_sizes=(8,), **fast),
+        TLDR(n_components=4, n_neighbors=2, **fast),
     ]
 
 
@@ -241,3 +242,20 @@ def test_pickle_leaves_out_optimizer_state_and_shares_the_network(digits_split):
     loaded = pickle.loads(blob)
     assert next(loaded._module_float64_.parameters()).dtype == torch.float64
     np.testing.assert_array_equal(loaded.predict_proba(X), proto.predict_proba(X))
+
+
+@pytest.mark.parametrize("name", ["PairMetricLearner", "TripletMetricLearner"])
+def test_optimizer_params_reach_the_optimizer_of_tuple_learners(blobs, name):
+    import skmetric
+
+    X, y = blobs
+    rng = np.random.RandomState(0)
+    same = [rng.choice(np.flatnonzero(y == c), 2, replace=False) for c in y]
+    other = [rng.choice(np.flatnonzero(y != c)) for c in y]
+    tuples = np.column_stack([np.arange(len(y)), [s[1] for s in same], other])
+    if name == "PairMetricLearner":
+        tuples = tuples[:, :2]
+    est = getattr(skmetric, name)(preprocessor=X, hidden_sizes=(8,), max_epochs=1,
+                                  validation_fraction=None, random_state=0)
+    est.set_params(optimizer="sgd", optimizer__momentum=0.3).fit(tuples)
+    assert est.optimizer_params == {"momentum": 0.3} and _momentum(est) == [0.3]

@@ -17,6 +17,7 @@ loss's terms into a scalar.
 
 from .._blocks import build_by_name
 from .arcface import ArcFaceLoss
+from .barlow_twins import BarlowTwinsLoss
 from .base import BaseMetricLoss, BasePairLoss, BaseProxyLoss
 from .margin_softmax import BaseMarginSoftmaxLoss
 from .reducers import (
@@ -110,6 +111,7 @@ LOSSES = {
     "metrix": MetrixLoss,
     "cross_batch_memory": CrossBatchMemory,
     "combined": CombinedLoss,
+    "barlow_twins": BarlowTwinsLoss,
     # AnyLoss: loss(probabilities, labels), for classifiers (AnyLossClassifier)
     **ANYLOSS_LOSSES,
 }
@@ -127,6 +129,7 @@ __all__ = [
     "REDUCERS",
     "get_reducer",
     "ArcFaceLoss",
+    "BarlowTwinsLoss",
     "CircleLoss",
     "ContrastiveLoss",
     "MultiSimilarityLoss",
