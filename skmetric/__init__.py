@@ -5,6 +5,7 @@ from ._frechet import FrechetMeanPredictor
 from ._hyperbolic_oc import HyperbolicOneClass
 from ._metric_learner import MetricLearner
 from ._proto import ProtoClassifier
+from ._tldr import TLDR
 from ._training import TrainingDivergedError
 
 __version__ = "0.1.0.dev0"
@@ -15,6 +16,7 @@ __all__ = [
     "HyperbolicOneClass",
     "MetricLearner",
     "ProtoClassifier",
+    "TLDR",
     "TrainingDivergedError",
     "__version__",
 ]

@@ -2,7 +2,7 @@
 
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from skmetric import MetricLearner
+from skmetric import TLDR, MetricLearner
 from skmetric._anyloss import AnyLossClassifier
 from skmetric._hyperbolic_oc import HyperbolicOneClass
 from skmetric._proto import ProtoClassifier
@@ -15,6 +15,7 @@ ESTIMATORS = [
     AnyLossClassifier(max_epochs=15, batch_size=32, hidden_sizes=(16,), random_state=0),
     HyperbolicOneClass(max_epochs=2, batch_size=16, hidden_sizes=(16,), random_state=0),
     ProtoClassifier(**FAST, n_shot=1, n_query=1),
+    TLDR(n_neighbors=2, max_epochs=2, batch_size=16, projector_sizes=(16,), random_state=0),
 
 ]
 

@@ -7,6 +7,7 @@ file plus one line in ``LOSSES``.
 """
 
 from .arcface import ArcFaceLoss
+from .barlow_twins import BarlowTwinsLoss
 from .base import BaseMetricLoss, BaseProxyLoss
 from .circle import CircleLoss
 from .contrastive import ContrastiveLoss
@@ -74,12 +75,14 @@ LOSSES = {
     "metrix": MetrixLoss,
     "cross_batch_memory": CrossBatchMemory,
     "combined": CombinedLoss,
+    "barlow_twins": BarlowTwinsLoss,
 }
 
 __all__ = [
     "BaseMetricLoss",
     "BaseProxyLoss",
     "ArcFaceLoss",
+    "BarlowTwinsLoss",
     "CircleLoss",
     "ContrastiveLoss",
     "MultiSimilarityLoss",
