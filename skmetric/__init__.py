@@ -4,9 +4,11 @@ from ._anyloss import AnyLossClassifier
 from ._frechet import FrechetMeanPredictor
 from ._hyperbolic_oc import HyperbolicOneClass
 from ._metric_learner import MetricLearner
+from ._pairs import PairMetricLearner
 from ._proto import ProtoClassifier
 from ._tldr import TLDR
 from ._training import TrainingDivergedError
+from ._triplets import TripletMetricLearner
 
 __version__ = "0.1.0.dev0"
 
@@ -15,8 +17,10 @@ __all__ = [
     "FrechetMeanPredictor",
     "HyperbolicOneClass",
     "MetricLearner",
+    "PairMetricLearner",
     "ProtoClassifier",
     "TLDR",
     "TrainingDivergedError",
+    "TripletMetricLearner",
     "__version__",
 ]

@@ -18,6 +18,7 @@ from .proxy_anchor import ProxyAnchorLoss
 from .triplet_margin import TripletMarginLoss
 from .align_uniform import AlignUniformLoss
 from .combined import CombinedLoss
+from .cosent import CoSENTLoss
 from .cosface import CosFaceLoss
 from .cross_batch_memory import CrossBatchMemory
 from .ebv import EBVLoss
@@ -63,6 +64,7 @@ LOSSES = {
     "icnn": ICNNLoss,
     "proxy_nca": ProxyNCALoss,
     "cosface": CosFaceLoss,
+    "cosent": CoSENTLoss,
     "subcenter_arcface": SubCenterArcFaceLoss,
     "sphereface": SphereFaceLoss,
     "soft_triple": SoftTripleLoss,
@@ -91,6 +93,7 @@ __all__ = [
     "TripletMarginLoss",
     "AlignUniformLoss",
     "CombinedLoss",
+    "CoSENTLoss",
     "CosFaceLoss",
     "CrossBatchMemory",
     "EBVLoss",
