@@ -17,7 +17,9 @@ installed:
 - L2 normalisation becomes ``RMSNorm`` with weight ``1 / sqrt(dim)``:
   ``x / sqrt(mean(x^2) + eps) / sqrt(dim) = x / sqrt(||x||^2 + dim * eps)``.
 
-A user's own module is copied as it is; loading it then needs its class.
+Other skmetric modules provide ``as_plain_torch()`` (the same function as a
+``Sequential`` of built-in layers).  A user's own module is copied as it
+is; loading it then needs its class.
 """
 
 import copy
@@ -142,6 +144,9 @@ def _export(module, embedding_size):
         return nn.Sequential(*layers, _l2_normalize_layer(embedding_size))
     if isinstance(module, ResidualEmbedder):
         return _export_residual(module)
+    plain = getattr(module, "as_plain_torch", None)
+    if callable(plain):  # skmetric modules that know their torch.nn form
+        return plain()
     return None
 
 
@@ -169,3 +174,16 @@ def export_embedder(module, embedding_size):
     if exported is None:
         exported = copy.deepcopy(module)
     return exported.float().cpu().eval()
+
+
+def centered_linear(mean, weight, bias=None):
+    """``Sequential(x - mean, Linear)`` of built-in layers: ``weight (x - mean) + bias``.
+
+    ``weight`` has shape (out_features, in_features); the centring is a
+    ``Linear`` layer with the identity as weight (exact, see the module doc).
+    """
+    mean = torch.as_tensor(mean).detach().double()
+    weight = torch.as_tensor(weight).detach().double()
+    center = _linear(torch.eye(mean.shape[0], dtype=torch.float64), -mean)
+    bias = None if bias is None else torch.as_tensor(bias).detach().double()
+    return nn.Sequential(center, _linear(weight, bias))

@@ -191,6 +191,12 @@ class FixedMap(nn.Module):
     def forward(self, x):
         return (x - self.mean) @ self.projection
 
+    def as_plain_torch(self):
+        """The same map as a ``Sequential`` of ``torch.nn`` layers (for ``to_torch``)."""
+        from ._export import centered_linear
+
+        return centered_linear(self.mean, self.projection.T)
+
 
 def embed(module, X, batch_size=4096):
     """Outputs of ``module`` for the rows ``X`` (eval mode, no grad), float32 numpy."""
@@ -401,6 +407,33 @@ class TupleLearnerMixin(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Embed
             module = self.embedder_ if side == 0 else self.corpus_embedder_
             out.append(self._embed_side(tuples, is_index, side, module))
         return out
+
+    def to_torch(self, side="query"):
+        """The trained map of one side as a plain ``torch.nn.Module`` (float32, CPU, eval).
+
+        Input centring, scaling and the output normalisation are included; the
+        default networks are rebuilt from ``torch.nn`` layers only, so
+        ``torch.save(model)`` loads where skmetric is not installed (see
+        "Exporting the embedder" in the user guide).  ``model(x)`` equals
+        ``transform(x, side=side)`` to float32 rounding.
+
+        Parameters
+        ----------
+        side : {"query", "corpus"}, default="query"
+            As in :meth:`transform`.
+
+        Returns
+        -------
+        model : torch.nn.Module
+            A copy; the estimator is not changed.
+        """
+        from ._export import export_embedder
+
+        check_is_fitted(self)
+        if side not in ("query", "corpus"):
+            raise ValueError(f"`side` must be 'query' or 'corpus'; got {side!r}.")
+        module = self.embedder_ if side == "query" else self.corpus_embedder_
+        return export_embedder(module, self.embedding_size_)
 
     def transform(self, X, side="query"):
         """Embed single rows.

@@ -160,3 +160,20 @@ def test_blocker_really_blocks(tmp_path):
                          text=True, timeout=120, env={**os.environ, "PYTHONPATH": root})
     assert res.returncode != 0
     assert "skmetric is blocked in this process" in res.stderr
+
+
+@pytest.mark.parametrize("shared", [True, False])
+def test_tuple_learner_exports_both_sides(digits, shared):
+    from skmetric import PairMetricLearner
+
+    X, y = digits
+    rng = np.random.RandomState(0)
+    pairs = np.array([[i, rng.choice(np.flatnonzero(y == y[i]))] for i in range(len(y))])
+    est = PairMetricLearner(preprocessor=X, shared=shared, hidden_sizes=(16,), max_epochs=2,
+                            validation_fraction=None, random_state=0).fit(pairs)
+    for side in ("query", "corpus"):
+        model = est.to_torch(side=side)
+        assert is_plain_torch(model)
+        _assert_close(_out(model, X), est.transform(X, side=side))
+    with pytest.raises(ValueError, match="`side` must be 'query' or 'corpus'; got 'docs'"):
+        est.to_torch(side="docs")
