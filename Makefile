@@ -24,7 +24,7 @@ $(VENV)/.test: $(VENV)/.torch pyproject.toml
 	touch $@
 
 $(VENV)/.docs: $(VENV)/.torch pyproject.toml
-	$(PIP) install $(TORCH) -e ".[docs,plot,bench]"
+	$(PIP) install $(TORCH) -e ".[docs]"
 	touch $@
 
 demo: $(VENV)/.demo

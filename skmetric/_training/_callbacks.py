@@ -1,12 +1,17 @@
-"""Callbacks of the shared fit loop: the NaN guard and validation monitoring."""
+"""Callbacks of the shared fit loop: the NaN guard, validation monitoring, the epoch log."""
 
 import copy
 import math
+import re
+import sys
 
 import torch
 from skorch.callbacks import Callback
+from skorch.callbacks import PrintLog as _SkorchPrintLog
 
-__all__ = ["TrainingDivergedError", "NaNGuard", "ValidationMonitor", "StopTraining"]
+__all__ = ["TrainingDivergedError", "NaNGuard", "ValidationMonitor", "StopTraining", "PrintLog"]
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
 class TrainingDivergedError(ValueError):
@@ -132,3 +137,17 @@ class ValidationMonitor(Callback):
             net.module_.load_state_dict(self._best_state["module"])
             net.criterion_.load_state_dict(self._best_state["criterion"])
         self._best_state = None
+
+
+class PrintLog(_SkorchPrintLog):
+    """skorch's per-epoch table, coloured only when stdout is a terminal.
+
+    skorch colours the best value of each column with ANSI escape codes;
+    in a file, a notebook log or CI output they are noise, so they are
+    dropped unless ``sys.stdout`` is a terminal (checked at every epoch).
+    """
+
+    def table(self, row):
+        text = super().table(row)
+        isatty = getattr(sys.stdout, "isatty", None)
+        return text if isatty is not None and isatty() else _ANSI.sub("", text)

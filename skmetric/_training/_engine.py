@@ -32,7 +32,7 @@ from ..utils._validation import (
     check_random_state,
     validate_data,
 )
-from ._callbacks import NaNGuard, StopTraining, ValidationMonitor
+from ._callbacks import NaNGuard, PrintLog, StopTraining, ValidationMonitor
 from ._sampler import ClassBalancedBatchSampler, ShuffledBatchSampler
 
 __all__ = ["TRAINING_PARAMETER_CONSTRAINTS", "TorchTrainingMixin", "resolve_device"]
@@ -493,6 +493,7 @@ class TorchTrainingMixin:
             callbacks=callbacks,
             device=None if accelerator is not None else device,
             verbose=int(self.verbose),
+            callbacks__print_log=PrintLog(),  # no colour codes outside a terminal
             **accelerate_kwargs,
         )
         try:

@@ -12,7 +12,8 @@ _BLOCK = 1024  # rows per block: memory is O(_BLOCK * n), never n x n
 
 
 def _unit(X):
-    T = torch.as_tensor(X, dtype=torch.float64)
+    # a copy: X may be a read-only view (of a pandas DataFrame, say)
+    T = torch.from_numpy(np.array(X, dtype=np.float64))
     return T / torch.linalg.vector_norm(T, dim=1, keepdim=True).clamp_min(
         torch.finfo(torch.float64).tiny)
 
