@@ -30,7 +30,7 @@ from torch import nn
 
 from .nn import Normalized, ResidualEmbedder
 
-__all__ = ["export_embedder", "is_plain_torch"]
+__all__ = ["TorchExportMixin", "export_embedder", "is_plain_torch"]
 
 # sqrt(||x||^2 + dim * eps) with dim * eps = _NORM_EPS**2: normalising a
 # vector of norm >> 1e-12 as F.normalize does (which clamps the norm at 1e-12).
@@ -187,3 +187,26 @@ def centered_linear(mean, weight, bias=None):
     center = _linear(torch.eye(mean.shape[0], dtype=torch.float64), -mean)
     bias = None if bias is None else torch.as_tensor(bias).detach().double()
     return nn.Sequential(center, _linear(weight, bias))
+
+
+class TorchExportMixin:
+    """``to_torch()`` for estimators with a fitted embedding network ``module_``."""
+
+    def to_torch(self):
+        """The trained embedder as a plain ``torch.nn.Module`` (float32, CPU, eval mode).
+
+        Input centring and scaling and the output normalisation are included,
+        and the default networks are rebuilt from ``torch.nn`` layers only, so
+        ``torch.save(model)`` loads where skmetric is not installed; see
+        "Exporting the embedder" in the user guide.  ``model(x)`` equals
+        :meth:`transform` to float32 rounding.
+
+        Returns
+        -------
+        model : torch.nn.Module
+            A copy; the estimator is not changed.
+        """
+        from .utils._validation import check_is_fitted
+
+        check_is_fitted(self)
+        return export_embedder(self.module_, self._n_features_out)

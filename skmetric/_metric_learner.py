@@ -8,6 +8,7 @@ from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, Transfo
 from torch import nn
 
 from ._embedding import EmbeddingLearnerMixin
+from ._export import TorchExportMixin
 from ._training import TRAINING_PARAMETER_CONSTRAINTS
 from .utils._validation import (
     Interval,
@@ -49,7 +50,8 @@ class _EmbeddingRecall:
 
 
 class MetricLearner(
-    ClassNamePrefixFeaturesOutMixin, TransformerMixin, EmbeddingLearnerMixin, BaseEstimator
+    ClassNamePrefixFeaturesOutMixin, TransformerMixin, TorchExportMixin, EmbeddingLearnerMixin,
+    BaseEstimator,
 ):
     """Learn an embedding in which samples of a class are close.
 
@@ -323,24 +325,6 @@ class MetricLearner(
         X = validate_data(self, X, reset=False, dtype=[np.float32, np.float64])
         return self._forward(X).astype(X.dtype, copy=False)
 
-    def to_torch(self):
-        """The trained embedder as a plain ``torch.nn.Module`` (float32, CPU, eval mode).
-
-        Input centring and scaling and the output normalisation are included,
-        and the default networks are rebuilt from ``torch.nn`` layers only, so
-        ``torch.save(model)`` loads where skmetric is not installed; see
-        "Exporting the embedder" in the user guide.  ``model(x)`` equals
-        :meth:`transform` to float32 rounding.
-
-        Returns
-        -------
-        model : torch.nn.Module
-            A copy; the estimator is not changed.
-        """
-        from ._export import export_embedder
-
-        check_is_fitted(self)
-        return export_embedder(self.module_, self.embedding_size_)
 
     def score(self, X, y):
         """Leave-one-out Recall@1 of the embedding of ``X`` (greater is better)."""

@@ -14,6 +14,7 @@ from sklearn.utils import column_or_1d
 from torch import nn
 
 from ._embedding import EmbeddingLearnerMixin
+from ._export import TorchExportMixin
 from ._training import TRAINING_PARAMETER_CONSTRAINTS
 from ._training._sampler import EpisodicBatchSampler
 from .distances import prototype_distances
@@ -82,6 +83,7 @@ class ProtoClassifier(
     ClassNamePrefixFeaturesOutMixin,
     ClassifierMixin,
     TransformerMixin,
+    TorchExportMixin,
     EmbeddingLearnerMixin,
     BaseEstimator,
 ):
@@ -555,24 +557,6 @@ class ProtoClassifier(
         X = validate_data(self, X, reset=False, dtype=[np.float32, np.float64])
         return self._embed(X).astype(X.dtype, copy=False)
 
-    def to_torch(self):
-        """The trained embedder as a plain ``torch.nn.Module`` (float32, CPU, eval mode).
-
-        Input centring and scaling and the output normalisation are included,
-        and the default networks are rebuilt from ``torch.nn`` layers only, so
-        ``torch.save(model)`` loads where skmetric is not installed; see
-        "Exporting the embedder" in the user guide.  ``model(x)`` equals
-        :meth:`transform` to float32 rounding.
-
-        Returns
-        -------
-        model : torch.nn.Module
-            A copy; the estimator is not changed.
-        """
-        from ._export import export_embedder
-
-        check_is_fitted(self)
-        return export_embedder(self.module_, self.embedding_size_)
 
     def _embed(self, X):
         """Embeddings of ``X`` as float64 (a float64 copy of the network: an
