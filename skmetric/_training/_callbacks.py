@@ -76,6 +76,11 @@ class NaNGuard(Callback):
             )
 
 
+# public as skmetric.<name>: shown (and pickled) under that name
+StartingModelKeptWarning.__module__ = "skmetric"
+CollapsedEmbeddingWarning.__module__ = "skmetric"
+
+
 class ValidationMonitor(Callback):
     """Score held-out data each epoch; early stopping with best-weight restore.
 
