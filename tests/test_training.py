@@ -456,3 +456,17 @@ def test_optimizer_params_reach_the_optimizer_of_tuple_learners(blobs, name):
                                   validation_fraction=None, random_state=0)
     est.set_params(optimizer="sgd", optimizer__momentum=0.3).fit(tuples)
     assert est.optimizer_params == {"momentum": 0.3} and _momentum(est) == [0.3]
+
+
+def test_the_mlp_branch_of_the_default_embedder_learns(noisy_digits):
+    # the MLP branch starts at zero (its last layer is zero): a fit whose
+    # gradient never reaches it leaves it at zero
+    X_tr, _, y_tr, _ = noisy_digits
+    est = MetricLearner(max_epochs=2, hidden_sizes=(32,), validation_fraction=None,
+                        random_state=0).fit(X_tr, y_tr)
+    body = est.module_.module
+    x = torch.as_tensor(X_tr, dtype=torch.float32)
+    with torch.no_grad():
+        xc = x - body.mean
+        mlp, skip = body.mlp(xc / body.scale), body.skip(xc)
+    assert mlp.norm() > 0.05 * skip.norm(), (mlp.norm(), skip.norm())
