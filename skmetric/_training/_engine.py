@@ -240,8 +240,9 @@ def embedding_spread(module, X, device):
 
     0 when every row of ``X`` maps to the same point (and when all outputs
     are zero); about 1 for centred, well spread outputs.  None when the
-    module does not return one tensor.  At most ``_COLLAPSE_ROWS`` rows,
-    evenly spaced, are embedded.
+    module does not return one tensor or cannot embed the rows alone (a
+    diagnostic never fails a fit).  At most ``_COLLAPSE_ROWS`` rows, evenly
+    spaced, are embedded.
     """
     n = X.shape[0]
     if n < 2:
@@ -252,6 +253,8 @@ def embedding_spread(module, X, device):
     try:
         with torch.no_grad():
             out = module(X[idx].to(device))
+    except Exception:  # e.g. a module that needs more than the rows
+        return None
     finally:
         module.train(was_training)
     if not isinstance(out, torch.Tensor) or out.ndim == 0 or out.shape[0] < 2:
