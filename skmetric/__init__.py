@@ -7,18 +7,24 @@ from ._metric_learner import MetricLearner
 from ._pairs import PairMetricLearner
 from ._proto import ProtoClassifier
 from ._tldr import TLDR
-from ._training import TrainingDivergedError
+from ._training import (
+    CollapsedEmbeddingWarning,
+    StartingModelKeptWarning,
+    TrainingDivergedError,
+)
 from ._triplets import TripletMetricLearner
 
 __version__ = "0.1.0.dev0"
 
 __all__ = [
     "AnyLossClassifier",
+    "CollapsedEmbeddingWarning",
     "FrechetMeanPredictor",
     "HyperbolicOneClass",
     "MetricLearner",
     "PairMetricLearner",
     "ProtoClassifier",
+    "StartingModelKeptWarning",
     "TLDR",
     "TrainingDivergedError",
     "TripletMetricLearner",

@@ -193,9 +193,19 @@ class AnyLossClassifier(ClassifierMixin, TorchTrainingMixin, BaseEstimator):
         The trained network (outputs logits).
     net_ : skorch.NeuralNet
     history_ : skorch.History
-    n_epochs_ : int
+        One row per epoch: ``history_[0]`` is epoch 0 (the starting
+        embedding, its ``valid_score`` only), ``history_[k]`` epoch ``k``
+        (``train_loss``, ``valid_score``).
     best_epoch_ : int
-        Epoch whose weights were kept (``n_epochs_`` without validation).
+        Epoch whose weights were kept (``n_epochs_`` without validation;
+        0 = the starting model, with a ``StartingModelKeptWarning``).
+    n_epochs_ : int
+        Epochs trained (``len(history_) - 1``).
+    baseline_score_, best_score_ : float or None
+        Validation score of the starting embedding (epoch 0) and of the kept
+        epoch; None without validation.
+    stop_reason_ : {"max_epochs", "patience", "callback"}
+        Why training stopped.
 
     See Also
     --------

@@ -204,9 +204,10 @@ class PairMetricLearner(TupleLearnerMixin, BaseEstimator):
         The kind of ``y`` seen by ``fit``.
     baseline_score_, best_score_ : float or None
         Validation score of the starting embedding and of the kept epoch.
-    net_, module_, history_, n_epochs_, best_epoch_
-        From the shared fit loop (``best_epoch_ == 0``: the starting
-        embedding was kept).
+    net_, module_, history_, n_epochs_, best_epoch_, stop_reason_
+        From the shared fit loop (``history_[0]`` is epoch 0;
+        ``best_epoch_ == 0``: the starting embedding was kept, with a
+        ``StartingModelKeptWarning``).
 
     See Also
     --------

@@ -208,9 +208,19 @@ class ProtoClassifier(
         The trained embedding network.
     net_ : skorch.NeuralNet
     history_ : skorch.History
+        One row per epoch: ``history_[0]`` is epoch 0 (the starting
+        embedding, its ``valid_score`` only), ``history_[k]`` epoch ``k``
+        (``train_loss``, ``valid_score``).
     best_epoch_ : int
-        Epoch whose weights were kept (0 = the initial embedding).
+        Epoch whose weights were kept (``n_epochs_`` without validation;
+        0 = the starting embedding, with a ``StartingModelKeptWarning``).
     n_epochs_ : int
+        Epochs trained (``len(history_) - 1``).
+    baseline_score_, best_score_ : float or None
+        Validation score of the starting embedding (epoch 0) and of the kept
+        epoch; None without validation.
+    stop_reason_ : {"max_epochs", "patience", "callback"}
+        Why training stopped.
 
     See Also
     --------

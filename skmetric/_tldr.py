@@ -191,9 +191,16 @@ class TLDR(ClassNamePrefixFeaturesOutMixin, TransformerMixin, TorchTrainingMixin
     loss_ : BarlowTwinsLoss
     net_ : skorch.NeuralNet
     history_ : skorch.History
+        ``history_[0]`` is epoch 0 (the starting model, no loss),
+        ``history_[k]`` epoch ``k``.
     n_epochs_ : int
+        Epochs trained (``len(history_) - 1``).
     best_epoch_ : int
-        Always ``n_epochs_`` (no validation).
+        Always ``n_epochs_``: TLDR holds out no validation data, so it has no
+        early stopping, no ``StartingModelKeptWarning`` and its
+        ``baseline_score_`` and ``best_score_`` are None.
+    baseline_score_, best_score_ : None
+    stop_reason_ : {"max_epochs", "callback"}
 
     See Also
     --------

@@ -100,7 +100,8 @@ class TripletMetricLearner(TupleLearnerMixin, BaseEstimator):
     baseline_score_, best_score_ : float or None
         Held-out triplet accuracy of the starting embedding and of the kept
         epoch.
-    net_, module_, history_, n_epochs_, best_epoch_
+    net_, module_, history_, n_epochs_, best_epoch_, stop_reason_
+        From the shared fit loop, as in :class:`PairMetricLearner`.
 
     See Also
     --------

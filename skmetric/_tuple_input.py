@@ -12,7 +12,6 @@ elements, then all second elements, and so on.
 """
 
 import copy
-import warnings
 
 import numpy as np
 import torch
@@ -38,10 +37,6 @@ __all__ = ["TupleLearnerMixin", "check_tuples", "check_preprocessor"]
 # float32 holds integers exactly up to 2**24: larger index tables are
 # gathered before training instead of being fed as indices
 _MAX_FLOAT_INDEX = 2**24
-
-
-class StartingEmbeddingKeptWarning(UserWarning):
-    """Training did not beat the starting embedding on held-out tuples."""
 
 
 def check_preprocessor(preprocessor):
@@ -353,22 +348,8 @@ class TupleLearnerMixin(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Embed
         self.corpus_embedder_ = network.corpus if network.corpus is not None else network.embedder
         self.embedding_size_ = n_components
         self.n_features_in_ = rows.shape[1]
-        monitor = dict(net.callbacks_).get("validation")
-        if monitor is not None:
-            self.baseline_score_ = monitor.initial_score_
-            self.best_score_ = monitor.best_score_
-            if self.best_epoch_ == 0:
-                warnings.warn(
-                    f"{type(self).__name__}: training did not improve the validation "
-                    f"score of the held-out {self._tuple_name} over the starting "
-                    f"embedding ({self.baseline_score_:.4f}); the starting embedding "
-                    "was kept. Try more tuples, another `lr` or `loss`.",
-                    StartingEmbeddingKeptWarning,
-                    stacklevel=4,
-                )
-        else:
-            self.baseline_score_ = None
-            self.best_score_ = None
+        # baseline_score_, best_score_ and the StartingModelKeptWarning (kept
+        # epoch 0) come from the shared fit loop
         return self
 
     def _split(self, n, rng, groups=None):

@@ -12,9 +12,9 @@ from sklearn.datasets import load_digits
 from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import GridSearchCV, StratifiedKFold
 
-from skmetric import PairMetricLearner
+from skmetric import PairMetricLearner, StartingModelKeptWarning
 from skmetric._pairs import _PairCriterion, pair_components
-from skmetric._tuple_input import StartingEmbeddingKeptWarning, check_tuples
+from skmetric._tuple_input import check_tuples
 from skmetric.losses import LOSSES, CoSENTLoss, get_loss
 from skmetric.metrics import recall_at_k
 
@@ -384,9 +384,9 @@ def test_query_adapter_keeps_corpus_fixed(noisy_digits):
 
 def test_warns_when_the_starting_embedding_is_kept(noisy_digits):
     X_tr, _, _, _, a, p, _ = noisy_digits
-    with pytest.warns(StartingEmbeddingKeptWarning, match="the starting embedding was kept"):
+    with pytest.warns(StartingModelKeptWarning, match="the starting embedding was kept"):
         model = PairMetricLearner(preprocessor=X_tr, lr=1e-12, **FAST).fit(np.stack([a, p], 1))
     assert model.best_epoch_ == 0 and model.best_score_ == model.baseline_score_
     with warnings.catch_warnings():
-        warnings.simplefilter("error", StartingEmbeddingKeptWarning)
+        warnings.simplefilter("error", StartingModelKeptWarning)
         PairMetricLearner(preprocessor=X_tr, **FAST).fit(np.stack([a, p], 1))

@@ -162,8 +162,13 @@ def test_history_from_fitted_metric_learner(digits_split):
     est = MetricLearner(max_epochs=3, validation_fraction=0.2, patience=None,
                         hidden_sizes=(32,), random_state=0).fit(X_train[:400], y_train[:400])
     disp = TrainingHistoryDisplay.from_estimator(est)
-    np.testing.assert_allclose(disp.loss_line_.get_ydata(), est.history_[:, "train_loss"])
+    # epoch 0 (the starting model) has a validation score but no training loss
+    np.testing.assert_array_equal(disp.loss_line_.get_xdata(), [0, 1, 2, 3])
+    loss = disp.loss_line_.get_ydata()
+    assert np.isnan(loss[0])
+    np.testing.assert_allclose(loss[1:], est.history_[:, "train_loss"])
     np.testing.assert_allclose(disp.score_line_.get_ydata(), est.history_[:, "valid_score"])
+    assert disp.score_line_.get_ydata()[0] == est.baseline_score_
     assert disp.best_line_.get_xdata()[0] == est.best_epoch_
     assert disp.ax_.get_title() == "MetricLearner"
 

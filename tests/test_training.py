@@ -9,8 +9,15 @@ import pytest
 import torch
 from skorch.callbacks import Callback
 
-from skmetric import MetricLearner, TrainingDivergedError
+from skmetric import (
+    CollapsedEmbeddingWarning,
+    MetricLearner,
+    ProtoClassifier,
+    StartingModelKeptWarning,
+    TrainingDivergedError,
+)
 from skmetric._training import ClassBalancedBatchSampler, ShuffledBatchSampler
+from skmetric._training._engine import embedding_spread
 from skmetric.losses import BaseMetricLoss
 from sklearn.exceptions import NotFittedError
 
@@ -96,22 +103,212 @@ def test_user_callbacks_run_and_are_not_mutated(blobs):
     assert not hasattr(cb, "n")  # the user's object is copied
 
 
-def test_early_stopping_records_scores_and_stops(blobs):
+KEPT = ("training did not improve on the starting embedding on held-out data; "
+        "the starting embedding was kept")
+
+
+def test_early_stopping_records_epoch_0_and_stops_on_patience(blobs, capsys):
     X, y = blobs
+    # easy blobs: the starting embedding already has held-out recall@1 = 1.0,
+    # no epoch beats it, so patience=2 stops after exactly 2 epochs
     est = MetricLearner(max_epochs=50, patience=2, validation_fraction=0.2,
-                        random_state=0).fit(X, y)
+                        verbose=1, random_state=0)
+    with pytest.warns(StartingModelKeptWarning, match=re.escape(KEPT)):
+        est.fit(X, y)
+    assert est.baseline_score_ == 1.0 and est.best_score_ == 1.0
+    assert (est.n_epochs_, est.best_epoch_, est.stop_reason_) == (2, 0, "patience")
+    assert est.history_[:, "epoch"] == [0, 1, 2]
+    assert est.history_[0] == {"epoch": 0, "valid_score": 1.0, "valid_score_best": True}
+    assert len(est.history_[:, "train_loss"]) == 2  # epoch 0 has no training loss
+    out = capsys.readouterr().out
+    assert ("MetricLearner: training stopped after 2 epochs: validation score did not "
+            "improve for 2 epochs (patience=2; best 1.0000 at epoch 0); kept epoch 0 "
+            "(validation score 1.0000; epoch 0: 1.0000).") in out
+
+
+def test_stop_reason_max_epochs_and_history_without_validation(blobs, capsys):
+    X, y = blobs
+    est = MetricLearner(max_epochs=2, validation_fraction=None, hidden_sizes=(8,),
+                        verbose=1, random_state=0).fit(X, y)
+    assert (est.n_epochs_, est.best_epoch_, est.stop_reason_) == (2, 2, "max_epochs")
+    assert est.baseline_score_ is None and est.best_score_ is None
+    assert est.history_[0] == {"epoch": 0}
+    assert est.history_[:, "epoch"] == [0, 1, 2]
+    assert "training stopped after 2 epochs: reached max_epochs=2; kept epoch 2." in (
+        capsys.readouterr().out)
+
+
+def test_divergence_is_printed_with_verbose(blobs, capsys):
+    X, y = blobs
+    est = MetricLearner(loss=_NaNAfter(after=0), max_epochs=2, validation_fraction=None,
+                        verbose=1, random_state=0)
+    with pytest.raises(TrainingDivergedError):
+        est.fit(X, y)
+    assert "MetricLearner: training stopped: divergence" in capsys.readouterr().out
+
+
+class _Stop(Callback):
+    def on_epoch_end(self, net, **kwargs):
+        from skmetric._training import StopTraining
+
+        raise StopTraining("stopped by the test")
+
+
+def test_stop_reason_of_a_callback(blobs):
+    X, y = blobs
+    est = MetricLearner(max_epochs=5, validation_fraction=None, hidden_sizes=(8,),
+                        callbacks=[_Stop()], random_state=0).fit(X, y)
+    assert (est.n_epochs_, est.stop_reason_) == (1, "callback")
+
+
+class _Record(Callback):
+    """Copies of the module's weights at the start and after each epoch."""
+
+    def initialize(self):
+        self.states = []
+        return self
+
+    def _copy(self, net):
+        self.states.append({k: v.detach().clone() for k, v in net.module_.state_dict().items()})
+
+    def on_train_begin(self, net, **kwargs):
+        self._copy(net)
+
+    def on_epoch_end(self, net, **kwargs):
+        self._copy(net)
+
+
+class _Wreck(Callback):
+    """From epoch ``start`` on, replace every weight by loud noise after the epoch."""
+
+    def __init__(self, start=2):
+        self.start = start
+
+    def on_epoch_end(self, net, **kwargs):
+        if len(net.history) >= self.start:
+            g = torch.Generator().manual_seed(len(net.history))
+            with torch.no_grad():
+                for p in net.module_.parameters():
+                    p.copy_(torch.randn(p.shape, generator=g) * 10)
+
+
+def _equal_states(a, b):
+    return a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+
+@pytest.fixture(scope="module")
+def noisy_digits():
+    """Digits (0-4) with 64 loud noise features: raw-feature kNN is weak."""
+    from sklearn.datasets import load_digits
+    from sklearn.model_selection import train_test_split
+
+    X, y = load_digits(n_class=5, return_X_y=True)
+    rng = np.random.RandomState(0)
+    X = np.hstack([X / 16.0, 3.0 * rng.standard_normal((X.shape[0], 64))])
+    return train_test_split(X, y, test_size=0.3, random_state=0, stratify=y)
+
+
+def test_kept_weights_are_the_best_epochs_snapshot(noisy_digits):
+    X_tr, _, y_tr, _ = noisy_digits
+    est = MetricLearner(max_epochs=8, patience=3, validation_fraction=0.25,
+                        hidden_sizes=(32,), callbacks=[("record", _Record()), ("wreck", _Wreck(2))],
+                        random_state=0).fit(X_tr, y_tr)
+    states = dict(est.net_.callbacks_)["record"].states
+    # epoch 0 and every trained epoch but the last (the patience stop is
+    # raised before the recorder runs)
+    assert est.stop_reason_ == "patience" and len(states) == est.n_epochs_
     scores = est.history_[:, "valid_score"]
-    assert len(scores) == est.n_epochs_
-    assert est.n_epochs_ < 50  # easy blobs: recall@1 saturates at 1.0 at once
-    assert 0 <= est.best_epoch_ <= est.n_epochs_
+    assert len(scores) == est.n_epochs_ + 1
+    assert est.best_epoch_ == int(np.argmax(scores)) and est.best_score_ == max(scores)
+    assert est.baseline_score_ == scores[0]
+    # training helped (the noise only starts after epoch 2) and then hurt
+    assert 0 < est.best_epoch_ <= 2 < est.n_epochs_
+    kept = est.module_.state_dict()
+    assert _equal_states(kept, states[est.best_epoch_])
+    assert not _equal_states(kept, states[est.best_epoch_ + 1])
+    # fit changed the trained parameters (not only buffers such as running means)
+    names = [name for name, _ in est.module_.named_parameters()]
+    assert not _equal_states({k: kept[k] for k in names}, {k: states[0][k] for k in names})
+
+
+def _knn_accuracy(Z_tr, y_tr, Z_te, y_te):
+    from sklearn.neighbors import KNeighborsClassifier
+
+    return KNeighborsClassifier(n_neighbors=5).fit(Z_tr, y_tr).score(Z_te, y_te)
+
+
+@pytest.mark.parametrize("Estimator", [MetricLearner, ProtoClassifier])
+def test_training_beats_its_starting_embedding(Estimator, noisy_digits):
+    # the control is the same estimator with a learning rate too small to move
+    # a weight: its embedding is the starting one (it ranks like the raw
+    # features), so this fails if training does not learn or is not kept
+    X_tr, X_te, y_tr, y_te = noisy_digits
+    params = dict(max_epochs=5, hidden_sizes=(64,), validation_fraction=None, random_state=0)
+    trained = Estimator(**params).fit(X_tr, y_tr)
+    control = Estimator(**params, lr=1e-12).fit(X_tr, y_tr)
+    acc = _knn_accuracy(trained.transform(X_tr), y_tr, trained.transform(X_te), y_te)
+    acc0 = _knn_accuracy(control.transform(X_tr), y_tr, control.transform(X_te), y_te)
+    raw = _knn_accuracy(X_tr, y_tr, X_te, y_te)
+    assert abs(acc0 - raw) < 0.05  # the control is the starting embedding
+    assert acc > acc0 + 0.1, (acc, acc0, raw)
 
 
 def test_initial_embedding_is_kept_when_training_never_beats_it(blobs):
     X, y = blobs
     # lr so small that no epoch improves on the starting point's perfect recall
     est = MetricLearner(max_epochs=3, patience=5, lr=1e-12, validation_fraction=0.2,
-                        random_state=0).fit(X, y)
-    assert est.best_epoch_ == 0
+                        callbacks=[("record", _Record())], random_state=0)
+    with pytest.warns(StartingModelKeptWarning, match=re.escape(KEPT)) as record:
+        est.fit(X, y)
+    assert len([w for w in record if w.category is StartingModelKeptWarning]) == 1
+    assert est.best_epoch_ == 0 and est.stop_reason_ == "max_epochs"
+    assert est.best_score_ == est.baseline_score_ == est.history_[0]["valid_score"]
+    states = dict(est.net_.callbacks_)["record"].states
+    assert _equal_states(est.module_.state_dict(), states[0])
+
+
+class _Collapse(Callback):
+    """Zero every weight after each epoch: every sample maps to one point."""
+
+    def on_epoch_end(self, net, **kwargs):
+        with torch.no_grad():
+            for p in net.module_.parameters():
+                p.zero_()
+
+
+def test_a_collapsed_embedding_warns(blobs):
+    X, y = blobs
+    est = MetricLearner(max_epochs=1, validation_fraction=None, hidden_sizes=(8,),
+                        callbacks=[_Collapse()], random_state=0)
+    with pytest.warns(CollapsedEmbeddingWarning, match="the trained embedding collapsed"):
+        est.fit(X, y)
+    assert np.ptp(est.transform(X), axis=0).max() < 1e-6
+
+
+def test_a_healthy_fit_does_not_warn(blobs):
+    import warnings
+
+    X, y = blobs
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", CollapsedEmbeddingWarning)
+        warnings.simplefilter("error", StartingModelKeptWarning)
+        MetricLearner(max_epochs=2, validation_fraction=None, hidden_sizes=(8,),
+                      random_state=0).fit(X, y)
+
+
+def test_embedding_spread():
+    X = torch.randn(50, 3, generator=torch.Generator().manual_seed(0))
+    identity = torch.nn.Identity()
+    assert 0.9 < embedding_spread(identity, X, "cpu") < 1.1  # centred N(0, I)
+    constant = torch.ones(50, 3) * 7
+    assert embedding_spread(identity, constant, "cpu") == 0.0
+    assert embedding_spread(identity, torch.zeros(50, 3), "cpu") == 0.0
+    # the spread relative to the squared norm: 7 + N(0, 0.01^2)
+    near = constant + 0.01 * X
+    np.testing.assert_allclose(embedding_spread(identity, near, "cpu"),
+                               (0.01 * X).double().var(0, unbiased=False).sum()
+                               / near.double().pow(2).sum(1).mean(), rtol=1e-4)
+    assert embedding_spread(identity, X[:1], "cpu") is None
 
 
 def test_device_auto_resolves_to_cpu_without_cuda(blobs):
@@ -259,3 +456,17 @@ def test_optimizer_params_reach_the_optimizer_of_tuple_learners(blobs, name):
                                   validation_fraction=None, random_state=0)
     est.set_params(optimizer="sgd", optimizer__momentum=0.3).fit(tuples)
     assert est.optimizer_params == {"momentum": 0.3} and _momentum(est) == [0.3]
+
+
+def test_the_mlp_branch_of_the_default_embedder_learns(noisy_digits):
+    # the MLP branch starts at zero (its last layer is zero): a fit whose
+    # gradient never reaches it leaves it at zero
+    X_tr, _, y_tr, _ = noisy_digits
+    est = MetricLearner(max_epochs=2, hidden_sizes=(32,), validation_fraction=None,
+                        random_state=0).fit(X_tr, y_tr)
+    body = est.module_.module
+    x = torch.as_tensor(X_tr, dtype=torch.float32)
+    with torch.no_grad():
+        xc = x - body.mean
+        mlp, skip = body.mlp(xc / body.scale), body.skip(xc)
+    assert mlp.norm() > 0.05 * skip.norm(), (mlp.norm(), skip.norm())

@@ -97,4 +97,6 @@ def test_random_state_clone_pickle_grid_search(noisy_digits):
     np.testing.assert_array_equal(pickle.loads(pickle.dumps(model)).transform(X_te), Z)
     search = GridSearchCV(clone(model), {"loss": ["auto", "triplet_margin"]}, cv=2).fit(trip[:300])
     assert 0.5 < search.best_score_ <= 1.0
-    assert search.best_estimator_.get_params()["loss"] in ("auto", "triplet_margin")
+    # the search ran both settings and refit the winner with its own setting
+    assert [p["loss"] for p in search.cv_results_["params"]] == ["auto", "triplet_margin"]
+    assert search.best_estimator_.get_params()["loss"] == search.best_params_["loss"]

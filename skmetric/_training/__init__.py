@@ -1,6 +1,13 @@
 """The one skorch-backed fit loop shared by every torch estimator."""
 
-from ._callbacks import NaNGuard, StopTraining, TrainingDivergedError, ValidationMonitor
+from ._callbacks import (
+    CollapsedEmbeddingWarning,
+    NaNGuard,
+    StartingModelKeptWarning,
+    StopTraining,
+    TrainingDivergedError,
+    ValidationMonitor,
+)
 from ._engine import (
     OPTIMIZERS,
     TRAINING_PARAMETER_CONSTRAINTS,
@@ -17,10 +24,12 @@ from ._sampler import (
 
 __all__ = [
     "ClassBalancedBatchSampler",
+    "CollapsedEmbeddingWarning",
     "EpisodicBatchSampler",
     "NaNGuard",
     "OPTIMIZERS",
     "ShuffledBatchSampler",
+    "StartingModelKeptWarning",
     "StratifiedBatchSampler",
     "StopTraining",
     "TRAINING_PARAMETER_CONSTRAINTS",

@@ -9,13 +9,38 @@ import torch
 from skorch.callbacks import Callback
 from skorch.callbacks import PrintLog as _SkorchPrintLog
 
-__all__ = ["TrainingDivergedError", "NaNGuard", "ValidationMonitor", "StopTraining", "PrintLog"]
+__all__ = [
+    "CollapsedEmbeddingWarning",
+    "NaNGuard",
+    "PrintLog",
+    "StartingModelKeptWarning",
+    "StopTraining",
+    "TrainingDivergedError",
+    "ValidationMonitor",
+]
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
 class TrainingDivergedError(ValueError):
     """The training loss became NaN or infinite."""
+
+
+class StartingModelKeptWarning(UserWarning):
+    """Training did not improve on the starting embedding on held-out data.
+
+    Early stopping kept the weights of epoch 0 (the untrained model): the
+    fitted estimator is its starting embedding.  Raised by every torch
+    estimator that holds out validation data.
+    """
+
+
+class CollapsedEmbeddingWarning(UserWarning):
+    """The trained model maps the training samples to (nearly) one point.
+
+    The spread of the training embeddings is near zero relative to their
+    norm, so distances between embeddings carry no information.
+    """
 
 
 class StopTraining(Exception):
@@ -57,11 +82,18 @@ class NaNGuard(Callback):
             )
 
 
+# public as skmetric.<name>: shown (and pickled) under that name
+StartingModelKeptWarning.__module__ = "skmetric"
+CollapsedEmbeddingWarning.__module__ = "skmetric"
+
+
 class ValidationMonitor(Callback):
     """Score held-out data each epoch; early stopping with best-weight restore.
 
-    The score of the untrained model (epoch 0) is the baseline: if training
-    never beats it on the validation data, the initial weights are restored.
+    The score of the untrained model (epoch 0) is the baseline
+    (``initial_score_``): if training never beats it on the validation data,
+    the initial weights are restored (``best_epoch_ == 0``).  A patience stop
+    sets ``stop_reason_ = "patience"`` and ``stop_message_``.
 
     Parameters
     ----------
@@ -88,6 +120,7 @@ class ValidationMonitor(Callback):
         self.initial_score_ = None
         self.stopped_epoch_ = None
         self.stop_reason_ = None
+        self.stop_message_ = None
         self._best_state = None
         return self
 
@@ -126,11 +159,13 @@ class ValidationMonitor(Callback):
             self._snapshot(net)
         elif self.patience is not None and epoch - self.best_epoch_ >= self.patience:
             self.stopped_epoch_ = epoch
-            self.stop_reason_ = (
+            self.stop_reason_ = "patience"
+            self.stop_message_ = (
                 f"validation score did not improve for {self.patience} epochs "
-                f"(best {self.best_score_:.4f} at epoch {self.best_epoch_})"
+                f"(patience={self.patience}; best {self.best_score_:.4f} at epoch "
+                f"{self.best_epoch_})"
             )
-            raise StopTraining(self.stop_reason_)
+            raise StopTraining(self.stop_message_)
 
     def on_train_end(self, net, **kwargs):
         if self.restore_best and self._best_state is not None:

@@ -12,6 +12,7 @@ estimator keeps as its fitted attribute ``net_``.
 
 import copy
 import inspect
+import warnings
 from collections import defaultdict
 from numbers import Integral, Real
 from typing import NamedTuple
@@ -32,7 +33,15 @@ from ..utils._validation import (
     check_random_state,
     validate_data,
 )
-from ._callbacks import NaNGuard, PrintLog, StopTraining, ValidationMonitor
+from ._callbacks import (
+    CollapsedEmbeddingWarning,
+    NaNGuard,
+    PrintLog,
+    StartingModelKeptWarning,
+    StopTraining,
+    TrainingDivergedError,
+    ValidationMonitor,
+)
 from ._sampler import ClassBalancedBatchSampler, ShuffledBatchSampler
 
 __all__ = ["TRAINING_PARAMETER_CONSTRAINTS", "TorchTrainingMixin", "resolve_device"]
@@ -163,10 +172,11 @@ class _EngineNet(NeuralNet):
         if not self.initialized_:
             self.initialize()
         self.notify("on_train_begin", X=X, y=y)
+        self._stop_message = None
         try:
             self.fit_loop(X, y, **fit_params)
-        except StopTraining:
-            pass
+        except StopTraining as exc:
+            self._stop_message = str(exc) or "a callback raised StopTraining"
         self.notify("on_train_end", X=X, y=y)
         return self
 
@@ -216,6 +226,48 @@ class _NetPart(NamedTuple):
 
 def _no_print(*args, **kwargs):
     """Print sink of the per-epoch log when ``verbose=0``."""
+
+
+# a trained embedding whose spread (total variance) is below this fraction of
+# its mean squared norm has collapsed: all training samples sit at one point
+# up to float rounding (a standard deviation of 1e-3 of the norm, or less)
+COLLAPSE_TOLERANCE = 1e-6
+# rows of the training data embedded for the collapse check
+_COLLAPSE_ROWS = 2048
+
+
+def embedding_spread(module, X, device):
+    """Relative spread ``trace(cov) / mean squared norm`` of ``module``'s outputs.
+
+    0 when every row of ``X`` maps to the same point (and when all outputs
+    are zero); about 1 for centred, well spread outputs.  None when the
+    module does not return one tensor or cannot embed the rows alone (a
+    diagnostic never fails a fit).  At most ``_COLLAPSE_ROWS`` rows, evenly
+    spaced, are embedded.
+    """
+    n = X.shape[0]
+    if n < 2:
+        return None
+    idx = torch.linspace(0, n - 1, min(n, _COLLAPSE_ROWS)).round().long().unique()
+    was_training = module.training
+    module.eval()
+    try:
+        with torch.no_grad():
+            out = module(X[idx].to(device))
+    except Exception:  # e.g. a module that needs more than the rows
+        return None
+    finally:
+        module.train(was_training)
+    if not isinstance(out, torch.Tensor) or out.ndim == 0 or out.shape[0] < 2:
+        return None
+    out = out.detach().reshape(out.shape[0], -1).double().cpu()
+    if not torch.isfinite(out).all():
+        return None
+    variance = out.var(dim=0, unbiased=False).sum()
+    power = out.pow(2).sum(dim=1).mean()
+    if power == 0:
+        return 0.0
+    return float(variance / power)
 
 
 def __getattr__(name):
@@ -380,14 +432,25 @@ class TorchTrainingMixin:
         max_epochs=None,
         batch_sampler=None,
         extra_callbacks=(),
+        check_collapse=True,
     ):
         """Train ``module`` with ``criterion``; return the fitted skorch net.
 
         Sets the fitted attributes every torch estimator shares: ``net_``,
-        ``module_``, ``history_``, ``n_epochs_`` and ``best_epoch_`` (the
-        epoch whose weights were kept; 0 is the untrained module).  A failed
-        fit (e.g. :class:`TrainingDivergedError`) removes every fitted
-        attribute instead.
+        ``module_``, ``history_``, ``n_epochs_``, ``best_epoch_`` (the
+        epoch whose weights were kept; 0 is the untrained module),
+        ``baseline_score_`` and ``best_score_`` (validation scores of epoch 0
+        and of the kept epoch; None without validation) and ``stop_reason_``
+        (``"max_epochs"``, ``"patience"`` or ``"callback"``).  A failed fit
+        (e.g. :class:`TrainingDivergedError`) removes every fitted attribute
+        instead.
+
+        ``history_[0]`` is epoch 0, the starting model (its ``valid_score``
+        when validated, no ``train_loss``); ``history_[k]`` is epoch ``k``
+        and ``n_epochs_ = len(history_) - 1`` counts the trained epochs.
+        When the kept epoch is 0, a :class:`StartingModelKeptWarning` is
+        issued; when the trained module maps the training rows to one point,
+        a :class:`CollapsedEmbeddingWarning`.
 
         Parameters
         ----------
@@ -414,6 +477,10 @@ class TorchTrainingMixin:
             tensors``, replacing the default samplers (e.g. episodes).
         extra_callbacks : sequence of (name, skorch callback)
             Estimator-specific callbacks (e.g. gradient clipping).
+        check_collapse : bool, default=True
+            Warn when the module's outputs on the training rows have
+            near-zero spread (:func:`embedding_spread` below
+            ``COLLAPSE_TOLERANCE``).
         """
         accelerator = getattr(self, "accelerator", None)
         # with an Accelerator, it places module, data and optimizer itself
@@ -501,8 +568,11 @@ class TorchTrainingMixin:
                 torch.manual_seed(seed)
                 net.initialize()
                 net.partial_fit(X_t, y_t)
-        except BaseException:
+        except BaseException as exc:
             self._clear_fitted_state()
+            if isinstance(exc, TrainingDivergedError) and self.verbose:
+                _say(accelerator, f"{owner}: training stopped: divergence (the "
+                                  "training loss is not finite); the estimator is unfitted.")
             raise
         finally:
             if accelerator is not None:
@@ -515,10 +585,63 @@ class TorchTrainingMixin:
             self._module_float64_ = copy.deepcopy(net.module_).double().eval()
         self.net_ = net
         self.module_ = net.module_
-        self.history_ = net.history
-        self.n_epochs_ = len(net.history)
         monitor = dict(net.callbacks_).get("validation")
-        self.best_epoch_ = monitor.best_epoch_ if monitor is not None else self.n_epochs_
+        n_epochs = len(net.history)
+        # epoch 0 (the starting model) goes first, after training, so that
+        # skorch numbers the trained epochs 1, 2, ... as usual
+        row0 = {"epoch": 0}
+        if monitor is not None:
+            row0.update(valid_score=monitor.initial_score_, valid_score_best=True)
+        net.history.insert(0, row0)
+        self.history_ = net.history
+        self.n_epochs_ = n_epochs
+        if monitor is not None:
+            self.best_epoch_ = monitor.best_epoch_
+            self.baseline_score_ = monitor.initial_score_
+            self.best_score_ = (monitor.best_score_ if self.best_epoch_ > 0
+                                else monitor.initial_score_)
+        else:
+            self.best_epoch_ = n_epochs
+            self.baseline_score_ = None
+            self.best_score_ = None
+        if monitor is not None and monitor.stop_reason_ is not None:
+            self.stop_reason_, message = monitor.stop_reason_, monitor.stop_message_
+        elif getattr(net, "_stop_message", None) is not None:
+            self.stop_reason_, message = "callback", net._stop_message
+        else:
+            self.stop_reason_ = "max_epochs"
+            message = f"reached max_epochs={n_epochs}"
+        if self.verbose:
+            kept = f"kept epoch {self.best_epoch_}"
+            if monitor is not None:
+                kept += (f" (validation score {self.best_score_:.4f}; epoch 0: "
+                         f"{self.baseline_score_:.4f})")
+            _say(accelerator, f"{owner}: training stopped after {n_epochs} epochs: "
+                              f"{message}; {kept}.")
+        if monitor is not None and self.best_epoch_ == 0:
+            warnings.warn(
+                f"{owner}: training did not improve on the starting embedding on "
+                f"held-out data; the starting embedding was kept (validation score "
+                f"{self.baseline_score_:.4f} at epoch 0, never beaten in {n_epochs} "
+                f"epochs). Try another `lr`, more `max_epochs` or `patience`, or "
+                "another loss.",
+                StartingModelKeptWarning,
+                stacklevel=3,
+            )
+        if check_collapse:
+            spread = embedding_spread(net.module_, X_t, next(
+                iter(net.module_.parameters()), torch.empty(0)).device)
+            if spread is not None and spread < COLLAPSE_TOLERANCE:
+                warnings.warn(
+                    f"{owner}: the trained embedding collapsed: the training samples "
+                    f"map to nearly one point (spread {spread:.3g} of the squared "
+                    f"norm, below {COLLAPSE_TOLERANCE:g}); distances between "
+                    "embeddings carry no information. Lower `lr`, check the loss "
+                    "(e.g. its margin) or use validation data so that early "
+                    "stopping keeps a better epoch.",
+                    CollapsedEmbeddingWarning,
+                    stacklevel=3,
+                )
         return net
 
     def _clear_fitted_state(self):
@@ -620,6 +743,11 @@ class TorchTrainingMixin:
                 f"shape {tuple(out.shape)}."
             )
         return int(out.shape[1])
+
+
+def _say(accelerator, message):
+    """Print ``message`` (once, on the main process, under Accelerate)."""
+    (accelerator.print if accelerator is not None else print)(message)
 
 
 def _as_tensor(a, dtype):

@@ -19,15 +19,19 @@ class TrainingHistoryDisplay:
     """Training loss (left axis) and validation score (right axis) per epoch.
 
     Reads the ``history_`` (a ``skorch.History``) that every torch estimator
-    of skmetric keeps: ``train_loss`` for each epoch and, when the estimator
-    holds out validation data (``validation_fraction``), ``valid_score``.
+    of skmetric keeps: ``train_loss`` for each trained epoch and, when the
+    estimator holds out validation data (``validation_fraction``),
+    ``valid_score``.  Its first row is epoch 0, the starting model: it has a
+    validation score (the estimator's ``baseline_score_``) but no training
+    loss, so the score curve starts at 0 and the loss curve at 1.
 
     Parameters
     ----------
     epochs : array-like of int
-        Epoch numbers (1, 2, ...).
+        Epoch numbers (0 = the starting model, 1, 2, ...).
     train_loss : array-like of float
-        Mean training loss of each epoch.
+        Mean training loss of each epoch (NaN where there is none, as for
+        epoch 0: not drawn).
     valid_score : array-like of float, default=None
         Validation score of each epoch (greater is better).
     best_epoch : int, default=None
@@ -138,8 +142,8 @@ class TrainingHistoryDisplay:
         Parameters
         ----------
         history : skorch.History or list of dict
-            One dict per epoch with ``"train_loss"`` and optionally
-            ``"epoch"`` and ``"valid_score"``.
+            One dict per epoch with ``"train_loss"`` (a row may lack it, as
+            epoch 0 does) and optionally ``"epoch"`` and ``"valid_score"``.
         best_epoch : int, default=None
             Epoch to mark.
         ax, name, **kwargs
@@ -154,9 +158,8 @@ class TrainingHistoryDisplay:
             raise ValueError("The history is empty: the estimator trained for no epoch.")
         loss = _column(rows, "train_loss")
         if loss is None:
-            raise ValueError(
-                f"The history has no 'train_loss'; its keys are {sorted(rows[0])}."
-            )
+            keys = sorted({key for row in rows for key in row})
+            raise ValueError(f"The history has no 'train_loss'; its keys are {keys}.")
         epochs = _column(rows, "epoch")
         epochs = np.arange(1, len(rows) + 1) if epochs is None else epochs.astype(int)
         display = cls(epochs=epochs, train_loss=loss, valid_score=_column(rows, "valid_score"),
