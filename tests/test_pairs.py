@@ -418,3 +418,19 @@ def test_warns_when_the_starting_embedding_is_kept(noisy_digits):
     with warnings.catch_warnings():
         warnings.simplefilter("error", StartingEmbeddingKeptWarning)
         PairMetricLearner(preprocessor=X_tr, **FAST).fit(np.stack([a, p], 1))
+
+
+def test_labelled_pairs_loss_auto_and_its_fallback():
+    X = np.random.RandomState(0).normal(size=(8, 3))
+    kw = dict(preprocessor=X, max_epochs=1, hidden_sizes=(8,), validation_fraction=None,
+              random_state=0)
+    # similar pairs (0, 1), (2, 3): two items, the rows of the dissimilar
+    # pair (4, 5) two more -> NT-Xent with in-batch negatives
+    pairs = np.array([[0, 1], [2, 3], [4, 5], [0, 2]])
+    model = PairMetricLearner(**kw).fit(pairs, [1, 1, -1, -1])
+    assert type(model.loss_).__name__ == "NTXentLoss" and model.loss_.temperature == 0.05
+    # a chain of similar pairs joins every row into one item: no in-batch
+    # negative exists, so the labelled pairs go to CoSENT
+    chain = np.array([[0, 1], [1, 2], [2, 3], [3, 0], [0, 2]])
+    model = PairMetricLearner(**kw).fit(chain, [1, 1, 1, -1, -1])
+    assert isinstance(model.loss_, CoSENTLoss)
