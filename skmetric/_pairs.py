@@ -25,14 +25,20 @@ _STRATEGIES = ("accuracy", "f_beta", "max_tpr", "max_tnr")
 
 def pair_components(ids):
     """Connected components of the graph whose edges are the pairs ``ids`` (n, 2)."""
+    return row_components(ids, np.ones(ids.shape[0], dtype=bool))[:, 0]
+
+
+def row_components(ids, keep):
+    """Item of every row of the pairs ``ids`` (n, 2): the connected components
+    of the graph whose edges are the pairs where ``keep`` is true; a row in no
+    kept pair is an item of its own.  Returns an int array (n, 2)."""
     nodes, inverse = np.unique(ids, return_inverse=True)
     inverse = inverse.reshape(ids.shape)
     m = nodes.size
-    graph = coo_matrix(
-        (np.ones(ids.shape[0]), (inverse[:, 0], inverse[:, 1])), shape=(m, m)
-    )
+    edges = inverse[np.asarray(keep, dtype=bool)]
+    graph = coo_matrix((np.ones(edges.shape[0]), (edges[:, 0], edges[:, 1])), shape=(m, m))
     _, labels = connected_components(graph, directed=False)
-    return labels[inverse[:, 0]].astype(np.int64)
+    return labels[inverse].astype(np.int64)
 
 
 def pair_recall(A, B, groups):
@@ -70,35 +76,56 @@ def _pair_score(mode, a, b, y):
 
 
 class _PairCriterion(nn.Module):
-    """``criterion(embeddings of 2B rows, pair targets)`` for the three forms of y."""
+    """``criterion(embeddings of 2B rows, pair targets)`` for the three forms of y.
 
-    def __init__(self, loss, mode):
+    ±1 targets are rows ``(label, item of the first row, item of the second
+    row)``; ``in_batch`` passes the rows' items as labels (every row of
+    another item in the batch is a negative), otherwise the labelled pairs
+    go to the loss as an ``indices_tuple``.
+    """
+
+    def __init__(self, loss, mode, in_batch=False):
         super().__init__()
         self.loss = loss
         self.mode = mode
+        self.in_batch = in_batch
 
     def forward(self, out, y):
         B = y.shape[0]
         if self.mode == "positive":  # y: group of each pair; rows of a group never negatives
             return self.loss(out, torch.cat([y, y]))
         if self.mode == "binary":
+            if self.in_batch:
+                return self.loss(out, torch.cat([y[:, 1], y[:, 2]]))
             i = torch.arange(B, device=out.device)
-            pos = y > 0
+            pos = y[:, 0] > 0
             indices = (i[pos], i[pos] + B, i[~pos], i[~pos] + B)
             return self.loss(out, torch.arange(2 * B, device=out.device), indices)
         return self.loss.graded(out[:B], out[B:], y)
 
 
 class _ValidScore:
-    """Validation score of the fit loop: :func:`_pair_score` on held-out pairs."""
+    """Validation score of the fit loop: :func:`_pair_score` on held-out pairs.
 
-    def __init__(self, mode):
+    For ±1 pairs, ``signal="recall"`` scores the held-out similar pairs by
+    Recall@1 (:func:`pair_recall`, rows of the same item excluded) instead of
+    the ROC-AUC of all held-out pairs.
+    """
+
+    def __init__(self, mode, signal="auc"):
         self.mode = mode
+        self.signal = signal
 
     def __call__(self, module, X, y):
         out = module(X).cpu().numpy()
         B = out.shape[0] // 2
-        return _pair_score(self.mode, out[:B], out[B:], np.asarray(y))
+        y = np.asarray(y)
+        if self.mode == "binary":
+            if self.signal == "recall":
+                pos = y[:, 0] > 0
+                return pair_recall(out[:B][pos], out[B:][pos], y[pos, 1])
+            y = y[:, 0]
+        return _pair_score(self.mode, out[:B], out[B:], y)
 
 
 class PairMetricLearner(TupleLearnerMixin, BaseEstimator):
@@ -115,7 +142,13 @@ class PairMetricLearner(TupleLearnerMixin, BaseEstimator):
       rows are the negatives, except rows of the same item -- rows joined by
       a chain of pairs (the connected components of the pair graph over row
       identities: indices, or equal rows) are never each other's negative.
-    - ``y`` in {+1, -1} (or {1, 0}): similar / dissimilar pairs.
+    - ``y`` in {+1, -1} (or {1, 0}): similar / dissimilar pairs.  With the
+      default loss the similar pairs train as (anchor, positive) pairs with
+      in-batch negatives, the listed dissimilar rows among them: every row
+      of the batch that is not of the same item -- joined to it by a chain
+      of similar pairs -- is a negative (a dissimilar pair inside one such
+      item therefore counts as similar).  ``benchmarks/bench_pairs.py
+      --ablation`` compares it with CoSENT on the labelled pairs.
     - ``y`` floats in [0, 1]: graded similarities (only their order is
       used), with a CoSENT ranking loss.
 
@@ -134,8 +167,10 @@ class PairMetricLearner(TupleLearnerMixin, BaseEstimator):
     Parameters
     ----------
     loss : str or torch.nn.Module, default="auto"
-        ``"auto"``: NT-Xent (``temperature=0.05``) for ``y=None``, CoSENT
-        (``scale=20``) for labelled and graded pairs.  Otherwise a name of
+        ``"auto"``: NT-Xent (``temperature=0.05``) with in-batch negatives
+        for ``y=None`` and for ±1 labels (see above), CoSENT (``scale=20``)
+        for graded pairs (and for ±1 labels whose similar pairs join every
+        row into one item).  Otherwise a name of
         :data:`skmetric.losses.LOSSES` or a loss object: with ``y=None`` it
         is called with the pairs' group labels (any pair-based loss:
         ``"supcon"``, ``"multi_similarity"``...), with ±1 labels with the
@@ -173,8 +208,10 @@ class PairMetricLearner(TupleLearnerMixin, BaseEstimator):
     lr_schedule : {"cosine", "constant"}, default="cosine"
     validation_fraction : float or None, default=0.1
         Fraction of the pairs held out (in proportion for ±1 labels) and
-        scored each epoch -- in-batch Recall@1 for positive pairs, ROC-AUC
-        for ±1 pairs, Spearman correlation for graded pairs -- for early
+        scored each epoch -- Recall@1 of the held-out positive (or, with ±1
+        labels and the default loss, similar) pairs among each other, rows
+        of the same item excluded; ROC-AUC for ±1 pairs with another loss;
+        Spearman correlation for graded pairs -- for early
         stopping and to keep the best epoch.  ``None`` trains on all pairs
         for ``max_epochs``.
     patience : int or None, default=10
@@ -366,19 +403,31 @@ class PairMetricLearner(TupleLearnerMixin, BaseEstimator):
                     f"{pairs.shape[0]} pairs all join the same rows into one group (the "
                     "pair graph has 1 connected component), so no row has a negative."
                 )
-        elif mode == "binary":
+        in_batch = False
+        if mode == "binary":
             groups = targets
+            items = row_components(row_ids(pairs, is_index), targets > 0)
+            # the default loss: the similar pairs with in-batch negatives, the
+            # rows of other items (the listed dissimilar rows among them)
+            in_batch = (isinstance(self.loss, str) and self.loss == "auto"
+                        and np.unique(items).size > 1)
+            targets = np.column_stack([targets, items])
         valid_idx = self._split(pairs.shape[0], rng, groups)
         if valid_idx is not None and mode == "positive" and np.unique(targets[valid_idx]).size < 2:
             valid_idx = None
-        loss = self._build_tuple_loss(mode)
+        signal = "auc"
+        if in_batch and valid_idx is not None:
+            held = targets[valid_idx]
+            if np.unique(held[held[:, 0] > 0, 1]).size > 1:
+                signal = "recall"
+        loss = self._build_tuple_loss(mode) if not in_batch else NTXentLoss(temperature=0.05)
         self._fit_tuples(
-            pairs, is_index, targets, _PairCriterion(loss, mode), mode=mode,
-            valid_idx=valid_idx, valid_scoring=_ValidScore(mode), seed=seed, loss=loss,
+            pairs, is_index, targets, _PairCriterion(loss, mode, in_batch), mode=mode,
+            valid_idx=valid_idx, valid_scoring=_ValidScore(mode, signal), seed=seed, loss=loss,
         )
         self.fit_mode_ = mode
         if mode == "binary":
-            self.calibrate_threshold(pairs, targets, strategy="accuracy")
+            self.calibrate_threshold(pairs, groups, strategy="accuracy")
         return self
 
     # ---------------------------------------------------------- pair maps

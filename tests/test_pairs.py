@@ -13,10 +13,12 @@ from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import GridSearchCV, StratifiedKFold
 
 from skmetric import PairMetricLearner, StartingModelKeptWarning
-from skmetric._pairs import _PairCriterion, pair_components
+from skmetric._pairs import _PairCriterion, pair_components, row_components
 from skmetric._tuple_input import check_tuples
 from skmetric.losses import LOSSES, CoSENTLoss, get_loss
 from skmetric.metrics import recall_at_k
+
+import _reference as ref
 
 FAST = dict(max_epochs=5, hidden_sizes=(64,), random_state=0)
 
@@ -146,6 +148,32 @@ def test_duplicate_rows_are_never_in_batch_negatives():
     ours = criterion(out, groups)
     reference = get_loss("ntxent")(out, torch.tensor([0, 0, 1, 0, 0, 1]))
     torch.testing.assert_close(ours, reference)
+
+
+def test_row_components_join_only_similar_pairs():
+    # rows 0-1-2 are joined by similar pairs; the dissimilar pairs (3, 4) and
+    # (0, 3) join nothing, so rows 3 and 4 are items of their own
+    ids = np.array([[0, 1], [1, 2], [3, 4], [0, 3], [2, 2]])
+    got = row_components(ids, np.array([True, True, False, False, True]))
+    assert got.shape == (5, 2)
+    item = {int(r): int(c) for r, c in zip(ids.ravel(), got.ravel())}
+    assert item[0] == item[1] == item[2]
+    assert len({item[0], item[3], item[4]}) == 3
+
+
+def test_labelled_pairs_train_with_in_batch_negatives():
+    # y rows are (label, item of the first row, item of the second row): two
+    # similar pairs of one item and a dissimilar pair of two other items; every
+    # row of the batch is a negative of the rows of other items
+    y = torch.tensor([[1, 0, 0], [1, 0, 0], [0, 1, 2]])
+    out = torch.randn(6, 4, dtype=torch.float64, requires_grad=True)
+    criterion = _PairCriterion(get_loss("ntxent", temperature=0.1), "binary", in_batch=True)
+    labels = [0, 0, 1, 0, 0, 2]  # rows a0 a1 a2 b0 b1 b2
+    expected = ref.ntxent(out, labels, temperature=0.1)
+    torch.testing.assert_close(criterion(out, y), expected)
+    # without in-batch negatives only the listed pairs count
+    explicit = _PairCriterion(get_loss("ntxent", temperature=0.1), "binary")
+    assert not torch.allclose(explicit(out, y), expected)
 
 
 def test_equal_float_rows_share_a_group():
@@ -390,3 +418,19 @@ def test_warns_when_the_starting_embedding_is_kept(noisy_digits):
     with warnings.catch_warnings():
         warnings.simplefilter("error", StartingModelKeptWarning)
         PairMetricLearner(preprocessor=X_tr, **FAST).fit(np.stack([a, p], 1))
+
+
+def test_labelled_pairs_loss_auto_and_its_fallback():
+    X = np.random.RandomState(0).normal(size=(8, 3))
+    kw = dict(preprocessor=X, max_epochs=1, hidden_sizes=(8,), validation_fraction=None,
+              random_state=0)
+    # similar pairs (0, 1), (2, 3): two items, the rows of the dissimilar
+    # pair (4, 5) two more -> NT-Xent with in-batch negatives
+    pairs = np.array([[0, 1], [2, 3], [4, 5], [0, 2]])
+    model = PairMetricLearner(**kw).fit(pairs, [1, 1, -1, -1])
+    assert type(model.loss_).__name__ == "NTXentLoss" and model.loss_.temperature == 0.05
+    # a chain of similar pairs joins every row into one item: no in-batch
+    # negative exists, so the labelled pairs go to CoSENT
+    chain = np.array([[0, 1], [1, 2], [2, 3], [3, 0], [0, 2]])
+    model = PairMetricLearner(**kw).fit(chain, [1, 1, 1, -1, -1])
+    assert isinstance(model.loss_, CoSENTLoss)
