@@ -210,3 +210,25 @@ class TorchExportMixin:
 
         check_is_fitted(self)
         return export_embedder(self.module_, self._n_features_out)
+
+
+def standardized_mlp(mean, scale, mlp):
+    """``mlp((x - mean) / scale)`` as a ``Sequential`` of built-in layers, or None.
+
+    ``mlp`` is a ``Sequential`` of Linear / BatchNorm1d / ReLU / Dropout
+    layers; the scaling is folded into its first linear layer and each
+    eval-mode batch norm into the linear layer before it.
+    """
+    layers = _mlp_layers(mlp)
+    if layers is None:
+        return None
+    mean = torch.as_tensor(mean).detach().double()
+    scale = torch.as_tensor(scale).detach().double()
+    out = [_linear(torch.eye(mean.shape[0], dtype=torch.float64), -mean)]
+    for i, (w, b) in enumerate(layers):
+        if i == 0:
+            w = w / scale[None, :]
+        else:
+            out.append(nn.ReLU())
+        out.append(_linear(w, b))
+    return nn.Sequential(*out)

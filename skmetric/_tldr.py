@@ -9,6 +9,7 @@ import torch
 from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
 from torch import nn
 
+from ._export import TorchExportMixin
 from ._training import TRAINING_PARAMETER_CONSTRAINTS, TorchTrainingMixin, seeded
 from .losses import BarlowTwinsLoss
 from .utils._validation import (
@@ -44,6 +45,12 @@ class _LinearEncoder(nn.Module):
     def forward(self, x):
         return self.linear(x - self.mean)
 
+    def as_plain_torch(self):
+        """The same map from ``torch.nn`` layers only (for ``to_torch``)."""
+        from ._export import centered_linear
+
+        return centered_linear(self.mean, self.linear.weight, self.linear.bias)
+
 
 class _MLPEncoder(nn.Module):
     """Standardised input, then Linear-BatchNorm-ReLU blocks and a linear output."""
@@ -61,6 +68,12 @@ class _MLPEncoder(nn.Module):
 
     def forward(self, x):
         return self.net((x - self.mean) / self.scale)
+
+    def as_plain_torch(self):
+        """The same map from ``torch.nn`` layers only (for ``to_torch``)."""
+        from ._export import standardized_mlp
+
+        return standardized_mlp(self.mean, self.scale, self.net)
 
 
 def _projector(n_components, sizes):
@@ -122,7 +135,10 @@ class _NeighbourPairSampler:
             yield torch.cat([anchors, partners])
 
 
-class TLDR(ClassNamePrefixFeaturesOutMixin, TransformerMixin, TorchTrainingMixin, BaseEstimator):
+class TLDR(
+    ClassNamePrefixFeaturesOutMixin, TransformerMixin, TorchExportMixin, TorchTrainingMixin,
+    BaseEstimator,
+):
     """Unsupervised dimensionality reduction by twin learning (TLDR).
 
     A drop-in alternative to :class:`~sklearn.decomposition.PCA` that keeps

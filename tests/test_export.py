@@ -177,3 +177,16 @@ def test_tuple_learner_exports_both_sides(digits, shared):
         _assert_close(_out(model, X), est.transform(X, side=side))
     with pytest.raises(ValueError, match="`side` must be 'query' or 'corpus'; got 'docs'"):
         est.to_torch(side="docs")
+
+
+@pytest.mark.parametrize("encoder", ["linear", "mlp"])
+def test_tldr_exports(digits, encoder):
+    from skmetric import TLDR
+
+    X, _ = digits
+    est = TLDR(n_components=8, encoder=encoder, hidden_sizes=(16,), max_epochs=2,
+               random_state=0).fit(X)
+    model = est.to_torch()
+    assert is_plain_torch(model)
+    _assert_close(_out(model, X), est.transform(X))
+    _assert_close(_out(model.train(), X), est.transform(X))
