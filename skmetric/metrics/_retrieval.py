@@ -201,6 +201,14 @@ def _max_r(setup):
     return int(setup.R[setup.valid].max())
 
 
+def _depth_upto(k):
+    """Search depth of a metric cut at ``k``: the whole ranking when ``k`` is None."""
+    if k is None:
+        return lambda setup: setup.n_available
+    k = _check_k(k)
+    return lambda setup: k
+
+
 _PARAMS_DOC = """X : array-like of shape (n_queries, n_features)
         Query embeddings.
     labels : array-like of shape (n_queries,)
@@ -372,11 +380,8 @@ def mean_average_precision(X, labels, k=None, *, X_ref=None, labels_ref=None,
     >>> round(mean_average_precision(X, y), 4)
     0.8833
     """
-    if k is not None:
-        k = _check_k(k)
     return _one("mean_average_precision", X, labels, X_ref, labels_ref, metric,
-                memory_budget, lambda s: s.n_available if k is None else k,
-                _average_precision)
+                memory_budget, _depth_upto(k), _average_precision)
 
 
 def mrr(X, labels, k=None, *, X_ref=None, labels_ref=None, metric="euclidean",
@@ -398,10 +403,8 @@ def mrr(X, labels, k=None, *, X_ref=None, labels_ref=None, metric="euclidean",
     >>> round(mrr(X, y), 4)
     0.8667
     """
-    if k is not None:
-        k = _check_k(k)
     return _one("mrr", X, labels, X_ref, labels_ref, metric, memory_budget,
-                lambda s: s.n_available if k is None else k, _reciprocal_rank)
+                _depth_upto(k), _reciprocal_rank)
 
 
 def retrieval_report(X, labels, ks=(1, 2, 4, 8), *, X_ref=None, labels_ref=None,
