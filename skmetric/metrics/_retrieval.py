@@ -110,14 +110,19 @@ class _Setup:
                 yield R[q0:q1], rel
 
 
+def _warn_all_excluded(name, n_excluded, stacklevel):
+    """Warn that no query of ``name`` has a relevant reference (the score is NaN)."""
+    warnings.warn(
+        f"{name}: every query's label has no other reference item "
+        f"({n_excluded} queries excluded); returning NaN.",
+        UserWarning,
+        stacklevel=stacklevel + 1,
+    )
+
+
 def _finish(values, n_valid, n_excluded, name):
     if n_valid == 0:
-        warnings.warn(
-            f"{name}: every query's label has no other reference item "
-            f"({n_excluded} queries excluded); returning NaN.",
-            UserWarning,
-            stacklevel=3,
-        )
+        _warn_all_excluded(name, n_excluded, stacklevel=3)
         return float("nan")
     return float(values / n_valid)
 
@@ -478,11 +483,7 @@ def retrieval_report(X, labels, ks=(1, 2, 4, 8), *, X_ref=None, labels_ref=None,
     report = {}
     with warnings.catch_warnings():
         if n_valid == 0:
-            warnings.warn(
-                f"retrieval_report: every query's label has no other reference item "
-                f"({setup.n_excluded} queries excluded); returning NaN.",
-                UserWarning, stacklevel=2,
-            )
+            _warn_all_excluded("retrieval_report", setup.n_excluded, stacklevel=2)
         warnings.simplefilter("ignore")
         for name in stats:
             report[name] = _finish(totals[name], n_valid, setup.n_excluded, name)
