@@ -44,6 +44,16 @@ def _probabilities(logits, n_classes):
     return torch.softmax(logits, dim=1)
 
 
+def _positive_logit(logits):
+    """Binary output (tensor or array) -> the positive class's logit, shape ``(n,)``.
+
+    Two columns give their difference; one column or ``(n,)`` is taken as is.
+    """
+    if logits.ndim == 2 and logits.shape[1] == 2:
+        return logits[:, 1] - logits[:, 0]
+    return logits.reshape(-1)
+
+
 def _balanced_cross_entropy(logits, y, n_classes):
     """Cross-entropy with class weights ``N / (K n_k)`` from the batch's counts.
 
@@ -54,8 +64,7 @@ def _balanced_cross_entropy(logits, y, n_classes):
     counts = torch.bincount(y, minlength=n_classes).to(logits.dtype)
     weight = counts.sum() / (n_classes * counts.clamp_min(1))
     if n_classes == 2:
-        z = logits[:, 1] - logits[:, 0] if logits.ndim == 2 and logits.shape[1] == 2 \
-            else logits.reshape(-1)
+        z = _positive_logit(logits)
         w = weight[y]
         per_sample = nn.functional.binary_cross_entropy_with_logits(
             z, y.to(z.dtype), reduction="none"
@@ -375,11 +384,7 @@ class AnyLossClassifier(ClassifierMixin, TorchTrainingMixin, BaseEstimator):
         check_is_fitted(self)
         X = validate_data(self, X, reset=False, dtype=[np.float32, np.float64])
         out = self._forward(X).astype(np.float64)
-        if self.classes_.size == 2:
-            if out.ndim == 2 and out.shape[1] == 2:
-                return out[:, 1] - out[:, 0]
-            return out.reshape(-1)
-        return out
+        return _positive_logit(out) if self.classes_.size == 2 else out
 
     def decision_function(self, X):
         """Logits: shape ``(n,)`` (positive class) for two classes, else ``(n, n_classes)``."""

@@ -36,6 +36,32 @@ def _estimator_has(attr):
     return check
 
 
+def _delegate(name, summary, returns):
+    """A method ``name(X)`` that calls the fitted ``estimator_.<name>``.
+
+    It exists only when the wrapped estimator has ``name``.
+    """
+
+    def method(self, X):
+        check_is_fitted(self)
+        return getattr(self.estimator_, name)(X)
+
+    method.__name__ = name
+    method.__qualname__ = f"FrechetMeanPredictor.{name}"
+    method.__doc__ = f"""{summary}
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Input samples.
+
+        Returns
+        -------
+        {returns}
+        """
+    return available_if(_estimator_has(name))(method)
+
+
 class FrechetMeanPredictor(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
     """Predict the Fréchet mean of a classifier's probabilities (Loki).
 
@@ -368,38 +394,16 @@ class FrechetMeanPredictor(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
             arg[better] = a[better] + start
         return self.labels_[arg]
 
-    @available_if(_estimator_has("predict_proba"))
-    def predict_proba(self, X):
-        """Probabilities of the observed classes, from the wrapped estimator.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Input samples.
-
-        Returns
-        -------
-        proba : ndarray of shape (n_samples, n_classes)
-            Columns follow ``classes_``.
-        """
-        check_is_fitted(self)
-        return self.estimator_.predict_proba(X)
-
-    @available_if(_estimator_has("predict_log_proba"))
-    def predict_log_proba(self, X):
-        """Log-probabilities of the observed classes, from the wrapped estimator.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Input samples.
-
-        Returns
-        -------
-        log_proba : ndarray of shape (n_samples, n_classes)
-        """
-        check_is_fitted(self)
-        return self.estimator_.predict_log_proba(X)
+    predict_proba = _delegate(
+        "predict_proba",
+        "Probabilities of the observed classes, from the wrapped estimator.",
+        "proba : ndarray of shape (n_samples, n_classes)\n            Columns follow ``classes_``.",
+    )
+    predict_log_proba = _delegate(
+        "predict_log_proba",
+        "Log-probabilities of the observed classes, from the wrapped estimator.",
+        "log_proba : ndarray of shape (n_samples, n_classes)",
+    )
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

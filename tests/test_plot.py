@@ -247,3 +247,12 @@ def test_missing_matplotlib_names_the_extra(monkeypatch):
     importlib.reload(base)  # importing the package must not need matplotlib
     with pytest.raises(ImportError, match=r"RecallAtKDisplay.plot needs matplotlib.*`plot` extra"):
         RecallAtKDisplay(ks=[1], recalls=[1.0]).plot()
+
+
+@pytest.mark.parametrize("display", [EmbeddingDisplay, RecallAtKDisplay])
+def test_from_estimator_names_the_display_without_transform(display, labelled):
+    X, y = labelled
+    msg = (rf"{display.__name__}\.from_estimator needs an estimator with `transform`; "
+           r"object has none\.")
+    with pytest.raises(TypeError, match=msg):
+        display.from_estimator(object(), X, y)

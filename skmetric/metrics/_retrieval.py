@@ -110,14 +110,19 @@ class _Setup:
                 yield R[q0:q1], rel
 
 
+def _warn_all_excluded(name, n_excluded, stacklevel):
+    """Warn that no query of ``name`` has a relevant reference (the score is NaN)."""
+    warnings.warn(
+        f"{name}: every query's label has no other reference item "
+        f"({n_excluded} queries excluded); returning NaN.",
+        UserWarning,
+        stacklevel=stacklevel + 1,
+    )
+
+
 def _finish(values, n_valid, n_excluded, name):
     if n_valid == 0:
-        warnings.warn(
-            f"{name}: every query's label has no other reference item "
-            f"({n_excluded} queries excluded); returning NaN.",
-            UserWarning,
-            stacklevel=3,
-        )
+        _warn_all_excluded(name, n_excluded, stacklevel=3)
         return float("nan")
     return float(values / n_valid)
 
@@ -199,6 +204,14 @@ def _one(name, X, labels, X_ref, labels_ref, metric, memory_budget, depth_fn, st
 
 def _max_r(setup):
     return int(setup.R[setup.valid].max())
+
+
+def _depth_upto(k):
+    """Search depth of a metric cut at ``k``: the whole ranking when ``k`` is None."""
+    if k is None:
+        return lambda setup: setup.n_available
+    k = _check_k(k)
+    return lambda setup: k
 
 
 _PARAMS_DOC = """X : array-like of shape (n_queries, n_features)
@@ -372,11 +385,8 @@ def mean_average_precision(X, labels, k=None, *, X_ref=None, labels_ref=None,
     >>> round(mean_average_precision(X, y), 4)
     0.8833
     """
-    if k is not None:
-        k = _check_k(k)
     return _one("mean_average_precision", X, labels, X_ref, labels_ref, metric,
-                memory_budget, lambda s: s.n_available if k is None else k,
-                _average_precision)
+                memory_budget, _depth_upto(k), _average_precision)
 
 
 def mrr(X, labels, k=None, *, X_ref=None, labels_ref=None, metric="euclidean",
@@ -398,10 +408,8 @@ def mrr(X, labels, k=None, *, X_ref=None, labels_ref=None, metric="euclidean",
     >>> round(mrr(X, y), 4)
     0.8667
     """
-    if k is not None:
-        k = _check_k(k)
     return _one("mrr", X, labels, X_ref, labels_ref, metric, memory_budget,
-                lambda s: s.n_available if k is None else k, _reciprocal_rank)
+                _depth_upto(k), _reciprocal_rank)
 
 
 def retrieval_report(X, labels, ks=(1, 2, 4, 8), *, X_ref=None, labels_ref=None,
@@ -475,11 +483,7 @@ def retrieval_report(X, labels, ks=(1, 2, 4, 8), *, X_ref=None, labels_ref=None,
     report = {}
     with warnings.catch_warnings():
         if n_valid == 0:
-            warnings.warn(
-                f"retrieval_report: every query's label has no other reference item "
-                f"({setup.n_excluded} queries excluded); returning NaN.",
-                UserWarning, stacklevel=2,
-            )
+            _warn_all_excluded("retrieval_report", setup.n_excluded, stacklevel=2)
         warnings.simplefilter("ignore")
         for name in stats:
             report[name] = _finish(totals[name], n_valid, setup.n_excluded, name)

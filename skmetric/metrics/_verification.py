@@ -54,11 +54,14 @@ def pair_scores(X, labels, *, metric="cosine"):
     return S[i, j], y[i] == y[j], i, j, y
 
 
-def _both(genuine):
+def _checked_pair_scores(X, labels, metric):
+    """:func:`pair_scores`, with an error when genuine or impostor pairs are missing."""
+    s, genuine, i, j, y = pair_scores(X, labels, metric=metric)
     n_gen = int(genuine.sum())
     if n_gen == 0 or n_gen == len(genuine):
         kind = "genuine (same-label)" if n_gen == 0 else "impostor (different-label)"
         raise ValueError(f"At least one {kind} pair is needed; `labels` has none.")
+    return s, genuine, i, j, y
 
 
 def pair_roc_auc(X, labels, *, metric="cosine"):
@@ -86,8 +89,7 @@ def pair_roc_auc(X, labels, *, metric="cosine"):
     >>> pair_roc_auc(X, [0, 0, 1, 1])
     1.0
     """
-    s, g, *_ = pair_scores(X, labels, metric=metric)
-    _both(g)
+    s, g, *_ = _checked_pair_scores(X, labels, metric)
     return float(roc_auc_score(g, s))
 
 
@@ -119,8 +121,7 @@ def equal_error_rate(X, labels, *, metric="cosine"):
     >>> equal_error_rate(X, [0, 0, 1, 1])
     0.0
     """
-    s, g, *_ = pair_scores(X, labels, metric=metric)
-    _both(g)
+    s, g, *_ = _checked_pair_scores(X, labels, metric)
     fpr, tpr, _ = roc_curve(g, s, drop_intermediate=False)
     fnr = 1 - tpr
     diff = fnr - fpr  # decreasing from 1 to -1 along the curve
@@ -167,8 +168,7 @@ def far_frr(X, labels, threshold, *, metric="cosine"):
     t = np.asarray(threshold, dtype=np.float64)
     if not np.isfinite(t).all():
         raise ValueError("`threshold` must be finite.")
-    s, g, *_ = pair_scores(X, labels, metric=metric)
-    _both(g)
+    s, g, *_ = _checked_pair_scores(X, labels, metric)
     if metric == "euclidean":
         t = -t
     pos, neg = np.sort(s[g]), np.sort(s[~g])
@@ -233,8 +233,7 @@ def opis(X, labels, *, metric="cosine", far_range=(1e-3, 1e-1), n_thresholds=101
         raise ValueError(f"`far_range` must satisfy 0 <= low <= high <= 1; got {far_range!r}.")
     if int(n_thresholds) < 2:
         raise ValueError(f"`n_thresholds` must be an integer >= 2; got {n_thresholds!r}.")
-    s, g, i, j, y = pair_scores(X, labels, metric=metric)
-    _both(g)
+    s, g, i, j, y = _checked_pair_scores(X, labels, metric)
     neg = s[~g]
     # FAR(d) = P(neg >= d); FAR = f at the (1 - f) quantile of impostor scores.
     d_min, d_max = np.quantile(neg, [1 - hi, 1 - lo])

@@ -1,6 +1,6 @@
 """Shared helpers of the displays: the lazy matplotlib import and axes set-up."""
 
-__all__ = ["check_matplotlib", "get_ax"]
+__all__ = ["check_matplotlib", "check_transformer", "get_ax"]
 
 
 def check_matplotlib(caller):
@@ -31,3 +31,12 @@ def get_ax(ax, caller):
     if ax is None:
         _, ax = plt.subplots()
     return ax
+
+
+def check_transformer(estimator, caller):
+    """Raise a TypeError naming ``caller`` unless ``estimator`` has ``transform``."""
+    if not hasattr(estimator, "transform"):
+        raise TypeError(
+            f"{caller} needs an estimator with `transform`; "
+            f"{type(estimator).__name__} has none."
+        )

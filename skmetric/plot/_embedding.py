@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from ._base import check_matplotlib, get_ax
+from ._base import check_matplotlib, check_transformer, get_ax
 
 __all__ = ["EmbeddingDisplay"]
 
@@ -207,11 +207,7 @@ class EmbeddingDisplay:
         display : EmbeddingDisplay
         """
         check_matplotlib("EmbeddingDisplay.from_estimator")
-        if not hasattr(estimator, "transform"):
-            raise TypeError(
-                f"EmbeddingDisplay.from_estimator needs an estimator with `transform`; "
-                f"{type(estimator).__name__} has none."
-            )
+        check_transformer(estimator, "EmbeddingDisplay.from_estimator")
         name = type(estimator).__name__ if name is None else name
         return cls.from_embedding(estimator.transform(X), y, method=method,
                                   random_state=random_state, ax=ax, name=name,

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from ._base import get_ax
+from ._base import check_transformer, get_ax
 
 __all__ = ["RecallAtKDisplay"]
 
@@ -151,11 +151,7 @@ class RecallAtKDisplay:
         -------
         display : RecallAtKDisplay
         """
-        if not hasattr(estimator, "transform"):
-            raise TypeError(
-                f"RecallAtKDisplay.from_estimator needs an estimator with `transform`; "
-                f"{type(estimator).__name__} has none."
-            )
+        check_transformer(estimator, "RecallAtKDisplay.from_estimator")
         name = type(estimator).__name__ if name is None else name
         Z_ref = None if X_ref is None else estimator.transform(X_ref)
         return cls.from_embedding(estimator.transform(X), y, ks=ks, X_ref=Z_ref, y_ref=y_ref,
