@@ -15,7 +15,9 @@ def test_verbose_log_is_plain_text_when_stdout_is_not_a_terminal(blobs, capsys):
     out = capsys.readouterr().out
     lines = out.splitlines()
     assert lines[0].split() == ["epoch", "train_loss", "valid_score", "lr", "dur"]
-    assert [line.split()[0] for line in lines[2:]] == ["1", "2", "3"]
+    assert [line.split()[0] for line in lines[2:5]] == ["1", "2", "3"]
+    # then the stop reason (the honest-fit summary of the engine)
+    assert any("MetricLearner" in line for line in lines[5:])
     assert "\x1b" not in out
 
 
