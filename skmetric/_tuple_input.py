@@ -174,6 +174,14 @@ class TupleNetwork(nn.Module):
             return self.embedder(rows)
         return torch.cat([self.embedder(rows[:B]), self.corpus(rows[B:])])
 
+    def embed_query(self, x):
+        """Embeddings of single rows by the (learned) first-element map."""
+        return self.embedder(x)
+
+    def embed_corpus(self, x):
+        """Embeddings of single rows by the map of the other elements."""
+        return self.embedder(x) if self.corpus is None else self.corpus(x)
+
 
 class FixedMap(nn.Module):
     """``(x - mean) @ projection``: the corpus side of a query adapter (not trained)."""
@@ -191,19 +199,6 @@ class FixedMap(nn.Module):
         from ._export import centered_linear
 
         return centered_linear(self.mean, self.projection.T)
-
-
-def embed(module, X, batch_size=4096):
-    """Outputs of ``module`` for the rows ``X`` (eval mode, no grad), float32 numpy."""
-    device = next(iter(module.buffers()), next(iter(module.parameters()), torch.empty(0))).device
-    X_t = torch.as_tensor(np.ascontiguousarray(X, dtype=np.float32))
-    module.eval()
-    with torch.no_grad():
-        outs = [
-            module(X_t[i : i + batch_size].to(device)).cpu()
-            for i in range(0, max(X_t.shape[0], 1), batch_size)
-        ]
-    return torch.cat(outs).numpy()
 
 
 def sq_distances(A, B):
@@ -373,21 +368,19 @@ class TupleLearnerMixin(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Embed
         return np.sort(np.concatenate(out))
 
     # ---------------------------------------------------------- embedding
-    def _embed_side(self, tuples, is_index, side_index, module):
+    def _embed_side(self, tuples, is_index, side_index):
+        """Embeddings of one element of every tuple (each index embedded once)."""
+        method = "embed_query" if side_index == 0 else "embed_corpus"
         if is_index:
             ids, inverse = np.unique(tuples[:, side_index], return_inverse=True)
-            return embed(module, self.preprocessor_[ids])[inverse]
-        return embed(module, tuples[:, side_index])
+            return self._forward(self.preprocessor_[ids], method=method)[inverse]
+        return self._forward(tuples[:, side_index], method=method)
 
     def _tuple_embeddings(self, tuples):
         """Embeddings of every side of validated ``tuples``: a list of arrays."""
         check_is_fitted(self)
         tuples, is_index = self._check_tuples(tuples)
-        out = []
-        for side in range(self._tuple_size):
-            module = self.embedder_ if side == 0 else self.corpus_embedder_
-            out.append(self._embed_side(tuples, is_index, side, module))
-        return out
+        return [self._embed_side(tuples, is_index, side) for side in range(self._tuple_size)]
 
     def to_torch(self, side="query"):
         """The trained map of one side as a plain ``torch.nn.Module`` (float32, CPU, eval).
@@ -436,8 +429,8 @@ class TupleLearnerMixin(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Embed
         if side not in ("query", "corpus"):
             raise ValueError(f"`side` must be 'query' or 'corpus'; got {side!r}.")
         X = validate_data(self, X, reset=False, dtype=[np.float32, np.float64])
-        module = self.embedder_ if side == "query" else self.corpus_embedder_
-        return embed(module, X).astype(X.dtype, copy=False)
+        method = "embed_query" if side == "query" else "embed_corpus"
+        return self._forward(X, method=method).astype(X.dtype, copy=False)
 
     @property
     def _n_features_out(self):
