@@ -9,8 +9,10 @@ from ._proto import ProtoClassifier
 from ._tldr import TLDR
 from ._training import (
     CollapsedEmbeddingWarning,
+    PickleVersionWarning,
     StartingModelKeptWarning,
     TrainingDivergedError,
+    TrainingInterruptedWarning,
 )
 from ._triplets import TripletMetricLearner
 
@@ -23,10 +25,12 @@ __all__ = [
     "HyperbolicOneClass",
     "MetricLearner",
     "PairMetricLearner",
+    "PickleVersionWarning",
     "ProtoClassifier",
     "StartingModelKeptWarning",
     "TLDR",
     "TrainingDivergedError",
+    "TrainingInterruptedWarning",
     "TripletMetricLearner",
     "__version__",
 ]

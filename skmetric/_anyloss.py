@@ -12,6 +12,7 @@ from ._training import (
     TRAINING_PARAMETER_CONSTRAINTS,
     StratifiedBatchSampler,
     TorchTrainingMixin,
+    guarded_fit,
     seeded,
 )
 from .losses import get_loss
@@ -333,6 +334,7 @@ class AnyLossClassifier(ClassifierMixin, TorchTrainingMixin, BaseEstimator):
                 f"classes; got shape {tuple(out.shape)} for 2 samples."
             )
 
+    @guarded_fit
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y):
         """Train the classifier.

@@ -8,6 +8,7 @@ from sklearn.exceptions import NotFittedError
 from sklearn.utils import get_tags
 from sklearn.utils.metaestimators import available_if
 
+from ._training import VersionedPickleMixin, guarded_fit
 from .label_space import LabelMetric, make_label_metric
 from .label_space._base import _some
 from .label_space._factory import METRIC_KINDS
@@ -62,7 +63,9 @@ def _delegate(name, summary, returns):
     return available_if(_estimator_has(name))(method)
 
 
-class FrechetMeanPredictor(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
+class FrechetMeanPredictor(
+    MetaEstimatorMixin, ClassifierMixin, VersionedPickleMixin, BaseEstimator
+):
     """Predict the Fréchet mean of a classifier's probabilities (Loki).
 
     Wraps any classifier with ``predict_proba``, trained on m observed classes
@@ -223,6 +226,7 @@ class FrechetMeanPredictor(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         self.chunk_size = chunk_size
         self.dtype = dtype
 
+    @guarded_fit
     @_fit_context(prefer_skip_nested_validation=False)
     def fit(self, X=None, y=None, **fit_params):
         """Fit the wrapped classifier (unless prefit) and build the label geometry.

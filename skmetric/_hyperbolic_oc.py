@@ -15,7 +15,12 @@ from sklearn.base import (
 from torch import nn
 from torch.nn import functional as F
 
-from ._training import TRAINING_PARAMETER_CONSTRAINTS, TorchTrainingMixin, seeded
+from ._training import (
+    TRAINING_PARAMETER_CONSTRAINTS,
+    TorchTrainingMixin,
+    guarded_fit,
+    seeded,
+)
 from .geometry import PoincareBall, project
 from .losses.hyperbolic import HypOCCriterion
 from .nn import HypOCNet, ResidualEmbedder, initial_projection
@@ -367,6 +372,7 @@ class HyperbolicOneClass(
             module.radius2.fill_(d2)
             module.log_temperature.fill_(math.log(d2))
 
+    @guarded_fit
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
         """Train the detector on normal samples.

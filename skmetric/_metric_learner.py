@@ -9,7 +9,7 @@ from torch import nn
 
 from ._embedding import EmbeddingLearnerMixin
 from ._export import TorchExportMixin
-from ._training import TRAINING_PARAMETER_CONSTRAINTS
+from ._training import TRAINING_PARAMETER_CONSTRAINTS, guarded_fit
 from .utils._validation import (
     Interval,
     StrOptions,
@@ -276,6 +276,7 @@ class MetricLearner(
         self.callbacks = callbacks
         self.accelerator = accelerator
 
+    @guarded_fit
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y):
         """Train the embedding.

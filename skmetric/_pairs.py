@@ -9,6 +9,7 @@ from sklearn.base import BaseEstimator
 from sklearn.metrics import roc_auc_score, roc_curve
 from torch import nn
 
+from ._training import guarded_fit
 from ._tuple_input import (
     TUPLE_PARAMETER_CONSTRAINTS,
     TupleLearnerMixin,
@@ -373,6 +374,7 @@ class PairMetricLearner(TupleLearnerMixin, BaseEstimator):
         return CoSENTLoss(scale=20.0)
 
     # ----------------------------------------------------------------- fit
+    @guarded_fit
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, pairs, y=None):
         """Learn the embedding from pairs.

@@ -15,7 +15,7 @@ from torch import nn
 
 from ._embedding import EmbeddingLearnerMixin
 from ._export import TorchExportMixin
-from ._training import TRAINING_PARAMETER_CONSTRAINTS
+from ._training import TRAINING_PARAMETER_CONSTRAINTS, guarded_fit
 from ._training._sampler import EpisodicBatchSampler
 from .distances import prototype_distances
 from .utils._validation import (
@@ -397,6 +397,7 @@ class ProtoClassifier(
         scoring = _PrototypeAccuracy(self.metric, supports=supports)
         return dict(X_valid=X[valid_idx], y_valid=y_valid, valid_scoring=scoring)
 
+    @guarded_fit
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y):
         """Train the embedding, then compute one prototype per class.

@@ -10,7 +10,12 @@ from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, Transfo
 from torch import nn
 
 from ._export import TorchExportMixin
-from ._training import TRAINING_PARAMETER_CONSTRAINTS, TorchTrainingMixin, seeded
+from ._training import (
+    TRAINING_PARAMETER_CONSTRAINTS,
+    TorchTrainingMixin,
+    guarded_fit,
+    seeded,
+)
 from .losses import BarlowTwinsLoss
 from .utils._validation import (
     Interval,
@@ -306,6 +311,7 @@ class TLDR(
         self.callbacks = callbacks
         self.accelerator = accelerator
 
+    @guarded_fit
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
         """Learn the reduction from ``X`` alone.

@@ -5,6 +5,7 @@ import torch
 from sklearn.base import BaseEstimator
 from torch import nn
 
+from ._training import guarded_fit
 from ._tuple_input import TUPLE_PARAMETER_CONSTRAINTS, TupleLearnerMixin, sq_distances
 from .losses import NTXentLoss
 from .utils._validation import _fit_context
@@ -177,6 +178,7 @@ class TripletMetricLearner(TupleLearnerMixin, BaseEstimator):
     def _auto_loss(self, mode):
         return NTXentLoss(temperature=0.1)
 
+    @guarded_fit
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, triplets, y=None):
         """Learn the embedding from triplets.

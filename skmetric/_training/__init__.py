@@ -6,15 +6,18 @@ from ._callbacks import (
     StartingModelKeptWarning,
     StopTraining,
     TrainingDivergedError,
+    TrainingInterruptedWarning,
     ValidationMonitor,
 )
 from ._engine import (
     OPTIMIZERS,
     TRAINING_PARAMETER_CONSTRAINTS,
     TorchTrainingMixin,
+    guarded_fit,
     resolve_device,
     seeded,
 )
+from ._persistence import PickleVersionWarning, VersionedPickleMixin
 from ._sampler import (
     ClassBalancedBatchSampler,
     EpisodicBatchSampler,
@@ -28,6 +31,7 @@ __all__ = [
     "EpisodicBatchSampler",
     "NaNGuard",
     "OPTIMIZERS",
+    "PickleVersionWarning",
     "ShuffledBatchSampler",
     "StartingModelKeptWarning",
     "StratifiedBatchSampler",
@@ -35,7 +39,10 @@ __all__ = [
     "TRAINING_PARAMETER_CONSTRAINTS",
     "TorchTrainingMixin",
     "TrainingDivergedError",
+    "TrainingInterruptedWarning",
     "ValidationMonitor",
+    "VersionedPickleMixin",
+    "guarded_fit",
     "resolve_device",
     "seeded",
 ]

@@ -16,6 +16,7 @@ __all__ = [
     "StartingModelKeptWarning",
     "StopTraining",
     "TrainingDivergedError",
+    "TrainingInterruptedWarning",
     "ValidationMonitor",
 ]
 
@@ -40,6 +41,16 @@ class CollapsedEmbeddingWarning(UserWarning):
 
     The spread of the training embeddings is near zero relative to their
     norm, so distances between embeddings carry no information.
+    """
+
+
+class TrainingInterruptedWarning(UserWarning):
+    """A ``KeyboardInterrupt`` ended training; the estimator kept the weights so far.
+
+    The fit completed with the weights of the best validated epoch (with
+    held-out data) or those trained until the interrupt (without);
+    ``stop_reason_`` is ``"interrupted"``.  The interrupt is raised again
+    when ``fit`` returns.
     """
 
 
@@ -85,6 +96,7 @@ class NaNGuard(Callback):
 # public as skmetric.<name>: shown (and pickled) under that name
 StartingModelKeptWarning.__module__ = "skmetric"
 CollapsedEmbeddingWarning.__module__ = "skmetric"
+TrainingInterruptedWarning.__module__ = "skmetric"
 
 
 class ValidationMonitor(Callback):

@@ -11,9 +11,12 @@ estimator keeps as its fitted attribute ``net_``.
 """
 
 import copy
+import functools
 import inspect
+import threading
 import warnings
 from collections import defaultdict
+from contextlib import contextmanager
 from numbers import Integral, Real
 from typing import NamedTuple
 
@@ -40,11 +43,19 @@ from ._callbacks import (
     StartingModelKeptWarning,
     StopTraining,
     TrainingDivergedError,
+    TrainingInterruptedWarning,
     ValidationMonitor,
 )
+from ._persistence import check_version, pack_fitted_state, stamp_version, unpack_fitted_state
 from ._sampler import ClassBalancedBatchSampler, ShuffledBatchSampler
 
-__all__ = ["TRAINING_PARAMETER_CONSTRAINTS", "TorchTrainingMixin", "resolve_device"]
+__all__ = [
+    "TRAINING_PARAMETER_CONSTRAINTS",
+    "TorchTrainingMixin",
+    "guarded_fit",
+    "resolve_device",
+    "seeded",
+]
 
 OPTIMIZERS = {
     "adamw": torch.optim.AdamW,
@@ -132,7 +143,9 @@ class _EngineNet(NeuralNet):
 
     skorch ends training on ``KeyboardInterrupt`` and swallows it, so a real
     Ctrl-C looks like a normal return.  Here a callback raises
-    :class:`StopTraining` and a real interrupt propagates.
+    :class:`StopTraining`, and a real interrupt ends the loop, is recorded
+    (``_interrupted_epoch``) and is raised again once the estimator's fit
+    is complete (:func:`guarded_fit`).
     """
 
     def __getstate__(self):
@@ -173,10 +186,16 @@ class _EngineNet(NeuralNet):
             self.initialize()
         self.notify("on_train_begin", X=X, y=y)
         self._stop_message = None
+        self._interrupted_epoch = None
         try:
             self.fit_loop(X, y, **fit_params)
         except StopTraining as exc:
             self._stop_message = str(exc) or "a callback raised StopTraining"
+        except KeyboardInterrupt:
+            # the training loop ends here (weights as they are, or the best
+            # epoch's once ``on_train_end`` restores them); the estimator
+            # finishes its fit and :func:`guarded_fit` re-raises
+            self._interrupted_epoch = len(self.history)
         self.notify("on_train_end", X=X, y=y)
         return self
 
@@ -317,6 +336,64 @@ def _accelerate_net_class():
     return _AccelerateEngineNet
 
 
+def _lean_fitted_state(state, net):
+    """``state`` without second copies of what ``net`` already pickles."""
+    # attributes that are parts of the net (module_, loss_) are pickled
+    # once, inside the net, and point into it again after loading
+    parts = {}
+    for attr in ("criterion_", "module_"):
+        root = vars(net).get(attr)
+        if isinstance(root, torch.nn.Module):
+            for path, sub in root.named_modules():
+                parts.setdefault(id(sub), _NetPart(attr, path))
+    state = {
+        k: parts[id(v)] if isinstance(v, torch.nn.Module) and id(v) in parts else v
+        for k, v in state.items()
+    }
+    # the float64 inference copy is rebuilt on loading when it is exactly
+    # the trained module in float64 (HyperbolicOneClass sets a float64
+    # centre in it: then it is pickled)
+    copy64 = state.get("_module_float64_")
+    if copy64 is not None and _is_float64_of(copy64, net.module_):
+        state["_module_float64_"] = _Float64Copy
+    return state
+
+
+def clear_fitted_state(estimator):
+    """Remove every fitted attribute (name ending in ``_``) of ``estimator``."""
+    for name in list(vars(estimator)):
+        if name.endswith("_") and not name.startswith("__"):
+            delattr(estimator, name)
+
+
+def guarded_fit(fit):
+    """Decorate ``fit``: a fit that raises leaves the estimator unfitted.
+
+    Any exception (a callback's, a validation error, a ``KeyboardInterrupt``
+    outside the training epochs) removes every fitted attribute, so that
+    ``check_is_fitted`` raises and no half-built state remains.  A
+    ``KeyboardInterrupt`` during the training epochs ends training instead:
+    the fit completes with the weights trained so far (``stop_reason_ ==
+    "interrupted"``, a :class:`TrainingInterruptedWarning`) and the
+    interrupt is raised again when ``fit`` returns, so that scripts, loops
+    and searches stop as Ctrl-C asks.
+    """
+
+    @functools.wraps(fit)
+    def guarded(self, *args, **kwargs):
+        try:
+            result = fit(self, *args, **kwargs)
+        except BaseException:
+            vars(self).pop("_pending_interrupt", None)
+            clear_fitted_state(self)
+            raise
+        if vars(self).pop("_pending_interrupt", False):
+            raise KeyboardInterrupt
+        return result
+
+    return guarded
+
+
 class TorchTrainingMixin:
     """Mixin of torch estimators: one method, :meth:`_train`, runs the fit loop.
 
@@ -350,32 +427,17 @@ class TorchTrainingMixin:
         return super().set_params(**params)
 
     def __getstate__(self):
-        state = super().__getstate__()
+        state = stamp_version(super().__getstate__())
         net = state.get("net_")
-        if net is None:
-            return state
-        # attributes that are parts of the net (module_, loss_) are pickled
-        # once, inside the net, and point into it again after loading
-        parts = {}
-        for attr in ("criterion_", "module_"):
-            root = vars(net).get(attr)
-            if isinstance(root, torch.nn.Module):
-                for path, sub in root.named_modules():
-                    parts.setdefault(id(sub), _NetPart(attr, path))
-        state = {
-            k: parts[id(v)] if isinstance(v, torch.nn.Module) and id(v) in parts else v
-            for k, v in state.items()
-        }
-        # the float64 inference copy is rebuilt on loading when it is exactly
-        # the trained module in float64 (HyperbolicOneClass sets a float64
-        # centre in it: then it is pickled)
-        copy64 = state.get("_module_float64_")
-        if copy64 is not None and _is_float64_of(copy64, net.module_):
-            state["_module_float64_"] = _Float64Copy
-        return state
+        if net is not None:
+            state = _lean_fitted_state(state, net)
+        # the fitted state goes into one torch blob, loaded with a
+        # map_location (CUDA tensors to the CPU where CUDA is missing)
+        return pack_fitted_state(state, keep=self.get_params(deep=False))
 
     def __setstate__(self, state):
-        super().__setstate__(state)
+        state = check_version(self, dict(state))
+        super().__setstate__(unpack_fitted_state(state))
         for k, v in list(vars(self).items()):
             if isinstance(v, _NetPart):
                 setattr(self, k, getattr(self.net_, v.attr).get_submodule(v.path))
@@ -441,9 +503,11 @@ class TorchTrainingMixin:
         epoch whose weights were kept; 0 is the untrained module),
         ``baseline_score_`` and ``best_score_`` (validation scores of epoch 0
         and of the kept epoch; None without validation) and ``stop_reason_``
-        (``"max_epochs"``, ``"patience"`` or ``"callback"``).  A failed fit
-        (e.g. :class:`TrainingDivergedError`) removes every fitted attribute
-        instead.
+        (``"max_epochs"``, ``"patience"``, ``"callback"`` or
+        ``"interrupted"``).  A failed fit (e.g. :class:`TrainingDivergedError`
+        or an exception in a callback) removes every fitted attribute
+        instead.  A ``KeyboardInterrupt`` during the epochs ends training
+        (see :func:`guarded_fit`, which the estimator's ``fit`` must wear).
 
         ``history_[0]`` is epoch 0, the starting model (its ``valid_score``
         when validated, no ``train_loss``); ``history_[k]`` is epoch ``k``
@@ -564,8 +628,7 @@ class TorchTrainingMixin:
             **accelerate_kwargs,
         )
         try:
-            with torch.random.fork_rng(devices=[]):
-                torch.manual_seed(seed)
+            with seeded(seed):
                 net.initialize()
                 net.partial_fit(X_t, y_t)
         except BaseException as exc:
@@ -604,7 +667,11 @@ class TorchTrainingMixin:
             self.best_epoch_ = n_epochs
             self.baseline_score_ = None
             self.best_score_ = None
-        if monitor is not None and monitor.stop_reason_ is not None:
+        interrupted = getattr(net, "_interrupted_epoch", None)
+        if interrupted is not None:
+            self.stop_reason_ = "interrupted"
+            message = f"interrupted (KeyboardInterrupt) during epoch {interrupted}"
+        elif monitor is not None and monitor.stop_reason_ is not None:
             self.stop_reason_, message = monitor.stop_reason_, monitor.stop_message_
         elif getattr(net, "_stop_message", None) is not None:
             self.stop_reason_, message = "callback", net._stop_message
@@ -642,13 +709,23 @@ class TorchTrainingMixin:
                     CollapsedEmbeddingWarning,
                     stacklevel=3,
                 )
+        if interrupted is not None:
+            kept = ("of the best validated epoch" if monitor is not None
+                    else "trained until the interrupt")
+            warnings.warn(
+                f"{owner}: training was interrupted (KeyboardInterrupt) during epoch "
+                f"{interrupted}; the estimator is fitted with the weights {kept} "
+                f"(epoch {self.best_epoch_}; stop_reason_='interrupted').",
+                TrainingInterruptedWarning,
+                stacklevel=3,
+            )
+            # raised again by ``guarded_fit`` once the estimator's fit is complete
+            self._pending_interrupt = True
         return net
 
     def _clear_fitted_state(self):
         """Remove every fitted attribute: a failed fit leaves the estimator unfitted."""
-        for name in list(vars(self)):
-            if name.endswith("_") and not name.startswith("__"):
-                delattr(self, name)
+        clear_fitted_state(self)
 
     def _forward(self, X, *, method=None, dtype=np.float32, batch_size=4096):
         """Outputs of the trained module for ``X`` (eval mode, no grad), as numpy.
@@ -758,15 +835,26 @@ def _as_tensor(a, dtype):
     return torch.from_numpy(a)
 
 
+# torch draws initial weights, dropout masks and ``randn`` calls in modules
+# and losses from its process-wide generator (dropout takes no generator
+# argument), so a seeded section sets that generator's state and must run
+# alone: sections of concurrent fits in threads take turns on this lock.
+_GLOBAL_RNG_LOCK = threading.RLock()
+
+
+@contextmanager
 def seeded(seed):
-    """Context manager: a private torch RNG seeded with ``seed``."""
-    class _Ctx:
-        def __enter__(self):
-            self._fork = torch.random.fork_rng(devices=[])
-            self._fork.__enter__()
-            torch.manual_seed(seed)
+    """Context manager: torch's global RNG seeded with ``seed``, restored on exit.
 
-        def __exit__(self, *exc):
-            return self._fork.__exit__(*exc)
-
-    return _Ctx()
+    Holds a process-wide (re-entrant) lock for the duration, so that fits in
+    threads (joblib's threading backend, ``GridSearchCV(n_jobs=...)`` with
+    it) do not draw from each other's generator: each is bit-identical to a
+    sequential fit with the same ``random_state``.  The price: the seeded
+    sections of concurrent fits (building the blocks, the training epochs)
+    run one at a time; validation, scoring and inference run concurrently.
+    Code outside skmetric that draws from torch's global generator while a
+    fit trains can still change that fit.
+    """
+    with _GLOBAL_RNG_LOCK, torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        yield
