@@ -45,15 +45,16 @@ CASES = {
         (X, Y), [("transform", X)]),
     "MetricLearner-valid": (
         lambda **p: MetricLearner(hidden_sizes=(16,), validation_fraction=0.25,
-                                  **{**SMALL, **p}),
+                                  lr=0.01, **{**SMALL, **p}),
         (X, Y), [("transform", X)]),
     "ProtoClassifier": (
         lambda **p: ProtoClassifier(hidden_sizes=(16,), n_shot=2, n_query=2,
-                                    **{**SMALL, **p}),
+                                    validation_fraction=None, **{**SMALL, **p}),
         (X, Y), [("transform", X), ("predict_proba", X), ("predict", X)]),
     "FrechetMeanPredictor": (
         lambda **p: FrechetMeanPredictor(
-            ProtoClassifier(hidden_sizes=(16,), n_shot=2, n_query=2, **{**SMALL, **p}),
+            ProtoClassifier(hidden_sizes=(16,), n_shot=2, n_query=2,
+                            validation_fraction=None, **{**SMALL, **p}),
             label_metric=LINE),
         (X, Y), [("predict", X), ("frechet_scores", X)]),
     "HyperbolicOneClass": (
@@ -63,10 +64,12 @@ CASES = {
         lambda **p: AnyLossClassifier(hidden_sizes=(16,), **{**SMALL, **p}),
         (X, Y % 2), [("predict_proba", X), ("predict", X)]),
     "PairMetricLearner": (
-        lambda **p: PairMetricLearner(hidden_sizes=(16,), **{**SMALL, **p}),
+        lambda **p: PairMetricLearner(hidden_sizes=(16,), validation_fraction=None,
+                                      **{**SMALL, **p}),
         (PAIRS, PAIR_Y), [("transform", X), ("decision_function", PAIRS)]),
     "TripletMetricLearner": (
-        lambda **p: TripletMetricLearner(hidden_sizes=(16,), **{**SMALL, **p}),
+        lambda **p: TripletMetricLearner(hidden_sizes=(16,), validation_fraction=None,
+                                         **{**SMALL, **p}),
         (TRIPLETS,), [("transform", X), ("decision_function", TRIPLETS),
                       ("predict", TRIPLETS)]),
     "TLDR": (
