@@ -293,6 +293,9 @@ class FrechetMeanPredictor(
         )
         return self
 
+    # fitted state without a trailing underscore, removed when a fit fails
+    _private_fitted_attributes = ("_scorer",)
+
     def __sklearn_is_fitted__(self):
         return hasattr(self, "_scorer")
 

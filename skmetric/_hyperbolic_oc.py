@@ -159,10 +159,14 @@ class HyperbolicOneClass(
     device : {"cpu", "cuda", "auto"}, default="cpu"
     random_state : int, RandomState instance or None, default=None
         Seeds the weights, batches and pseudo-negatives; with an int, fits
-        are identical bit for bit on CPU.
+        are identical bit for bit on CPU,
+        also when fits run in threads.
     verbose : int, default=0
     callbacks : list of skorch callbacks or None, default=None
-        Extra callbacks for the fit loop.
+        Extra callbacks for the fit loop.  An exception raised in one
+        leaves the estimator unfitted; a ``KeyboardInterrupt`` during the
+        epochs keeps the weights so far (``stop_reason_ == "interrupted"``,
+        a :class:`~skmetric.TrainingInterruptedWarning`) and is raised again.
     accelerator : accelerate.Accelerator or None, default=None
         Train through skorch's Hugging Face Accelerate integration (the
         ``accelerate`` extra); ``device`` is then ignored.
@@ -194,7 +198,7 @@ class HyperbolicOneClass(
     baseline_score_, best_score_ : float or None
         Validation score of the starting embedding (epoch 0) and of the kept
         epoch; None without validation.
-    stop_reason_ : {"max_epochs", "patience", "callback"}
+    stop_reason_ : {"max_epochs", "patience", "callback", "interrupted"}
         Why training stopped.
 
     See Also

@@ -143,11 +143,15 @@ class MetricLearner(
     device : {"cpu", "cuda", "auto"}, default="cpu"
     random_state : int, RandomState instance or None, default=None
         Seeds the weights, batches, dropout and validation split; with an
-        int, fits are identical bit for bit on CPU.
+        int, fits are identical bit for bit on CPU,
+        also when fits run in threads.
     verbose : int, default=0
         Print a line per epoch when positive.
     callbacks : list of skorch callbacks or None, default=None
-        Extra callbacks for the fit loop.
+        Extra callbacks for the fit loop.  An exception raised in one
+        leaves the estimator unfitted; a ``KeyboardInterrupt`` during the
+        epochs keeps the weights so far (``stop_reason_ == "interrupted"``,
+        a :class:`~skmetric.TrainingInterruptedWarning`) and is raised again.
     accelerator : accelerate.Accelerator or None, default=None
         Train through skorch's Hugging Face Accelerate integration (the
         ``accelerate`` extra): multi-GPU with ``accelerate launch``, mixed
@@ -180,7 +184,7 @@ class MetricLearner(
     baseline_score_, best_score_ : float or None
         Validation score of the starting embedding (epoch 0) and of the kept
         epoch; None without validation.
-    stop_reason_ : {"max_epochs", "patience", "callback"}
+    stop_reason_ : {"max_epochs", "patience", "callback", "interrupted"}
         Why training stopped.
 
     See Also

@@ -218,7 +218,8 @@ class PairMetricLearner(TupleLearnerMixin, BaseEstimator):
     patience : int or None, default=10
     device : {"cpu", "cuda", "auto"}, default="cpu"
     random_state : int, RandomState instance or None, default=None
-        With an int, fits are identical bit for bit on CPU.
+        With an int, fits are identical bit for bit on CPU,
+        also when fits run in threads.
     verbose : int, default=0
     callbacks : list of skorch callbacks or None, default=None
     accelerator : accelerate.Accelerator or None, default=None

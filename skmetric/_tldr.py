@@ -202,7 +202,8 @@ class TLDR(
     device : {"cpu", "cuda", "auto"}, default="cpu"
     random_state : int, RandomState instance or None, default=None
         Seeds the weights and the pairs drawn; with an int, fits are
-        identical bit for bit on CPU.
+        identical bit for bit on CPU,
+        also when fits run in threads.
     verbose : int, default=0
     callbacks : list of skorch callbacks or None, default=None
     accelerator : accelerate.Accelerator or None, default=None
@@ -229,7 +230,7 @@ class TLDR(
         early stopping, no ``StartingModelKeptWarning`` and its
         ``baseline_score_`` and ``best_score_`` are None.
     baseline_score_, best_score_ : None
-    stop_reason_ : {"max_epochs", "callback"}
+    stop_reason_ : {"max_epochs", "callback", "interrupted"}
 
     See Also
     --------

@@ -360,9 +360,15 @@ def _lean_fitted_state(state, net):
 
 
 def clear_fitted_state(estimator):
-    """Remove every fitted attribute (name ending in ``_``) of ``estimator``."""
+    """Remove every fitted attribute of ``estimator``.
+
+    Fitted attributes: names ending in ``_`` (not dunders), and the private
+    ones a class lists in ``_private_fitted_attributes``.  Other private
+    state (``set_output``'s configuration, metadata requests) is kept.
+    """
+    extra = set(getattr(type(estimator), "_private_fitted_attributes", ()))
     for name in list(vars(estimator)):
-        if name.endswith("_") and not name.startswith("__"):
+        if (name.endswith("_") and not name.startswith("__")) or name in extra:
             delattr(estimator, name)
 
 
@@ -407,9 +413,20 @@ class TorchTrainingMixin:
     arguments of the optimizer; ``set_params(optimizer__momentum=0.9)`` sets
     one key.  ``optimizer="sgd"`` defaults to ``momentum=0.9``.
 
-    Pickling: the optimizer's state is left out (no estimator resumes
-    training from it), and ``module_`` / ``loss_`` are pickled once, inside
-    ``net_``.
+    The estimator's ``fit`` wears :func:`guarded_fit` (outside
+    ``_fit_context``): a fit that raises leaves it unfitted, and a
+    ``KeyboardInterrupt`` during the epochs keeps the weights so far, then
+    is raised again.
+
+    Pickling (``pickle``, ``joblib``, ``copy.deepcopy``): the optimizer's
+    state is left out (no estimator resumes training from it), and
+    ``module_`` / ``loss_`` are pickled once, inside ``net_``.  The fitted
+    state is one ``torch.save`` blob, loaded with CUDA tensors mapped to the
+    CPU when CUDA is missing (the ``device`` parameter is kept: a refit there
+    raises); the constructor parameters are pickled as usual.  Every pickle
+    records the skmetric version; loading it under another version issues a
+    :class:`~skmetric.PickleVersionWarning`.  A loaded estimator predicts
+    bit for bit as the original on the same hardware.
     """
 
     def set_params(self, **params):
