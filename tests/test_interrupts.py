@@ -58,13 +58,16 @@ def test_ctrl_c_at_epoch_3_keeps_the_weights_so_far_and_is_raised_again(name):
     message = (f"{type(est).__name__}: training was interrupted (KeyboardInterrupt) "
                f"during epoch 3; the estimator is fitted with the weights {kept} "
                f"(epoch ")
-    with pytest.raises(KeyboardInterrupt), pytest.warns(
+    with pytest.raises(KeyboardInterrupt) as raised, pytest.warns(
         TrainingInterruptedWarning, match=re.escape(message)
     ):
         est.fit(*fit_args)
+    # the same interrupt, raised again with its traceback into the callback
+    assert "raised by a callback in on_epoch_end, epoch 3" in str(raised.value)
+    assert any(entry.name == "_maybe_raise" for entry in raised.traceback)
     check_is_fitted(est)
     assert est.stop_reason_ == "interrupted" and est.n_epochs_ == 3
-    assert "_pending_interrupt" not in vars(est)
+    assert "_pending_interrupt" not in vars(est) and est.net_._interrupt is None
     # the same as training 3 epochs without interruption, bit for bit
     full = fitted(name, max_epochs=3, **CONSTANT)
     assert _fitted_names(est) == _fitted_names(full)

@@ -186,16 +186,16 @@ class _EngineNet(NeuralNet):
             self.initialize()
         self.notify("on_train_begin", X=X, y=y)
         self._stop_message = None
-        self._interrupted_epoch = None
+        self._interrupted_epoch = self._interrupt = None
         try:
             self.fit_loop(X, y, **fit_params)
         except StopTraining as exc:
             self._stop_message = str(exc) or "a callback raised StopTraining"
-        except KeyboardInterrupt:
+        except KeyboardInterrupt as exc:
             # the training loop ends here (weights as they are, or the best
             # epoch's once ``on_train_end`` restores them); the estimator
-            # finishes its fit and :func:`guarded_fit` re-raises
-            self._interrupted_epoch = len(self.history)
+            # finishes its fit and :func:`guarded_fit` raises it again
+            self._interrupted_epoch, self._interrupt = len(self.history), exc
         self.notify("on_train_end", X=X, y=y)
         return self
 
@@ -393,8 +393,9 @@ def guarded_fit(fit):
             vars(self).pop("_pending_interrupt", None)
             clear_fitted_state(self)
             raise
-        if vars(self).pop("_pending_interrupt", False):
-            raise KeyboardInterrupt
+        interrupt = vars(self).pop("_pending_interrupt", None)
+        if interrupt is not None:
+            raise interrupt  # with its traceback into the training loop
         return result
 
     return guarded
@@ -737,7 +738,8 @@ class TorchTrainingMixin:
                 stacklevel=3,
             )
             # raised again by ``guarded_fit`` once the estimator's fit is complete
-            self._pending_interrupt = True
+            self._pending_interrupt = net._interrupt
+        net._interrupt = None  # no traceback (and its frames) kept in the net
         return net
 
     def _clear_fitted_state(self):
