@@ -872,7 +872,10 @@ def seeded(seed):
     sections of concurrent fits (building the blocks, the training epochs)
     run one at a time; validation, scoring and inference run concurrently.
     Code outside skmetric that draws from torch's global generator while a
-    fit trains can still change that fit.
+    fit trains can still change that fit, and a callback must not wait for
+    a fit running in another thread (that fit waits for the lock).
+    Processes (joblib's loky or Dask backends) need no lock and train in
+    parallel.
     """
     with _GLOBAL_RNG_LOCK, torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
