@@ -776,3 +776,81 @@ def test_fuzz_miner(name, data, fuzz_counts):
 @given(data=st.data())
 def test_fuzz_miner_big(name, data, fuzz_counts):
     _fuzz_miner(fuzz_counts, name, data)
+
+
+# ---------------------------------------------------------------------------
+# regressions: each bug the fuzzing found, pinned on its smallest input
+# ---------------------------------------------------------------------------
+
+
+def test_regression_last_batch_of_one_sample_with_batch_norm():
+    # 9 samples, batch_size=8: the last batch held 1 sample and batch norm
+    # raised "Expected more than 1 value per channel when training"
+    X = np.random.RandomState(0).normal(size=(9, 2))
+    y = np.arange(9) % 2
+    emb = MetricLearner(**TINY).fit(X, y).transform(X)
+    assert emb.shape == (9, 2) and np.isfinite(emb).all()
+    from skmetric._training import ShuffledBatchSampler
+
+    sampler = ShuffledBatchSampler(9, 8, generator=torch.Generator().manual_seed(0))
+    sizes = [len(b) for b in sampler]
+    assert sizes == [9] and len(sampler) == 1
+    assert sorted(torch.cat(list(sampler)).tolist()) == list(range(9))
+    assert [len(b) for b in ShuffledBatchSampler(
+        10, 4, generator=torch.Generator().manual_seed(0))] == [4, 4, 2]
+
+
+def test_regression_hyperbolic_one_class_identical_rows():
+    # identical rows: a zero covariance made the whitening matrix 1e156
+    # and the training loss NaN (TrainingDivergedError)
+    X = np.array([[1.76405235, 0.40015721]] * 4)
+    est = HyperbolicOneClass(**TINY).fit(X)
+    assert np.isfinite(est.score_samples(X)).all()
+    assert np.isfinite(est.decision_function(X + 1)).all()
+
+
+@pytest.mark.parametrize("learner, k", [(PairMetricLearner, 2), (TripletMetricLearner, 3)])
+def test_regression_tuples_as_object_array_of_numbers(learner, k):
+    # an object array of numbers was refused ("must hold numbers; got dtype
+    # object") although check_array accepts it for 2-D estimators
+    T = np.random.RandomState(0).normal(size=(6, k, 2))
+    est = learner(**TUPLE_TINY).fit(T.astype(object))
+    np.testing.assert_array_equal(est.decision_function(T.astype(object)),
+                                  est.decision_function(T))
+    T_str = T.astype(object)
+    T_str[0, 0, 0] = "a"
+    with pytest.raises(ValueError, match="must hold numbers; got dtype object"):
+        est.decision_function(T_str)
+
+
+def test_regression_pair_predict_without_threshold_is_not_fitted_error():
+    # a bare AttributeError; now NotFittedError (a ValueError and an AttributeError)
+    from sklearn.exceptions import NotFittedError
+
+    T = np.random.RandomState(0).normal(size=(6, 2, 2))
+    est = PairMetricLearner(**TUPLE_TINY).fit(T)
+    with pytest.raises(NotFittedError, match="call calibrate_threshold"):
+        est.predict(T)
+
+
+@pytest.mark.parametrize("metric", ["gmean", "f1", lambda tp, fp, fn, tn: tp / (tp + fn)])
+def test_regression_anyloss_score_no_samples(metric):
+    # gmean and formula metrics raised torch's RuntimeError "Can not infer
+    # total number of classes from empty tensor"; soft_anyloss_score returned 0.0
+    with pytest.raises(ValueError, match="needs at least 1 sample; got 0 samples"):
+        M.anyloss_score([], [], metric=metric)
+    with pytest.raises(ValueError, match="needs at least 1 sample; got 0 samples"):
+        M.soft_anyloss_score(np.zeros(0, int), np.zeros((0, 2)), metric=metric)
+    with pytest.raises(ValueError, match="one entry per sample; got 2 and 1"):
+        M.anyloss_score([0, 1], [0], metric=metric)
+
+
+@pytest.mark.parametrize("name", sorted(MINERS))
+def test_regression_miners_on_an_empty_batch(name):
+    # batch_hard, batch_easy_hard and distance_weighted raised IndexError
+    # ("Expected reduction dim 1 to have non-zero size")
+    miner = get_miner(name)
+    full = miner(torch.randn(6, 4), torch.tensor([0, 0, 1, 1, 2, 2]))
+    empty = miner(torch.zeros(0, 4), torch.zeros(0, dtype=torch.long))
+    assert len(empty) == len(full) == miner.tuple_size
+    assert all(t.numel() == 0 and t.dtype == torch.long for t in empty)
