@@ -338,6 +338,11 @@ class HyperbolicOneClass(
 
         cov, _ = ledoit_wolf(X_std, assume_centered=True)
         w, V = np.linalg.eigh(cov)
+        if not w.max() > 1e-12:
+            # every training row is the same point: nothing to decorrelate
+            # (a 1e-300 floor would give a whitening matrix of 1e150)
+            eye = np.eye(X_std.shape[1])
+            return eye, eye
         w = np.maximum(w, 1e-12 * max(float(w.max()), 1e-300))
         return (V / np.sqrt(w)) @ V.T, (V * np.sqrt(w)) @ V.T
 

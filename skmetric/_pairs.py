@@ -6,6 +6,7 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 from scipy.stats import spearmanr
 from sklearn.base import BaseEstimator
+from sklearn.exceptions import NotFittedError
 from sklearn.metrics import roc_auc_score, roc_curve
 from torch import nn
 
@@ -527,7 +528,8 @@ class PairMetricLearner(TupleLearnerMixin, BaseEstimator):
         """
         check_is_fitted(self)
         if "threshold_" not in vars(self):
-            raise AttributeError(
+            # NotFittedError is both a ValueError and an AttributeError
+            raise NotFittedError(
                 "PairMetricLearner has no threshold_: it was fitted without +1/-1 "
                 "labels; call calibrate_threshold(pairs, y) first."
             )

@@ -106,6 +106,13 @@ def check_tuples(tuples, *, tuple_size, name, preprocessor=None, n_features=None
                 f"{n_rows} rows (valid indices are 0 to {n_rows - 1})."
             )
         return arr.astype(np.int64, copy=False), True
+    if arr.dtype.kind == "O":  # numbers held as objects convert, as in check_array
+        try:
+            arr = arr.astype(np.float64)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(
+                f"`{name}` must hold numbers; got dtype object ({exc})."
+            ) from None
     if arr.dtype.kind not in "iufb":
         raise ValueError(f"`{name}` must hold numbers; got dtype {arr.dtype}.")
     n, k, d = arr.shape

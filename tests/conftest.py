@@ -40,3 +40,20 @@ def taxonomy():
         "car": "vehicle",
         "bus": "vehicle",
     }
+
+
+# examples run per entry point by tests/test_fuzz.py, printed at the end
+FUZZ_COUNTS_KEY = pytest.StashKey[dict]()
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    counts = config.stash.get(FUZZ_COUNTS_KEY, None)
+    if not counts:
+        return
+    terminalreporter.section("fuzzing: examples per entry point (run / returned)")
+    names = sorted({name for name, _ in counts})
+    for name in names:
+        terminalreporter.write_line(
+            f"{counts[name, 'run']:6d} {counts[name, 'returned']:6d}  {name}")
+    total = sum(counts[name, "run"] for name in names)
+    terminalreporter.write_line(f"{total:6d}         in all")

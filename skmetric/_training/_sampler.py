@@ -18,7 +18,11 @@ __all__ = [
 
 
 class ShuffledBatchSampler:
-    """Yield index tensors of ``batch_size`` shuffled samples, one epoch each pass."""
+    """Yield index tensors of ``batch_size`` shuffled samples, one epoch each pass.
+
+    A last batch of a single sample is merged into the batch before it
+    (batch norm cannot train on one sample).
+    """
 
     def __init__(self, n_samples, batch_size, *, generator, drop_last=False):
         self.n_samples = n_samples
@@ -27,14 +31,20 @@ class ShuffledBatchSampler:
         self.drop_last = drop_last
 
     def __len__(self):
-        if self.drop_last:
+        if self.drop_last or self.n_samples % self.batch_size == 1:
+            # a last batch of one sample joins the one before: batch norm
+            # cannot train on a single sample
             return max(1, self.n_samples // self.batch_size)
         return math.ceil(self.n_samples / self.batch_size)
 
     def __iter__(self):
         perm = torch.randperm(self.n_samples, generator=self.generator)
-        for i in range(len(self)):
-            yield perm[i * self.batch_size : (i + 1) * self.batch_size]
+        n_batches = len(self)
+        for i in range(n_batches):
+            stop = (i + 1) * self.batch_size
+            if i == n_batches - 1 and not self.drop_last and self.n_samples - stop == 1:
+                stop += 1
+            yield perm[i * self.batch_size : stop]
 
 
 class ClassBalancedBatchSampler:

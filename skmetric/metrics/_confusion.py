@@ -90,6 +90,19 @@ def _torch_value(metric, y_enc, y_prob, *, average, beta, L):
     return float(_al.METRICS[metric](y_t, p_t, L=L, **kwargs))
 
 
+def _check_samples(name, y_true, other, other_name):
+    """Raise a ValueError unless ``y_true`` and ``other`` hold the same,
+    non-zero number of samples (torch's one-hot cannot count classes of none)."""
+    n_true, n_other = np.shape(y_true)[:1], np.shape(other)[:1]
+    if n_true != n_other:
+        raise ValueError(
+            f"{name}: `y_true` and `{other_name}` must hold one entry per sample; "
+            f"got {n_true[0] if n_true else 0} and {n_other[0] if n_other else 0}."
+        )
+    if not n_true or n_true[0] == 0:
+        raise ValueError(f"{name} needs at least 1 sample; got 0 samples.")
+
+
 def _classes(y_true, classes):
     return np.unique(y_true) if classes is None else np.asarray(classes)
 
@@ -126,6 +139,7 @@ def anyloss_score(y_true, y_pred, *, metric="f1", average="auto", beta=1.0, clas
     _check_anyloss_args(metric, average)
     y_true = np.asarray(y_true)
     y_pred = np.asarray(y_pred)
+    _check_samples("anyloss_score", y_true, y_pred, "y_pred")
     classes = _classes(y_true, classes)
     if callable(metric) or metric == "gmean":
         one_hot = np.eye(classes.size)[_encode(y_pred, classes, "y_pred")]
@@ -172,7 +186,9 @@ def soft_anyloss_score(
     1.0
     """
     _check_anyloss_args(metric, average)
-    classes = _classes(y_true, classes)
+    y_true = np.asarray(y_true)
     y_proba = np.asarray(y_proba)
+    _check_samples("soft_anyloss_score", y_true, y_proba, "y_proba")
+    classes = _classes(y_true, classes)
     return _torch_value(metric, _encode(y_true, classes, "y_true"), y_proba,
                         average=average, beta=beta, L=L)

@@ -23,9 +23,14 @@ class BaseMiner(DistanceUser, ReplaceableSubmodules, ParamsMixin, nn.Module):
     """
 
     min_samples_per_class = 2
+    #: 3 for miners that return triplets ``(a, p, n)``, 4 for pairs
+    tuple_size = 4
 
     def forward(self, embeddings, labels):
         labels = check_batch(self, embeddings, labels)
+        if embeddings.shape[0] == 0:  # nothing to mine (and no row to reduce over)
+            empty = torch.zeros(0, dtype=torch.long, device=embeddings.device)
+            return (empty,) * self.tuple_size
         with torch.no_grad():
             return self.mine(embeddings.detach(), labels)
 

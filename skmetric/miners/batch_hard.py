@@ -28,6 +28,8 @@ class BatchHardMiner(BaseMiner):
     Person Re-Identification". 2017. arXiv:1703.07737.
     """
 
+    tuple_size = 3
+
     default_distance = EuclideanDistance(normalize_embeddings=True)
 
     def __init__(self, *, distance=None):

@@ -44,6 +44,8 @@ class DistanceWeightedMiner(BaseMiner):
     in Deep Embedding Learning". ICCV 2017. arXiv:1706.07567.
     """
 
+    tuple_size = 3
+
     def __init__(self, *, cutoff=0.5, nonzero_loss_cutoff=1.4):
         super().__init__()
         self.cutoff = cutoff

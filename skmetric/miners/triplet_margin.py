@@ -43,6 +43,8 @@ class TripletMarginMiner(BaseMiner):
     arXiv:1503.03832.
     """
 
+    tuple_size = 3
+
     default_distance = EuclideanDistance(normalize_embeddings=True)
 
     def __init__(self, *, margin=0.2, type_of_triplets="semihard", distance=None):
