@@ -62,12 +62,13 @@ def speed(n, d, repeats, threads):
     from skmetric import MetricLearner
 
     X, y = make_data(n, d)
-    y = y.astype(np.int64)
+    y = np.unique(y, return_inverse=True)[1].astype(np.int64)
     # the module and loss the default fit trains (fitted briefly on a subset
     # with every class, so that shapes match); deep-copied for every bare run
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        proto = MetricLearner(max_epochs=1, random_state=0).fit(X[:5000], y[:5000])
+        sub = np.union1d(np.arange(min(n, 5000)), np.unique(y, return_index=True)[1])
+        proto = MetricLearner(max_epochs=1, random_state=0).fit(X[sub], y[sub])
     assert proto.loss_.__class__.__name__ == "NormalizedSoftmaxLoss"
     batch_size = proto.batch_size
 
