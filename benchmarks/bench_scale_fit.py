@@ -55,7 +55,7 @@ def _bare_epoch(module, loss, X, y, batch_size, seed):
         value = loss(module(X_t[idx]), y_t[idx])
         value.backward()
         opt.step()
-    return float(value)
+    return float(value.detach())
 
 
 def speed(n, d, repeats, threads):
