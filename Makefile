@@ -1,18 +1,26 @@
 # Two set-up commands: `make demo` and `make test`. Both work on a fresh
-# machine with only Python 3.11 and pip. torch==2.13.0 (a CPU wheel) is
-# installed *before* the package so that pip never resolves a CUDA build.
+# machine with only Python 3.11 and pip. torch==2.13.0 is installed *before*
+# the package, pinned, so that installing the package never changes it.
+#
+# TORCH_INDEX_URL: the pip index torch is installed from. Empty (the default)
+# uses pip's configured index. On a plain Linux machine PyPI's torch wheel is
+# the CUDA build (several GB); `make test TORCH_INDEX_URL=https://download.pytorch.org/whl/cpu`
+# installs the CPU-only wheel instead. It applies when .venv is created (a
+# fresh clone, or after `make clean`).
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
 TORCH := torch==2.13.0
+TORCH_INDEX_URL ?=
+TORCH_INDEX := $(if $(strip $(TORCH_INDEX_URL)),--index-url $(strip $(TORCH_INDEX_URL)))
 
 .PHONY: demo test test-all bench docs clean
 
 $(VENV)/.torch:
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) install --upgrade pip
-	$(PIP) install $(TORCH)
+	$(PIP) install $(TORCH) $(TORCH_INDEX)
 	touch $@
 
 $(VENV)/.demo: $(VENV)/.torch pyproject.toml

@@ -140,7 +140,8 @@ class EmbeddingLearnerMixin(TorchTrainingMixin):
         rng = np.random.RandomState(seed)
         by = "classes" if self.validation_split == "classes" else "samples"
         train_idx, valid_idx = self._split_validation(y_enc, rng, by=by)
-        X_train = X[train_idx]
+        # no copy of X when every row trains (no validation split)
+        X_train = X if valid_idx is None else X[train_idx]
         train_classes, y_train = np.unique(y_enc[train_idx], return_inverse=True)
         module, loss, miner, embedding_size = self._build_blocks(
             X_train, train_classes.size, seed

@@ -27,6 +27,8 @@ __all__ = ["FrechetMeanPredictor"]
 
 # Target number of (sample, candidate) scores held at once when predicting.
 _CHUNK_ENTRIES = 2**22
+# Rows scored together by ``predict``: bounds its per-row temporaries too.
+_ROW_BLOCK = 2**16
 
 
 def _estimator_has(attr):
@@ -342,7 +344,9 @@ class FrechetMeanPredictor(
                 f"`estimator.predict_proba` rows must sum to 1; row {i} sums to "
                 f"{sums[i]:.9g}."
             )
-        return np.clip(P, 0.0, None) / sums[:, None]
+        P = np.clip(P, 0.0, None)
+        P /= sums[:, None]
+        return P
 
     def _chunks(self, n_samples):
         K = self.labels_.size
@@ -389,16 +393,22 @@ class FrechetMeanPredictor(
         check_is_fitted(self)
         P = self._proba(X)
         n = P.shape[0]
-        best = np.full(n, np.inf)
         arg = np.zeros(n, dtype=np.intp)
-        rows = np.arange(n)
-        for start, stop in self._chunks(n):
-            S = self._scorer.scores(P, start, stop)
-            a = np.argmin(S, axis=1)
-            v = S[rows, a]
-            better = v < best  # strict: ties keep the earlier label
-            best[better] = v[better]
-            arg[better] = a[better] + start
+        # Blocks of rows, then chunks of labels: at most about _CHUNK_ENTRIES
+        # scores and _ROW_BLOCK rows of temporaries at a time, whatever n.
+        for r0 in range(0, n, _ROW_BLOCK):
+            r1 = min(n, r0 + _ROW_BLOCK)
+            Pb = P[r0:r1]
+            best = np.full(r1 - r0, np.inf)
+            rows = np.arange(r1 - r0)
+            for start, stop in self._chunks(r1 - r0):
+                S = self._scorer.scores(Pb, start, stop)
+                a = np.argmin(S, axis=1)
+                v = S[rows, a]
+                better = v < best  # strict: ties keep the earlier label
+                best[better] = v[better]
+                arg[r0:r1][better] = a[better] + start
+                del S
         return self.labels_[arg]
 
     predict_proba = _delegate(

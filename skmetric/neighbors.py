@@ -348,7 +348,9 @@ def _iter_knn(X, X_ref, k, *, metric, memory_budget, self_index=None, device=Non
     reference row that query ``i`` must never return (leave-one-out by index).
     ``method`` is ``"threshold"`` (cache-sized tiles, candidates by a running
     threshold), ``"topk"`` (top-k per block, then merged) or ``"auto"``
-    (threshold when the tiles can be much wider than k).
+    (threshold on the CPU when the tiles can be much wider than k; top-k on
+    other devices, where the threshold search's ``nonzero`` per tile would
+    wait for the device once per tile).
     """
     dtype = torch.float64 if X.dtype == np.float64 else torch.float32
     if X_ref is not None and X_ref.dtype == np.float64:
@@ -366,6 +368,8 @@ def _iter_knn(X, X_ref, k, *, metric, memory_budget, self_index=None, device=Non
     n_q, n_r = Q.shape[0], R.shape[0]
     if self_index is not None:
         self_index = torch.as_tensor(np.asarray(self_index, dtype=np.int64), device=Q.device)
+    if method == "auto" and Q.device.type != "cpu":
+        method = "topk"
     tile = None
     if method in ("auto", "threshold"):
         tile = _tile_shape(n_q, n_r, k, itemsize, memory_budget)
@@ -393,10 +397,14 @@ def _iter_knn(X, X_ref, k, *, metric, memory_budget, self_index=None, device=Non
             else:
                 block = torch.mm(Q[q0:q1], Rt[:, r0:r1]).neg_()
             if self_index is not None:
+                # each query's own column, where it lies in this block, to +inf
+                # (no nonzero: no wait for the device per block)
                 own = self_index[q0:q1]
-                hit = torch.nonzero((own >= r0) & (own < r1)).flatten()
-                if len(hit):
-                    block[hit, own[hit] - r0] = torch.inf
+                inside = (own >= r0) & (own < r1)
+                rows_b = torch.arange(q1 - q0, device=block.device)
+                cols_b = (own - r0).clamp_(0, r1 - r0 - 1)
+                block[rows_b, cols_b] = torch.where(
+                    inside, torch.inf, block[rows_b, cols_b])
             v, i = _select_smallest(block, min(k, r1 - r0), r0)
             del block
             if best_v is None:

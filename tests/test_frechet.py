@@ -78,6 +78,27 @@ def test_matches_brute_force_random_metric(seed, chunk_size):
     np.testing.assert_allclose(est.frechet_scores(P), P @ D[obs] ** 2)
 
 
+@pytest.mark.parametrize("chunk_size", [None, 3])
+def test_row_blocks_give_the_unblocked_answer(monkeypatch, chunk_size):
+    # predict scores rows in blocks of _ROW_BLOCK (bounded memory at 1M rows);
+    # blocks of 7 rows, including a short last one, must not change any label
+    import skmetric._frechet as frechet
+
+    rng = np.random.default_rng(0)
+    K, m = 12, 5
+    D = _random_metric(rng, K)
+    labels = np.arange(K)
+    classes = np.sort(rng.choice(labels, m, replace=False))
+    P = _random_simplex(rng, 50, m)
+    est = FrechetMeanPredictor(_prefit(classes), D, prefit=True, chunk_size=chunk_size).fit()
+    whole = est.predict(P)
+    monkeypatch.setattr(frechet, "_ROW_BLOCK", 7)
+    blocked = est.predict(P)
+    np.testing.assert_array_equal(blocked, whole)
+    np.testing.assert_array_equal(blocked, _brute_force(P, D, labels, classes))
+    np.testing.assert_array_equal(blocked, labels[np.argmin(est.frechet_scores(P), axis=1)])
+
+
 def test_squares_distances_exactly_once():
     # path 0 - 1 - 2 with lengths 1 and 3: squared once, the middle label wins
     # for p = (0.5, 0.5) on (0, 2): 0.5*1 + 0.5*9 = 5 < 8; squared twice it

@@ -55,6 +55,23 @@ def test_reproducible_bit_for_bit(digits_split):
     assert not np.array_equal(a, c)
 
 
+def test_transform_batches_are_written_in_place(blobs):
+    # transform writes each inference batch into one preallocated output
+    # (bounded memory at 1M rows): the same values as the module called on
+    # each batch, for batches of 7 rows with a short last one
+    X, y = blobs
+    X = X.astype(np.float32)
+    est = MetricLearner(**FAST).fit(X, y)
+    with torch.no_grad():
+        want = torch.cat([est.module_(torch.from_numpy(X[i:i + 7]))
+                          for i in range(0, len(X), 7)]).numpy()
+    got = est._forward(X, batch_size=7)
+    assert got.shape == (len(X), est.embedding_size_) and got.dtype == np.float32
+    np.testing.assert_array_equal(got, want)
+    np.testing.assert_allclose(est.transform(X), want, rtol=1e-5, atol=1e-6)
+    assert est._forward(X[:0]).shape == (0, est.embedding_size_)
+
+
 def test_pickle_gives_identical_transform(digits_split):
     X_tr, X_te, y_tr, _ = digits_split
     est = MetricLearner(**FAST).fit(X_tr, y_tr)

@@ -186,6 +186,30 @@ def test_threshold_path_matches_brute_force_with_ties(monkeypatch, group, loo, m
     np.testing.assert_allclose(dist, bd, atol=1e-12)
 
 
+@pytest.mark.parametrize("metric", ["euclidean", "dot"])
+@pytest.mark.parametrize("k", [1, 4])
+def test_topk_path_leave_one_out_in_column_blocks(metric, k):
+    # the top-k path (the one used off the CPU) excludes each query's own row
+    # without a per-block nonzero: many row and column blocks, ties, and a
+    # query (-1) with nothing to exclude
+    import skmetric.neighbors as nb
+
+    X = int_data(60, 3, 7, high=3).astype(np.float64) + 0.5
+    budget = 2 * 8 * 32 * 9 + 2 * 32 * 2 * (k + 1) * 16  # 32 rows x 9 columns
+    self_index = np.arange(60)
+    self_index[5] = -1
+    got = np.zeros((60, k), dtype=np.int64)
+    for q0, q1, _, i in nb._iter_knn(X, None, k, metric=metric, memory_budget=budget,
+                                     self_index=self_index, method="topk"):
+        got[q0:q1] = i.numpy()
+    rows, cols = nb._block_shape(60, 60, k, 8, budget)
+    assert rows < 60 and cols < 60
+    _, want = brute_knn(X, None, k, metric)
+    np.testing.assert_array_equal(np.delete(got, 5, axis=0), np.delete(want, 5, axis=0))
+    _, with_self = brute_knn(X[5:6], X, k, metric)
+    np.testing.assert_array_equal(got[5], with_self[0])
+
+
 def test_threshold_path_all_equal_and_adversarial_order():
     # Every score tied (worst case for the threshold), then references
     # sorted from far to near so the first tile's threshold is loose.

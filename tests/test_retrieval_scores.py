@@ -85,6 +85,25 @@ def test_float32_and_small_memory_budget():
         assert got[key] == pytest.approx(want[key], rel=1e-9), key
 
 
+@pytest.mark.parametrize("k", [[1, 4], 10])
+def test_query_blocks_give_the_unblocked_answer(monkeypatch, k):
+    # queries are scored in blocks of _QUERY_BLOCK_ENTRIES // max(k) (bounded
+    # memory at 1M queries); blocks of 1-3 queries change no value, not a bit
+    import skmetric.metrics._retrieval_scores as mod
+
+    rng = np.random.RandomState(4)
+    queries, corpus = rng.normal(size=(37, 5)), rng.normal(size=(90, 5))
+    rel = sp.csr_matrix(graded(37, 90, 5))
+    whole = retrieval_scores(queries, corpus, rel, k=k)
+    monkeypatch.setattr(mod, "_QUERY_BLOCK_ENTRIES", 25)
+    blocked = retrieval_scores(queries, corpus, rel, k=k)
+    assert blocked == whole
+    for kk in np.atleast_1d(k):
+        want = brute_scores(queries, corpus, rel.toarray(), int(kk), "cosine")
+        for key in want:
+            assert blocked[key] == pytest.approx(want[key], rel=1e-12), key
+
+
 def test_ties_ranked_by_index_and_the_sklearn_tie_rule():
     # integer data: many exactly equal distances
     rng = np.random.RandomState(0)

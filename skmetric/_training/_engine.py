@@ -766,16 +766,23 @@ class TorchTrainingMixin:
         fn = module if method is None else getattr(module, method)
         device = next(iter(module.parameters()), torch.empty(0)).device
         X_t = _as_tensor(X, dtype)
-        with torch.no_grad():
-            outs = [
-                fn(X_t[start : start + batch_size].to(device)).cpu()
-                for start in range(0, X_t.shape[0], batch_size)
-            ]
-        if not outs:  # empty X: infer the output width from one dummy row
+        n = X_t.shape[0]
+        if n == 0:  # empty X: infer the output width from one dummy row
             with torch.no_grad():
                 width = fn(torch.zeros((1, X_t.shape[1]), dtype=X_t.dtype, device=device))
             return np.zeros((0, width.shape[1]), dtype=dtype)
-        return torch.cat(outs).numpy()
+        # Bounded memory: every batch is written into one preallocated output
+        # (a list of batches + concatenate would hold the output twice, and
+        # the kept batches fragment the heap between the activations).
+        out = None
+        with torch.no_grad():
+            for start in range(0, n, batch_size):
+                part = fn(X_t[start : start + batch_size].to(device)).cpu()
+                if out is None:
+                    out = torch.empty((n, *part.shape[1:]), dtype=part.dtype)
+                out[start : start + part.shape[0]] = part
+                del part
+        return out.numpy()
 
     # ------------------------------------------------------- shared fit steps
     def _validate_classification_data(self, X, y):

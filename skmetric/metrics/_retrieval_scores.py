@@ -20,6 +20,10 @@ from ..neighbors import (
 
 __all__ = ["retrieval_scores"]
 
+# Queries x cut-off entries scored at once (about 20 float64 arrays of this
+# many entries are alive while a block is scored).
+_QUERY_BLOCK_ENTRIES = 2**18
+
 
 def _check_ks(k):
     ks = [k] if isinstance(k, Integral) and not isinstance(k, bool) else k
@@ -130,8 +134,25 @@ def retrieval_scores(
     n_relevant = n_relevant[evaluated]
     m, k_max = evaluated.size, ks[-1]
 
-    _, ind = kneighbors(queries[evaluated], corpus, min(k_max, n_corpus), metric=metric,
-                        memory_budget=memory_budget, device=device)
+    # Queries are searched and scored in blocks, so that the (block, k)
+    # intermediate arrays stay bounded whatever the number of queries; the
+    # per-query values are kept (4 floats per query and k) and averaged once,
+    # so the result does not depend on the block size.
+    per_query = {f"{name}@{kk}": np.empty(m) for kk in ks
+                 for name in ("ndcg", "mrr", "recall", "map")}
+    block = max(1, _QUERY_BLOCK_ENTRIES // max(k_max, 1))
+    for b0 in range(0, m, block):
+        b1 = min(m, b0 + block)
+        _, ind = kneighbors(queries[evaluated[b0:b1]], corpus, min(k_max, n_corpus),
+                            metric=metric, memory_budget=memory_budget, device=device)
+        _score_block(ind, rel[b0:b1], n_relevant[b0:b1], ks, k_max, n_corpus,
+                     {name: values[b0:b1] for name, values in per_query.items()})
+    return {name: float(np.mean(values)) for name, values in per_query.items()}
+
+
+def _score_block(ind, rel, n_relevant, ks, k_max, n_corpus, out):
+    """Write each query's scores of one block into the arrays of ``out``."""
+    m = ind.shape[0]
     # Relevance of each result: look (row, column) up among the sorted keys
     # of the CSR entries.
     row = np.repeat(np.arange(m), n_relevant)
@@ -139,6 +160,7 @@ def retrieval_scores(
     wanted = np.arange(m)[:, None] * n_corpus + ind
     at = np.minimum(np.searchsorted(keys, wanted), keys.size - 1)
     gains = np.where(keys[at] == wanted, rel.data[at], 0.0)
+    del wanted, at
     if k_max > n_corpus:  # ranks past the end of the corpus hold nothing
         gains = np.hstack([gains, np.zeros((m, k_max - n_corpus))])
     discount = 1.0 / np.log2(np.arange(2, k_max + 2))
@@ -157,11 +179,9 @@ def retrieval_scores(
     first = np.where(hits.any(axis=1), hits.argmax(axis=1), k_max)
     precision_sum = np.cumsum(hits * n_hits / np.arange(1, k_max + 1), axis=1)
 
-    scores = {}
     for kk in ks:
         c = kk - 1
-        scores[f"ndcg@{kk}"] = float(np.mean(dcg[:, c] / idcg[:, c]))
-        scores[f"mrr@{kk}"] = float(np.mean(np.where(first < kk, 1.0 / (first + 1), 0.0)))
-        scores[f"recall@{kk}"] = float(np.mean(n_hits[:, c] / n_relevant))
-        scores[f"map@{kk}"] = float(np.mean(precision_sum[:, c] / np.minimum(kk, n_relevant)))
-    return scores
+        out[f"ndcg@{kk}"][:] = dcg[:, c] / idcg[:, c]
+        out[f"mrr@{kk}"][:] = np.where(first < kk, 1.0 / (first + 1), 0.0)
+        out[f"recall@{kk}"][:] = n_hits[:, c] / n_relevant
+        out[f"map@{kk}"][:] = precision_sum[:, c] / np.minimum(kk, n_relevant)

@@ -7,6 +7,13 @@ from torch import nn
 __all__ = ["ResidualEmbedder", "initial_projection"]
 
 
+# Values converted to float64 at a time by initial_projection (8 MiB).
+_CHUNK_VALUES = 2**20
+# Largest centred float64 copy (bytes) for which the PCA axes come from an SVD
+# of the data itself; beyond, from the eigenvectors of the d x d scatter matrix.
+_SVD_MAX_BYTES = 2**28
+
+
 def initial_projection(X, n_components):
     """Centre, scale and PCA/identity projection that the embedding starts from.
 
@@ -15,19 +22,47 @@ def initial_projection(X, n_components):
     the number of features it is the identity; otherwise the top principal
     axes.  It is divided by the root of the total variance, so embeddings have
     a norm of about 1 while distances keep the order of the raw features.
+
+    The statistics are accumulated in float64 over blocks of rows, so the
+    memory used beyond ``X`` stays bounded whatever the number of rows.  The
+    principal axes come from an SVD of the centred data when its float64 copy
+    is small (at most 256 MiB), else from the eigenvectors of the d x d
+    scatter matrix (the same axes, each with its largest entry positive).
     """
-    X = np.asarray(X, dtype=np.float64)
-    mean = X.mean(axis=0)
-    Xc = X - mean
-    std = Xc.std(axis=0)
-    feature_scale = np.where(std > 1e-12 * max(1.0, float(np.abs(X).max(initial=0))), std, 1.0)
-    total = float(np.sqrt((Xc**2).sum(axis=1).mean())) or 1.0
-    n_features = X.shape[1]
+    X = np.asarray(X)
+    n, n_features = X.shape
+    rows = max(1, _CHUNK_VALUES // max(1, n_features))
+    chunks = [slice(start, start + rows) for start in range(0, n, rows)]
+    total_sum = np.zeros(n_features)
+    abs_max = 0.0
+    for c in chunks:
+        block = np.asarray(X[c], dtype=np.float64)
+        total_sum += block.sum(axis=0)
+        abs_max = max(abs_max, float(np.abs(block).max(initial=0)))
+    mean = total_sum / n
+    squares = np.zeros(n_features)
+    for c in chunks:
+        block = np.asarray(X[c], dtype=np.float64) - mean
+        squares += (block**2).sum(axis=0)
+    std = np.sqrt(squares / n)
+    feature_scale = np.where(std > 1e-12 * max(1.0, abs_max), std, 1.0)
+    total = float(np.sqrt(squares.sum() / n)) or 1.0
     if n_components == n_features:
         proj = np.eye(n_features)
     else:
-        # principal axes of the centred data (right singular vectors)
-        _, _, vt = np.linalg.svd(Xc, full_matrices=False)
+        if n * n_features * 8 <= _SVD_MAX_BYTES:
+            # principal axes of the centred data (right singular vectors)
+            _, _, vt = np.linalg.svd(np.asarray(X, dtype=np.float64) - mean,
+                                     full_matrices=False)
+        else:
+            scatter = np.zeros((n_features, n_features))
+            for c in chunks:
+                block = np.asarray(X[c], dtype=np.float64) - mean
+                scatter += block.T @ block
+            values, vectors = np.linalg.eigh(scatter)
+            vt = vectors[:, ::-1][:, : min(n, n_features)].T
+            signs = np.sign(vt[np.arange(vt.shape[0]), np.abs(vt).argmax(axis=1)])
+            vt = vt * np.where(signs == 0, 1.0, signs)[:, None]
         proj = vt[:n_components].T
         if proj.shape[1] < n_components:  # fewer samples than components
             pad = np.zeros((n_features, n_components - proj.shape[1]))
