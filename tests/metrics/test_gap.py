@@ -64,7 +64,8 @@ def test_no_labelled_query_warns_nan():
         (([0, 1], [0], [1.0, 2.0]),
          "`y_true`, `y_pred` and `confidence` must have the same length; got 2, 1 and 2."),
         (([0, 1], [0, 1], [1.0, np.inf]), "`confidence` contains infinity."),
-        (([0, 1], [0, 1], np.ones((2, 2))), "`confidence` must be 1-D; got an array of shape (2, 2)."),
+        (([0, 1], [0, 1], np.ones((2, 2))),
+         "`confidence` must be 1-D; got an array of shape (2, 2)."),
         (([0, 1], [0, 1], ["a", "b"]), "`confidence` must hold real numbers"),
     ],
 )

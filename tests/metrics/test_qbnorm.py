@@ -161,7 +161,8 @@ def test_euclidean_on_unit_vectors_equals_cosine():
     "kwargs, message",
     [
         ({"querybank": np.ones((3, 2))}, "`querybank` has 2 features but X has 4."),
-        ({"querybank": np.ones((3, 4)), "beta": 0}, "`beta` must be a finite real number > 0; got 0."),
+        ({"querybank": np.ones((3, 4)), "beta": 0},
+         "`beta` must be a finite real number > 0; got 0."),
         ({"querybank": np.ones((3, 4)), "beta": np.inf},
          "`beta` must be a finite real number > 0; got inf."),
         ({"querybank": np.ones((3, 4)), "querybank_k": 0},
