@@ -592,11 +592,9 @@ def _iter_knn_querybank(X, X_ref, k, *, metric, memory_budget, querybank, beta, 
             yield normed[q0:q1], None, ind
 
 
-def _distances_of(X, ref, rows, ind, metric):
-    """Distances under ``metric`` between ``X[rows]`` and ``ref[ind]`` (row-wise)."""
-    dtype = _similarity_dtype(X, ref)
-    Q, q_sq = _prepare(X[rows], metric, dtype)
-    R, r_sq = _prepare(ref, metric, dtype)
+def _distances_of(Q, q_sq, R, r_sq, ind, metric):
+    """Distances under ``metric`` between the rows of ``Q`` and ``R[ind]``
+    (row-wise), from the outputs of :func:`_prepare`."""
     ind = torch.as_tensor(ind)
     dot = torch.einsum("nd,nkd->nk", Q, R[ind])
     if metric == "euclidean":
@@ -604,7 +602,6 @@ def _distances_of(X, ref, rows, ind, metric):
     if metric == "cosine":
         return (1 - dot).numpy()
     return (-dot).numpy()
-
 
 def kneighbors(
     X,
@@ -732,6 +729,9 @@ def kneighbors(
         dist = np.empty((X.shape[0], n_neighbors), dtype=np.result_type(X.dtype, ref.dtype))
         ind = np.empty((X.shape[0], n_neighbors), dtype=np.int64)
         with torch.no_grad():
+            dtype = _similarity_dtype(X, ref)
+            Q, q_sq = _prepare(X, metric, dtype)
+            R, r_sq = _prepare(ref, metric, dtype)
             for rows, v, i in _iter_knn_querybank(
                 X, X_ref, n_neighbors, metric=metric, memory_budget=memory_budget,
                 querybank=querybank, beta=beta, querybank_k=querybank_k,
@@ -739,8 +739,13 @@ def kneighbors(
             ):
                 i = i.cpu().numpy()
                 ind[rows] = i
-                dist[rows] = (_distances_of(X, ref, rows, i, metric) if v is None
-                              else v.cpu().numpy())
+                if v is None:
+                    t = torch.as_tensor(rows)
+                    v = _distances_of(Q[t], None if q_sq is None else q_sq[t], R, r_sq, i,
+                                      metric)
+                else:
+                    v = v.cpu().numpy()
+                dist[rows] = v
         return dist, ind
     if backend == "faiss":
         return _faiss_search(X, X_ref, n_neighbors, metric=metric, index=index,
