@@ -67,9 +67,8 @@ def global_average_precision(y_true, y_pred, confidence, *, no_label=None):
     ----------
     T. Weyand, A. Araujo, B. Cao, J. Sim, "Google Landmarks Dataset v2 -- A
     Large-Scale Benchmark for Instance-Level Recognition and Retrieval",
-    CVPR 2020 (section 4, "Recognition" metric; F. Perronnin et al., "Large-scale
-    image retrieval with compressed Fisher vectors", CVPR 2010, for the
-    micro-AP).
+    CVPR 2020 (the recognition metric, also called micro-AP; the Kaggle
+    Landmark Recognition challenges score one prediction per query this way).
 
     Examples
     --------
