@@ -44,6 +44,9 @@ def retrieval_scores(
     metric="cosine",
     memory_budget=DEFAULT_MEMORY_BUDGET,
     device=None,
+    querybank=None,
+    beta=20.0,
+    querybank_k=1,
 ):
     """NDCG@k, MRR@k, Recall@k and MAP@k of queries searched in a corpus.
 
@@ -93,6 +96,14 @@ def retrieval_scores(
         Bytes for the score blocks of the search.
     device : str or torch.device, default=None
         Device of the search (CPU by default).
+    querybank : array-like of shape (n_bank, n_features), default=None
+        A bank of queries (e.g. the training queries) for QB-Norm's dynamic
+        inverted softmax, which rescores the corpus against hubness (see
+        :func:`skmetric.neighbors.kneighbors`); ``None``: plain ranking.
+    beta : float, default=20.0
+        QB-Norm's inverse temperature (> 0).
+    querybank_k : int, default=1
+        QB-Norm's activation depth.
 
     Returns
     -------
@@ -131,7 +142,8 @@ def retrieval_scores(
     m, k_max = evaluated.size, ks[-1]
 
     _, ind = kneighbors(queries[evaluated], corpus, min(k_max, n_corpus), metric=metric,
-                        memory_budget=memory_budget, device=device)
+                        memory_budget=memory_budget, device=device, querybank=querybank,
+                        beta=beta, querybank_k=querybank_k)
     # Relevance of each result: look (row, column) up among the sorted keys
     # of the CSR entries.
     row = np.repeat(np.arange(m), n_relevant)

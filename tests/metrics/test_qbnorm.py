@@ -183,3 +183,16 @@ def test_bad_querybank_in_metrics():
     X, _, _ = data()
     with pytest.raises(ValueError, match=re.escape("`beta` must be a finite real number > 0")):
         recall_at_k(X, np.arange(30) % 2, querybank=X, beta=-1.0)
+
+
+def test_retrieval_scores_with_querybank_match_loop_reference():
+    from skmetric.metrics import retrieval_scores
+
+    X, ref, bank = data(7)
+    relevance = [[q % 25, (3 * q) % 25] for q in range(len(X))]
+    rankings = loop_qbnorm_rankings(X, ref, bank, "cosine", 4.0, 1, False)
+    mrr = np.mean([1.0 / (1 + min(r.index(j) for j in rel)) if min(
+        r.index(j) for j in rel) < 5 else 0.0 for r, rel in zip(rankings, relevance)])
+    got = retrieval_scores(X, ref, relevance, k=5, querybank=bank, beta=4.0)
+    assert got["mrr@5"] == pytest.approx(mrr, abs=1e-12)
+    assert got["mrr@5"] != pytest.approx(retrieval_scores(X, ref, relevance, k=5)["mrr@5"])
