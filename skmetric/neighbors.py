@@ -484,6 +484,133 @@ def _faiss_search(X, X_ref, k, *, metric, index, index_params, exclude_self):
     return scores, indices.astype(np.int64)
 
 
+# ------------------------------------------------------------ QB-Norm
+def _check_querybank(querybank, beta, querybank_k, n_features, n_ref):
+    """Validate the query-bank arguments; return ``(bank, beta, k)``."""
+    bank = _check_embedding(querybank, "querybank")
+    if bank.shape[1] != n_features:
+        raise ValueError(
+            f"`querybank` has {bank.shape[1]} features but X has {n_features}."
+        )
+    if (isinstance(beta, bool) or not isinstance(beta, Real) or not np.isfinite(beta)
+            or beta <= 0):
+        raise ValueError(f"`beta` must be a finite real number > 0; got {beta!r}.")
+    querybank_k = _check_positive_int(querybank_k, "querybank_k")
+    if querybank_k > n_ref:
+        raise ValueError(
+            f"`querybank_k`={querybank_k} is larger than the number of references={n_ref}."
+        )
+    return bank, float(beta), querybank_k
+
+
+def _similarity_dtype(*arrays):
+    return torch.float64 if any(a.dtype == np.float64 for a in arrays) else torch.float32
+
+
+def _querybank_normaliser(bank, ref, *, metric, beta, k, memory_budget, device):
+    """Log-normaliser of every reference and its activation flag.
+
+    ``log_norm[j] = log sum_b exp(beta * s(b, j))`` over the bank rows ``b``
+    (a running logsumexp over blocks of the bank), and ``active[j]`` tells
+    whether reference ``j`` is among the ``k`` nearest references of some
+    bank row.
+    """
+    dtype = _similarity_dtype(bank, ref)
+    itemsize = 8 if dtype == torch.float64 else 4
+    B, b_sq = _prepare(bank, metric, dtype)
+    R, r_sq = _prepare(ref, metric, dtype)
+    if device is not None:
+        B, R = B.to(device), R.to(device)
+        b_sq = None if b_sq is None else b_sq.to(device)
+        r_sq = None if r_sq is None else r_sq.to(device)
+    n_ref = R.shape[0]
+    # The similarity block and its exponentials: two score-sized arrays.
+    rows = max(1, memory_budget // (2 * n_ref * itemsize))
+    log_norm = torch.full((n_ref,), -torch.inf, dtype=dtype, device=R.device)
+    with torch.no_grad():
+        for b0 in range(0, B.shape[0], rows):
+            b1 = min(b0 + rows, B.shape[0])
+            S = torch.mm(B[b0:b1], R.T)
+            if metric == "euclidean":
+                # s = -||b - r||^2 / 2
+                S.sub_(b_sq[b0:b1].unsqueeze(1) / 2).sub_(r_sq.unsqueeze(0) / 2)
+            log_norm = torch.logaddexp(log_norm, torch.logsumexp(S.mul_(beta), dim=0))
+        active = torch.zeros(n_ref, dtype=torch.bool, device=R.device)
+        for _, _, _, ind in _iter_knn(bank, ref, k, metric=metric, memory_budget=memory_budget,
+                                      device=device, return_distance=False):
+            active[ind.flatten()] = True
+    return log_norm, active
+
+
+def _inverted_softmax_inputs(X, ref, log_norm, *, metric, beta):
+    """Rows whose inner product ranks references by the QB-Norm score.
+
+    Searching ``[beta * q, 1]`` against ``[r, c_r]`` by largest inner product
+    ranks the references of ``q`` by ``beta * s(q, r) - log_norm[r]`` (the
+    log of the dynamic inverted softmax), with ``c_r = -log_norm[r]``, and
+    ``c_r = -beta * ||r||^2 / 2 - log_norm[r]`` for ``s = -||q - r||^2 / 2``
+    (the term ``-beta * ||q||^2 / 2`` is the same for every reference).
+    """
+    dtype = log_norm.dtype
+    Q, _ = _prepare(X, "cosine" if metric == "cosine" else "dot", dtype)
+    R, _ = _prepare(ref, "cosine" if metric == "cosine" else "dot", dtype)
+    offset = -log_norm.cpu()
+    if metric == "euclidean":
+        offset = offset - beta * (R * R).sum(dim=1) / 2
+    Qa = torch.cat([beta * Q, torch.ones((Q.shape[0], 1), dtype=dtype)], dim=1)
+    Ra = torch.cat([R, offset.unsqueeze(1)], dim=1)
+    return Qa.numpy(), Ra.numpy()
+
+
+def _iter_knn_querybank(X, X_ref, k, *, metric, memory_budget, querybank, beta, querybank_k,
+                        self_index=None, device=None):
+    """Yield ``(rows, distances, indices)``: the search of :func:`_iter_knn`
+    with QB-Norm's dynamic inverted softmax (Bogolin et al., 2022).
+
+    ``rows`` are positions in ``X``.  A query whose plain nearest reference
+    is active (among the ``querybank_k`` nearest references of a bank row)
+    is ranked by ``exp(beta s(q, r)) / sum_b exp(beta s(b, r))``; the other
+    queries keep the plain ranking.  ``distances`` is None for the rescored
+    blocks.  Ties are broken by reference index in both rankings.
+    """
+    ref = X if X_ref is None else X_ref
+    log_norm, active = _querybank_normaliser(querybank, ref, metric=metric, beta=beta,
+                                             k=querybank_k, memory_budget=memory_budget,
+                                             device=device)
+    top1 = np.empty(X.shape[0], dtype=np.int64)
+    for q0, q1, _, ind in _iter_knn(X, ref, 1, metric=metric, memory_budget=memory_budget,
+                                    self_index=self_index, device=device,
+                                    return_distance=False):
+        top1[q0:q1] = ind[:, 0].cpu().numpy()
+    rescore = active.cpu().numpy()[top1]
+    own = None if self_index is None else np.asarray(self_index, dtype=np.int64)
+    plain = np.flatnonzero(~rescore)
+    if plain.size:
+        for q0, q1, v, ind in _iter_knn(X[plain], ref, k, metric=metric,
+                                        memory_budget=memory_budget,
+                                        self_index=None if own is None else own[plain],
+                                        device=device):
+            yield plain[q0:q1], v, ind
+    normed = np.flatnonzero(rescore)
+    if normed.size:
+        Qa, Ra = _inverted_softmax_inputs(X[normed], ref, log_norm, metric=metric, beta=beta)
+        for q0, q1, _, ind in _iter_knn(Qa, Ra, k, metric="dot", memory_budget=memory_budget,
+                                        self_index=None if own is None else own[normed],
+                                        device=device, return_distance=False):
+            yield normed[q0:q1], None, ind
+
+
+def _distances_of(Q, q_sq, R, r_sq, ind, metric):
+    """Distances under ``metric`` between the rows of ``Q`` and ``R[ind]``
+    (row-wise), from the outputs of :func:`_prepare`."""
+    ind = torch.as_tensor(ind)
+    dot = torch.einsum("nd,nkd->nk", Q, R[ind])
+    if metric == "euclidean":
+        return (q_sq.unsqueeze(1) + r_sq[ind] - 2 * dot).clamp_min_(0).sqrt_().numpy()
+    if metric == "cosine":
+        return (1 - dot).numpy()
+    return (-dot).numpy()
+
 def kneighbors(
     X,
     X_ref=None,
@@ -495,8 +622,25 @@ def kneighbors(
     index="flat",
     index_params=None,
     device=None,
+    querybank=None,
+    beta=20.0,
+    querybank_k=1,
 ):
     """Find the nearest reference rows of each query row.
+
+    With ``querybank``, the ranking is rescored by QB-Norm's dynamic
+    inverted softmax (Bogolin et al., 2022), which reduces hubness: a
+    reference that is the nearest neighbour of many bank queries is ranked
+    lower.  With ``s(q, r)`` the similarity of ``metric`` (cosine
+    similarity, inner product, or ``-||q - r||^2 / 2`` for ``"euclidean"``)
+    and ``b`` the bank rows, a query is ranked by
+
+    .. math:: \\frac{\\exp(\\beta\\, s(q, r))}{\\sum_b \\exp(\\beta\\, s(b, r))}
+
+    if its plain nearest reference is *active* (among the ``querybank_k``
+    nearest references of at least one bank row), and by plain ``metric``
+    otherwise.  A bank far from the references activates nothing and
+    leaves every ranking unchanged.
 
     Parameters
     ----------
@@ -525,11 +669,22 @@ def kneighbors(
         ``ef_construction``/``ef_search`` (HNSW).
     device : str or torch.device, default=None
         Device of the torch search (CPU by default).
+    querybank : array-like of shape (n_bank, n_features), default=None
+        QB-Norm's bank of queries (e.g. the training queries), embedded
+        like ``X``; ``None`` ranks by ``metric`` alone.  Torch backend only.
+    beta : float, default=20.0
+        Inverse temperature of the inverted softmax (> 0; the paper's
+        default is 20, for cosine similarities).
+    querybank_k : int, default=1
+        References within this many nearest neighbours of a bank row are
+        active (the paper's k).
 
     Returns
     -------
     distances : ndarray of shape (n_queries, n_neighbors)
         Sorted ascending; equal distances are ordered by reference index.
+        With ``querybank``, the distances under ``metric`` of the neighbours
+        in their QB-Norm order (then not necessarily ascending).
     indices : ndarray of shape (n_queries, n_neighbors), dtype=int64
         Row indices into ``X_ref`` (or ``X``).
 
@@ -573,6 +728,33 @@ def kneighbors(
         raise ValueError(
             f"`n_neighbors`={n_neighbors} is larger than {where}={n_available}."
         )
+    if querybank is not None:
+        if backend != "torch":
+            raise ValueError("`querybank` needs backend='torch'.")
+        ref = X if X_ref is None else X_ref
+        querybank, beta, querybank_k = _check_querybank(
+            querybank, beta, querybank_k, X.shape[1], ref.shape[0])
+        dist = np.empty((X.shape[0], n_neighbors), dtype=np.result_type(X.dtype, ref.dtype))
+        ind = np.empty((X.shape[0], n_neighbors), dtype=np.int64)
+        with torch.no_grad():
+            dtype = _similarity_dtype(X, ref)
+            Q, q_sq = _prepare(X, metric, dtype)
+            R, r_sq = _prepare(ref, metric, dtype)
+            for rows, v, i in _iter_knn_querybank(
+                X, X_ref, n_neighbors, metric=metric, memory_budget=memory_budget,
+                querybank=querybank, beta=beta, querybank_k=querybank_k,
+                self_index=np.arange(X.shape[0]) if exclude_self else None, device=device,
+            ):
+                i = i.cpu().numpy()
+                ind[rows] = i
+                if v is None:
+                    t = torch.as_tensor(rows)
+                    v = _distances_of(Q[t], None if q_sq is None else q_sq[t], R, r_sq, i,
+                                      metric)
+                else:
+                    v = v.cpu().numpy()
+                dist[rows] = v
+        return dist, ind
     if backend == "faiss":
         return _faiss_search(X, X_ref, n_neighbors, metric=metric, index=index,
                              index_params=index_params, exclude_self=exclude_self)

@@ -1,6 +1,6 @@
 """Evaluation metrics and scorers.
 
-Metrics: retrieval, clustering, verification and geometry of embeddings;
+Metrics: retrieval (QB-Norm rescoring, GAP), clustering, verification and geometry of embeddings;
 AnyLoss confusion-matrix metrics; Loki's expected squared label distance.
 Scorers: :func:`get_scorer` knows every skmetric scorer by name and falls back
 to scikit-learn's names; :func:`make_scorer` and the ``*_scorer`` factories
@@ -20,6 +20,7 @@ from ._retrieval import (
     recall_at_k,
     retrieval_report,
 )
+from ._retrieval_gap import global_average_precision
 from ._retrieval_scores import retrieval_scores
 from ._scorers import (
     ami_scorer,
@@ -51,6 +52,7 @@ __all__ = [
     "few_shot_accuracy",
     "get_scorer",
     "get_scorer_names",
+    "global_average_precision",
     "make_anyloss_scorer",
     "make_embedding_scorer",
     "make_expected_squared_distance_scorer",

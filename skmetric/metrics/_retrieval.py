@@ -14,7 +14,14 @@ from numbers import Integral
 import numpy as np
 import torch
 
-from ..neighbors import DEFAULT_MEMORY_BUDGET, _check_embedding, _check_metric, _iter_knn
+from ..neighbors import (
+    DEFAULT_MEMORY_BUDGET,
+    _check_embedding,
+    _check_metric,
+    _check_querybank,
+    _iter_knn,
+    _iter_knn_querybank,
+)
 from ..utils._validation import check_consistent_length
 
 __all__ = [
@@ -52,7 +59,8 @@ def _check_labels(labels, name, n_samples, X_name):
 class _Setup:
     """Validated inputs of a retrieval metric, with encoded labels and R."""
 
-    def __init__(self, X, labels, X_ref, labels_ref, metric):
+    def __init__(self, X, labels, X_ref, labels_ref, metric, querybank=None, beta=20.0,
+                 querybank_k=1):
         _check_metric(metric)
         self.metric = metric
         self.loo = X_ref is None
@@ -85,6 +93,10 @@ class _Setup:
         self.n_available = n_ref - 1 if self.loo else n_ref
         self.valid = self.R > 0
         self.n_excluded = int((~self.valid).sum())
+        self.querybank = None
+        if querybank is not None:
+            self.querybank, self.beta, self.querybank_k = _check_querybank(
+                querybank, beta, querybank_k, self.X.shape[1], n_ref)
 
     def search(self, depth, memory_budget, device=None):
         """Yield ``(R, relevance)`` per block of non-lone queries.
@@ -102,6 +114,15 @@ class _Setup:
         y_ref = torch.as_tensor(self.y_ref)
         R = torch.as_tensor(self.R[rows])
         with torch.no_grad():
+            if self.querybank is not None:
+                for block, _, ind in _iter_knn_querybank(
+                    Xq, X_ref, depth, metric=self.metric, memory_budget=memory_budget,
+                    querybank=self.querybank, beta=self.beta,
+                    querybank_k=self.querybank_k, self_index=self_index, device=device,
+                ):
+                    block = torch.as_tensor(block)
+                    yield R[block], y_ref[ind.cpu()] == y_q[block].unsqueeze(1)
+                return
             for q0, q1, _, ind in _iter_knn(
                 Xq, X_ref, depth, metric=self.metric, memory_budget=memory_budget,
                 self_index=self_index, device=device, return_distance=False,
@@ -192,8 +213,8 @@ def _run(setup, depth, stats, memory_budget):
     return totals
 
 
-def _one(name, X, labels, X_ref, labels_ref, metric, memory_budget, depth_fn, stat):
-    setup = _Setup(X, labels, X_ref, labels_ref, metric)
+def _one(name, X, labels, X_ref, labels_ref, metric, memory_budget, depth_fn, stat, qb):
+    setup = _Setup(X, labels, X_ref, labels_ref, metric, *qb)
     n_valid = int(setup.valid.sum())
     if n_valid == 0:
         return _finish(0.0, 0, setup.n_excluded, name)
@@ -228,6 +249,15 @@ _PARAMS_DOC = """X : array-like of shape (n_queries, n_features)
         product.
     memory_budget : int, default=268435456
         Bytes the kNN search may use (see :func:`skmetric.neighbors.kneighbors`).
+    querybank : array-like of shape (n_bank, n_features), default=None
+        A bank of queries (e.g. the training rows) for QB-Norm: the
+        rankings are rescored by the dynamic inverted softmax, as in
+        :func:`skmetric.neighbors.kneighbors`.  ``None``: plain ranking.
+    beta : float, default=20.0
+        QB-Norm's inverse temperature (> 0).
+    querybank_k : int, default=1
+        QB-Norm's activation depth: references within this many nearest
+        neighbours of a bank row are active.
 
     Returns
     -------
@@ -238,7 +268,8 @@ _PARAMS_DOC = """X : array-like of shape (n_queries, n_features)
 
 
 def recall_at_k(X, labels, k=1, *, X_ref=None, labels_ref=None, metric="euclidean",
-                memory_budget=DEFAULT_MEMORY_BUDGET):
+                memory_budget=DEFAULT_MEMORY_BUDGET,
+                querybank=None, beta=20.0, querybank_k=1):
     """Recall@K as used in deep metric learning (hit rate at K).
 
     A query scores 1 if any of its ``k`` nearest references shares its
@@ -267,11 +298,13 @@ def recall_at_k(X, labels, k=1, *, X_ref=None, labels_ref=None, metric="euclidea
     """
     k = _check_k(k)
     return _one("recall_at_k", X, labels, X_ref, labels_ref, metric, memory_budget,
-                lambda s: k, lambda b: _hit(b, k))
+                lambda s: k, lambda b: _hit(b, k),
+                (querybank, beta, querybank_k))
 
 
 def precision_at_k(X, labels, k=1, *, X_ref=None, labels_ref=None, metric="euclidean",
-                   memory_budget=DEFAULT_MEMORY_BUDGET):
+                   memory_budget=DEFAULT_MEMORY_BUDGET,
+                   querybank=None, beta=20.0, querybank_k=1):
     """Precision@K: the fraction of the ``k`` nearest references that share the label.
 
     Always divided by ``k``: with ``k`` larger than the reference set the
@@ -296,11 +329,13 @@ def precision_at_k(X, labels, k=1, *, X_ref=None, labels_ref=None, metric="eucli
     """
     k = _check_k(k)
     return _one("precision_at_k", X, labels, X_ref, labels_ref, metric, memory_budget,
-                lambda s: k, lambda b: _precision(b, k))
+                lambda s: k, lambda b: _precision(b, k),
+                (querybank, beta, querybank_k))
 
 
 def r_precision(X, labels, *, X_ref=None, labels_ref=None, metric="euclidean",
-                memory_budget=DEFAULT_MEMORY_BUDGET):
+                memory_budget=DEFAULT_MEMORY_BUDGET,
+                querybank=None, beta=20.0, querybank_k=1):
     """R-Precision: Precision@R_q, with R_q the number of relevant references.
 
     Exact: the search depth is the largest R_q.
@@ -323,11 +358,13 @@ def r_precision(X, labels, *, X_ref=None, labels_ref=None, metric="euclidean",
     0.8
     """
     return _one("r_precision", X, labels, X_ref, labels_ref, metric, memory_budget,
-                _max_r, _r_precision)
+                _max_r, _r_precision,
+                (querybank, beta, querybank_k))
 
 
 def map_at_r(X, labels, *, X_ref=None, labels_ref=None, metric="euclidean",
-             memory_budget=DEFAULT_MEMORY_BUDGET):
+             memory_budget=DEFAULT_MEMORY_BUDGET,
+             querybank=None, beta=20.0, querybank_k=1):
     """MAP@R: (1/R) sum_{i<=R} P(i) rel_i, averaged over queries (Musgrave et al. 2020).
 
     Exact: the search depth is the largest R_q.
@@ -355,11 +392,13 @@ def map_at_r(X, labels, *, X_ref=None, labels_ref=None, metric="euclidean",
     0.8
     """
     return _one("map_at_r", X, labels, X_ref, labels_ref, metric, memory_budget,
-                _max_r, _map_at_r)
+                _max_r, _map_at_r,
+                (querybank, beta, querybank_k))
 
 
 def mean_average_precision(X, labels, k=None, *, X_ref=None, labels_ref=None,
-                           metric="euclidean", memory_budget=DEFAULT_MEMORY_BUDGET):
+                           metric="euclidean", memory_budget=DEFAULT_MEMORY_BUDGET,
+                           querybank=None, beta=20.0, querybank_k=1):
     """Mean average precision: (1/R) sum_{i<=k} P(i) rel_i, averaged over queries.
 
     With ``k=None`` (default) the whole ranking counts and this is the
@@ -386,11 +425,13 @@ def mean_average_precision(X, labels, k=None, *, X_ref=None, labels_ref=None,
     0.8833
     """
     return _one("mean_average_precision", X, labels, X_ref, labels_ref, metric,
-                memory_budget, _depth_upto(k), _average_precision)
+                memory_budget, _depth_upto(k), _average_precision,
+                (querybank, beta, querybank_k))
 
 
 def mrr(X, labels, k=None, *, X_ref=None, labels_ref=None, metric="euclidean",
-        memory_budget=DEFAULT_MEMORY_BUDGET):
+        memory_budget=DEFAULT_MEMORY_BUDGET,
+        querybank=None, beta=20.0, querybank_k=1):
     """Mean reciprocal rank: 1/rank of the first relevant neighbour (0 beyond ``k``).
 
     ``k=None`` (default) searches the whole ranking, so no query scores 0.
@@ -409,11 +450,13 @@ def mrr(X, labels, k=None, *, X_ref=None, labels_ref=None, metric="euclidean",
     0.8667
     """
     return _one("mrr", X, labels, X_ref, labels_ref, metric, memory_budget,
-                _depth_upto(k), _reciprocal_rank)
+                _depth_upto(k), _reciprocal_rank,
+                (querybank, beta, querybank_k))
 
 
 def retrieval_report(X, labels, ks=(1, 2, 4, 8), *, X_ref=None, labels_ref=None,
-                     metric="euclidean", depth=None, memory_budget=DEFAULT_MEMORY_BUDGET):
+                     metric="euclidean", depth=None, memory_budget=DEFAULT_MEMORY_BUDGET,
+                     querybank=None, beta=20.0, querybank_k=1):
     """Every retrieval metric from one kNN search, as a dict.
 
     Parameters
@@ -435,6 +478,9 @@ def retrieval_report(X, labels, ks=(1, 2, 4, 8), *, X_ref=None, labels_ref=None,
         reference (exact mAP and MRR, time N^2 log N).
     memory_budget : int, default=268435456
         Bytes the kNN search may use.
+    querybank, beta, querybank_k
+        QB-Norm rescoring of the rankings (see :func:`recall_at_k`);
+        ``querybank=None`` (default) ranks by ``metric`` alone.
 
     Returns
     -------
@@ -458,7 +504,7 @@ def retrieval_report(X, labels, ks=(1, 2, 4, 8), *, X_ref=None, labels_ref=None,
     ks = [_check_k(k, "ks") for k in np.atleast_1d(np.asarray(ks, dtype=object))]
     if len(ks) == 0:
         raise ValueError("`ks` must hold at least one integer >= 1.")
-    setup = _Setup(X, labels, X_ref, labels_ref, metric)
+    setup = _Setup(X, labels, X_ref, labels_ref, metric, querybank, beta, querybank_k)
     n_valid = int(setup.valid.sum())
     if depth is None:
         depth = max(max(ks), _max_r(setup) if n_valid else 1)

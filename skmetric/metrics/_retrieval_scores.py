@@ -48,6 +48,9 @@ def retrieval_scores(
     metric="cosine",
     memory_budget=DEFAULT_MEMORY_BUDGET,
     device=None,
+    querybank=None,
+    beta=20.0,
+    querybank_k=1,
 ):
     """NDCG@k, MRR@k, Recall@k and MAP@k of queries searched in a corpus.
 
@@ -97,6 +100,14 @@ def retrieval_scores(
         Bytes for the score blocks of the search.
     device : str or torch.device, default=None
         Device of the search (CPU by default).
+    querybank : array-like of shape (n_bank, n_features), default=None
+        A bank of queries (e.g. the training queries) for QB-Norm's dynamic
+        inverted softmax, which rescores the corpus against hubness (see
+        :func:`skmetric.neighbors.kneighbors`); ``None``: plain ranking.
+    beta : float, default=20.0
+        QB-Norm's inverse temperature (> 0).
+    querybank_k : int, default=1
+        QB-Norm's activation depth.
 
     Returns
     -------
@@ -144,7 +155,8 @@ def retrieval_scores(
     for b0 in range(0, m, block):
         b1 = min(m, b0 + block)
         _, ind = kneighbors(queries[evaluated[b0:b1]], corpus, min(k_max, n_corpus),
-                            metric=metric, memory_budget=memory_budget, device=device)
+                            metric=metric, memory_budget=memory_budget, device=device,
+                            querybank=querybank, beta=beta, querybank_k=querybank_k)
         _score_block(ind, rel[b0:b1], n_relevant[b0:b1], ks, k_max, n_corpus,
                      {name: values[b0:b1] for name, values in per_query.items()})
     return {name: float(np.mean(values)) for name, values in per_query.items()}
