@@ -22,7 +22,8 @@ class _RelaxedSimilarity(torch.autograd.Function):
         e.sub_(e.amax(1, keepdim=True)).exp_()
         total = e.sum(1, keepdim=True)
         relaxed = (e * sim).sum(1, keepdim=True).div_(total)
-        slope = torch.sub(sim, relaxed).mul_(1.0 / gamma).add_(1.0).mul_(e.div_(total))
+        # p (1 + (s - S) / gamma) = e (s - (S - gamma)) / (gamma total)
+        slope = torch.sub(sim, relaxed - gamma).mul_(e).mul_(total.mul_(gamma).reciprocal_())
         ctx.save_for_backward(slope)
         ctx.scale = scale
         return relaxed.squeeze(1).mul_(scale)
