@@ -14,6 +14,13 @@ One process, prints a table per experiment:
            metric self-derived from class embeddings (see ``digits``).
 (d) scale  100,000 labels, 1,000 observed classes, 1,000 samples: predict time
            and peak memory (tracemalloc) for an embedding and a tree metric.
+(e) graph  100,000-label graph (a branching-10 taxonomy plus 10,000 random
+           cross-links), 1,000 observed classes: fit time of the prefit
+           predictor, against the previous path (scipy Dijkstra from each
+           source, blocks of 256) run in the same process on the same graph.
+(f) locus  on trees: the exact tree path against the linear programs (the
+           previous path, still used for other metrics) on a small tree, and
+           the tree path alone at 100,000 labels.
 
 The wrapped model is LogisticRegression everywhere.  "argmax" is the same
 fitted model's ``predict``; E[d^2] is the expected squared label distance.
@@ -26,6 +33,8 @@ import tracemalloc
 import warnings
 
 import numpy as np
+import scipy.sparse as sp
+from scipy.sparse.csgraph import dijkstra
 from sklearn.datasets import load_digits
 from sklearn.decomposition import PCA
 from sklearn.exceptions import ConvergenceWarning
@@ -34,7 +43,8 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from skmetric._frechet import FrechetMeanPredictor
-from skmetric.label_space import EmbeddingMetric, TreeMetric, locus
+from skmetric.label_space import EmbeddingMetric, GraphMetric, TreeMetric, locus
+from skmetric.label_space._locus import _locus_mask
 from skmetric.metrics import expected_squared_distance
 
 warnings.filterwarnings("ignore", category=ConvergenceWarning)
@@ -229,10 +239,92 @@ def scale(K=100_000, m=1_000, n=1_000, dim=16, seed=0):
     )
 
 
+def _best(fn, repeat):
+    times = []
+    for _ in range(repeat):
+        t = time.perf_counter()
+        out = fn()
+        times.append(time.perf_counter() - t)
+        del out
+    return min(times), max(times)
+
+
+def _dijkstra_squared(graph, sources, dtype):
+    """The previous GraphMetric path: Dijkstra per block of 256 sources, squared."""
+    out = np.empty((sources.size, graph.shape[0]), dtype=dtype)
+    for s in range(0, sources.size, 256):
+        block = dijkstra(graph, directed=False, indices=sources[s : s + 256])
+        np.square(block, out=out[s : s + 256], casting="unsafe")
+    return out
+
+
+def graph_scale(K=100_000, m=1_000, n_cross=10_000, seed=0, repeat=3):
+    rng = np.random.default_rng(seed)
+    child = np.arange(1, K)
+    u = np.r_[child, rng.integers(0, K, n_cross)]
+    v = np.r_[(child - 1) // 10, rng.integers(0, K, n_cross)]
+    A = sp.csr_matrix((np.ones(u.size), (u, v)), shape=(K, K))
+    A.data[:] = 1.0
+    classes = np.sort(rng.choice(K, m, replace=False))
+    Xtr = rng.normal(size=(2 * m, 4))
+    model = LogisticRegression(max_iter=5).fit(Xtr, np.repeat(classes, 2))
+    rows = [("", "min [s]", "max [s]", "old/new")]
+    t_old = _best(lambda: _dijkstra_squared(A, classes, np.float32), 1)
+    old = _dijkstra_squared(A, classes, np.float32)
+
+    def fit():
+        return FrechetMeanPredictor(model, GraphMetric(A), prefit=True, dtype=np.float32).fit()
+
+    t_new = _best(fit, repeat)
+    new = fit()._scorer.D2
+    diff = float(np.abs(new.astype(np.float64) - old).max())
+    rows.append(("previous: Dijkstra, squared (float32)", f"{t_old[0]:.2f}", f"{t_old[1]:.2f}", ""))
+    rows.append(("now: FrechetMeanPredictor.fit (float32)", f"{t_new[0]:.2f}", f"{t_new[1]:.2f}",
+                 f"{t_old[0] / t_new[0]:.1f}x"))
+    rows.append(("max |difference| of the (m, K) squared distances", f"{diff:g}", "", ""))
+    Aw = A.copy()
+    Aw.data = rng.uniform(0.5, 2.0, Aw.nnz)
+    t_w = _best(lambda: GraphMetric(Aw).squared_distances_from(classes, np.float32), 1)
+    rows.append(("weighted copy (Dijkstra, unchanged)", f"{t_w[0]:.2f}", "", ""))
+    report(
+        f"(e) graph: {K:,} labels ({K - 1:,} taxonomy edges + {n_cross:,} cross-links, "
+        f"unweighted), {m:,} observed; min/max of {repeat} runs (previous path: 1 run)",
+        rows,
+    )
+
+
+def locus_scale(K_small=1_111, K=100_000, seed=0, repeat=3):
+    rows = [("", "labels", "observed", "locus", "time [s]")]
+    for k, old in [(K_small, True), (K_small, False), (K, False)]:
+        tree = TreeMetric({i: (i - 1) // 10 for i in range(1, k)}, labels=np.arange(k))
+        rng = np.random.default_rng(seed)
+        obs = np.sort(rng.choice(k, max(5, k // 100), replace=False))
+        if old:
+            def run(tree=tree, obs=obs):
+                D2 = tree.squared_distances_from(obs)
+                return _locus_mask(D2, strict=False, tol=1e-9, n_samples=256,
+                                   rng=np.random.default_rng(0))
+            name = "previous: linear programs"
+        else:
+            def run(tree=tree, obs=obs):
+                return np.isin(tree.labels, locus(tree, obs))
+            name = "now: tree path"
+        t = _best(run, 1 if old else repeat)[0]
+        mask = run()
+        if k == K_small:
+            same = mask if old else same
+            if not old:
+                name += " (same labels)" if np.array_equal(mask, same) else " (DIFFERENT)"
+        rows.append((name, f"{k:,}", f"{obs.size}", f"{int(mask.sum())}", f"{t:.4f}"))
+    report(f"(f) locus on trees (branching 10, random observed labels; min of {repeat})", rows)
+
+
 if __name__ == "__main__":
     t0 = time.perf_counter()
     grid()
     tree()
     digits()
     scale()
+    graph_scale()
+    locus_scale()
     print(f"\ntotal {time.perf_counter() - t0:.0f} s")

@@ -4,8 +4,59 @@ from numbers import Integral
 
 import numpy as np
 from scipy.optimize import linprog
+from scipy.sparse.csgraph import breadth_first_order, dijkstra
 
 from ._factory import make_label_metric
+from ._graph import GraphMetric
+from ._tree import TreeMetric
+
+
+def _tree_shape(lm):
+    """``(parent, hop_depth, min_edge, max_depth)`` if ``lm`` is a tree metric, else None.
+
+    A :class:`TreeMetric`, or a connected :class:`GraphMetric` with K - 1
+    edges (``max_depth``: the largest path length from the root; edge
+    lengths come from the weighted depths).
+    """
+    if isinstance(lm, TreeMetric):
+        return lm.parent, lm.depth, 1.0, float(lm.depth.max())
+    if not isinstance(lm, GraphMetric) or lm.n_labels < 2:
+        return None
+    G = lm.graph
+    S = (G + G.T).tocsr()
+    if S.nnz != 2 * (lm.n_labels - 1):
+        return None
+    hops = dijkstra(S, indices=0, unweighted=True)
+    if not np.isfinite(hops).all():
+        return None
+    _, parent = breadth_first_order(S, 0, directed=True, return_predecessors=True)
+    parent = np.where(parent < 0, -1, parent).astype(np.intp)
+    wdepth = dijkstra(G, directed=False, indices=0)
+    child = np.flatnonzero(parent >= 0)
+    min_edge = float((wdepth[child] - wdepth[parent[child]]).min())
+    return parent, hops.astype(np.intp), min_edge, float(wdepth.max())
+
+
+def _steiner_mask(parent, depth, obs):
+    """Labels on a path between two observed labels of a tree (and the observed).
+
+    Rooted anywhere, a node is on such a path when its subtree holds an
+    observed label and either the rest of the tree holds one too, or it is
+    observed, or two of its children's subtrees hold one.
+    """
+    K = parent.size
+    observed = np.zeros(K, dtype=bool)
+    observed[obs] = True
+    below = observed.astype(np.intp)  # observed labels in each subtree
+    order = np.argsort(depth, kind="stable")
+    bounds = np.searchsorted(depth[order], np.arange(depth.max() + 2))
+    for d in range(depth.max(), 0, -1):
+        nodes = order[bounds[d] : bounds[d + 1]]
+        np.add.at(below, parent[nodes], below[nodes])
+    hit = np.flatnonzero((below > 0) & (parent >= 0))
+    branches = np.zeros(K, dtype=np.intp)
+    np.add.at(branches, parent[hit], 1)
+    return (below > 0) & ((below < observed.sum()) | observed | (branches >= 2))
 
 
 def _locus_mask(D2, *, strict, tol, n_samples, rng):
@@ -79,10 +130,13 @@ def locus(
     :class:`~skmetric.FrechetMeanPredictor`, whatever the model says, so the
     locus bounds the accuracy reachable on unseen labels.
 
-    Membership is decided exactly by a linear program per label (after
-    cheap checks at corner, uniform and random probability vectors), so the
-    cost grows like K linear programs of size (K, m); it suits label spaces
-    of up to a few thousand labels.
+    On a tree (a :class:`TreeMetric`, or a graph with K - 1 edges that
+    connects every label) the locus is exactly the set of labels on paths
+    between observed classes (strict or not), found in O(K): 100,000 labels
+    take well under a second.  Otherwise membership is decided exactly by a
+    linear program per label (after cheap checks at corner, uniform and
+    random probability vectors), so the cost grows like K linear programs of
+    size (K, m); that suits label spaces of up to a few thousand labels.
 
     Parameters
     ----------
@@ -125,6 +179,16 @@ def locus(
         if random_state is None or isinstance(random_state, Integral)
         else random_state.randint(2**31)
     )
+    tree = _tree_shape(lm)
+    if tree is not None:
+        parent, depth, min_edge, max_depth = tree
+        # On a tree the locus is the union of the paths between observed
+        # labels, strict or not: with p on the two ends of a path, a label on
+        # it is the unique minimiser by a margin of at least (shortest edge)^2
+        # and a label off every such path is beaten by where it joins them by
+        # as much.  That margin must clear the tolerance.
+        if min_edge**2 > tol * max(1.0, (2.0 * max_depth) ** 2):
+            return lm.labels[_steiner_mask(parent, depth, obs)]
     D2 = lm.squared_distances_from(obs)
     mask = _locus_mask(D2, strict=strict, tol=tol, n_samples=n_samples, rng=rng)
     return lm.labels[mask]

@@ -9,27 +9,33 @@ from .margin_softmax import BaseMarginSoftmaxLoss
 __all__ = ["ArcFaceLoss"]
 
 
+def _arc_target(scaled_cos, margin, scale):
+    """``s cos(theta + m)`` from ``s cos(theta)`` (with the theta > pi - m
+    fallback) and its derivative, in one pass."""
+    cos_m, sin_m = math.cos(margin), math.sin(margin)
+    eps = torch.finfo(scaled_cos.dtype).eps
+    c = scaled_cos / scale
+    one_minus = torch.addcmul(torch.ones_like(c), c, c, value=-1)  # 1 - c^2
+    flat = one_minus < eps  # sin clamped: constant there
+    sin = one_minus.clamp_min_(eps).sqrt_()
+    fallback = c < -cos_m  # theta > pi - margin
+    # main branch: c cos m - sin(theta) sin m, slope cos m + (c / sin) sin m
+    value = torch.addcmul(c * cos_m, sin, torch.full_like(c, -sin_m))
+    slope = torch.addcdiv(torch.full_like(c, cos_m), c, sin, value=sin_m)
+    slope.masked_fill_(flat, cos_m)
+    # fallback branch: c - m sin m, slope 1
+    value = torch.where(fallback, c - margin * sin_m, value)
+    slope.masked_fill_(fallback, 1.0)
+    return value.mul_(scale), slope
+
+
 class _ArcMarginTarget(torch.autograd.Function):
-    # s * cos(theta + m) from s * cos(theta), with the theta > pi - m
-    # fallback, and its derivative computed in the same pass
+    # _arc_target as an autograd node (the logits() path)
     @staticmethod
     def forward(ctx, scaled_cos, margin, scale):
-        cos_m, sin_m = math.cos(margin), math.sin(margin)
-        eps = torch.finfo(scaled_cos.dtype).eps
-        c = scaled_cos / scale
-        one_minus = torch.addcmul(torch.ones_like(c), c, c, value=-1)  # 1 - c^2
-        flat = one_minus < eps  # sin clamped: constant there
-        sin = one_minus.clamp_min_(eps).sqrt_()
-        fallback = c < -cos_m  # theta > pi - margin
-        # main branch: c cos m - sin(theta) sin m, slope cos m + (c / sin) sin m
-        value = torch.addcmul(c * cos_m, sin, torch.full_like(c, -sin_m))
-        slope = torch.addcdiv(torch.full_like(c, cos_m), c, sin, value=sin_m)
-        slope.masked_fill_(flat, cos_m)
-        # fallback branch: c - m sin m, slope 1
-        value = torch.where(fallback, c - margin * sin_m, value)
-        slope.masked_fill_(fallback, 1.0)
+        value, slope = _arc_target(scaled_cos, margin, scale)
         ctx.save_for_backward(slope)
-        return value.mul_(scale)
+        return value
 
     @staticmethod
     def backward(ctx, grad):
@@ -86,6 +92,14 @@ class ArcFaceLoss(BaseMarginSoftmaxLoss):
         # cosine node saved its inputs, not its output)
         return self.with_target(
             self.class_cosines(embeddings, scale=self.scale), labels, self._arc_target
+        )
+
+    def margin_parts(self, embeddings, labels):
+        margin = math.radians(self.margin)
+        return (
+            self.class_cosines(embeddings, scale=self.scale),
+            None,
+            lambda t: _arc_target(t, margin, self.scale),
         )
 
     def _arc_target(self, scaled_cos):

@@ -10,6 +10,34 @@ from .base import BasePairLoss, zero_loss
 __all__ = ["ContrastiveLoss"]
 
 
+class _WeightedEuclideanSum(torch.autograd.Function):
+    # sum_ij w_ij ||x_i - x_j|| + c, where (w, c) = weigh(distance matrix) is a
+    # constant of the distances (masks from comparisons).  The matrix is
+    # built as EuclideanDistance builds it (same values, so the same masks);
+    # with G = w / (2 d) (0 where d = 0, the safe square root) the gradient is
+    # 2 (x_i sum_j S_ij - (S x)_i), S = G + G^T: one matrix product where
+    # autograd through addmm takes two.
+    @staticmethod
+    def forward(ctx, x, weigh):
+        sq = (x * x).sum(-1, keepdim=True)
+        d2 = torch.addmm(sq + sq.T, x, x.T, alpha=-2.0)
+        d2.diagonal().zero_()
+        mat = d2.clamp_min_(0.0).sqrt_()
+        weights, const = weigh(mat)
+        total = (mat * weights).sum() + const
+        zero = mat == 0
+        G = weights.div(mat.mul_(2.0)).masked_fill_(zero, 0.0)
+        ctx.save_for_backward(x, G)
+        return total
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, G = ctx.saved_tensors
+        S = G + G.T
+        out = torch.addmm(x * S.sum(1, keepdim=True), S, x, alpha=-1.0)
+        return out.mul_(2.0 * grad), None
+
+
 class ContrastiveLoss(BasePairLoss):
     r"""Pull positive pairs within ``pos_margin``, push negatives beyond ``neg_margin``.
 
@@ -74,6 +102,11 @@ class ContrastiveLoss(BasePairLoss):
     def compute_loss(self, embeddings, labels, indices_tuple):
         dist = self.pair_distance()
         if indices_tuple is None and self.reducer is None:
+            if type(dist) is EuclideanDistance and not self.squared and embeddings.requires_grad:
+                same = labels.unsqueeze(1) == labels.unsqueeze(0)
+                return _WeightedEuclideanSum.apply(
+                    dist._maybe_normalize(embeddings), lambda mat: self._pair_weights(mat, same)
+                )
             return self._all_pairs(dist, dist(embeddings), labels)
         a1, p, a2, n = to_pairs(indices_tuple, labels)
         if len(a1) == 0 and len(a2) == 0:
@@ -102,24 +135,33 @@ class ContrastiveLoss(BasePairLoss):
             keep_pos, keep_neg = mat > self.pos_margin, mat < self.neg_margin
         keep_pos.logical_and_(same).fill_diagonal_(False)
         keep_neg.logical_and_(same.logical_not_())
-        n_pos, n_neg = keep_pos.sum(), keep_neg.sum()
         if self.squared:
             pos = dist.margin(mat, self.pos_margin)
             neg = dist.margin(self.neg_margin, mat)
             return self._mean_positive(pos, keep_pos) + self._mean_positive(neg, keep_neg)
+        weights, const = self._weights(keep_pos, keep_neg, mat.dtype)
+        total = (mat * weights).sum() + const
+        return -total if dist.is_inverted else total
+
+    def _pair_weights(self, mat, same):
+        """``_weights`` for a distance (not a similarity) matrix ``mat``."""
+        keep_pos, keep_neg = mat > self.pos_margin, mat < self.neg_margin
+        keep_pos.logical_and_(same).fill_diagonal_(False)
+        keep_neg.logical_and_(same.logical_not())
+        return self._weights(keep_pos, keep_neg, mat.dtype)
+
+    def _weights(self, keep_pos, keep_neg, dtype):
         # the mean hinge is linear in mat on the kept pairs:
         #   sign * (sum(mat * W) - pos_margin [n_pos > 0] + neg_margin [n_neg > 0])
         # with W = keep_pos / n_pos - keep_neg / n_neg, a constant; so the
         # backward pass is a single multiplication.
-        zero = torch.zeros((), dtype=mat.dtype, device=mat.device)
-        inv_pos = 1 / n_pos.clamp_min(1).to(mat.dtype)
-        inv_neg = -1 / n_neg.clamp_min(1).to(mat.dtype)
+        n_pos, n_neg = keep_pos.sum(), keep_neg.sum()
+        zero = torch.zeros((), dtype=dtype, device=keep_pos.device)
+        inv_pos = 1 / n_pos.clamp_min(1).to(dtype)
+        inv_neg = -1 / n_neg.clamp_min(1).to(dtype)
         weights = torch.where(keep_pos, inv_pos, torch.where(keep_neg, inv_neg, zero))
-        const = (n_neg > 0).to(mat.dtype) * self.neg_margin - (n_pos > 0).to(
-            mat.dtype
-        ) * self.pos_margin
-        total = (mat * weights).sum() + const
-        return -total if dist.is_inverted else total
+        const = (n_neg > 0).to(dtype) * self.neg_margin - (n_pos > 0).to(dtype) * self.pos_margin
+        return weights, const
 
     def _mean_positive(self, violation, keep):
         # AvgNonZero of [violation]_+ (or its square): relu(v) > 0 iff v > 0

@@ -40,7 +40,13 @@ class CosFaceLoss(BaseMarginSoftmaxLoss):
         self._set_sizes(num_classes, embedding_size)
 
     def logits(self, embeddings, labels):
-        shift = self.scale * self.margin
         return self.with_target(
-            self.class_cosines(embeddings, scale=self.scale), labels, lambda t: t - shift
+            self.class_cosines(embeddings, scale=self.scale), labels, self._target
         )
+
+    def margin_parts(self, embeddings, labels):
+        shift = self.scale * self.margin
+        return self.class_cosines(embeddings, scale=self.scale), None, lambda t: (t - shift, None)
+
+    def _target(self, t):
+        return t - self.scale * self.margin

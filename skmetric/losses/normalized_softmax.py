@@ -40,3 +40,6 @@ class NormalizedSoftmaxLoss(BaseMarginSoftmaxLoss):
 
     def logits(self, embeddings, labels):
         return self.class_cosines(embeddings, scale=1 / self.temperature)
+
+    def margin_parts(self, embeddings, labels):
+        return self.logits(embeddings, labels), None, None

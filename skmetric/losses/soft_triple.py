@@ -5,10 +5,33 @@ import math
 import torch
 from torch import nn
 
-from ..distances._normalize import l2_normalize
+from ..distances._normalize import cosine_matrix, l2_normalize
 from .margin_softmax import BaseMarginSoftmaxLoss
 
 __all__ = ["SoftTripleLoss"]
+
+
+class _RelaxedSimilarity(torch.autograd.Function):
+    # S_ic = scale * sum_k softmax_k(s_ikc / gamma) s_ikc over the centres
+    # axis k of a (B, K, C) block (centre-major, so every reduction runs over
+    # whole (B, C) slices); dS/ds_ikc = scale * p_ikc (1 + (s_ikc - S_ic/scale)
+    # / gamma), kept from the forward pass so backward is one product.
+    @staticmethod
+    def forward(ctx, sim, gamma, scale):
+        e = sim * (1.0 / gamma)
+        e.sub_(e.amax(1, keepdim=True)).exp_()
+        total = e.sum(1, keepdim=True)
+        relaxed = (e * sim).sum(1, keepdim=True).div_(total)
+        # p (1 + (s - S) / gamma) = e (s - (S - gamma)) / (gamma total)
+        slope = torch.sub(sim, relaxed - gamma).mul_(e).mul_(total.mul_(gamma).reciprocal_())
+        ctx.save_for_backward(slope)
+        ctx.scale = scale
+        return relaxed.squeeze(1).mul_(scale)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (slope,) = ctx.saved_tensors
+        return slope * (grad * ctx.scale).unsqueeze(1), None, None
 
 
 class SoftTripleLoss(BaseMarginSoftmaxLoss):
@@ -84,6 +107,15 @@ class SoftTripleLoss(BaseMarginSoftmaxLoss):
         prob = torch.softmax(sim * (1.0 / self.gamma), dim=2)
         relaxed = (prob * sim).sum(2)
         return self.la * self.with_target(relaxed, labels, lambda t: t - self.margin)
+
+    def margin_parts(self, embeddings, labels):
+        C, K = self.num_classes, self.centers_per_class
+        # centres reordered centre-major: row k * C + c is centre k of class c
+        centers = self.class_vectors(embeddings.dtype).view(C, K, -1).transpose(0, 1)
+        sim = cosine_matrix(embeddings, centers.reshape(K * C, -1)).view(len(labels), K, C)
+        relaxed = _RelaxedSimilarity.apply(sim, self.gamma, self.la)
+        shift = self.la * self.margin
+        return relaxed, None, lambda t: (t - shift, None)
 
     def compute_loss(self, embeddings, labels, indices_tuple):
         loss = super().compute_loss(embeddings, labels, indices_tuple)

@@ -9,6 +9,17 @@ from .margin_softmax import BaseMarginSoftmaxLoss
 __all__ = ["SphereFaceLoss"]
 
 
+def _chebyshev_and_slope(c, m):
+    # T_m(c) and T_m'(c): T'_{k+1} = 2 T_k + 2 c T'_k - T'_{k-1}
+    prev, cur = torch.ones_like(c), c
+    dprev, dcur = torch.zeros_like(c), torch.ones_like(c)
+    if m == 0:
+        return prev, dprev
+    for _ in range(m - 1):
+        prev, cur, dprev, dcur = cur, 2 * c * cur - prev, dcur, 2 * cur + 2 * c * dcur - dprev
+    return cur, dcur
+
+
 def _chebyshev(c, m):
     # cos(m theta) = T_m(cos theta) by T_{k+1} = 2 c T_k - T_{k-1}
     prev, cur = torch.ones_like(c), c
@@ -64,6 +75,17 @@ class SphereFaceLoss(BaseMarginSoftmaxLoss):
         logits = self.with_target(self.class_cosines(embeddings), labels, self._psi)
         norms = torch.linalg.vector_norm(embeddings, dim=1, keepdim=True)
         return logits * (norms * self.scale)
+
+    def margin_parts(self, embeddings, labels):
+        norms = torch.linalg.vector_norm(embeddings, dim=1, keepdim=True)
+        return self.class_cosines(embeddings), norms * self.scale, self._psi_and_slope
+
+    def _psi_and_slope(self, c):
+        m = int(self.margin)
+        k = torch.floor(torch.acos(c.clamp(-1, 1)) * (m / math.pi))
+        sign = 1 - 2 * torch.remainder(k, 2)
+        value, slope = _chebyshev_and_slope(c, m)
+        return sign * value - 2 * k, sign * slope
 
     def _psi(self, c):
         m = int(self.margin)

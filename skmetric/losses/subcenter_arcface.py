@@ -1,6 +1,9 @@
 """Sub-center ArcFace (Deng et al., 2020)."""
 
-from .arcface import ArcFaceLoss
+import math
+
+from ..distances._normalize import cosine_matrix
+from .arcface import ArcFaceLoss, _arc_target
 
 __all__ = ["SubCenterArcFaceLoss"]
 
@@ -60,3 +63,13 @@ class SubCenterArcFaceLoss(ArcFaceLoss):
     def class_cosines(self, embeddings, scale=1.0):
         cos = super().class_cosines(embeddings, scale=scale)
         return cos.view(len(embeddings), self.num_classes, self.sub_centers).amax(2)
+
+    def margin_parts(self, embeddings, labels):
+        C, K = self.num_classes, self.sub_centers
+        # sub-centres reordered centre-major (row k * C + c), so the max over
+        # them runs over whole (batch, C) slices; its backward is a scatter
+        centers = self.class_vectors(embeddings.dtype).view(C, K, -1).transpose(0, 1)
+        cos = cosine_matrix(embeddings, centers.reshape(K * C, -1), scale=self.scale)
+        best = cos.view(len(labels), K, C).max(dim=1).values
+        margin = math.radians(self.margin)
+        return best, None, lambda t: _arc_target(t, margin, self.scale)

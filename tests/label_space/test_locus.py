@@ -1,8 +1,15 @@
 """The locus and next-class selection against sampled Fréchet means."""
 
 import numpy as np
+import pytest
 
-from skmetric.label_space import locus, select_next_classes
+from skmetric.label_space import (
+    GraphMetric,
+    TreeMetric,
+    locus,
+    make_label_metric,
+    select_next_classes,
+)
 
 
 def test_locus_tree_leaves_only(taxonomy):
@@ -35,3 +42,71 @@ def test_locus_path_and_selection():
     sel, sizes = select_next_classes(path, [3], n_classes=2)
     assert sizes.tolist()[-1] == 7
     assert set(sel.tolist()) == {0, 6}
+
+
+def _lp_locus(metric, obs, strict):
+    """The locus by the linear programs alone (no tree shortcut)."""
+    from skmetric.label_space import make_label_metric
+    from skmetric.label_space._locus import _locus_mask
+
+    lm = make_label_metric(metric)
+    D2 = lm.squared_distances_from(lm.index(np.unique(obs)))
+    mask = _locus_mask(D2, strict=strict, tol=1e-9, n_samples=16,
+                       rng=np.random.default_rng(0))
+    return lm.labels[mask].tolist()
+
+
+@pytest.mark.parametrize("seed", range(4))
+@pytest.mark.parametrize("strict", [False, True])
+def test_tree_locus_equals_linear_programs(seed, strict):
+    rng = np.random.default_rng(seed)
+    K = 40
+    parents = {i: int(rng.integers(0, i)) for i in range(1, K)}
+    obs = rng.choice(K, 1 + seed * 2, replace=False)
+    expected = _lp_locus(parents, obs, strict)
+    assert locus(parents, obs, strict=strict).tolist() == expected
+    # the same tree as a graph, unweighted and weighted
+    edges = [(c, p) for c, p in parents.items()]
+    assert isinstance(make_label_metric(edges), GraphMetric)
+    assert locus(edges, obs, strict=strict).tolist() == expected
+    w = rng.uniform(0.5, 2.0, len(edges))
+    wedges = [(c, p, float(x)) for (c, p), x in zip(edges, w)]
+    assert locus(wedges, obs, strict=strict).tolist() == _lp_locus(wedges, obs, strict)
+
+
+def test_tree_locus_holds_every_sampled_frechet_mean():
+    rng = np.random.default_rng(7)
+    parents = {i: int(rng.integers(0, i)) for i in range(1, 80)}
+    obs = np.array([5, 17, 33, 60, 79])
+    loc = set(locus(parents, obs).tolist())
+    D2 = TreeMetric(parents).squared_distances_from(obs)
+    P = rng.dirichlet(np.full(obs.size, 0.3), 4000)
+    assert set(np.argmin(P @ D2, axis=1).tolist()) <= loc
+
+
+def test_graph_with_a_cycle_uses_linear_programs():
+    cycle = [(i, (i + 1) % 8) for i in range(8)]
+    # on an 8-cycle with 0 and 4 observed, both half-cycles are geodesics
+    assert locus(cycle, [0, 4]).tolist() == _lp_locus(cycle, [0, 4], strict=False)
+    assert locus(cycle, [0, 4]).tolist() == list(range(8))
+
+
+def test_tree_locus_scales_to_100k_labels():
+    K = 100_000
+    parents = {i: (i - 1) // 10 for i in range(1, K)}
+    tree = TreeMetric(parents, labels=np.arange(K))
+    leaves = np.arange(11_111, K)  # depth-5 leaves
+    obs = leaves[::100]
+
+    def no_distances(*args, **kwargs):  # the tree path needs no (m, K) block
+        raise AssertionError("squared_distances_from called")
+
+    tree.squared_distances_from = no_distances
+    loc = locus(tree, obs)
+    # the observed leaves and every ancestor up to their common root
+    anc = set(obs.tolist())
+    for v in obs.tolist():
+        while v > 0:
+            v = (v - 1) // 10
+            anc.add(v)
+    assert set(loc.tolist()) == anc

@@ -103,3 +103,62 @@ def test_ebv_vectors():
         torch.nn.functional.normalize(emb) @ loss.vectors.double().T / 0.07, labels
     )
     torch.testing.assert_close(value, expected)
+
+
+# The fused cross-entropy path (margin_parts) against the plain logits path
+
+_FUSED = [
+    lambda: L.ArcFaceLoss(num_classes=4, embedding_size=DIM),
+    lambda: L.ArcFaceLoss(margin=150.0, scale=8.0, num_classes=4, embedding_size=DIM),
+    lambda: L.CosFaceLoss(num_classes=4, embedding_size=DIM),
+    lambda: L.SphereFaceLoss(num_classes=4, embedding_size=DIM),
+    lambda: L.SphereFaceLoss(margin=3, scale=2.0, num_classes=4, embedding_size=DIM),
+    lambda: L.SubCenterArcFaceLoss(num_classes=4, embedding_size=DIM),
+    lambda: L.NormalizedSoftmaxLoss(num_classes=4, embedding_size=DIM),
+    lambda: L.SoftTripleLoss(num_classes=4, embedding_size=DIM, centers_per_class=3),
+]
+
+
+def _grads(loss, emb, labels, indices_tuple, fused):
+    loss.zero_grad()
+    e = emb.clone().requires_grad_(True)
+    if not fused:
+        loss.margin_parts = lambda *a: None  # instance attribute: the logits path
+    value = loss(e, labels, indices_tuple)
+    value.backward()
+    if not fused:
+        del loss.margin_parts
+    return value, e.grad, [p.grad.clone() for p in loss.parameters()]
+
+
+@pytest.mark.parametrize("make", _FUSED)
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize("mode", ["mean", "miner", "reducer"])
+def test_fused_margin_path_equals_logits_path(make, dtype, mode):
+    torch.manual_seed(0)
+    emb = 3 * torch.randn(12, DIM, dtype=dtype)
+    labels = torch.tensor([0, 1, 2, 3] * 3)
+    loss = make().to(dtype)
+    if isinstance(loss, L.SphereFaceLoss):
+        # a zero embedding: SphereFace's scale is its norm.  (Elsewhere it
+        # would tie every sub-centre, whose gradient amax splits and max,
+        # like pytorch-metric-learning, gives to one.)
+        emb[0] = 0.0
+    indices = None
+    if mode == "miner":
+        indices = (torch.tensor([0, 1, 1, 5]), torch.tensor([4, 5, 5, 9]),
+                   torch.tensor([2, 3, 3, 7]))
+    if mode == "reducer":
+        # (not mean_nonzero: a cross-entropy that rounds to 0 on one path
+        # and to 5e-7 on the other changes its count)
+        loss.reducer = "sum"
+    if getattr(loss, "tau", 0):
+        loss.tau = 0.0
+    v1, g1, w1 = _grads(loss, emb, labels, indices, fused=True)
+    v2, g2, w2 = _grads(loss, emb, labels, indices, fused=False)
+    # float32: the zero row's cosine gradient is ~1e9 (divided by eps)
+    tol = dict(rtol=1e-4, atol=1e-6) if dtype == torch.float32 else dict(rtol=1e-10, atol=1e-12)
+    torch.testing.assert_close(v1, v2, **tol)
+    torch.testing.assert_close(g1, g2, **tol)
+    for a, b in zip(w1, w2):
+        torch.testing.assert_close(a, b, **tol)
