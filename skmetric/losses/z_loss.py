@@ -17,9 +17,9 @@ def z_scores(logits, labels, *, eps=1e-8):
     :math:`z_y \le \sqrt{K - 1}` for :math:`K` classes (equality when every
     other logit is equal and below :math:`o_y`).
     """
-    mean = logits.mean(1)
-    # population std: sqrt(mean(o^2) - mean^2), computed on centred values
-    centred = logits - mean.unsqueeze(1)
+    # population standard deviation, from the centred row (var_mean's
+    # backward is about twice as slow)
+    centred = logits - logits.mean(1, keepdim=True)
     std = safe_sqrt(centred.square().mean(1))  # gradient 0, not inf, at std 0
     true = centred.gather(1, labels.unsqueeze(1)).squeeze(1)
     return true / (std + eps)
