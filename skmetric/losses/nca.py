@@ -18,15 +18,34 @@ __all__ = ["NCALoss"]
 _FLOOR = 80.0
 
 
-def _row_logsumexp(x, mask):
-    """Log-sum-exp of each row of ``x`` over ``mask`` (0 for empty rows; see ``_FLOOR``)."""
+def _softmax_rows(x, mask):
+    """``(lse, weights)``: each row's log-sum-exp over ``mask`` (0 for an empty
+    row) and its softmax weights (0 off the mask); no autograd."""
     fill = torch.finfo(x.dtype).min
-    z = x.masked_fill(~mask, fill)  # dropped entries: far below the floor, then 0
-    m = z.detach().amax(1, keepdim=True)
-    m = m.masked_fill_(m == fill, 0.0)
-    e = torch.exp((z - m).clamp_min(-_FLOOR)) * mask
-    s = e.sum(1)
-    return torch.log(s.clamp_min(torch.finfo(x.dtype).tiny)) + m.squeeze(1)
+    z = x.masked_fill(~mask, fill)
+    m = z.amax(1, keepdim=True)
+    m.masked_fill_(m == fill, 0.0)
+    w = z.sub_(m).clamp_min_(-_FLOOR).exp_().masked_fill_(~mask, 0.0)
+    s = w.sum(1, keepdim=True)
+    w.div_(s.clamp_min_(torch.finfo(x.dtype).tiny))
+    return s.log_().add_(m).squeeze(1), w
+
+
+class _NeighbourLoss(torch.autograd.Function):
+    # per row: LSE over the others - LSE over the positives; the gradient
+    # w.r.t. the logits is (softmax over the others - softmax over the
+    # positives), kept from the forward pass (one B x B matrix)
+    @staticmethod
+    def forward(ctx, logits, others, pos):
+        lse_all, w_all = _softmax_rows(logits, others)
+        lse_pos, w_pos = _softmax_rows(logits, pos)
+        ctx.save_for_backward(w_all.sub_(w_pos))
+        return lse_all - lse_pos
+
+    @staticmethod
+    def backward(ctx, grad):
+        (w,) = ctx.saved_tensors
+        return w * grad.unsqueeze(1), None, None
 
 
 class NCALoss(BaseMetricLoss):
@@ -91,7 +110,7 @@ class NCALoss(BaseMetricLoss):
         logits = d * (-1.0 / self.temperature)
         pos, _ = pair_masks(labels)
         others = ~torch.eye(len(labels), dtype=torch.bool, device=labels.device)
-        losses = _row_logsumexp(logits, others) - _row_logsumexp(logits, pos)
+        losses = _NeighbourLoss.apply(logits, others, pos)
         keep = pos.any(1).to(losses.dtype)
         if indices_tuple is not None:
             keep = keep * miner_weights(indices_tuple, len(labels), losses.dtype, losses.device)
