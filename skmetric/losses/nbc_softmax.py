@@ -17,11 +17,9 @@ def negative_block_contrastive(embeddings, labels, num_classes, tau):
     \sum_{c' \in P, c' \ne c} e^{\tau \cos(\mu_c, \mu_{c'})}\big)`
     (the 1 is the diagonal, whose similarity the official code sets to 0).
     """
-    onehot = torch.nn.functional.one_hot(labels, num_classes).to(embeddings.dtype)
-    counts = onehot.sum(0)
-    present = counts > 0
-    means = (onehot.T @ embeddings)[present] / counts[present].unsqueeze(1)
-    mu = l2_normalize(means)
+    sums = embeddings.new_zeros(num_classes, embeddings.shape[1]).index_add(0, labels, embeddings)
+    present = torch.bincount(labels, minlength=num_classes) > 0
+    mu = l2_normalize(sums[present])  # the mean's direction: 1/count cancels
     sim = tau * (mu @ mu.T)
     sim = sim.masked_fill(torch.eye(len(mu), dtype=torch.bool, device=mu.device), 0.0)
     return torch.logsumexp(sim, 1).mean() / num_classes
