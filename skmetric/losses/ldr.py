@@ -126,5 +126,6 @@ class LDRLoss(PerSampleProxyLoss):
         losses = ldr_kl(logits, labels, float(self.margin), lam)
         if self.adaptive and logits.shape[1] > 1:
             lam0 = float(self.temperature)
-            losses = losses - self.alpha * math.log(logits.shape[1]) / (2 * lam0) * (lam - lam0) ** 2
+            spread = self.alpha * math.log(logits.shape[1]) / (2 * lam0)
+            losses = losses - spread * (lam - lam0) ** 2
         return losses

@@ -28,7 +28,9 @@ PROXY_CASES = {
                       {"alpha": 3.0, "temperature": 2.0, "scale": 4.0}]),
     "nbc_softmax": (ref.nbc_softmax, [{}, {"ratio": 0.8, "tau": 2.0, "temperature": 0.5}]),
 }
-PROXY_PARAMS = [(name, i) for name, (_, settings) in PROXY_CASES.items() for i in range(len(settings))]
+PROXY_PARAMS = [
+    (name, i) for name, (_, settings) in PROXY_CASES.items() for i in range(len(settings))
+]
 
 
 def _proxy_loss(name, params, n_classes=C, dim=D):
@@ -149,7 +151,8 @@ def test_z_score_bound_sqrt_k_minus_1(K):
     labels = torch.randint(0, K, (200,), generator=g)
     assert (z_scores(logits, labels) <= math.sqrt(K - 1) + 1e-12).all()
     one_hot = torch.nn.functional.one_hot(labels, K).double()  # the bound is reached
-    torch.testing.assert_close(z_scores(5 * one_hot, labels), torch.full((200,), math.sqrt(K - 1), dtype=torch.float64))
+    bound = torch.full((200,), math.sqrt(K - 1), dtype=torch.float64)
+    torch.testing.assert_close(z_scores(5 * one_hot, labels), bound)
 
 
 def test_z_loss_offset_above_the_bound_keeps_every_loss_large():
