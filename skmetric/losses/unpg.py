@@ -13,6 +13,14 @@ _BASES = ("arcface", "cosface")
 _DEFAULT_MARGIN = {"arcface": 28.6, "cosface": 0.35}
 
 
+def _fences(values, n, whisker):
+    # values: 1-D and detached, n = its length
+    q1 = torch.kthvalue(values, n // 4 + 1).values
+    q3 = torch.kthvalue(values, (3 * n) // 4 + 1).values
+    iqr = q3 - q1
+    return q1 - whisker * iqr, q3 + whisker * iqr
+
+
 def whisker_filter(values, whisker=1.5):
     r"""The entries of 1-D ``values`` inside the box-and-whisker fences.
 
@@ -21,15 +29,17 @@ def whisker_filter(values, whisker=1.5):
     (0-based), an entry is kept when :math:`Q_1 - w\,\mathrm{IQR} \le s \le
     Q_3 + w\,\mathrm{IQR}`.  The fences are constants (no gradient).
     """
-    n = values.numel()
-    if n == 0:
+    if values.numel() == 0:
         return values
     v = values.detach()
-    q1 = torch.kthvalue(v, n // 4 + 1).values
-    q3 = torch.kthvalue(v, (3 * n) // 4 + 1).values
-    iqr = q3 - q1
-    keep = (v >= q1 - whisker * iqr) & (v <= q3 + whisker * iqr)
-    return values[keep]
+    lo, hi = _fences(v, v.numel(), whisker)
+    return values[(v >= lo) & (v <= hi)]
+
+
+# exp() of arguments below about -87 runs on a slow path (float32
+# subnormals, underflow); terms 80 nats below the largest are floored there,
+# which changes the sum by less than one part in 1e30 at batch 10^4.
+_FLOOR = 80.0
 
 
 def _arc_target(cos, margin):
@@ -121,23 +131,36 @@ class UNPGLoss(PerSampleProxyLoss):
         cos = cos.index_put((rows, labels), target(cos[rows, labels]))
         return self.scale * cos
 
-    def negative_cosines(self, embeddings, labels):
-        """The filtered in-batch negative cosines :math:`S_n'` (1-D)."""
+    def negative_logsumexp(self, embeddings, labels):
+        r""":math:`\operatorname{LSE}_{c \in S_n'}(s\,c)`, or ``None`` without negative pairs.
+
+        The fences come from the list of negative cosines; the log-sum-exp
+        runs on the masked ``(B, B)`` matrix (each pair once).
+        """
         if not self.whisker >= 0:
             raise ValueError(
                 f"`whisker` of UNPGLoss must be a non-negative number; got {self.whisker!r}."
             )
         x = l2_normalize(embeddings)
         cos = x @ x.T
-        upper = torch.ones_like(cos, dtype=torch.bool).triu_(1)
-        neg = upper & (labels.unsqueeze(0) != labels.unsqueeze(1))
-        return whisker_filter(cos[neg], self.whisker)
+        neg = torch.ones_like(cos, dtype=torch.bool).triu_(1)
+        neg &= labels.unsqueeze(0) != labels.unsqueeze(1)
+        c = cos.detach()
+        values = c[neg]  # selection is linear in their number: select them once
+        if values.numel() == 0:
+            return None
+        lo, hi = _fences(values, values.numel(), self.whisker)
+        keep = neg & (c >= lo) & (c <= hi)
+        z = (self.scale * cos).masked_fill(~keep, torch.finfo(cos.dtype).min)
+        m = z.detach().max()
+        total = (torch.exp((z - m).clamp_min(-_FLOOR)) * keep).sum()
+        return torch.log(total) + m
 
     def sample_losses(self, embeddings, labels):
         check_positive(self, "scale", self.scale)
         logits = self.logits(embeddings, labels)
         lse = torch.logsumexp(logits, 1)
-        extra = self.negative_cosines(embeddings, labels)
-        if extra.numel():
-            lse = torch.logaddexp(lse, torch.logsumexp(self.scale * extra, 0))
+        extra = self.negative_logsumexp(embeddings, labels)
+        if extra is not None:
+            lse = torch.logaddexp(lse, extra)
         return lse - logits.gather(1, labels.unsqueeze(1)).squeeze(1)
