@@ -348,3 +348,149 @@ def _embedding_losses():
 # registry names of the metric-learning losses (the AnyLoss ones take
 # probabilities, not embeddings: tests/losses/test_confusion.py)
 EMBEDDING_LOSSES = _embedding_losses()
+
+
+# ---------------------------------------------------------------- seed round 2 (issue 17/18)
+# z_loss, unpg, circle_proxy, generalized_cross_entropy, ldr, nbc_softmax, nca:
+# one sample (or pair) at a time; ``W`` holds one class vector per column.
+
+
+def _class_cos(x, W, k):
+    return _cos(x, W[:, k])
+
+
+def z_loss(emb, labels, W, a=1.0, b=2.0):
+    total = 0
+    K = W.shape[1]
+    for i in range(len(emb)):
+        o = [emb[i] @ W[:, k] for k in range(K)]
+        mu = sum(o) / K
+        sigma = torch.sqrt(sum((v - mu) ** 2 for v in o) / K)
+        z = (o[labels[i]] - mu) / (sigma + 1e-8)
+        total = total + torch.log1p(torch.exp(a * (b - z))) / a
+    return total / len(emb)
+
+
+def unpg(emb, labels, W, base="arcface", margin=None, scale=64.0, whisker=1.5):
+    K = W.shape[1]
+    negs = []
+    for i in range(len(emb)):
+        for j in range(i + 1, len(emb)):
+            if labels[i] != labels[j]:
+                negs.append(_cos(emb[i], emb[j]))
+    if negs:
+        order = sorted(v.item() for v in negs)
+        q1, q3 = order[len(order) // 4], order[(3 * len(order)) // 4]
+        lo, hi = q1 - whisker * (q3 - q1), q3 + whisker * (q3 - q1)
+        negs = [v for v in negs if lo <= v.item() <= hi]
+    total = 0
+    for i in range(len(emb)):
+        logits = []
+        for k in range(K):
+            c = _class_cos(emb[i], W, k)
+            if k == labels[i]:
+                if base == "arcface":
+                    m = math.radians(28.6 if margin is None else margin)
+                    if c.item() < -math.cos(m):
+                        c = c - m * math.sin(m)
+                    else:
+                        c = torch.cos(torch.acos(c) + m)
+                else:
+                    c = c - (0.35 if margin is None else margin)
+            logits.append(scale * c)
+        everything = torch.stack(logits + [scale * v for v in negs])
+        total = total + torch.logsumexp(everything, 0) - logits[labels[i]]
+    return total / len(emb)
+
+
+def circle_proxy(emb, labels, W, m=0.25, gamma=256.0):
+    total = 0
+    for i in range(len(emb)):
+        sp = _class_cos(emb[i], W, labels[i])
+        ap = max(0.0, 1 + m - sp.item())
+        terms = [torch.zeros((), dtype=emb.dtype)]
+        for n in range(W.shape[1]):
+            if n == labels[i]:
+                continue
+            sn = _class_cos(emb[i], W, n)
+            an = max(0.0, sn.item() + m)
+            terms.append(gamma * an * (sn - m) - gamma * ap * (sp - (1 - m)))
+        total = total + torch.logsumexp(torch.stack(terms), 0)
+    return total / len(emb)
+
+
+def _softmax_probs(emb_i, W, temperature):
+    logits = torch.stack([_class_cos(emb_i, W, k) / temperature for k in range(W.shape[1])])
+    e = torch.exp(logits - logits.max())
+    return e / e.sum()
+
+
+def generalized_cross_entropy(emb, labels, W, q=0.7, temperature=0.05):
+    total = 0
+    for i in range(len(emb)):
+        p = _softmax_probs(emb[i], W, temperature)[labels[i]]
+        total = total + ((1 - p ** q) / q if q != 0 else -torch.log(p))
+    return total / len(emb)
+
+
+def ldr(emb, labels, W, margin=1.0, temperature=1.0, adaptive=True, alpha=2.0, scale=10.0):
+    K = W.shape[1]
+    total = 0
+    for i in range(len(emb)):
+        o = [scale * _class_cos(emb[i], W, k) for k in range(K)]
+        lam = temperature
+        if adaptive:
+            pi = _softmax_probs(emb[i].detach(), W.detach(), temperature / scale)
+            kl = sum(p.item() * math.log(K * p.item()) for p in pi)
+            lam = temperature * (1 - kl / (alpha * math.log(K)))
+        terms = [
+            (o[k] - o[labels[i]] + (margin if k != labels[i] else 0.0)) / lam for k in range(K)
+        ]
+        term = lam * (torch.log(sum(torch.exp(t) for t in terms) / K))
+        if adaptive:
+            term = term - alpha * math.log(K) / (2 * temperature) * (lam - temperature) ** 2
+        total = total + term
+    return total / len(emb)
+
+
+def nbc_softmax(emb, labels, W, ratio=0.5, tau=0.2, temperature=0.05):
+    C = W.shape[1]
+    ce = 0
+    for i in range(len(emb)):
+        ce = ce - torch.log(_softmax_probs(emb[i], W, temperature)[labels[i]])
+    ce = ce / len(emb)
+    means = []
+    for c in sorted(set(labels)):
+        members = [emb[i] for i in range(len(emb)) if labels[i] == c]
+        means.append(sum(members) / len(members))
+    nbc = 0
+    for a in range(len(means)):
+        s = 1.0  # the diagonal: exp(tau * 0)
+        for b in range(len(means)):
+            if a != b:
+                s = s + torch.exp(tau * _cos(means[a], means[b]))
+        nbc = nbc + torch.log(torch.as_tensor(s, dtype=emb.dtype))
+    nbc = nbc / len(means) / C
+    return (1 - ratio) * ce + ratio * nbc
+
+
+def nca(emb, labels, temperature=1.0, squared=True):
+    total, count = 0, 0
+    for i in range(len(emb)):
+        num, den = 0, 0
+        for j in range(len(emb)):
+            if j == i:
+                continue
+            d = ((emb[i] - emb[j]) ** 2).sum()
+            if not squared:
+                d = torch.sqrt(d)
+            w = torch.exp(-d / temperature)
+            den = den + w
+            if labels[j] == labels[i]:
+                num = num + w
+        if isinstance(num, torch.Tensor):
+            total = total - torch.log(num / den)
+            count += 1
+    if count == 0:
+        return emb.sum() * 0
+    return total / count

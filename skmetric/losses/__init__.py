@@ -75,6 +75,13 @@ from .subcenter_arcface import SubCenterArcFaceLoss
 from .supcon import SupConLoss
 from .tcm import TCMLoss
 from .tuplet_margin import TupletMarginLoss
+from .circle_proxy import CircleProxyLoss
+from .generalized_cross_entropy import GeneralizedCrossEntropyLoss
+from .ldr import LDRLoss
+from .nbc_softmax import NBCSoftmaxLoss
+from .nca import NCALoss
+from .unpg import UNPGLoss
+from .z_loss import ZLoss
 
 # registry: snake_case name -> class
 LOSSES = {
@@ -112,6 +119,13 @@ LOSSES = {
     "cross_batch_memory": CrossBatchMemory,
     "combined": CombinedLoss,
     "barlow_twins": BarlowTwinsLoss,
+    "z_loss": ZLoss,
+    "unpg": UNPGLoss,
+    "circle_proxy": CircleProxyLoss,
+    "generalized_cross_entropy": GeneralizedCrossEntropyLoss,
+    "ldr": LDRLoss,
+    "nbc_softmax": NBCSoftmaxLoss,
+    "nca": NCALoss,
     # AnyLoss: loss(probabilities, labels), for classifiers (AnyLossClassifier)
     **ANYLOSS_LOSSES,
 }
@@ -161,6 +175,13 @@ __all__ = [
     "SupConLoss",
     "TCMLoss",
     "TupletMarginLoss",
+    "CircleProxyLoss",
+    "GeneralizedCrossEntropyLoss",
+    "LDRLoss",
+    "NBCSoftmaxLoss",
+    "NCALoss",
+    "UNPGLoss",
+    "ZLoss",
     "AnyLoss",
     "AccuracyLoss",
     "BalancedAccuracyLoss",

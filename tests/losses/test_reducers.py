@@ -97,6 +97,8 @@ DEFAULT_REDUCER = {
     "arcface": "mean", "cosface": "mean", "sphereface": "mean", "subcenter_arcface": "mean",
     "elasticface": "mean", "normalized_softmax": "mean", "ebv": "mean", "soft_triple": "mean",
     "harmonic": "mean", "proxy_nca": "mean",
+    "z_loss": "mean", "unpg": "mean", "circle_proxy": "mean",
+    "generalized_cross_entropy": "mean", "ldr": "mean", "nbc_softmax": "mean",
 }
 
 
