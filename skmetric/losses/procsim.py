@@ -122,7 +122,7 @@ class ProcSimLoss(BaseMetricLoss):
 
     def set_params(self, **params):
         super().set_params(**params)
-        if {"loss", "num_classes", "embedding_size"} & set(params):
+        if {"loss", "num_classes", "embedding_size"} & {k.split("__")[0] for k in params}:
             self._build()
         return self
 

@@ -345,6 +345,16 @@ def test_procsim_never_modifies_the_given_loss_and_clones():
     assert clone(loss).get_params()["loss"] is not None
 
 
+def test_procsim_nested_params_rebuild_the_part():
+    loss = L.ProcSimLoss(loss="cosface", num_classes=3, embedding_size=4)
+    loss.set_params(loss="arcface")
+    assert isinstance(loss.parts[0], L.ArcFaceLoss)
+    inner = L.ArcFaceLoss(scale=10.0)
+    loss.set_params(loss=inner)
+    loss.set_params(loss__scale=20.0)
+    assert loss.parts[0].scale == 20.0 and loss.parts[0].W.shape == (4, 3)
+
+
 def test_procsim_rejects_a_loss_without_reducer():
     with pytest.raises(ValueError, match=re.escape(
         "`loss` of ProcSimLoss must have a `reducer` parameter (its per-sample terms are "
