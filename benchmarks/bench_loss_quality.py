@@ -54,6 +54,9 @@ LOSS_ROWS = [
     ("mean_field_contrastive", "mean_field_contrastive", {}),
     ("procsim", "procsim", {}),
     ("ebv (CoReS simplex)", "ebv", {"loss__geometry": "simplex"}),
+    # beyond the list: the class-wise variant and plain EBV, for comparison
+    ("mean_field_multi_similarity", "mean_field_multi_similarity", {}),
+    ("ebv (equiangular)", "ebv", {}),
 ]
 
 

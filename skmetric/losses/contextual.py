@@ -150,14 +150,15 @@ class ContextualLoss(BaseMetricLoss):
         s = x @ x.T
         n = len(labels)
         same = labels[:, None] == labels[None, :]
-        off = ~torch.eye(n, dtype=torch.bool, device=labels.device)
+        # float masks (multiplications are cheaper than torch.where in backward)
+        off = 1 - torch.eye(n, dtype=s.dtype, device=s.device)
         w = same.to(s.dtype)
+        w_off = w * off
         jac = contextual_similarity(s, self.k, self.eps)
-        ctx = torch.where(off, w * (1 - jac).square() + (1 - w) * jac.square(), 0.0).sum()
-        ctx = ctx / (n * n)
+        ctx = (w_off * (1 - jac).square() + (1 - w) * jac.square()).sum() / (n * n)
         reg = (s.mean() - self.reg_sim).square()
-        pos = torch.where(same & off, torch.relu(self.pos_margin - s), 0.0)
-        neg = torch.where(~same, torch.relu(s - self.neg_margin), 0.0)
+        pos = torch.relu(self.pos_margin - s) * w_off
+        neg = torch.relu(s - self.neg_margin) * (1 - w)
         con = _avg_positive(pos) + _avg_positive(neg)
         return self.lam * ctx + self.gamma * reg + (1 - self.lam - self.gamma) * con
 
