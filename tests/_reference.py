@@ -273,6 +273,177 @@ def soft_triple_regularizer(fc, num_classes, k):
     return total / (num_classes * k * (k - 1))
 
 
+# ---------------------------------------------------------------- seed losses, round 2 (b)
+
+def _psl_sigma(d, activation):
+    if activation == "exp":
+        return d
+    if activation == "tanh":
+        inner = torch.tanh(d)
+    elif activation == "atan":
+        inner = torch.atan(d)
+    else:
+        inner = torch.clamp(d, min=-1.0)  # relu(d + 1) - 1
+    return torch.log(inner + 1)
+
+
+def pairwise_softmax(emb, labels, activation="tanh", temperature=2.0, robust_temperature=0.05):
+    """PSL1: mean over positive pairs (with a negative) of log sum_n exp(log sigma(d) / tau*)."""
+    x = _unit(emb)
+    n = len(labels)
+    terms = []
+    for a in range(n):
+        negs = [j for j in range(n) if labels[j] != labels[a]]
+        if not negs:
+            continue
+        for p in range(n):
+            if p == a or labels[p] != labels[a]:
+                continue
+            f_ap = (x[a] @ x[p]) / temperature
+            vals = [_psl_sigma((x[a] @ x[j]) / temperature - f_ap, activation) / robust_temperature
+                    for j in negs]
+            terms.append(torch.logsumexp(torch.stack(vals), 0))
+    if not terms:
+        return emb.sum() * 0
+    return sum(terms) / len(terms)
+
+
+def _step(x, y, slope=10.0):
+    # 1(x >= y) with the straight-through gradient slope * dx (y constant)
+    return float(x >= y) + slope * (x - x.detach())
+
+
+def contextual_similarity(emb, k=4, eps=0.05):
+    """Loop version of the k-NN Jaccard similarity of unit(emb) (straight-through indicators)."""
+    x = _unit(emb)
+    n = len(x)
+    k = min(k, n)
+    dist = [[torch.clamp(2 - 2 * (x[i] @ x[j]), min=0.0) for j in range(n)] for i in range(n)]
+    kth, half = [], []
+    for i in range(n):
+        order = sorted(float(dist[i][j].detach()) for j in range(n))
+        kth.append(-order[k - 1])
+        half.append(-order[max(k // 2, 1) - 1])
+    N = [[_step(-dist[i][j] + eps, kth[i]) for j in range(n)] for i in range(n)]
+    H = [[_step(-dist[i][j] + eps, half[i]) for j in range(n)] for i in range(n)]
+    size = [float(sum(float(v.detach()) for v in N[i])) for i in range(n)]
+    size_not = [max(n - size[i], 1.0) for i in range(n)]
+    W = [[None] * n for _ in range(n)]
+    for i in range(n):
+        for j in range(n):
+            inter = sum(N[i][m] * N[j][m] for m in range(n)) / size[i]
+            inter_not = sum((1 - N[i][m]) * (1 - N[j][m]) for m in range(n)) / size_not[i]
+            W[i][j] = 0.5 * (inter + inter_not) * N[i][j]
+    R = [[H[i][j] * H[j][i] for j in range(n)] for i in range(n)]
+    J = [[sum(R[i][m] * W[m][j] for m in range(n)) / sum(R[i][m] for m in range(n))
+          for j in range(n)] for i in range(n)]
+    return [[0.5 * (J[i][j] + J[j][i]) for j in range(n)] for i in range(n)]
+
+
+def contextual(emb, labels, lam=0.4, gamma=0.1, k=4, eps=0.05, pos_margin=0.75,
+               neg_margin=0.6, reg_sim=0.25):
+    x = _unit(emb)
+    n = len(x)
+    js = contextual_similarity(emb, k, eps)
+    ctx = emb.sum() * 0
+    pos, neg = [], []
+    total = emb.sum() * 0
+    for i in range(n):
+        for j in range(n):
+            s = x[i] @ x[j]
+            total = total + s
+            if i == j:
+                continue
+            if labels[i] == labels[j]:
+                ctx = ctx + (1 - js[i][j]) ** 2
+                pos.append(torch.relu(pos_margin - s))
+            else:
+                ctx = ctx + js[i][j] ** 2
+                neg.append(torch.relu(s - neg_margin))
+    ctx = ctx / (n * n)
+    reg = (total / (n * n) - reg_sim) ** 2
+    con = _avg_nonzero(pos, emb) + _avg_nonzero(neg, emb)
+    return lam * ctx + gamma * reg + (1 - lam - gamma) * con
+
+
+def mean_field_contrastive(emb, labels, W, pos_margin=0.02, neg_margin=0.3, mf_reg=0.0,
+                           mf_power=2):
+    """W: (embedding_size, num_classes) class vectors (columns)."""
+    x = _unit(emb)
+    C = W.shape[1]
+    w = [W[:, c] / W[:, c].norm() for c in range(C)]
+    total = emb.sum() * 0
+    for i in range(len(x)):
+        for c in range(C):
+            d = 1 - x[i] @ w[c]
+            if labels[i] == c:
+                total = total + torch.relu(d - pos_margin)
+            else:
+                total = total + torch.relu(neg_margin - d)
+    loss = total / len(x)
+    if mf_reg:
+        reg = 0
+        for c in range(C):
+            for k in range(C):
+                if k != c:
+                    reg = reg + torch.relu(neg_margin - (1 - w[c] @ w[k])) ** mf_power
+        loss = loss + mf_reg * reg / C
+    return loss
+
+
+def mean_field_multi_similarity(emb, labels, W, alpha=0.01, beta=80.0, base=0.8, mf_reg=0.0,
+                                mf_power=2):
+    x = _unit(emb)
+    C = W.shape[1]
+    w = [W[:, c] / W[:, c].norm() for c in range(C)]
+    members = {c: [i for i in range(len(x)) if labels[i] == c] for c in range(C)}
+    present = [c for c in range(C) if members[c]]
+
+    def mean_exp(c, k, scale):
+        # mean over the samples of class c of exp(scale * (cos(x_i, w_k) - base)); 0 if none
+        if not members[c]:
+            return emb.sum() * 0
+        return sum(torch.exp(scale * (x[i] @ w[k] - base)) for i in members[c]) / len(members[c])
+
+    pos = sum(torch.log(1 + mean_exp(c, c, -alpha)) for c in present) / (alpha * len(present))
+    neg = 0
+    for c in range(C):
+        for k in range(C):
+            if k != c:
+                neg = neg + torch.log(1 + mean_exp(c, k, beta) + mean_exp(k, c, beta))
+    loss = pos + neg / (2 * beta * len(present))
+    if mf_reg:
+        reg = 0
+        for c in range(C):
+            for k in range(C):
+                if k != c:
+                    z = 1 - base - (1 - w[c] @ w[k])
+                    reg = reg + (torch.log(1 + torch.exp(beta * z)) / beta) ** mf_power
+        loss = loss + mf_reg * reg / C
+    return loss
+
+
+def procsim_normalized_softmax(emb, labels, weight, temperature=0.05, conf_temperature=0.1):
+    """ProcSim around the normalized softmax: confidence-weighted mean of per-sample CE.
+
+    ``weight``: (embedding_size, num_classes) class vectors, also the representatives.
+    """
+    x = _unit(emb)
+    C = weight.shape[1]
+    w = [weight[:, c] / weight[:, c].norm() for c in range(C)]
+    num, den = emb.sum() * 0, 0.0
+    for i in range(len(x)):
+        y = int(labels[i])
+        with torch.no_grad():
+            d = [1 - float(x[i] @ w[c]) for c in range(C)]
+            ratio = d[y] / min(d[c] for c in range(C) if c != y)
+            conf = 1 / (1 + math.exp(-(1 - ratio) / conf_temperature))
+        logits = torch.stack([x[i] @ w[c] / temperature for c in range(C)])
+        ce = torch.logsumexp(logits, 0) - logits[y]
+        num = num + conf * ce
+        den += conf
+    return num / den
+
 # ---------------------------------------------------------------- test helpers
 # shared by tests/losses and tests/miners (comparisons with pytorch-metric-learning)
 

@@ -52,6 +52,7 @@ from .anyloss import (
     RecallLoss,
 )
 from .combined import CombinedLoss
+from .contextual import ContextualLoss
 from .cosent import CoSENTLoss
 from .cosface import CosFaceLoss
 from .cross_batch_memory import CrossBatchMemory
@@ -62,10 +63,13 @@ from .harmonic import HarmonicLoss
 from .icnn import ICNNLoss
 from .lifted_structure import LiftedStructureLoss
 from .margin import MarginLoss
+from .mean_field import MeanFieldContrastiveLoss, MeanFieldMultiSimilarityLoss
 from .metrix import MetrixLoss
 from .mw import MWLoss
 from .npairs import NPairsLoss
 from .ntxent import NTXentLoss
+from .pairwise_softmax import PairwiseSoftmaxLoss
+from .procsim import ProcSimLoss
 from .proto_triplet import ProtoTripletLoss
 from .proxy_nca import ProxyNCALoss
 from .snr_contrastive import SNRContrastiveLoss
@@ -126,6 +130,11 @@ LOSSES = {
     "ldr": LDRLoss,
     "nbc_softmax": NBCSoftmaxLoss,
     "nca": NCALoss,
+    "pairwise_softmax": PairwiseSoftmaxLoss,
+    "contextual": ContextualLoss,
+    "mean_field_contrastive": MeanFieldContrastiveLoss,
+    "mean_field_multi_similarity": MeanFieldMultiSimilarityLoss,
+    "procsim": ProcSimLoss,
     # AnyLoss: loss(probabilities, labels), for classifiers (AnyLossClassifier)
     **ANYLOSS_LOSSES,
 }
@@ -152,6 +161,7 @@ __all__ = [
     "TripletMarginLoss",
     "AlignUniformLoss",
     "CombinedLoss",
+    "ContextualLoss",
     "CoSENTLoss",
     "CosFaceLoss",
     "CrossBatchMemory",
@@ -162,10 +172,14 @@ __all__ = [
     "ICNNLoss",
     "LiftedStructureLoss",
     "MarginLoss",
+    "MeanFieldContrastiveLoss",
+    "MeanFieldMultiSimilarityLoss",
     "MetrixLoss",
     "MWLoss",
     "NPairsLoss",
     "NTXentLoss",
+    "PairwiseSoftmaxLoss",
+    "ProcSimLoss",
     "ProtoTripletLoss",
     "ProxyNCALoss",
     "SNRContrastiveLoss",

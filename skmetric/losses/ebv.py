@@ -7,6 +7,7 @@ import torch
 from torch import nn
 
 from .margin_softmax import BaseMarginSoftmaxLoss
+from .polytope import POLYTOPES, polytope_vectors
 
 __all__ = ["EBVLoss", "equiangular_vectors"]
 
@@ -77,6 +78,13 @@ class EBVLoss(BaseMarginSoftmaxLoss):
     logits :math:`\hat x \cdot w_c / \tau`, i.e. it minimises the spherical
     distance to the class's vector.  Nothing is learned in the loss.
 
+    With ``geometry="simplex"``, ``"orthoplex"`` or ``"cube"`` the class
+    vectors are instead the vertices of a regular polytope, as in CoReS
+    (see :func:`~skmetric.losses.polytope.polytope_vectors`): deterministic,
+    and limited to ``embedding_size + 1``, ``2 * embedding_size`` and
+    ``2 ** embedding_size`` classes respectively (a ``ValueError`` says so
+    when the loss is built with more).
+
     Parameters
     ----------
     temperature : float, default=0.07
@@ -85,7 +93,10 @@ class EBVLoss(BaseMarginSoftmaxLoss):
         The official ImageNet script uses 0.1.
     max_cosine : float, default=None
         Largest allowed :math:`|\cos|` between two class vectors (see
-        :func:`equiangular_vectors`).
+        :func:`equiangular_vectors`); used by ``geometry="ebv"`` only.
+    geometry : {"ebv", "simplex", "orthoplex", "cube"}, default="ebv"
+        How the fixed class vectors are made: equiangular basis vectors, or
+        a CoReS regular polytope.
     num_classes, embedding_size, reducer
         As in :class:`~skmetric.losses.BaseMarginSoftmaxLoss`.
 
@@ -98,26 +109,45 @@ class EBVLoss(BaseMarginSoftmaxLoss):
     ----------
     Y. Shen, X. Sun and X.-S. Wei. "Equiangular Basis Vectors". CVPR 2023.
     arXiv:2303.11637.
+
+    N. Biondi, F. Pernici, M. Bruni and A. Del Bimbo. "CoReS: Compatible
+    Representations via Stationarity". IEEE TPAMI 2023 (polytope vectors;
+    the CoReS training of compatible models across updates is not part of
+    this loss).
     """
 
     weight_name = "vectors"
     weight_layout = "rows"
 
     def __init__(self, *, temperature=0.07, label_smoothing=0.0, max_cosine=None,
-                 num_classes=None, embedding_size=None, reducer=None):
+                 geometry="ebv", num_classes=None, embedding_size=None, reducer=None):
         super().__init__()
         self.temperature = temperature
         self.label_smoothing = label_smoothing
         self.max_cosine = max_cosine
+        self.geometry = geometry
         self.reducer = reducer
         self._set_sizes(num_classes, embedding_size)
 
     def init_weight(self, n_vectors, embedding_size):
         # frozen: a buffer, not a parameter
-        self.register_buffer(
-            "vectors",
-            equiangular_vectors(n_vectors, embedding_size, max_cosine=self.max_cosine),
-        )
+        kind = self.geometry
+        if kind == "ebv":
+            w = equiangular_vectors(n_vectors, embedding_size, max_cosine=self.max_cosine)
+        elif kind in POLYTOPES:
+            w = polytope_vectors(kind, n_vectors, embedding_size)
+        else:
+            raise ValueError(
+                f"`geometry` of EBVLoss must be one of {['ebv', *POLYTOPES]}; got {kind!r}."
+            )
+        self.register_buffer("vectors", w)
+
+    def set_params(self, **params):
+        # new class vectors when what makes them changes
+        super().set_params(**params)
+        if {"geometry", "max_cosine"} & set(params):
+            self._set_sizes(self.num_classes, self.embedding_size)
+        return self
 
     def logits(self, embeddings, labels):
         return self.class_cosines(embeddings, scale=1 / self.temperature)
