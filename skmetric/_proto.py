@@ -575,6 +575,20 @@ class ProtoClassifier(
             vars(self).pop(name, None)
         return self
 
+    def _rule_params_plausible(self):
+        """Cheap check of the parameters read at predict time (the full
+        validation costs about as much as a small forward pass)."""
+        t = self.transductive
+        r = self.reject_threshold
+        return (
+            self.rule in ("prototype", "matching")
+            and isinstance(t, (bool, np.bool_, Integral)) and t >= 0
+            and (r is None or (isinstance(r, Real) and not isinstance(r, bool) and r >= 0))
+            and (self.reject_label is None or isinstance(self.reject_label, (str, Real)))
+            and isinstance(self.temperature, Real) and self.temperature > 0
+            and self.metric in ("sqeuclidean", "cosine")
+        )
+
     def _check_rule_settings(self):
         """Checks of combinations of the prediction rules' parameters."""
         if self.transductive and self.rule != "prototype":
@@ -894,7 +908,8 @@ class ProtoClassifier(
         """``(logits, distances)``: the rule's class logits (softmax = proba) and
         the distances to the prototypes, for a validated batch ``X``."""
         check_is_fitted(self)
-        self._validate_params()  # parameters may have been set after fit
+        if not self._rule_params_plausible():  # set after fit: scikit-learn's message
+            self._validate_params()
         self._check_rule_settings()
         X = validate_data(self, X, reset=False, dtype=[np.float32, np.float64])
         emb = self._embed(X)
