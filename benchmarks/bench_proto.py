@@ -18,7 +18,7 @@ Methods, all in this one process:
 Also times ``add_classes`` for 100 new classes x 5 shots (goal < 50 ms).
 
 Second table, the prediction rules of the default ``ProtoClassifier`` fit
-(the same embedding for every row, the same episodes as above): each
+(the same embedding for every row, the first 250 of the episodes above): each
 episode's support set replaces the classes (``add_classes(..., replace=True)``)
 and the episode's queries are predicted together, with the nearest-prototype
 rule, with ``transductive=True`` (one soft k-means step on the episode's
@@ -33,7 +33,7 @@ known from unknown queries, against the same score on raw features
 (nearest support mean).  With ``transductive=True`` the unknown queries are
 in the batch too.
 
-Run: ``python benchmarks/bench_proto.py`` (about 3-6 minutes on 2 CPU cores).
+Run: ``python benchmarks/bench_proto.py`` (about 5-10 minutes on 2 shared CPU cores).
 """
 
 import copy
@@ -98,9 +98,9 @@ RULES = {
     "matching, temperature=0.1": dict(rule="matching", temperature=0.1),
 }
 N_KNOWN = 3  # rejection episodes: 3 known classes, 2 unknown
-# the rule and rejection tables: the first 400 of the same episodes (every
+# the rule and rejection tables: the first 250 of the same episodes (every
 # estimator call embeds the batch again, about 10 ms with the default MLP)
-N_RULE_EPISODES = 400
+N_RULE_EPISODES = 250
 
 
 def _mean_ci(scores):
@@ -160,11 +160,11 @@ def main():
                 timings.append((name, X_tr.shape[1], time_add_classes(clf, X_tr.shape[1])))
                 t0 = time.perf_counter()
                 by_shot = [rule_accuracies(clf, X_te, y_te, k) for k in (1, 5)]
-                for label in RULES:
-                    rule_rows.append((name, label, by_shot[0][label], by_shot[1][label]))
+                for rule in RULES:
+                    rule_rows.append((name, rule, by_shot[0][rule], by_shot[1][rule]))
                 by_shot = [rejection_aurocs(clf, X_te, y_te, k) for k in (1, 5)]
-                for label in by_shot[0]:
-                    reject_rows.append((name, label, by_shot[0][label], by_shot[1][label]))
+                for score in by_shot[0]:
+                    reject_rows.append((name, score, by_shot[0][score], by_shot[1][score]))
                 print(f"{name}: rules and rejection in {time.perf_counter() - t0:.0f} s",
                       flush=True)
             methods[label] += (clf.best_epoch_, clf.n_epochs_)
