@@ -17,7 +17,23 @@ Methods, all in this one process:
 
 Also times ``add_classes`` for 100 new classes x 5 shots (goal < 50 ms).
 
-Run: ``python benchmarks/bench_proto.py`` (about 2-4 minutes on 2 CPU cores).
+Second table, the prediction rules of the default ``ProtoClassifier`` fit
+(the same embedding for every row, the first 250 of the episodes above): each
+episode's support set replaces the classes (``add_classes(..., replace=True)``)
+and the episode's queries are predicted together, with the nearest-prototype
+rule, with ``transductive=True`` (one soft k-means step on the episode's
+queries), and with ``rule="matching"`` (attention vote, temperature 1 and
+0.1).
+
+Third table, rejection of unknown classes: in each 5-way episode of the
+held-out classes the first 3 classes are known (their support gives the
+prototypes) and the queries of the other 2 are unknown; ROC AUC of
+``score_samples`` (minus the distance to the nearest prototype) separating
+known from unknown queries, against the same score on raw features
+(nearest support mean).  With ``transductive=True`` the unknown queries are
+in the batch too.
+
+Run: ``python benchmarks/bench_proto.py`` (about 5-10 minutes on 2 shared CPU cores).
 """
 
 import copy
@@ -27,6 +43,7 @@ import warnings
 import numpy as np
 import torch
 from sklearn.datasets import load_digits
+from sklearn.metrics import roc_auc_score
 from sklearn.neighbors import NearestCentroid
 
 from skmetric import MetricLearner
@@ -74,9 +91,56 @@ def time_add_classes(clf, n_features, n_classes=100, n_shot=5, repeats=20):
     return 1e3 * np.median(times)
 
 
+RULES = {
+    "prototype (default)": {},
+    "prototype, transductive=True": dict(transductive=True),
+    "matching, temperature=1": dict(rule="matching"),
+    "matching, temperature=0.1": dict(rule="matching", temperature=0.1),
+}
+N_KNOWN = 3  # rejection episodes: 3 known classes, 2 unknown
+# the rule and rejection tables: the first 250 of the same episodes (every
+# estimator call embeds the batch again, about 10 ms with the default MLP)
+N_RULE_EPISODES = 250
+
+
+def _mean_ci(scores):
+    scores = np.asarray(scores)
+    return scores.mean(), 1.96 * scores.std(ddof=1) / np.sqrt(scores.size)
+
+
+def rule_accuracies(clf, X, y, n_shot):
+    """Accuracy of each rule on the episodes of ``nearest_centroid_episodes``."""
+    scores = {label: [] for label in RULES}
+    for support, query in few_shot_episodes(y, 5, n_shot, N_QUERY, N_RULE_EPISODES, SEED):
+        episode = copy.copy(clf).add_classes(X[support], y[support], replace=True)
+        for label, params in RULES.items():
+            c = copy.copy(episode).set_params(**params)
+            scores[label].append(np.mean(c.predict(X[query]) == y[query]))
+    return {label: _mean_ci(v) for label, v in scores.items()}
+
+
+def rejection_aurocs(clf, X, y, n_shot):
+    """ROC AUC of known vs unknown queries: raw features and ProtoClassifier."""
+    scores = {"raw features (nearest support mean)": [], "ProtoClassifier": [],
+              "ProtoClassifier, transductive=True": []}
+    for support, query in few_shot_episodes(y, 5, n_shot, N_QUERY, N_RULE_EPISODES, SEED):
+        sup = support[: N_KNOWN * n_shot]
+        is_known = np.isin(y[query], y[sup])
+        truth = is_known.astype(int)
+        means = np.stack([X[sup][y[sup] == k].mean(axis=0) for k in np.unique(y[sup])])
+        raw = ((X[query][:, None, :] - means[None]) ** 2).sum(-1).min(axis=1)
+        scores["raw features (nearest support mean)"].append(roc_auc_score(truth, -raw))
+        episode = copy.copy(clf).add_classes(X[sup], y[sup], replace=True)
+        scores["ProtoClassifier"].append(roc_auc_score(truth, episode.score_samples(X[query])))
+        episode.set_params(transductive=True)
+        scores["ProtoClassifier, transductive=True"].append(
+            roc_auc_score(truth, episode.score_samples(X[query])))
+    return {label: _mean_ci(v) for label, v in scores.items()}
+
+
 def main():
     torch.set_num_threads(1)  # shared 2-core machine: no oversubscription
-    rows, timings = [], []
+    rows, timings, rule_rows, reject_rows = [], [], [], []
     for name, X_tr, y_tr, X_te, y_te in datasets():
         methods = {}
         t0 = time.perf_counter()
@@ -94,6 +158,15 @@ def main():
             methods[label] = (None, clf, time.perf_counter() - t0)
             if not params:
                 timings.append((name, X_tr.shape[1], time_add_classes(clf, X_tr.shape[1])))
+                t0 = time.perf_counter()
+                by_shot = [rule_accuracies(clf, X_te, y_te, k) for k in (1, 5)]
+                for rule in RULES:
+                    rule_rows.append((name, rule, by_shot[0][rule], by_shot[1][rule]))
+                by_shot = [rejection_aurocs(clf, X_te, y_te, k) for k in (1, 5)]
+                for score in by_shot[0]:
+                    reject_rows.append((name, score, by_shot[0][score], by_shot[1][score]))
+                print(f"{name}: rules and rejection in {time.perf_counter() - t0:.0f} s",
+                      flush=True)
             methods[label] += (clf.best_epoch_, clf.n_epochs_)
         for label, (emb, clf, fit_s, *epochs) in methods.items():
             res = []
@@ -113,6 +186,23 @@ def main():
     for name, label, r1, r5, fit_s, note in rows:
         print(f"{name:<9} {label:<50} {r1[0]:.3f} +- {r1[1]:.3f} "
               f"{r5[0]:.3f} +- {r5[1]:.3f} {fit_s:6.1f}  {note}")
+    print(f"\nPrediction rules of ProtoClassifier (default fit), the first "
+          f"{N_RULE_EPISODES} of the same episodes; 5-way accuracy, mean +- 95% CI\n")
+    header = f"{'data':<9} {'rule':<50} {'1-shot':>15} {'5-shot':>15}"
+    print(header)
+    print("-" * len(header))
+    for name, label, r1, r5 in rule_rows:
+        print(f"{name:<9} {label:<50} {r1[0]:.3f} +- {r1[1]:.3f} {r5[0]:.3f} +- {r5[1]:.3f}")
+
+    print(f"\nRejection of unknown classes: {N_KNOWN} known + {5 - N_KNOWN} unknown "
+          f"held-out classes per episode ({N_RULE_EPISODES} episodes), ROC AUC of "
+          f"known vs unknown queries, mean +- 95% CI\n")
+    header = f"{'data':<9} {'score':<50} {'1-shot':>15} {'5-shot':>15}"
+    print(header)
+    print("-" * len(header))
+    for name, label, r1, r5 in reject_rows:
+        print(f"{name:<9} {label:<50} {r1[0]:.3f} +- {r1[1]:.3f} {r5[0]:.3f} +- {r5[1]:.3f}")
+
     print("\nadd_classes, 100 new classes x 5 shots (median of 20, goal < 50 ms)")
     for name, n_features, ms in timings:
         print(f"  {name:<9} ({n_features} features, default MLP): {ms:.1f} ms")

@@ -10,7 +10,7 @@ from sklearn.base import (
     ClassNamePrefixFeaturesOutMixin,
     TransformerMixin,
 )
-from sklearn.utils import column_or_1d
+from sklearn.utils import check_array, column_or_1d
 from torch import nn
 
 from ._embedding import EmbeddingLearnerMixin
@@ -79,6 +79,63 @@ class _PrototypeAccuracy:
         return float(np.mean(scores))
 
 
+# queries x support entries per block of the matching vote (bounded memory)
+_MATCHING_BLOCK = 4_000_000
+
+
+def _refine_prototypes(queries, sums, counts, prototypes, metric, temperature, n_steps):
+    """Soft k-means refinement of prototypes with unlabelled queries.
+
+    Ren et al. (2018), eq. for the refined prototype: the labelled examples
+    count with weight 1, every query with its soft assignment
+    ``z_qk = softmax_k(-d(q, c_k) / temperature)`` computed from the current
+    prototypes; ``n_steps`` such updates.  Classes without labelled examples
+    (zero-shot) start from their given prototype.  All arrays are float64.
+    """
+    q = torch.as_tensor(queries, dtype=torch.float64)
+    s = torch.as_tensor(sums, dtype=torch.float64)
+    n = torch.as_tensor(counts, dtype=torch.float64)
+    c = torch.as_tensor(prototypes, dtype=torch.float64)
+    for _ in range(n_steps):
+        z = torch.softmax(-prototype_distances(q, c, metric) / temperature, dim=1)
+        den = n + z.sum(0)
+        new = (s + z.T @ q) / den.clamp(min=torch.finfo(torch.float64).tiny)[:, None]
+        c = torch.where((den > 0)[:, None], new, c)
+    return c.numpy()
+
+
+def _matching_log_proba(queries, support, support_labels, n_classes, temperature):
+    """Log of the Matching Networks vote (Vinyals et al., 2016).
+
+    ``p(k | q) = sum_{i: y_i = k} a(q, s_i)`` with the attention
+    ``a(q, s_i) = softmax_i(cos(q, s_i) / temperature)`` over the whole
+    support set; computed per class as a log-sum-exp (exact, no underflow).
+    Returns an array of shape ``(n_queries, n_classes)`` (float64).
+    """
+    q = nn.functional.normalize(torch.as_tensor(queries, dtype=torch.float64), dim=1)
+    s = nn.functional.normalize(torch.as_tensor(support, dtype=torch.float64), dim=1)
+    labels = np.asarray(support_labels)
+    order = np.argsort(labels, kind="stable")
+    s = s[torch.as_tensor(order)]
+    bounds = np.searchsorted(labels[order], np.arange(n_classes + 1))
+    out = np.full((q.shape[0], n_classes), -np.inf)
+    step = max(1, _MATCHING_BLOCK // max(s.shape[0], 1))
+    for start in range(0, q.shape[0], step):
+        logits = q[start : start + step] @ s.T / temperature
+        total = torch.logsumexp(logits, dim=1)
+        for k in range(n_classes):
+            a, b = bounds[k], bounds[k + 1]
+            if b > a:
+                out[start : start + step, k] = (
+                    torch.logsumexp(logits[:, a:b], dim=1) - total
+                ).numpy()
+    return out
+
+
+def _is_string_kind(labels):
+    return np.asarray(labels).dtype.kind in "OUS"
+
+
 class ProtoClassifier(
     ClassNamePrefixFeaturesOutMixin,
     ClassifierMixin,
@@ -133,6 +190,35 @@ class ProtoClassifier(
     temperature : float, default=1.0
         ``predict_proba`` is ``softmax(-distance / temperature)``.  With
         ``metric="cosine"`` a small value (0.1) gives sharper probabilities.
+        The same temperature sharpens the matching vote and the soft
+        assignments of ``transductive``.
+    rule : {"prototype", "matching"}, default="prototype"
+        How queries are classified.  ``"prototype"``: nearest prototype
+        (Snell et al., 2017).  ``"matching"``: the attention vote of
+        Matching Networks (Vinyals et al., 2016), ``p(k | x) = sum over the
+        support examples of class k of softmax_i(cos(f(x), f(x_i)) /
+        temperature)``, over every example seen by ``fit`` and
+        :meth:`add_classes` (a zero-shot class votes with its prototype);
+        cosine whatever ``metric``, so a small ``temperature`` (0.1) suits
+        it.  Training does not depend on the rule: the embedding is trained
+        with ``loss`` (in 1-shot the two rules coincide up to the distance).
+    transductive : bool or int, default=False
+        Refine the prototypes with the unlabelled batch passed to
+        ``predict`` (and the other prediction methods) before classifying
+        it: ``transductive`` soft k-means steps (``True`` = 1 step), where
+        each query counts for each class with weight
+        ``softmax(-distance / temperature)`` beside the class's labelled
+        examples (Ren et al., 2018).  Predictions then depend on the whole
+        batch (deterministically): predict a few-shot episode's queries
+        together.  Needs ``rule="prototype"``.
+    reject_threshold : float or None, default=None
+        Samples farther than this from every prototype (``metric``'s
+        distance) are predicted ``reject_label``; ``None``: never reject.
+        :meth:`calibrate_reject` sets it from held-out known-class data.
+    reject_label : int, float, str or None, default=None
+        Label of rejected samples; ``None``: ``-1`` for numeric classes,
+        ``"unknown"`` for string classes.  It must not be a class, and must
+        be a string exactly when the classes are.
     module : {"mlp", "linear"} or torch.nn.Module, default="mlp"
         As in :class:`~skmetric.MetricLearner`.
     n_components : int, default=None
@@ -203,6 +289,17 @@ class ProtoClassifier(
     embedding_sum_ : ndarray of shape (n_classes, embedding_size_)
         Sum of the embeddings of each class, so refining a prototype with
         new examples gives exactly the mean of all of them.
+    support_embeddings_ : ndarray of shape (n_support, embedding_size_)
+        Embeddings of every example seen by ``fit`` and :meth:`add_classes`
+        (the support set of ``rule="matching"``).
+    support_labels_ : ndarray of shape (n_support,)
+        Their classes, as indices into ``classes_``.
+    attribute_coef_, attribute_intercept_ : ndarray
+        The attribute-to-prototype map of :meth:`fit_attribute_map`
+        (prototype ``= a @ attribute_coef_ + attribute_intercept_``); defined
+        after that call.
+    n_attributes_ : int
+        Length of the attribute vectors; defined with the map.
     n_features_in_ : int
     feature_names_in_ : ndarray of shape (n_features_in_,)
         Defined when X has string feature names.
@@ -237,6 +334,13 @@ class ProtoClassifier(
     J. Snell, K. Swersky and R. Zemel. "Prototypical Networks for Few-shot
     Learning". NeurIPS 2017. arXiv:1703.05175.
 
+    O. Vinyals, C. Blundell, T. Lillicrap, K. Kavukcuoglu and D. Wierstra.
+    "Matching Networks for One Shot Learning". NeurIPS 2016. arXiv:1606.04080.
+
+    M. Ren, E. Triantafillou, S. Ravi, J. Snell, K. Swersky, J. Tenenbaum,
+    H. Larochelle and R. Zemel. "Meta-Learning for Semi-Supervised Few-Shot
+    Classification". ICLR 2018. arXiv:1803.00676.
+
     Examples
     --------
     >>> import numpy as np
@@ -264,6 +368,10 @@ class ProtoClassifier(
         "n_query": [Interval(Integral, 1, None, closed="left")],
         "metric": [StrOptions({"sqeuclidean", "cosine"})],
         "temperature": [Interval(Real, 0, None, closed="neither")],
+        "rule": [StrOptions({"prototype", "matching"})],
+        "transductive": ["boolean", Interval(Integral, 0, None, closed="left")],
+        "reject_threshold": [Interval(Real, 0, None, closed="left"), None],
+        "reject_label": [str, Real, None],
         "module": [StrOptions({"mlp", "linear"}), nn.Module],
         "n_components": [Interval(Integral, 1, None, closed="left"), None],
         "hidden_sizes": [tuple, list],
@@ -288,6 +396,10 @@ class ProtoClassifier(
         n_query=5,
         metric="sqeuclidean",
         temperature=1.0,
+        rule="prototype",
+        transductive=False,
+        reject_threshold=None,
+        reject_label=None,
         module="mlp",
         n_components=None,
         hidden_sizes=(512, 512),
@@ -316,6 +428,10 @@ class ProtoClassifier(
         self.n_query = n_query
         self.metric = metric
         self.temperature = temperature
+        self.rule = rule
+        self.transductive = transductive
+        self.reject_threshold = reject_threshold
+        self.reject_label = reject_label
         self.module = module
         self.n_components = n_components
         self.hidden_sizes = hidden_sizes
@@ -416,6 +532,7 @@ class ProtoClassifier(
         -------
         self : ProtoClassifier
         """
+        self._check_rule_settings()
         f = self._start_fit(X, y)
         loss = f.loss
         if getattr(loss, "requires_episodes", False):
@@ -456,30 +573,83 @@ class ProtoClassifier(
         np.add.at(self.embedding_sum_, y_enc, emb)
         self.class_count_ = np.bincount(y_enc, minlength=n_classes).astype(np.int64)
         self.prototypes_ = self.embedding_sum_ / self.class_count_[:, None]
+        self.support_embeddings_ = emb
+        self.support_labels_ = y_enc.astype(np.int64)
+        # a refit makes the attribute map stale
+        for name in ("attribute_coef_", "attribute_intercept_", "n_attributes_"):
+            vars(self).pop(name, None)
         return self
 
-    # ------------------------------------------------------------- few-shot
-    def add_classes(self, X_support, y_support, classes=None):
-        """Add new classes, or refine existing ones, from a few examples.
+    def _rule_params_plausible(self):
+        """Cheap check of the parameters read at predict time (the full
+        validation costs about as much as a small forward pass)."""
+        t = self.transductive
+        r = self.reject_threshold
+        return (
+            self.rule in ("prototype", "matching")
+            and isinstance(t, (bool, np.bool_, Integral)) and t >= 0
+            and (r is None or (isinstance(r, Real) and not isinstance(r, bool) and r >= 0))
+            and (self.reject_label is None or isinstance(self.reject_label, (str, Real)))
+            and isinstance(self.temperature, Real) and self.temperature > 0
+            and self.metric in ("sqeuclidean", "cosine")
+        )
 
-        The embedding is not touched: the support set goes through the
-        network once, new classes get the mean of their embeddings as
-        prototype (appended to ``classes_`` in sorted order), and existing
-        classes get the exact mean of their old and new examples.
+    def _check_rule_settings(self):
+        """Checks of combinations of the prediction rules' parameters."""
+        if self.transductive and self.rule != "prototype":
+            raise ValueError(
+                f"`transductive`={self.transductive!r} refines prototypes and needs "
+                f"`rule`='prototype'; got `rule`={self.rule!r}."
+            )
+
+    # ------------------------------------------------------------- few-shot
+    def add_classes(self, X_support=None, y_support=None, classes=None, *,
+                    attributes=None, replace=False):
+        """Add new classes, or refine existing ones, from a few examples or attributes.
+
+        The embedding is not touched.  With examples, the support set goes
+        through the network once; new classes get the mean of their
+        embeddings as prototype (appended to ``classes_`` in sorted order),
+        and existing classes get the exact mean of their old and new
+        examples.  With ``attributes`` (zero-shot), each new class gets the
+        prototype the map learned by :meth:`fit_attribute_map` gives its
+        attribute vector.
 
         Parameters
         ----------
-        X_support : array-like of shape (n_support, n_features)
-        y_support : array-like of shape (n_support,)
+        X_support : array-like of shape (n_support, n_features), default=None
+        y_support : array-like of shape (n_support,), default=None
         classes : array-like, default=None
-            Classes that must be present in ``y_support`` (each needs at least
-            one support example); ``None``: the classes of ``y_support``.
+            With a support set: classes that must be present in ``y_support``
+            (each needs at least one support example); ``None``: the classes
+            of ``y_support``.  With ``attributes``: the label of each row.
+        attributes : array-like of shape (n_new_classes, n_attributes), default=None
+            Attribute vectors of classes without examples (zero-shot); give
+            ``classes`` and no support set.  A zero-shot class that later gets
+            examples (``add_classes(X, y)``) takes the mean of its examples
+            as prototype.
+        replace : bool, default=False
+            Forget every current class first, so the classifier knows only
+            the classes given now (a few-shot episode, or zero-shot among new
+            classes only).  The embedding and the attribute map are kept.
 
         Returns
         -------
         self : ProtoClassifier
         """
         check_is_fitted(self)
+        if attributes is not None:
+            if X_support is not None or y_support is not None:
+                raise ValueError(
+                    "Give either a support set (`X_support`, `y_support`) or "
+                    "`attributes` with `classes`, not both."
+                )
+            return self._add_from_attributes(attributes, classes, replace)
+        if X_support is None or y_support is None:
+            raise ValueError(
+                "add_classes needs a support set (`X_support` and `y_support`) or "
+                "`attributes` with `classes`."
+            )
         X, y = validate_data(
             self, X_support, y_support, reset=False, dtype=[np.float32, np.float64]
         )
@@ -501,29 +671,173 @@ class ProtoClassifier(
                     f"`y_support` has label {extra[0].item()!r}, which is not in "
                     "`classes`."
                 )
-        is_str = [arr.dtype.kind in "OUS" for arr in (self.classes_, new_labels)]
-        if is_str[0] != is_str[1]:
-            raise ValueError(
-                f"`y_support` labels ({new_labels.dtype}) must be of the same kind "
-                f"as the fitted classes ({self.classes_.dtype}): strings and numbers "
-                "cannot be mixed."
-            )
+        if not replace:
+            self._check_label_kind(new_labels, "`y_support` labels")
         emb = self._embed(X)
         sums = np.zeros((new_labels.size, emb.shape[1]))
         np.add.at(sums, inverse, emb)
         counts = np.bincount(inverse, minlength=new_labels.size)
+        state = self._class_state(replace, new_labels.dtype)
 
-        position = {label: i for i, label in enumerate(self.classes_.tolist())}
-        where = np.array([position.get(label, -1) for label in new_labels.tolist()], dtype=np.int64)
+        position = {label: i for i, label in enumerate(state["classes_"].tolist())}
+        where = np.array([position.get(label, -1) for label in new_labels.tolist()],
+                         dtype=np.int64)
         old, new = where >= 0, where < 0
-        embedding_sum = self.embedding_sum_.copy()
-        class_count = self.class_count_.copy()
+        embedding_sum = state["embedding_sum_"].copy()
+        class_count = state["class_count_"].copy()
         embedding_sum[where[old]] += sums[old]
         class_count[where[old]] += counts[old]
-        self.classes_ = np.concatenate([self.classes_, new_labels[new]])
-        self.embedding_sum_ = np.vstack([embedding_sum, sums[new]])
-        self.class_count_ = np.concatenate([class_count, counts[new]])
-        self.prototypes_ = self.embedding_sum_ / self.class_count_[:, None]
+        n_before = state["classes_"].size
+        where[new] = n_before + np.arange(new.sum())
+        embedding_sum = np.vstack([embedding_sum, sums[new]])
+        class_count = np.concatenate([class_count, counts[new]])
+        # zero-shot prototypes stay until their class gets examples
+        previous = np.vstack([state["prototypes_"], np.zeros((new.sum(), emb.shape[1]))])
+        with np.errstate(invalid="ignore", divide="ignore"):
+            means = embedding_sum / class_count[:, None]
+        self.classes_ = np.concatenate([state["classes_"], new_labels[new]])
+        self.embedding_sum_ = embedding_sum
+        self.class_count_ = class_count
+        self.prototypes_ = np.where(class_count[:, None] > 0, means, previous)
+        self.support_embeddings_ = np.vstack([state["support_embeddings_"], emb])
+        self.support_labels_ = np.concatenate([state["support_labels_"], where[inverse]])
+        return self
+
+    def _class_state(self, replace, dtype):
+        """The per-class fitted arrays, or empty ones when ``replace``."""
+        names = ("classes_", "embedding_sum_", "class_count_", "prototypes_",
+                 "support_embeddings_", "support_labels_")
+        if not replace:
+            return {name: getattr(self, name) for name in names}
+        width = self.prototypes_.shape[1]
+        return {
+            "classes_": np.empty(0, dtype=dtype),
+            "embedding_sum_": np.zeros((0, width)),
+            "class_count_": np.zeros(0, dtype=np.int64),
+            "prototypes_": np.zeros((0, width)),
+            "support_embeddings_": np.zeros((0, width)),
+            "support_labels_": np.zeros(0, dtype=np.int64),
+        }
+
+    def _check_label_kind(self, labels, what):
+        if _is_string_kind(self.classes_) != _is_string_kind(labels):
+            raise ValueError(
+                f"{what} ({np.asarray(labels).dtype}) must be of the same kind "
+                f"as the fitted classes ({self.classes_.dtype}): strings and numbers "
+                "cannot be mixed."
+            )
+
+    # ------------------------------------------------------------- zero-shot
+    def fit_attribute_map(self, attributes, classes=None, *, alpha=1.0):
+        """Learn a linear map from class attribute vectors to prototypes (zero-shot).
+
+        A ridge regression (with intercept, closed form) from the attribute
+        vectors of classes that have examples to their prototypes.  Then
+        ``add_classes(attributes=..., classes=...)`` adds classes that have
+        no examples at all, with prototype ``g(a) = a W + b``.
+
+        This is the zero-shot variant of prototypical networks (Snell et al.,
+        2017, section 2.7) learned *after* training, on the trained
+        embedding: the paper learns ``g`` jointly with the embedding and
+        fixes ``g(a)`` to unit length (as we recall it; unverified).  Here the
+        embedding is not retrained and ``g`` regresses onto the actual
+        prototypes, so any metric works; its quality depends on how many
+        classes with attributes it is fitted on.
+
+        Parameters
+        ----------
+        attributes : array-like of shape (n_classes_with_attributes, n_attributes)
+            One attribute vector per class, in the order of ``classes``.
+        classes : array-like of shape (n_classes_with_attributes,), default=None
+            Labels of the rows, all classes with examples; ``None``: every
+            class of ``classes_``, in that order.
+        alpha : float, default=1.0
+            Ridge penalty on ``W`` (attributes on a unit scale suit 1.0).
+
+        Returns
+        -------
+        self : ProtoClassifier
+        """
+        check_is_fitted(self)
+        if not (isinstance(alpha, Real) and not isinstance(alpha, bool) and alpha >= 0):
+            raise ValueError(f"`alpha` must be a float >= 0; got {alpha!r}.")
+        A = check_array(attributes, dtype=np.float64)
+        labels = self.classes_ if classes is None else column_or_1d(np.asarray(classes))
+        if A.shape[0] != labels.size:
+            raise ValueError(
+                f"`attributes` has {A.shape[0]} rows but there are {labels.size} "
+                "classes: one attribute vector per class."
+            )
+        if np.unique(labels).size != labels.size:
+            raise ValueError("`classes` lists a class more than once.")
+        idx = self._class_positions(labels)
+        empty = self.class_count_[idx] == 0
+        if empty.any():
+            raise ValueError(
+                f"fit_attribute_map learns from classes with examples; class "
+                f"{labels[np.flatnonzero(empty)[0]].item()!r} has none."
+            )
+        if labels.size < 2:
+            raise ValueError("fit_attribute_map needs at least 2 classes with attributes.")
+        P = self.prototypes_[idx]
+        a_mean, p_mean = A.mean(axis=0), P.mean(axis=0)
+        Ac, Pc = A - a_mean, P - p_mean
+        gram = Ac.T @ Ac + alpha * np.eye(A.shape[1])
+        coef = np.linalg.lstsq(gram, Ac.T @ Pc, rcond=None)[0]
+        self.attribute_coef_ = coef
+        self.attribute_intercept_ = p_mean - a_mean @ coef
+        self.n_attributes_ = A.shape[1]
+        return self
+
+    def _class_positions(self, labels):
+        position = {label: i for i, label in enumerate(self.classes_.tolist())}
+        idx = []
+        for label in np.asarray(labels).tolist():
+            if label not in position:
+                raise ValueError(f"Class {label!r} is not in `classes_`.")
+            idx.append(position[label])
+        return np.asarray(idx, dtype=np.int64)
+
+    def _add_from_attributes(self, attributes, classes, replace):
+        if "attribute_coef_" not in vars(self):
+            raise ValueError(
+                "Adding classes from `attributes` needs the map learned by "
+                "fit_attribute_map(attributes, classes) first."
+            )
+        if classes is None:
+            raise ValueError("`attributes` needs `classes`: the label of each row.")
+        A = check_array(attributes, dtype=np.float64)
+        labels = column_or_1d(np.asarray(classes))
+        if A.shape[1] != self.n_attributes_:
+            raise ValueError(
+                f"`attributes` has {A.shape[1]} columns, but the attribute map was "
+                f"fitted on {self.n_attributes_}."
+            )
+        if A.shape[0] != labels.size:
+            raise ValueError(
+                f"`attributes` has {A.shape[0]} rows but there are {labels.size} "
+                "classes: one attribute vector per class."
+            )
+        new_labels, first = np.unique(labels, return_index=True)
+        if new_labels.size != labels.size:
+            raise ValueError("`classes` lists a class more than once.")
+        if not replace:
+            self._check_label_kind(new_labels, "`classes`")
+            known = np.isin(new_labels, self.classes_)
+            if known.any():
+                raise ValueError(
+                    f"Class {new_labels[np.flatnonzero(known)[0]].item()!r} already "
+                    "has a prototype; zero-shot classes must be new."
+                )
+        protos = A[first] @ self.attribute_coef_ + self.attribute_intercept_
+        state = self._class_state(replace, new_labels.dtype)
+        n = new_labels.size
+        self.classes_ = np.concatenate([state["classes_"], new_labels])
+        self.embedding_sum_ = np.vstack([state["embedding_sum_"], np.zeros_like(protos)])
+        self.class_count_ = np.concatenate([state["class_count_"], np.zeros(n, np.int64)])
+        self.prototypes_ = np.vstack([state["prototypes_"], protos])
+        self.support_embeddings_ = state["support_embeddings_"]
+        self.support_labels_ = state["support_labels_"]
         return self
 
     def partial_fit(self, X, y, classes=None):
@@ -572,22 +886,57 @@ class ProtoClassifier(
         X = validate_data(self, X, reset=False, dtype=[np.float32, np.float64])
         return self._embed(X).astype(X.dtype, copy=False)
 
-
     def _embed(self, X):
         """Embeddings of ``X`` as float64 (a float64 copy of the network: an
         embedding does not depend on which other rows share its batch)."""
         return self._forward(X, dtype=np.float64)
 
-    def _logits(self, X):
+    def _batch_prototypes(self, emb):
+        """The prototypes a batch is classified with (refined on it when transductive)."""
+        n_steps = int(self.transductive)
+        if not n_steps:
+            return self.prototypes_
+        return _refine_prototypes(
+            emb, self.embedding_sum_, self.class_count_, self.prototypes_,
+            self.metric, self.temperature, n_steps,
+        )
+
+    def _matching_support(self):
+        """Support entries of the matching vote: every stored example, plus the
+        prototype of each class without examples (zero-shot) as one entry."""
+        empty = np.flatnonzero(self.class_count_ == 0)
+        support = np.vstack([self.support_embeddings_, self.prototypes_[empty]])
+        labels = np.concatenate([self.support_labels_, empty])
+        return support, labels
+
+    def _infer(self, X):
+        """``(logits, distances)``: the rule's class logits (softmax = proba) and
+        the distances to the prototypes, for a validated batch ``X``."""
         check_is_fitted(self)
+        if not self._rule_params_plausible():  # set after fit: scikit-learn's message
+            self._validate_params()
+        self._check_rule_settings()
         X = validate_data(self, X, reset=False, dtype=[np.float32, np.float64])
-        emb = torch.as_tensor(self._embed(X))
-        protos = torch.as_tensor(self.prototypes_, dtype=torch.float64)
-        dist = prototype_distances(emb, protos, self.metric).numpy()
-        return -dist / self.temperature
+        emb = self._embed(X)
+        protos = torch.as_tensor(self._batch_prototypes(emb), dtype=torch.float64)
+        dist = prototype_distances(torch.as_tensor(emb), protos, self.metric).numpy()
+        if self.rule == "matching":
+            support, labels = self._matching_support()
+            logits = _matching_log_proba(
+                emb, support, labels, self.classes_.size, self.temperature
+            )
+        else:
+            logits = -dist / self.temperature
+        return logits, dist
+
+    def _logits(self, X):
+        return self._infer(X)[0]
 
     def decision_function(self, X):
-        """Negative distances to the prototypes, divided by ``temperature``.
+        """Class scores: the logits of :meth:`predict_proba`.
+
+        ``rule="prototype"``: negative distances to the prototypes divided by
+        ``temperature``; ``rule="matching"``: the log of the attention vote.
 
         Returns
         -------
@@ -601,7 +950,11 @@ class ProtoClassifier(
         return logits
 
     def predict_proba(self, X):
-        """Softmax of ``-distance / temperature`` over the prototypes.
+        """Class probabilities of the rule (rejection does not change them).
+
+        ``rule="prototype"``: softmax of ``-distance / temperature`` over the
+        prototypes; ``rule="matching"``: the attention vote over the support
+        set.
 
         Returns
         -------
@@ -621,9 +974,84 @@ class ProtoClassifier(
         return logits - np.log(np.exp(logits).sum(axis=1, keepdims=True))
 
     def predict(self, X):
-        """Class of the nearest prototype (ties go to the first in ``classes_``)."""
-        logits = self._logits(X)
-        return self.classes_[np.argmax(logits, axis=1)]
+        """Class of each sample, or ``reject_label`` when it is rejected.
+
+        The class is the argmax of :meth:`predict_proba` (ties go to the
+        first in ``classes_``).  With ``reject_threshold`` set, samples whose
+        distance to the nearest prototype exceeds it get the reject label.
+        """
+        logits, dist = self._infer(X)
+        pred = self.classes_[np.argmax(logits, axis=1)]
+        if self.reject_threshold is None:
+            return pred
+        label = self._reject_label()
+        out = pred.astype(np.result_type(pred.dtype, np.asarray([label]).dtype))
+        out[dist.min(axis=1) > self.reject_threshold] = label
+        return out
+
+    def score_samples(self, X):
+        """Negative distance to the nearest prototype (higher: more like a known class).
+
+        The distance is ``metric``'s, to the prototypes :meth:`predict` uses
+        (refined on the batch when ``transductive``), whatever the ``rule``.
+        Use it to score unknown-class detection (e.g. ROC AUC with the known
+        classes as positives); ``reject_threshold`` rejects samples with
+        ``-score_samples(X) > reject_threshold``.
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples,)
+        """
+        return -self._infer(X)[1].min(axis=1)
+
+    def calibrate_reject(self, X_known, *, false_reject_rate=0.05):
+        """Set ``reject_threshold`` from held-out samples of known classes.
+
+        The threshold is the smallest distance to the nearest prototype that
+        rejects at most ``false_reject_rate`` of ``X_known`` (an upper
+        quantile of their distances; FoPro's "realistic prototypes" idea:
+        the spread of real known-class samples around their prototypes sets
+        the boundary).  ``X_known`` should not have been used to compute the
+        prototypes (they would sit too close).
+
+        Parameters
+        ----------
+        X_known : array-like of shape (n_samples, n_features)
+            Samples of classes in ``classes_``, not used in ``fit`` or
+            :meth:`add_classes`.
+        false_reject_rate : float, default=0.05
+            Largest fraction of ``X_known`` to reject, in (0, 1).
+
+        Returns
+        -------
+        self : ProtoClassifier
+            With ``reject_threshold`` set (a parameter: ``clone`` keeps it).
+        """
+        if not (isinstance(false_reject_rate, Real) and 0 < false_reject_rate < 1):
+            raise ValueError(
+                f"`false_reject_rate` must be in (0, 1); got {false_reject_rate!r}."
+            )
+        dist = self._infer(X_known)[1].min(axis=1)
+        self.reject_threshold = float(np.quantile(dist, 1 - false_reject_rate,
+                                                  method="higher"))
+        return self
+
+    def _reject_label(self):
+        label = self.reject_label
+        is_str = _is_string_kind(self.classes_)
+        if label is None:
+            label = "unknown" if is_str else -1
+        elif isinstance(label, str) != is_str:
+            raise ValueError(
+                f"`reject_label`={label!r} must be of the same kind as the classes "
+                f"({self.classes_.dtype}): strings and numbers cannot be mixed."
+            )
+        if label in self.classes_.tolist():
+            raise ValueError(
+                f"`reject_label`={label!r} is one of the classes; choose a label "
+                "that is not in `classes_`."
+            )
+        return label
 
     @property
     def _n_features_out(self):
