@@ -85,6 +85,7 @@ PATTERNS = {
     "features": r"feature|n_components|dimension",
     "n_features_mismatch": r"features",
     "no_threshold": r"calibrate_threshold",
+    "label_kind": r"same kind|strings and numbers",
     "shape": r"shape|dimension|2D|2-D|3D|3-D|expected|reshape",
 }
 
@@ -332,6 +333,15 @@ def _fuzz_supervised(counts, name, est, data, *, max_samples=12):
     if ok:
         _check_fitted(counts, name, est, data, est.n_features_in_,
                       score_args=(X, y) if hasattr(est, "score") else None)
+    if ok and hasattr(est, "add_classes"):  # few-shot: new classes, no retraining
+        X3, xp3 = data.draw(features(d=est.n_features_in_, max_samples=6))
+        y3, yp3 = data.draw(labels(len(X3), allow_none=False))
+        problems = (xp3 | yp3 | {"label_kind"}) - {"features", "few", "one_class",
+                                                   "singleton"}
+        ok, _ = outcome(counts, f"{name}.add_classes",
+                        lambda: est.add_classes(X3, y3), problems)
+        if ok:
+            _check_fitted(counts, name, est, data, est.n_features_in_)
 
 
 def _fuzz_unsupervised(counts, name, est, data, *, max_samples=12):
