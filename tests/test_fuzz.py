@@ -17,6 +17,7 @@ runs in well under a minute on one core); the ``slow`` tests run many more
 examples.
 """
 
+import os
 import re
 import warnings
 
@@ -42,6 +43,9 @@ from hypothesis import strategies as st  # noqa: E402
 
 pd = pytest.importorskip("pandas")
 
+# SKMETRIC_FUZZ_VERBOSE=1 pytest -s tests/test_fuzz.py prints every error raised
+VERBOSE = bool(os.environ.get("SKMETRIC_FUZZ_VERBOSE"))
+
 # ---------------------------------------------------------------------------
 # profiles
 # ---------------------------------------------------------------------------
@@ -65,7 +69,7 @@ def big(n):
 # ---------------------------------------------------------------------------
 
 PATTERNS = {
-    "empty": r"0 sample|minimum of \d+ is required|at least \d+|holds 0|empty",
+    "empty": r"0 sample|minimum of \d+ is required|at least \d+|holds 0|empty|no pair",
     "few": r"sample|minimum of \d+|at least|class|pair|triplet|neighbo",
     "nan": r"NaN|infinity|missing|NA",
     "inf": r"infinity|NaN|inf",
@@ -73,7 +77,7 @@ PATTERNS = {
     "string_X": r"could not convert|string|dtype|numeric|numbers",
     "complex": r"[Cc]omplex",
     "y_none": r"requires y|y should|y=None|`y`|None",
-    "y_mixed": r"[Mm]ix of label input types|mix|str",
+    "y_mixed": r"[Mm]ix of label input types|[Mm]ix",
     "y_float": r"[Uu]nknown label type|continuous|float|integer",
     "y_nan": r"NaN|infinity|[Uu]nknown label type|continuous",
     "one_class": r"class|label",
@@ -81,6 +85,7 @@ PATTERNS = {
     "features": r"feature|n_components|dimension",
     "n_features_mismatch": r"features",
     "no_threshold": r"calibrate_threshold",
+    "label_kind": r"same kind|strings and numbers",
     "shape": r"shape|dimension|2D|2-D|3D|3-D|expected|reshape",
 }
 
@@ -120,6 +125,8 @@ def outcome(counts, name, fn, problems):
             value = fn()
     except (ValueError, TypeError) as exc:
         msg = str(exc)
+        if VERBOSE:
+            print(f"{name} {sorted(problems)}: {type(exc).__name__}: {msg[:200]}")
         assert problems, f"{name} raised on a clean input: {type(exc).__name__}: {msg}"
         pattern = _problem_pattern(problems)
         assert re.search(pattern, msg), (
@@ -326,6 +333,15 @@ def _fuzz_supervised(counts, name, est, data, *, max_samples=12):
     if ok:
         _check_fitted(counts, name, est, data, est.n_features_in_,
                       score_args=(X, y) if hasattr(est, "score") else None)
+    if ok and hasattr(est, "add_classes"):  # few-shot: new classes, no retraining
+        X3, xp3 = data.draw(features(d=est.n_features_in_, max_samples=6))
+        y3, yp3 = data.draw(labels(len(X3), allow_none=False))
+        problems = (xp3 | yp3 | {"label_kind"}) - {"features", "few", "one_class",
+                                                   "singleton"}
+        ok, _ = outcome(counts, f"{name}.add_classes",
+                        lambda: est.add_classes(X3, y3), problems)
+        if ok:
+            _check_fitted(counts, name, est, data, est.n_features_in_)
 
 
 def _fuzz_unsupervised(counts, name, est, data, *, max_samples=12):
@@ -518,7 +534,7 @@ EMBEDDING_METRICS = {
     "opis": lambda X, y, k: M.opis(X, y),
     "pair_roc_auc": lambda X, y, k: M.pair_roc_auc(X, y),
 }
-PATTERNS["k"] = r"`?k`?|n_neighbors"
+PATTERNS["k"] = r"`k`|\bk\b|`ks`|n_neighbors"
 
 
 def _fuzz_metric(counts, name, data):
@@ -528,10 +544,8 @@ def _fuzz_metric(counts, name, data):
     problems = xp | yp | {"k"}
     if isinstance(X, pd.DataFrame):
         X = X.to_numpy()
-    problems -= {"overflow"} if not np.isinf(_as_float(X) if _as_float(X) is not None
-                                             else 0).any() else set()
     outcome(counts, f"metrics.{name}", lambda: EMBEDDING_METRICS[name](X, y, k),
-            problems | {"overflow"})
+            problems)
 
 
 @pytest.mark.parametrize("name", sorted(EMBEDDING_METRICS))
@@ -601,9 +615,9 @@ def test_fuzz_scorers(data, fitted_learner, fuzz_counts):
 @fast(30)
 @given(data=st.data())
 def test_fuzz_few_shot_accuracy(data, fitted_learner, fuzz_counts):
-    X, xp = data.draw(features(d=3, max_samples=14))
+    X, xp = data.draw(features(d=3, max_samples=20))
     y, yp = data.draw(labels(len(X), allow_none=False))
-    n_way = data.draw(st.sampled_from([1, 2, 3]))
+    n_way = data.draw(st.sampled_from([1, 2, 2, 3]))
     problems = (xp | yp | {"n_way"}) - {"features"}
     outcome(fuzz_counts, "metrics.few_shot_accuracy",
             lambda: M.few_shot_accuracy(fitted_learner, X, y, n_way=n_way, n_shot=1,
@@ -618,7 +632,7 @@ PATTERNS["n_way"] = r"n_way|n_shot|n_query|class"
 @given(data=st.data())
 def test_fuzz_kneighbors(data, fuzz_counts):
     X, xp = data.draw(features(max_samples=10))
-    n_neighbors = data.draw(st.sampled_from([1, 2, 3, 20]))
+    n_neighbors = data.draw(st.sampled_from([1, 1, 2, 3, 20]))
     metric = data.draw(st.sampled_from(["euclidean", "cosine", "dot"]))
     with_ref = data.draw(st.booleans())
     problems = (xp | {"k"}) - {"features", "singleton", "one_class"}
@@ -641,10 +655,27 @@ def test_fuzz_mine_hard_negatives(data, fuzz_counts):
     X, xp = data.draw(features(max_samples=10, frame=False))
     n = len(X)
     n_neg = data.draw(st.sampled_from([1, 2, 5]))
-    problems = (xp | {"k", "n_negatives"}) - {"features", "singleton", "one_class"}
-    outcome(fuzz_counts, "neighbors.mine_hard_negatives",
-            lambda: mine_hard_negatives(X[: n // 2], X[n // 2: 2 * (n // 2)], X,
-                                        n_negatives=n_neg), problems)
+    kind = data.draw(st.sampled_from(["ok", "ok", "ok", "out_of_range", "float"]))
+    anchors = np.arange(n // 2)
+    positives = anchors + n // 2
+    problems = (xp | {"n_negatives"}) - {"features", "singleton", "one_class", "few"}
+    if kind == "out_of_range" and n:
+        positives = positives + n
+        problems.add("index")
+    elif kind == "float":
+        anchors = anchors + 0.5
+        problems.add("index")
+    if len(anchors) == 0:
+        problems.add("empty")
+    ok, out = outcome(fuzz_counts, "neighbors.mine_hard_negatives",
+                      lambda: mine_hard_negatives(anchors, positives, X,
+                                                  n_negatives=n_neg), problems)
+    if ok and len(out):
+        out = np.asarray(out)
+        assert out.min() >= 0 and out.max() < n
+
+
+PATTERNS["index"] = r"ind(ex|ices)|range|integer"
 
 
 @fast(30)
@@ -854,3 +885,29 @@ def test_regression_miners_on_an_empty_batch(name):
     empty = miner(torch.zeros(0, 4), torch.zeros(0, dtype=torch.long))
     assert len(empty) == len(full) == miner.tuple_size
     assert all(t.numel() == 0 and t.dtype == torch.long for t in empty)
+
+
+@pytest.mark.parametrize("name", sorted(set(EMBEDDING_METRICS) - {"uniformity"}))
+def test_regression_metrics_labels_mixing_strings_and_numbers(name):
+    # a bare TypeError "'<' not supported between instances of 'int' and 'str'"
+    X = np.random.RandomState(0).normal(size=(6, 2))
+    y = np.array([0, 0, "a", "a", 1, 1], dtype=object)
+    with pytest.raises(ValueError, match="is a mix of strings and numbers"):
+        EMBEDDING_METRICS[name](X, y, 1)
+
+
+@pytest.mark.parametrize("name", sorted(SUPERVISED))
+def test_regression_estimators_labels_mixing_strings_and_numbers(name):
+    # fit raised scikit-learn's bare TypeError from sorting the labels
+    X = np.random.RandomState(0).normal(size=(6, 2))
+    y = np.array([0, 0, "a", "a", 1, 1], dtype=object)
+    with pytest.raises(ValueError, match="`y` is a mix of strings and numbers"):
+        SUPERVISED[name]().fit(X, y)
+
+
+def test_regression_label_scores_labels_mixing_strings_and_numbers():
+    y = np.array([0, "a", 1], dtype=object)
+    with pytest.raises(ValueError, match="`y_true` is a mix of strings and numbers"):
+        M.anyloss_score(y, y)
+    with pytest.raises(ValueError, match="`y_true` is a mix of strings and numbers"):
+        M.expected_squared_distance(y, y)

@@ -29,6 +29,7 @@ from sklearn.metrics import (
 )
 
 from ..losses import confusion as _al
+from ..utils._validation import check_label_types
 
 __all__ = ["anyloss_score", "soft_anyloss_score"]
 
@@ -101,6 +102,9 @@ def _check_samples(name, y_true, other, other_name):
         )
     if not n_true or n_true[0] == 0:
         raise ValueError(f"{name} needs at least 1 sample; got 0 samples.")
+    check_label_types(y_true, name="y_true")
+    if other_name == "y_pred":
+        check_label_types(other, name="y_pred")
 
 
 def _classes(y_true, classes):

@@ -3,6 +3,7 @@
 import numpy as np
 
 from ..label_space import make_label_metric
+from ..utils._validation import check_label_types
 
 __all__ = ["expected_squared_distance"]
 
@@ -52,6 +53,8 @@ def expected_squared_distance(
         raise ValueError(
             f"`y_true` and `y_pred` have different lengths: {y_true.size} != {y_pred.size}."
         )
+    check_label_types(y_true, name="y_true")
+    check_label_types(y_pred, name="y_pred")
     if label_metric is None and labels is None:
         labels = np.unique(np.concatenate([y_true, y_pred]))
     lm = make_label_metric(

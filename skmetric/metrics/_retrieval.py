@@ -53,6 +53,8 @@ def _check_labels(labels, name, n_samples, X_name):
         )
     if labels.dtype.kind == "f" and not np.isfinite(labels).all():
         raise ValueError(f"`{name}` contains NaN or infinity.")
+    if labels.dtype == object and len({isinstance(v, str) for v in labels}) > 1:
+        raise ValueError(f"`{name}` is a mix of strings and numbers; use one type.")
     return labels
 
 
