@@ -140,8 +140,10 @@ class EmbeddingLearnerMixin(TorchTrainingMixin):
         rng = np.random.RandomState(seed)
         by = "classes" if self.validation_split == "classes" else "samples"
         train_idx, valid_idx = self._split_validation(y_enc, rng, by=by)
-        # no copy of X when every row trains (no validation split)
-        X_train = X if valid_idx is None else X[train_idx]
+        # no copy of X when every row trains (no validation split) and X is
+        # writeable (torch shares it; a read-only array, e.g. from a frame,
+        # is copied here as the engine would copy it anyway)
+        X_train = X if valid_idx is None and X.flags.writeable else X[train_idx]
         train_classes, y_train = np.unique(y_enc[train_idx], return_inverse=True)
         module, loss, miner, embedding_size = self._build_blocks(
             X_train, train_classes.size, seed
