@@ -32,21 +32,26 @@ class _MarginCrossEntropy(torch.autograd.Function):
         base_y = logits[rows, labels]
         target, slope = (base_y, None) if target_fn is None else target_fn(base_y)
         # the margin logits z, in a fresh tensor (the input stays untouched)
-        z = logits.clone() if row_scale is None else logits * row_scale
         z_y = target if row_scale is None else target * row_scale.squeeze(1)
-        z[rows, labels] = z_y
-        top = z.amax(1, keepdim=True)
-        prob = z.sub_(top).exp_()
+        if row_scale is None and target_fn is None:
+            top = logits.amax(1, keepdim=True)
+            prob = torch.sub(logits, top).exp_()
+        else:
+            z = logits.clone() if row_scale is None else logits * row_scale
+            z[rows, labels] = z_y
+            top = z.amax(1, keepdim=True)
+            prob = z.sub_(top).exp_()
         total = prob.sum(1, keepdim=True)
         prob.div_(total)
         ctx.save_for_backward(prob, labels, logits, row_scale, target, slope)
         ctx.has_scale = row_scale is not None
+        ctx.rows = rows
         return total.log_().add_(top).squeeze(1) - z_y
 
     @staticmethod
     def backward(ctx, grad):
         prob, labels, logits, row_scale, target, slope = ctx.saved_tensors
-        rows = torch.arange(len(labels), device=labels.device)
+        rows = ctx.rows
         dz = prob * grad.unsqueeze(1)  # d loss / d z
         dz_y = dz[rows, labels] - grad
         d_scale = None
