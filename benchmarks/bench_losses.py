@@ -215,7 +215,8 @@ def main():
     if args.threads:
         torch.set_num_threads(args.threads)
     print(
-        f"dim {D}, classes of {K}, float32, CPU, {torch.get_num_threads()} threads, {args.clock} clock, "
+        f"dim {D}, classes of {K}, float32, CPU, {torch.get_num_threads()} threads, "
+        f"{args.clock} clock, "
         f"torch {torch.__version__}, fastest of {args.repeats} rounds ({args.slow_repeats} when "
         "a PML step takes over 0.5 s); times in ms are the fastest step"
     )
