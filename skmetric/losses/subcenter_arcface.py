@@ -16,14 +16,13 @@ class _MaxOverCenters(torch.autograd.Function):
     # first maximal sub-centre, as with torch.max
     @staticmethod
     def forward(ctx, cos):
-        best = cos.amax(1)
-        ctx.save_for_backward(cos, best)
-        return best
+        ctx.save_for_backward(cos)  # not the output, which callers edit in place
+        return cos.amax(1)
 
     @staticmethod
     def backward(ctx, grad):
-        cos, best = ctx.saved_tensors
-        hit = cos == best.unsqueeze(1)
+        (cos,) = ctx.saved_tensors
+        hit = cos == cos.amax(1, keepdim=True)
         if cos.shape[1] > 1 and (hit.sum(1) > 1).any():  # exact ties: keep the first
             taken = hit[:, 0].clone()
             for k in range(1, cos.shape[1]):
