@@ -129,10 +129,12 @@ class BaseMarginSoftmaxLoss(BaseProxyLoss):
         entry ``row_scale * f(base[i, y_i])`` (``row_scale`` of shape
         ``(batch, 1)`` or None for 1).  ``target_fn`` maps the ``(batch,)``
         true-class entries ``t`` (no autograd) to ``(f(t), f'(t))`` (the
-        derivative may be None for 1); None means no margin.
-        :meth:`compute_loss` then takes the cross-entropy in one autograd
-        node, without building the margin logits.  The default, None, uses :meth:`logits`; a subclass that
-        overrides this must keep :meth:`logits` equal to it.
+        derivative may be None for 1); None means no margin.  ``base`` is
+        changed in place, so it must be a fresh tensor that no autograd node
+        saved.  :meth:`compute_loss` then replaces the true-class entries in
+        one autograd node (its backward is one product on B entries) before
+        the cross-entropy.  The default, None, uses :meth:`logits`; a
+        subclass that overrides this must keep :meth:`logits` equal to it.
         """
         return None
 
