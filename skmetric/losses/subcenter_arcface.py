@@ -23,11 +23,12 @@ class _MaxOverCenters(torch.autograd.Function):
     def backward(ctx, grad):
         (cos,) = ctx.saved_tensors
         hit = cos == cos.amax(1, keepdim=True)
-        if cos.shape[1] > 1 and (hit.sum(1) > 1).any():  # exact ties: keep the first
-            taken = hit[:, 0].clone()
-            for k in range(1, cos.shape[1]):
-                hit[:, k].logical_and_(taken.logical_not())
-                taken.logical_or_(hit[:, k])
+        # exact ties: keep the first (no data-dependent branch, so no host
+        # sync on a GPU)
+        taken = hit[:, 0].clone()
+        for k in range(1, cos.shape[1]):
+            hit[:, k].logical_and_(taken.logical_not())
+            taken.logical_or_(hit[:, k])
         return hit * grad.unsqueeze(1)
 
 
