@@ -18,48 +18,27 @@ from .base import BaseProxyLoss
 __all__ = ["BaseMarginSoftmaxLoss"]
 
 
-class _MarginCrossEntropy(torch.autograd.Function):
-    # Per-row cross-entropy of ``row_scale * logits`` whose true-class entry
-    # is ``row_scale * target_fn(logits[i, y_i])``, in one node:
-    #   loss_i = logsumexp_j z_ij - z_iy_i
-    # Forward keeps the softmax (computed once, in place over the margin
-    # logits, without a one-hot); backward is
-    #   dz = g (softmax - onehot), then through row_scale and target_fn
-    # (``target_fn`` returns the B true-class values and their derivatives).
+class _ReplaceTarget(torch.autograd.Function):
+    # logits with each row's true-class entry t replaced by f(t), in place;
+    # target_fn returns (f(t), f'(t)) for the B entries, so the backward pass
+    # is one gather and one product on them (f' = None: nothing to do)
     @staticmethod
-    def forward(ctx, logits, row_scale, labels, target_fn):
+    def forward(ctx, logits, labels, target_fn):
         rows = torch.arange(len(labels), device=labels.device)
-        base_y = logits[rows, labels]
-        target, slope = (base_y, None) if target_fn is None else target_fn(base_y)
-        # the margin logits z, in a fresh tensor (the input stays untouched)
-        z = logits.clone() if row_scale is None else logits * row_scale
-        z_y = target if row_scale is None else target * row_scale.squeeze(1)
-        z[rows, labels] = z_y
-        top = z.amax(1, keepdim=True)
-        prob = z.sub_(top).exp_()
-        total = prob.sum(1, keepdim=True)
-        prob.div_(total)
-        ctx.save_for_backward(prob, labels, logits, row_scale, target, slope)
-        ctx.has_scale = row_scale is not None
-        return total.log_().add_(top).squeeze(1) - z_y
+        value, slope = target_fn(logits[rows, labels])
+        logits.index_put_((rows, labels), value)
+        ctx.mark_dirty(logits)
+        ctx.save_for_backward(labels, slope)
+        ctx.rows = rows
+        return logits
 
     @staticmethod
     def backward(ctx, grad):
-        prob, labels, logits, row_scale, target, slope = ctx.saved_tensors
-        rows = torch.arange(len(labels), device=labels.device)
-        dz = prob * grad.unsqueeze(1)  # d loss / d z
-        dz_y = dz[rows, labels] - grad
-        d_scale = None
-        if ctx.has_scale:
-            if ctx.needs_input_grad[1]:
-                # d s_i = sum_{j != y} dz_ij b_ij + dz_iy target_i
-                dz[rows, labels] = dz_y
-                d_scale = (dz * logits).sum(1) + dz_y * (target - logits[rows, labels])
-                d_scale = d_scale.unsqueeze(1)
-            dz.mul_(row_scale)
-            dz_y = dz_y * row_scale.squeeze(1)
-        dz[rows, labels] = dz_y if slope is None else dz_y * slope
-        return dz, d_scale, None, None
+        labels, slope = ctx.saved_tensors
+        if slope is None:
+            return grad, None, None
+        index = (ctx.rows, labels)
+        return grad.clone().index_put_(index, grad[index] * slope), None, None
 
 
 class BaseMarginSoftmaxLoss(BaseProxyLoss):
@@ -150,10 +129,12 @@ class BaseMarginSoftmaxLoss(BaseProxyLoss):
         entry ``row_scale * f(base[i, y_i])`` (``row_scale`` of shape
         ``(batch, 1)`` or None for 1).  ``target_fn`` maps the ``(batch,)``
         true-class entries ``t`` (no autograd) to ``(f(t), f'(t))`` (the
-        derivative may be None for 1); None means no margin.
-        :meth:`compute_loss` then takes the cross-entropy in one autograd
-        node, without building the margin logits.  The default, None, uses :meth:`logits`; a subclass that
-        overrides this must keep :meth:`logits` equal to it.
+        derivative may be None for 1); None means no margin.  ``base`` is
+        changed in place, so it must be a fresh tensor that no autograd node
+        saved.  :meth:`compute_loss` then replaces the true-class entries in
+        one autograd node (its backward is one product on B entries) before
+        the cross-entropy.  The default, None, uses :meth:`logits`; a
+        subclass that overrides this must keep :meth:`logits` equal to it.
         """
         return None
 
@@ -163,21 +144,22 @@ class BaseMarginSoftmaxLoss(BaseProxyLoss):
 
     def compute_loss(self, embeddings, labels, indices_tuple):
         self._check_sizes(embeddings, labels)
-        parts = None if self.label_smoothing else self.margin_parts(embeddings, labels)
-        if parts is not None:
-            base, row_scale, target_fn = parts
-            losses = _MarginCrossEntropy.apply(base, row_scale, labels, target_fn)
-            if indices_tuple is None and self.reducer is None:
-                return losses.mean()
-        else:
+        parts = self.margin_parts(embeddings, labels)
+        if parts is None:
             logits = self.logits(embeddings, labels)
-            if indices_tuple is None and self.reducer is None:
-                return nn.functional.cross_entropy(
-                    logits, labels, label_smoothing=self.label_smoothing
-                )
-            losses = nn.functional.cross_entropy(
-                logits, labels, reduction="none", label_smoothing=self.label_smoothing
+        else:
+            logits, row_scale, target_fn = parts
+            if target_fn is not None:
+                logits = _ReplaceTarget.apply(logits, labels, target_fn)
+            if row_scale is not None:
+                logits = logits * row_scale
+        if indices_tuple is None and self.reducer is None:
+            return nn.functional.cross_entropy(
+                logits, labels, label_smoothing=self.label_smoothing
             )
+        losses = nn.functional.cross_entropy(
+            logits, labels, reduction="none", label_smoothing=self.label_smoothing
+        )
         if indices_tuple is not None:
             losses = losses * miner_weights(
                 self.miner_indices(indices_tuple), len(labels), losses.dtype, losses.device

@@ -26,7 +26,7 @@ class _RelaxedSimilarity(torch.autograd.Function):
         slope = torch.sub(sim, relaxed - gamma).mul_(e).mul_(total.mul_(gamma).reciprocal_())
         ctx.save_for_backward(slope)
         ctx.scale = scale
-        return relaxed.squeeze(1).mul_(scale)
+        return relaxed.squeeze(1) * scale  # a new tensor, not a view (edited in place)
 
     @staticmethod
     def backward(ctx, grad):

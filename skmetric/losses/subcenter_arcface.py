@@ -2,10 +2,34 @@
 
 import math
 
+import torch
+
 from ..distances._normalize import cosine_matrix
 from .arcface import ArcFaceLoss, _arc_target
 
 __all__ = ["SubCenterArcFaceLoss"]
+
+
+class _MaxOverCenters(torch.autograd.Function):
+    # max over axis 1 of a (B, K, C) block by amax (torch.max with indices
+    # over a middle axis is over ten times slower); the gradient goes to the
+    # first maximal sub-centre, as with torch.max
+    @staticmethod
+    def forward(ctx, cos):
+        ctx.save_for_backward(cos)  # not the output, which callers edit in place
+        return cos.amax(1)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (cos,) = ctx.saved_tensors
+        hit = cos == cos.amax(1, keepdim=True)
+        # exact ties: keep the first (no data-dependent branch, so no host
+        # sync on a GPU)
+        taken = hit[:, 0].clone()
+        for k in range(1, cos.shape[1]):
+            hit[:, k].logical_and_(taken.logical_not())
+            taken.logical_or_(hit[:, k])
+        return hit * grad.unsqueeze(1)
 
 
 class SubCenterArcFaceLoss(ArcFaceLoss):
@@ -70,6 +94,6 @@ class SubCenterArcFaceLoss(ArcFaceLoss):
         # them runs over whole (batch, C) slices; its backward is a scatter
         centers = self.class_vectors(embeddings.dtype).view(C, K, -1).transpose(0, 1)
         cos = cosine_matrix(embeddings, centers.reshape(K * C, -1), scale=self.scale)
-        best = cos.view(len(labels), K, C).max(dim=1).values
+        best = _MaxOverCenters.apply(cos.view(len(labels), K, C))
         margin = math.radians(self.margin)
         return best, None, lambda t: _arc_target(t, margin, self.scale)

@@ -162,3 +162,17 @@ def test_fused_margin_path_equals_logits_path(make, dtype, mode):
     torch.testing.assert_close(g1, g2, **tol)
     for a, b in zip(w1, w2):
         torch.testing.assert_close(a, b, **tol)
+
+
+def test_subcenter_max_gives_ties_to_the_first_center():
+    from skmetric.losses.subcenter_arcface import _MaxOverCenters
+
+    cos = torch.tensor([[[0.5, 0.1]], [[0.5, 0.3]], [[0.2, 0.3]]]).transpose(0, 1)  # (1, 3, 2)
+    cos = cos.contiguous().requires_grad_(True)
+    best = _MaxOverCenters.apply(cos)
+    torch.testing.assert_close(best, torch.tensor([[0.5, 0.3]]))
+    best.backward(torch.tensor([[2.0, 3.0]]))
+    ref = cos.detach().clone().requires_grad_(True)
+    ref.max(dim=1).values.backward(torch.tensor([[2.0, 3.0]]))
+    torch.testing.assert_close(cos.grad, ref.grad)
+    assert cos.grad[0, :, 0].tolist() == [2.0, 0.0, 0.0]  # tie 0.5 / 0.5: the first
