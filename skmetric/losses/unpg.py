@@ -89,11 +89,14 @@ class UNPGLoss(PerSampleProxyLoss):
 
     Notes
     -----
-    The filter, the shared extra columns and :math:`w = 1.5` follow the
-    official code; the official ArcFace head has no
-    :math:`\theta > \pi - m` fallback (taken here from ArcFaceLoss).  The
-    official repository's ``UNPG`` head defaults to ``wisk=1.0``; its
-    training script sets the value actually used, which we could not read.
+    Read from the official code (``models/build.py``, ``models/head.py``,
+    ``data/head.zoo.yaml``): the filter on the sorted upper-triangle
+    negatives (gradients kept), :math:`w = 1.5` for ``unpg``, :math:`s =
+    64`, ArcFace :math:`m = 0.5` rad, the same filtered cosines appended to
+    every row.  Differences: the official ArcFace head has no
+    :math:`\theta > \pi - m` fallback (taken here from ArcFaceLoss), and its
+    CosFace setting is :math:`m = 0.5` where the default here is the CosFace
+    paper's 0.35.
 
     References
     ----------
