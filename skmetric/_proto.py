@@ -201,7 +201,8 @@ class ProtoClassifier(
         :meth:`add_classes` (a zero-shot class votes with its prototype);
         cosine whatever ``metric``, so a small ``temperature`` (0.1) suits
         it.  Training does not depend on the rule: the embedding is trained
-        with ``loss`` (in 1-shot the two rules coincide up to the distance).
+        with ``loss`` (in 1-shot the two rules coincide up to the distance;
+        an episodic matching loss measured no better, see docs/proto.md).
     transductive : bool or int, default=False
         Refine the prototypes with the unlabelled batch passed to
         ``predict`` (and the other prediction methods) before classifying
