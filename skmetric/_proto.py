@@ -197,11 +197,13 @@ class ProtoClassifier(
         (Snell et al., 2017).  ``"matching"``: the attention vote of
         Matching Networks (Vinyals et al., 2016), ``p(k | x) = sum over the
         support examples of class k of softmax_i(cos(f(x), f(x_i)) /
-        temperature)``, over every example seen by ``fit`` and
-        :meth:`add_classes` (a zero-shot class votes with its prototype);
+        temperature)``, over the examples given to :meth:`add_classes` and,
+        when fitted with ``rule="matching"``, the training examples (a
+        zero-shot class votes with its prototype);
         cosine whatever ``metric``, so a small ``temperature`` (0.1) suits
         it.  Training does not depend on the rule: the embedding is trained
-        with ``loss`` (in 1-shot the two rules coincide up to the distance).
+        with ``loss`` (in 1-shot the two rules coincide up to the distance;
+        an episodic matching loss measured no better, see docs/proto.md).
     transductive : bool or int, default=False
         Refine the prototypes with the unlabelled batch passed to
         ``predict`` (and the other prediction methods) before classifying
@@ -290,8 +292,9 @@ class ProtoClassifier(
         Sum of the embeddings of each class, so refining a prototype with
         new examples gives exactly the mean of all of them.
     support_embeddings_ : ndarray of shape (n_support, embedding_size_)
-        Embeddings of every example seen by ``fit`` and :meth:`add_classes`
-        (the support set of ``rule="matching"``).
+        Embeddings of the examples given to :meth:`add_classes`, after those
+        of the training examples when fitted with ``rule="matching"`` (the
+        support set of the matching vote).
     support_labels_ : ndarray of shape (n_support,)
         Their classes, as indices into ``classes_``.
     attribute_coef_, attribute_intercept_ : ndarray
@@ -573,8 +576,14 @@ class ProtoClassifier(
         np.add.at(self.embedding_sum_, y_enc, emb)
         self.class_count_ = np.bincount(y_enc, minlength=n_classes).astype(np.int64)
         self.prototypes_ = self.embedding_sum_ / self.class_count_[:, None]
-        self.support_embeddings_ = emb
-        self.support_labels_ = y_enc.astype(np.int64)
+        # the matching vote's support set: the training examples only when
+        # fitted for that rule (they would otherwise only weigh on pickles)
+        if self.rule == "matching":
+            self.support_embeddings_ = emb
+            self.support_labels_ = y_enc.astype(np.int64)
+        else:
+            self.support_embeddings_ = np.zeros((0, emb.shape[1]))
+            self.support_labels_ = np.zeros(0, dtype=np.int64)
         # a refit makes the attribute map stale
         for name in ("attribute_coef_", "attribute_intercept_", "n_attributes_"):
             vars(self).pop(name, None)
@@ -905,6 +914,16 @@ class ProtoClassifier(
         """Support entries of the matching vote: every stored example, plus the
         prototype of each class without examples (zero-shot) as one entry."""
         empty = np.flatnonzero(self.class_count_ == 0)
+        stored = np.bincount(self.support_labels_, minlength=self.classes_.size)
+        missing = np.flatnonzero((stored == 0) & (self.class_count_ > 0))
+        if missing.size:
+            raise ValueError(
+                f"`rule`='matching' votes over stored examples, and class "
+                f"{self.classes_[missing[0]].item()!r} has none: fit keeps the training "
+                "examples' embeddings only with `rule`='matching'. Refit with "
+                "`rule`='matching', or give the classes' examples with "
+                "add_classes(X, y, replace=True)."
+            )
         support = np.vstack([self.support_embeddings_, self.prototypes_[empty]])
         labels = np.concatenate([self.support_labels_, empty])
         return support, labels

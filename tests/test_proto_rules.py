@@ -97,10 +97,11 @@ def test_matching_one_shot_equals_nearest_cosine_prototype(gauss):
 
 
 def test_matching_counts_zero_shot_prototype_as_one_example(gauss):
-    X, y, clf = gauss
-    c = copy.copy(clf).fit_attribute_map(np.eye(5))
+    X, y, _ = gauss
+    c = ProtoClassifier(**FAST, rule="matching").fit(X[y < 5], y[y < 5])
+    c.fit_attribute_map(np.eye(5))
     c.add_classes(attributes=[[1.0, 1.0, 0, 0, 0]], classes=[9])
-    c.set_params(rule="matching", temperature=0.2)
+    c.set_params(temperature=0.2)
     support = np.vstack([c.transform(X[y < 5]), c.prototypes_[-1:]])
     expected = _reference_matching_proba(c.transform(X[:7]), support,
                                          np.r_[y[y < 5], 9], list(c.classes_), 0.2)
@@ -344,6 +345,22 @@ def test_add_classes_replace_keeps_only_the_new_classes(gauss):
     assert named.classes_.dtype.kind == "U"
 
 
+def test_matching_needs_stored_examples_and_default_fit_stores_none(gauss):
+    X, y, clf = gauss
+    assert clf.support_embeddings_.shape == (0, clf.embedding_size_)  # small pickles
+    with pytest.raises(ValueError, match=re.escape(
+        "`rule`='matching' votes over stored examples, and class 0 has none: fit keeps "
+        "the training examples' embeddings only with `rule`='matching'. Refit with "
+        "`rule`='matching', or give the classes' examples with "
+        "add_classes(X, y, replace=True)."
+    )):
+        copy.copy(clf).set_params(rule="matching").predict(X[:3])
+    fitted = ProtoClassifier(**FAST, rule="matching").fit(X[y < 5], y[y < 5])
+    np.testing.assert_allclose(fitted.support_embeddings_, fitted.transform(X[y < 5]),
+                               rtol=1e-12)
+    np.testing.assert_array_equal(fitted.support_labels_, y[y < 5])
+
+
 def test_rule_settings_validated_in_fit_and_predict(blobs):
     X, y = blobs
     msg = re.escape("`transductive`=True refines prototypes and needs `rule`='prototype'; "
@@ -361,7 +378,7 @@ def test_pickle_keeps_rules_and_attribute_map(attribute_classes):
     X, y, A, clf = attribute_classes
     c = copy.copy(clf).fit_attribute_map(A[:15])
     c.add_classes(attributes=A[15:], classes=range(15, 20))
-    c.set_params(rule="matching", temperature=0.1, reject_threshold=5.0)
+    c.set_params(transductive=True, temperature=0.5, reject_threshold=5.0)
     loaded = pickle.loads(pickle.dumps(c))
     np.testing.assert_array_equal(loaded.predict(X), c.predict(X))
     np.testing.assert_array_equal(loaded.predict_proba(X), c.predict_proba(X))
