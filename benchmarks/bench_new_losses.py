@@ -128,9 +128,13 @@ CASES = {
 
 def _class_vectors(loss):
     """The loss's class vectors as ``(embedding_size, num_classes)`` (a view), or ``None``."""
-    if not hasattr(loss, "class_vectors"):
+    if hasattr(loss, "class_vectors"):
+        return loss.class_vectors(torch.float32).T
+    params = list(loss.parameters())  # a wrapper (procsim) or a loss without the accessor
+    if not params:
         return None
-    return loss.class_vectors(torch.float32).T
+    w = params[0]
+    return w if w.shape[0] == D else w.T
 
 
 def _step(fn, emb, labels):
@@ -140,7 +144,8 @@ def _step(fn, emb, labels):
     return value.detach(), emb.grad
 
 
-def main():
+def main(cases=CASES):
+    """Time every case of ``cases`` (``name -> (plain function, kwargs)``)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=15)
     parser.add_argument("--threads", type=int, default=1)
@@ -151,7 +156,7 @@ def main():
         torch.set_num_threads(args.threads)
     print(f"dim {D}, classes of {K}, float32, CPU, {torch.get_num_threads()} threads, "
           f"torch {torch.__version__}, min of {args.repeats} interleaved repeats (CPU time)")
-    header = (f"{'batch':>5} {'loss':<26} {'skmetric ms':>11} {'plain ms':>9} {'ratio':>7} "
+    header = (f"{'batch':>5} {'loss':<28} {'skmetric ms':>11} {'plain ms':>9} {'ratio':>7} "
               f"{'|dvalue|':>9} {'|dgrad|':>9}")
     print(header)
     print("-" * len(header))
@@ -159,7 +164,7 @@ def main():
         torch.manual_seed(0)
         labels = torch.arange(B // K).repeat_interleave(K)[torch.randperm(B)]
         emb = torch.randn(B, D).requires_grad_(True)
-        for name, (plain, kwargs) in CASES.items():
+        for name, (plain, kwargs) in cases.items():
             if args.only and name not in args.only:
                 continue
             torch.manual_seed(1)
@@ -185,7 +190,8 @@ def main():
                     _step(fn, emb, labels)
                     out.append(time.process_time() - t0)
             a, b = min(t_ours), min(t_plain)
-            print(f"{B:>5} {name:<26} {1e3 * a:>11.3f} {1e3 * b:>9.3f} {b / a:>7.2f} "
+            label = name + (f"({kwargs['geometry']})" if "geometry" in kwargs else "")
+            print(f"{B:>5} {label:<28} {1e3 * a:>11.3f} {1e3 * b:>9.3f} {b / a:>7.2f} "
                   f"{(v1 - v2).abs().item():>9.2e} {(g1 - g2).abs().max().item():>9.2e}",
                   flush=True)
 

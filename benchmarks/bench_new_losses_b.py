@@ -1,7 +1,7 @@
 """Forward+backward time of the round-2 (b) losses against plain-torch versions
 of the same formulas (pytorch-metric-learning has none of them).
 
-Same protocol as ``bench_new_losses.py``: batches of 256 and 1,024,
+Same protocol and harness as ``bench_new_losses.py`` (imported from it): batches of 256 and 1,024,
 embedding size 128, classes of 8 samples (32 and 128 classes), float32, CPU,
 one thread, one process.  Both sides get the same embeddings and the same
 class vectors (the plain function receives the skmetric loss's class-vector
@@ -20,16 +20,13 @@ Run: ``.venv/bin/python benchmarks/bench_new_losses_b.py [--repeats 15]
 [--batches 256 1024] [--only contextual procsim]``
 """
 
-import argparse
 import math
-import time
 
 import torch
 import torch.nn.functional as F
 
-from skmetric.losses import get_loss
+from bench_new_losses import D, main
 
-D, K = 128, 8
 
 
 def plain_pairwise_softmax(emb, labels, W=None, activation="tanh", temperature=2.0,
@@ -137,70 +134,5 @@ CASES = {
 }
 
 
-def _class_vectors(loss):
-    params = list(loss.parameters())
-    if not params:
-        return None
-    w = params[0]
-    return w if w.shape[0] == D else w.T  # (embedding_size, num_classes)
-
-
-def _step(fn, emb, labels):
-    emb.grad = None
-    value = fn(emb, labels)
-    value.backward()
-    return value.detach(), emb.grad
-
-
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=15)
-    parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--batches", type=int, nargs="+", default=[256, 1024])
-    parser.add_argument("--only", nargs="*", default=None, help="loss names to run")
-    args = parser.parse_args()
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    print(f"dim {D}, classes of {K}, float32, CPU, {torch.get_num_threads()} threads, "
-          f"torch {torch.__version__}, min of {args.repeats} interleaved repeats")
-    header = (f"{'batch':>5} {'loss':<28} {'skmetric ms':>11} {'plain ms':>9} {'ratio':>7} "
-              f"{'|dvalue|':>9} {'|dgrad|':>9}")
-    print(header)
-    print("-" * len(header))
-    for B in args.batches:
-        torch.manual_seed(0)
-        labels = torch.arange(B // K).repeat_interleave(K)[torch.randperm(B)]
-        emb = torch.randn(B, D).requires_grad_(True)
-        for name, (plain, kwargs) in CASES.items():
-            if args.only and name not in args.only:
-                continue
-            torch.manual_seed(1)
-            loss = get_loss(name, **kwargs)
-            if getattr(loss, "requires_num_classes", False):
-                loss = get_loss(name, num_classes=B // K, embedding_size=D, **kwargs)
-            W = _class_vectors(loss)
-
-            def plain_fn(e, y, plain=plain, W=W, kwargs=kwargs):
-                return plain(e, y, W, **kwargs)
-
-            v1, g1 = _step(loss, emb, labels)
-            g1 = g1.clone()
-            v2, g2 = _step(plain_fn, emb, labels)
-            for _ in range(2):  # warm-up
-                _step(loss, emb, labels)
-                _step(plain_fn, emb, labels)
-            t_ours, t_plain = [], []
-            for _ in range(args.repeats):
-                for fn, out in ((loss, t_ours), (plain_fn, t_plain)):
-                    t0 = time.perf_counter()
-                    _step(fn, emb, labels)
-                    out.append(time.perf_counter() - t0)
-            a, b = min(t_ours), min(t_plain)
-            label = name + ("(simplex)" if name == "ebv" else "")
-            print(f"{B:>5} {label:<28} {1e3 * a:>11.3f} {1e3 * b:>9.3f} {b / a:>7.2f} "
-                  f"{(v1 - v2).abs().item():>9.2e} {(g1 - g2).abs().max().item():>9.2e}",
-                  flush=True)
-
-
 if __name__ == "__main__":
-    main()
+    main(CASES)

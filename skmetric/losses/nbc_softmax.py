@@ -3,7 +3,7 @@
 import torch
 
 from ..distances._normalize import l2_normalize
-from ._per_sample import PerSampleProxyLoss, check_positive
+from ._per_sample import PerSampleProxyLoss
 
 __all__ = ["NBCSoftmaxLoss", "negative_block_contrastive"]
 
@@ -78,10 +78,6 @@ class NBCSoftmaxLoss(PerSampleProxyLoss):
         self.temperature = temperature
         self.reducer = reducer
         self._set_sizes(num_classes, embedding_size)
-
-    def logits(self, embeddings, labels):
-        check_positive(self, "temperature", self.temperature)
-        return self.class_cosines(embeddings, scale=1 / self.temperature)
 
     def sample_losses(self, embeddings, labels):
         if not 0 <= self.ratio <= 1:
