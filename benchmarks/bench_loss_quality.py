@@ -12,13 +12,20 @@ then two protocols run, features standardised on the training part:
 
 Each loss is ``MetricLearner(loss=name, max_epochs=E, random_state=0)`` with
 every other parameter at its default except ``max_epochs`` (default 20;
-``--quick``: 8), capped so that a full run stays under about 15 minutes on
-a loaded 2-core machine (torch on one thread).  The rows "raw features"
-(the standardised inputs) and the default loss (``normalized_softmax``) are
-the anchors, computed in the same process on the same splits; "mean d" is
-the loss's mean difference to the default over the six figures.  Names not
-in the loss registry (yet) print "not available"; ``ebv (CoReS simplex)``
-is ``MetricLearner(loss="ebv")`` with ``loss__geometry="simplex"``.
+``--quick``: 8), capped so that a run stays affordable on a loaded 2-core
+machine (torch on one thread).  The rows "raw features" (the standardised
+inputs) and the default loss (``normalized_softmax``) are the anchors,
+computed in the same process on the same splits; "mean d" is the loss's mean
+difference to the default over the six figures.
+
+Every name of ``skmetric.losses.LOSSES`` gets a row: the default, the
+second-round losses, ``ebv`` and its CoReS geometries (``loss__geometry=
+"simplex" | "orthoplex" | "cube"``, one row each), then all other names.
+The AnyLoss names are classifier losses: the script checks that
+``MetricLearner`` refuses each of them and prints one row saying so.  A loss
+that raises, or whose embedding is not finite, prints a "failed" row and the
+run goes on; a row marked ``*`` raised warnings during its fits (listed
+under the table).
 
 Run: ``python benchmarks/bench_loss_quality.py [--quick] [--epochs E]
 [--n-samples N] [--only NAME ...]``
@@ -26,6 +33,7 @@ Run: ``python benchmarks/bench_loss_quality.py [--quick] [--epochs E]
 
 import argparse
 import time
+import warnings
 
 import numpy as np
 import torch
@@ -39,25 +47,33 @@ from skmetric.metrics import recall_at_k
 from _keel import load_keel
 
 DEFAULT = "normalized_softmax"
-# (label, registry name, extra parameters)
-LOSS_ROWS = [
-    (f"{DEFAULT} (default)", DEFAULT, {}),
-    ("z_loss", "z_loss", {}),
-    ("unpg", "unpg", {}),
-    ("circle_proxy", "circle_proxy", {}),
-    ("generalized_cross_entropy", "generalized_cross_entropy", {}),
-    ("ldr", "ldr", {}),
-    ("nbc_softmax", "nbc_softmax", {}),
-    ("nca", "nca", {}),
-    ("pairwise_softmax", "pairwise_softmax", {}),
-    ("contextual", "contextual", {}),
-    ("mean_field_contrastive", "mean_field_contrastive", {}),
-    ("procsim", "procsim", {}),
-    ("ebv (CoReS simplex)", "ebv", {"loss__geometry": "simplex"}),
-    # beyond the issue's list: the class-wise variant and plain EBV, for comparison
-    ("mean_field_multi_similarity", "mean_field_multi_similarity", {}),
-    ("ebv (equiangular)", "ebv", {}),
+# the second-round losses of issue 17 first, in the issue's order
+ROUND_2 = [
+    "z_loss", "unpg", "circle_proxy", "generalized_cross_entropy", "ldr", "nbc_softmax", "nca",
+    "pairwise_softmax", "contextual", "mean_field_contrastive", "mean_field_multi_similarity",
+    "procsim",
 ]
+EBV_GEOMETRIES = ["simplex", "orthoplex", "cube"]  # CoReS polytopes, one row each
+
+
+def loss_rows():
+    """``(label, registry name, extra parameters)`` of every row, all of ``LOSSES`` covered.
+
+    The default first, then the round-2 losses, EBV and its CoReS geometries,
+    then every other registry name alphabetically.  AnyLoss names are
+    classifier losses that ``MetricLearner`` refuses: one row says so.
+    """
+    rows = [(f"{DEFAULT} (default)", DEFAULT, {})]
+    rows += [(name, name, {}) for name in ROUND_2]
+    rows.append(("ebv (equiangular)", "ebv", {}))
+    rows += [(f"ebv (CoReS {g})", "ebv", {"loss__geometry": g}) for g in EBV_GEOMETRIES]
+    done = {DEFAULT, "ebv", *ROUND_2}
+    rows += [(name, name, {}) for name in sorted(LOSSES)
+             if name not in done and not name.startswith("anyloss_")]
+    return rows
+
+
+ANYLOSS = sorted(name for name in LOSSES if name.startswith("anyloss_"))
 
 
 def load_all(n_samples):
@@ -91,25 +107,51 @@ def knn5(Z_tr, y_tr, Z_te, y_te):
     return float(np.mean(KNeighborsClassifier(5).fit(Z_tr, y_tr).predict(Z_te) == y_te))
 
 
-def scores(make, data):
-    """Six figures (closed 5-NN, open Recall@1 per data set) of ``make()``'s embedding."""
+class NonFiniteEmbedding(ValueError):
+    """The fitted model's embedding holds NaN or infinite values."""
+
+
+def _embed(model, X):
+    Z = model.transform(X)
+    if not np.all(np.isfinite(Z)):
+        raise NonFiniteEmbedding("the embedding holds NaN or infinite values")
+    return Z
+
+
+def scores(make, data, notes=None):
+    """Six figures (closed 5-NN, open Recall@1 per data set) of ``make()``'s embedding.
+
+    The names of the warnings raised by the fits are added to the set ``notes``.
+    """
     out = []
-    for closed, opened in data.values():
-        X_tr, y_tr, X_te, y_te = closed
-        model = make()
-        if model is None:
-            out.append(knn5(X_tr, y_tr, X_te, y_te))
-        else:
-            model.fit(X_tr, y_tr)
-            out.append(knn5(model.transform(X_tr), y_tr, model.transform(X_te), y_te))
-        X_s, y_s, X_u, y_u = opened
-        model = make()
-        if model is None:
-            out.append(recall_at_k(X_u, y_u, k=1))
-        else:
-            model.fit(X_s, y_s)
-            out.append(recall_at_k(model.transform(X_u), y_u, k=1))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        for closed, opened in data.values():
+            X_tr, y_tr, X_te, y_te = closed
+            model = make()
+            if model is None:
+                out.append(knn5(X_tr, y_tr, X_te, y_te))
+            else:
+                model.fit(X_tr, y_tr)
+                out.append(knn5(_embed(model, X_tr), y_tr, _embed(model, X_te), y_te))
+            X_s, y_s, X_u, y_u = opened
+            model = make()
+            if model is None:
+                out.append(recall_at_k(X_u, y_u, k=1))
+            else:
+                model.fit(X_s, y_s)
+                out.append(recall_at_k(_embed(model, X_u), y_u, k=1))
+    if notes is not None:
+        notes.update(type(w.message).__name__ for w in caught
+                     if issubclass(w.category, UserWarning))
     return out
+
+
+def _first_sentence(exc):
+    text = " ".join(str(exc).split())
+    cut = text.find(". ")
+    text = text if cut < 0 else text[:cut + 1]
+    return text if len(text) <= 110 else text[:107] + "..."
 
 
 def main():
@@ -131,36 +173,57 @@ def main():
           f"{torch.get_num_threads()} thread(s)")
     print("closed: 5-NN accuracy (70/30 split); open: Recall@1 on the unseen half of the classes")
     cols = [f"{d} {kind}" for d in data for kind in ("closed", "open")]
-    head = f"{'loss':<28}" + "".join(f"{c:>17}" for c in cols) + f"{'mean d':>8}{'time s':>8}"
+    head = f"{'loss':<30}" + "".join(f"{c:>17}" for c in cols) + f"{'mean d':>8}{'time s':>8}"
     print(head)
     print("-" * len(head))
     raw = scores(lambda: None, data)
-    print(f"{'raw features':<28}" + "".join(f"{v:>17.3f}" for v in raw) + f"{'':>8}{'':>8}",
-          flush=True)
-    default = None
-    for label, name, extra in LOSS_ROWS:
+    print(f"{'raw features':<30}" + "".join(f"{v:>17.3f}" for v in raw), flush=True)
+    default, failed, warned = None, [], {}
+    for label, name, extra in loss_rows():
         if args.only and label not in args.only and name not in args.only and name != DEFAULT:
             continue
         if name not in LOSSES:
-            print(f"{label:<28}not available", flush=True)
+            print(f"{label:<30}not available", flush=True)
             continue
 
         def make(name=name, extra=extra):
             return MetricLearner(loss=name, max_epochs=epochs, random_state=0).set_params(**extra)
 
         t0 = time.perf_counter()
+        notes = set()
         try:
-            vals = scores(make, data)
+            vals = scores(make, data, notes)
         except Exception as exc:  # a loss that fails is reported, not fatal
-            print(f"{label:<28}failed: {type(exc).__name__}: {exc}", flush=True)
+            print(f"{label:<30}failed: {type(exc).__name__}: {_first_sentence(exc)}", flush=True)
+            failed.append(label)
             continue
         elapsed = time.perf_counter() - t0
         if name == DEFAULT and not extra:
             default = vals
         diff = "" if default is None or vals is default else \
             f"{np.mean(np.subtract(vals, default)):>+8.3f}"
-        print(f"{label:<28}" + "".join(f"{v:>17.3f}" for v in vals) + f"{diff:>8}"
-              f"{elapsed:>8.1f}", flush=True)
+        mark = " *" if notes else ""
+        if notes:
+            warned[label] = sorted(notes)
+        print(f"{label:<30}" + "".join(f"{v:>17.3f}" for v in vals) + f"{diff:>8}"
+              f"{elapsed:>8.1f}{mark}", flush=True)
+    if not args.only or any(n in args.only for n in ANYLOSS):
+        X_tr, y_tr = next(iter(data.values()))[0][:2]
+        refused = []
+        for name in ANYLOSS:  # classifier losses: checked to be refused, not assumed
+            try:
+                MetricLearner(loss=name, max_epochs=1, random_state=0).fit(X_tr, y_tr)
+            except ValueError:
+                refused.append(name)
+        if refused:
+            print(f"{'anyloss_* (' + str(len(refused)) + ' names)':<30}refused by MetricLearner "
+                  "(losses on class probabilities: AnyLossClassifier trains them)", flush=True)
+        failed += [f"{name} (accepted by MetricLearner, not scored)"
+                   for name in ANYLOSS if name not in refused]
+    for label, names in warned.items():
+        print(f"* {label}: warned {', '.join(names)}")
+    if failed:
+        print(f"failed: {', '.join(failed)}")
     print(f"total {time.perf_counter() - t_start:.0f} s")
 
 
