@@ -1,64 +1,119 @@
-"""ProtoClassifier vs raw NearestCentroid on a KEEL set's unseen classes (issue 18, goal 2).
+"""ProtoClassifier vs raw NearestCentroid on unseen classes, several sets (issue 18, goal 2).
 
-Protocol: the first half of the classes (sorted labels) is seen in training,
-the other half is never seen; features are standardised on the seen
-classes' rows; 5-way 1-shot and 5-shot episodes (15 queries per class, 300
-episodes, the same episodes for every row) among the unseen classes.
-``NearestCentroid (raw)`` is ``few_shot_accuracy(None, ...)`` on the
-standardised features.  Each ProtoClassifier row prints its kept epoch and
-its held-out-classes validation scores (epoch 0 and kept epoch).
+Protocol, per set: the first half of the classes (sorted labels) is seen in
+training, the other half is never seen; features are standardised on the
+seen classes' training rows.  N-way 1-shot and 5-shot episodes (15 queries
+per class, the same episodes for every row) among the unseen classes: 5-way,
+or 3-way for satimage (6 classes: 3 unseen).  ``NC raw`` is
+``few_shot_accuracy(None, ...)`` on the standardised features.  Big sets are
+subsampled (stratified, fixed seed): at most ``--train`` rows of seen classes
+and ``--test`` rows of unseen classes.
 
-Run: ``python benchmarks/bench_proto_keel.py [name] [extra ProtoClassifier
-params as Python dict literals]``, e.g.
-``python benchmarks/bench_proto_keel.py penbased "dict(n_shot=1)"``
-(default: penbased, the default and ``validation_split="samples"`` rows;
-several minutes per fit on a loaded 2-core CPU).
+Printed per set and setting: raw and ProtoClassifier accuracies, the
+difference in points, the kept epoch (``best_epoch_/n_epochs_``) and the fit
+time; then the mean difference over the sets per setting.
+
+Run: ``python benchmarks/bench_proto_keel.py [--quick] [--sets a,b]
+[settings as Python dict literals]``, e.g.
+``python benchmarks/bench_proto_keel.py --sets penbased "dict(n_shot=1)"``.
+Default setting: ``{}`` (the defaults).  ``--quick``: smaller subsamples and
+fewer episodes.
 """
 
-import sys
+import argparse
 import time
 import warnings
 
 import numpy as np
 import torch
+from sklearn.datasets import load_digits
 
 from skmetric import ProtoClassifier
+from skmetric.datasets import load_mnist1d
 from skmetric.metrics.few_shot import few_shot_accuracy
 from _keel import load_keel
 
-N_EPISODES = 300
 N_QUERY = 15
 SEED = 0
+SETS = ("penbased", "letter", "marketing", "satimage", "digits", "mnist1d")
+
+
+def load(name):
+    if name == "digits":
+        return load_digits(return_X_y=True)
+    if name == "mnist1d":
+        X_train, X_test, y_train, y_test = load_mnist1d(n_samples=5000)
+        return np.vstack([X_train, X_test]).astype(np.float64), np.concatenate([y_train, y_test])
+    return load_keel(name)
+
+
+def subsample(idx, y, n, rng):
+    """At most ``n`` of the rows ``idx``, stratified by ``y`` (sorted)."""
+    if idx.size <= n:
+        return idx
+    keep = []
+    for c in np.unique(y[idx]):
+        rows = idx[y[idx] == c]
+        k = max(1, int(round(n * rows.size / idx.size)))
+        keep.append(rng.permutation(rows)[:k])
+    return np.sort(np.concatenate(keep))
+
+
+def prepare(name, n_train, n_test):
+    X, y = load(name)
+    classes = np.unique(y)
+    seen_classes = classes[: classes.size // 2]
+    rng = np.random.RandomState(SEED)
+    seen = subsample(np.flatnonzero(np.isin(y, seen_classes)), y, n_train, rng)
+    unseen = subsample(np.flatnonzero(~np.isin(y, seen_classes)), y, n_test, rng)
+    mean, scale = X[seen].mean(axis=0), X[seen].std(axis=0)
+    scale[scale == 0] = 1.0
+    X = (X - mean) / scale
+    n_way = min(5, classes.size - seen_classes.size)
+    return X[seen], y[seen], X[unseen], y[unseen], n_way, classes.size
 
 
 def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--sets", default=",".join(SETS))
+    parser.add_argument("--train", type=int, default=None)
+    parser.add_argument("--test", type=int, default=None)
+    parser.add_argument("--episodes", type=int, default=None)
+    parser.add_argument("settings", nargs="*")
+    args = parser.parse_args()
     torch.set_num_threads(1)
     warnings.simplefilter("ignore", UserWarning)
-    name = sys.argv[1] if len(sys.argv) > 1 else "penbased"
-    settings = [eval(a, {"dict": dict}) for a in sys.argv[2:]]  # noqa: S307 (a CLI)
-    settings = settings or [{}, dict(validation_split="samples")]
-    X, y = load_keel(name)
-    classes = np.unique(y)
-    seen = np.isin(y, classes[: classes.size // 2])
-    mean, scale = X[seen].mean(axis=0), X[seen].std(axis=0) + 1e-12
-    X = (X - mean) / scale
-    print(f"{name}: {X.shape[0]} rows, {X.shape[1]} features, {classes.size} classes; "
-          f"train on {classes.size // 2}, 5-way episodes on the other "
-          f"{classes.size - classes.size // 2} ({N_EPISODES} episodes, {N_QUERY} queries)\n")
-    raw = [few_shot_accuracy(None, X[~seen], y[~seen], 5, k, N_QUERY, N_EPISODES, SEED)[0]
-           for k in (1, 5)]
-    print(f"{'method':<50} {'1-shot':>7} {'5-shot':>7} {'vs raw (pt)':>13}  notes")
-    print(f"{'NearestCentroid (raw)':<50} {raw[0]:7.3f} {raw[1]:7.3f}")
-    for params in settings:
-        t0 = time.perf_counter()
-        clf = ProtoClassifier(random_state=SEED, **params).fit(X[seen], y[seen])
-        fit_s = time.perf_counter() - t0
-        acc = [few_shot_accuracy(clf, X[~seen], y[~seen], 5, k, N_QUERY, N_EPISODES, SEED)[0]
+    n_train = args.train or (800 if args.quick else 2000)
+    n_test = args.test or (800 if args.quick else 2000)
+    n_episodes = args.episodes or (100 if args.quick else 300)
+    settings = [eval(a, {"dict": dict}) for a in args.settings] or [{}]  # noqa: S307
+    print(f"seen classes: first half; <= {n_train} training rows, <= {n_test} rows of "
+          f"unseen classes; {n_episodes} episodes, {N_QUERY} queries per class\n")
+    header = (f"{'set':<10} {'way':>3} {'setting':<34} {'NC 1sh':>6} {'PC 1sh':>6} "
+              f"{'d1 pt':>6} {'NC 5sh':>6} {'PC 5sh':>6} {'d5 pt':>6} "
+              f"{'epoch':>7} {'fit s':>6}")
+    print(header)
+    deltas = {repr(p): [] for p in settings}
+    for name in args.sets.split(","):
+        Xs, ys, Xu, yu, n_way, n_classes = prepare(name, n_train, n_test)
+        raw = [few_shot_accuracy(None, Xu, yu, n_way, k, N_QUERY, n_episodes, SEED)[0]
                for k in (1, 5)]
-        diff = " ".join(f"{100 * (a - r):+.1f}" for a, r in zip(acc, raw))
-        print(f"{'ProtoClassifier ' + repr(params):<50} {acc[0]:7.3f} {acc[1]:7.3f} "
-              f"{diff:>13}  best epoch {clf.best_epoch_}/{clf.n_epochs_}, valid "
-              f"{clf.baseline_score_} -> {clf.best_score_}, fit {fit_s:.0f} s", flush=True)
+        for params in settings:
+            t0 = time.perf_counter()
+            clf = ProtoClassifier(random_state=SEED, **params).fit(Xs, ys)
+            fit_s = time.perf_counter() - t0
+            acc = [few_shot_accuracy(clf, Xu, yu, n_way, k, N_QUERY, n_episodes, SEED)[0]
+                   for k in (1, 5)]
+            d = [100 * (a - r) for a, r in zip(acc, raw)]
+            deltas[repr(params)].extend(d)
+            print(f"{name:<10} {n_way:>3} {repr(params)[:34]:<34} {raw[0]:6.3f} "
+                  f"{acc[0]:6.3f} {d[0]:+6.1f} {raw[1]:6.3f} {acc[1]:6.3f} {d[1]:+6.1f} "
+                  f"{clf.best_epoch_:>3}/{clf.n_epochs_:<3} {fit_s:6.1f}", flush=True)
+    print()
+    for key, d in deltas.items():
+        print(f"mean delta {key}: {np.mean(d):+.1f} pt, worst {np.min(d):+.1f} pt "
+              f"({len(d)} set x shot cells)")
 
 
 if __name__ == "__main__":

@@ -1,5 +1,6 @@
 """``ProtoClassifier``: prototypical networks with few-shot addition of classes."""
 
+import warnings
 from numbers import Integral, Real
 
 import numpy as np
@@ -16,6 +17,14 @@ from torch import nn
 from ._embedding import EmbeddingLearnerMixin
 from ._export import TorchExportMixin
 from ._training import TRAINING_PARAMETER_CONSTRAINTS, guarded_fit
+from ._training._callbacks import CollapsedEmbeddingWarning, StartingModelKeptWarning
+from ._training._class_folds import (
+    ReplayScore,
+    StopAtEpoch,
+    choose_epoch,
+    class_folds,
+    mean_curve,
+)
 from ._training._sampler import EpisodicBatchSampler
 from .distances import prototype_distances
 from .utils._validation import (
@@ -34,6 +43,12 @@ __all__ = ["ProtoClassifier"]
 _N_VALID_DRAWS = 10
 # training samples whose prototypes the held-out-samples validation score uses
 _MAX_VALID_REFERENCE = 20_000
+# most folds (fits) of validation_split="class_folds", and the fewest that
+# are evidence enough to train for classes never seen
+_MAX_CLASS_FOLDS = 5
+_MIN_CLASS_FOLDS = 3
+# fold-mean validation scores closer than this to the best count as the best
+_EPOCH_TOLERANCE = 0.02
 
 
 class _PrototypeAccuracy:
@@ -165,8 +180,10 @@ class ProtoClassifier(
     :class:`~skmetric.MetricLearner`) and, with ``validation_split="classes"``,
     training stops early on the few-shot accuracy of held-out *classes*, with
     the best weights restored; epoch 0 (the raw-feature embedding) competes
-    too, so the embedding does not end worse on unseen classes than the
-    features it started from.
+    too.  Two held-out classes are a noisy signal, though: for classes never
+    seen in training use ``validation_split="class_folds"``, which rotates
+    the held-out classes over folds and keeps the starting embedding when
+    training does not transfer on average.
 
     Parameters
     ----------
@@ -252,12 +269,25 @@ class ProtoClassifier(
     validation_fraction : float or None, default=0.1
         Fraction of the classes (or samples) held out for early stopping;
         ``None`` trains on everything for ``max_epochs``.
-    validation_split : {"classes", "samples"}, default="classes"
+    validation_split : {"classes", "class_folds", "samples"}, default="classes"
         ``"classes"``: hold out whole classes (at least 2) and score the
         ``n_shot``-shot nearest-prototype accuracy among them, i.e. how well
-        new classes will be added; ``"samples"``: hold out a stratified
+        new classes will be added; ``"class_folds"``: the same score over
+        rotating held-out classes: up to 5 folds, each holding out
+        ``max(2, round(validation_fraction * n_classes))`` classes and
+        training a fresh embedding on the others (early stopping with
+        ``patience``); the folds' curves are averaged epoch by epoch, and the
+        embedding is then trained on every class for the latest epoch within
+        0.02 of that mean's best (none, i.e. the starting embedding, when no
+        epoch beats epoch 0); ``history_`` holds the mean curve of the kept
+        epochs.  It needs 3 folds (5 classes with the default fraction):
+        with fewer classes it warns and keeps the starting embedding.  It
+        costs up to 6 fits, and is the setting for few-shot use on new
+        classes (see docs/proto.md).  ``"samples"``: hold out a stratified
         fraction of each class and score the accuracy of the prototypes.
         Every class, held out or not, gets its prototype after training.
+        With fewer than 4 classes, ``"classes"`` trains for ``max_epochs``
+        without validation.
     patience : int or None, default=25
         Epochs without a better validation score before training stops
         (the held-out-classes score is noisy: a long patience lets training
@@ -385,7 +415,7 @@ class ProtoClassifier(
             StrOptions({"auto"}),
             None,
         ],
-        "validation_split": [StrOptions({"classes", "samples"})],
+        "validation_split": [StrOptions({"classes", "class_folds", "samples"})],
         "lr_schedule": [StrOptions({"cosine", "constant"})],
         **TRAINING_PARAMETER_CONSTRAINTS,
     }
@@ -462,7 +492,7 @@ class ProtoClassifier(
         """Clear errors for episodes the training classes cannot supply."""
         train_classes, counts = np.unique(y_enc[train_idx], return_counts=True)
         held_out = ""
-        if valid_idx is not None and self.validation_split == "classes":
+        if valid_idx is not None and self.validation_split != "samples":
             n_held = self.classes_.size - train_classes.size
             held_out = (
                 f" ({n_held} of the {self.classes_.size} classes are held out for "
@@ -507,7 +537,10 @@ class ProtoClassifier(
                 self.metric, X_ref=X[ref].astype(np.float32), y_ref=y_enc[ref]
             )
             return dict(X_valid=X[valid_idx], y_valid=y_enc[valid_idx], valid_scoring=scoring)
-        # held-out classes: fixed random supports of n_shot samples per class
+        return self._class_valid_kwargs(X, y_enc, valid_idx, rng)
+
+    def _class_valid_kwargs(self, X, y_enc, valid_idx, rng):
+        """Held-out classes: fixed random supports of n_shot samples per class."""
         _, y_valid = np.unique(y_enc[valid_idx], return_inverse=True)
         supports = []
         for _ in range(_N_VALID_DRAWS):
@@ -519,6 +552,81 @@ class ProtoClassifier(
             supports.append(mask)
         scoring = _PrototypeAccuracy(self.metric, supports=supports)
         return dict(X_valid=X[valid_idx], y_valid=y_valid, valid_scoring=scoring)
+
+    def _split_validation(self, y, rng, *, by="samples", min_train=2, min_valid=2):
+        # class folds: the final fit trains on every class (the folds are
+        # fitted separately, see _fold_curve)
+        if self.validation_split == "class_folds":
+            return np.arange(y.shape[0]), None
+        return super()._split_validation(
+            y, rng, by=by, min_train=min_train, min_valid=min_valid
+        )
+
+    def _train_kwargs(self, loss, y_enc, train_idx, valid_idx, y_train, train_classes):
+        """Batching of the fit loop for this loss (episodes or P x K batches)."""
+        if getattr(loss, "requires_episodes", False):
+            n_way = self._check_episodes(y_enc, train_idx, valid_idx)
+            if self.n_way is not None:
+                n_way = self.n_way
+            n_shot, n_query = self.n_shot, self.n_query
+
+            def batch_sampler(labels, generator):
+                return EpisodicBatchSampler(
+                    labels, n_way, n_shot, n_query, generator=generator
+                )
+
+            return dict(batch_sampler=batch_sampler)
+        self._check_class_counts(y_train, train_classes, loss, None)
+        return dict(samples_per_class=self._resolve_samples_per_class(loss, None))
+
+    def _fold_curve(self, X, y_enc, rng):
+        """Mean held-out-classes validation curve over rotating class folds.
+
+        Each fold holds out ``max(2, round(validation_fraction * n_classes))``
+        classes, trains a fresh embedding on the others through the fit loop
+        (early stopping with ``patience`` on the held-out classes) and
+        records its validation score per epoch.  Returns the epoch-by-epoch
+        mean over the folds (see :func:`mean_curve`) and the folds' epochs.
+        With too few classes for ``_MIN_CLASS_FOLDS`` folds it warns and
+        returns a one-epoch curve: the starting embedding is kept.
+        """
+        classes = np.unique(y_enc)
+        n_valid = max(2, int(round(self.validation_fraction * classes.size)))
+        n_folds = min(-(-classes.size // n_valid), _MAX_CLASS_FOLDS)
+        if classes.size - n_valid < 2 or n_folds < _MIN_CLASS_FOLDS:
+            warnings.warn(
+                f"{type(self).__name__}: `validation_split`='class_folds' needs "
+                f"{_MIN_CLASS_FOLDS} folds of {n_valid} held-out classes, each leaving "
+                f"at least 2 to train on; with {classes.size} classes there is no "
+                "evidence that training transfers to new classes, so the starting "
+                "embedding is kept. Use `validation_split`='samples' to train for "
+                "the training classes themselves.",
+                UserWarning,
+                stacklevel=3,
+            )
+            return None, []
+        curves = []
+        for held in class_folds(classes, n_valid, _MAX_CLASS_FOLDS, rng):
+            is_valid = np.isin(y_enc, held)
+            train_idx, valid_idx = np.flatnonzero(~is_valid), np.flatnonzero(is_valid)
+            train_classes, y_train = np.unique(y_enc[train_idx], return_inverse=True)
+            seed = int(rng.randint(np.iinfo(np.int32).max))
+            module, loss, _, _ = self._build_blocks(X[train_idx], train_classes.size, seed)
+            train_kwargs = self._train_kwargs(
+                loss, y_enc, train_idx, valid_idx, y_train, train_classes
+            )
+            with warnings.catch_warnings():
+                # a fold keeping epoch 0 is a result here, not news for the user
+                warnings.simplefilter("ignore", StartingModelKeptWarning)
+                warnings.simplefilter("ignore", CollapsedEmbeddingWarning)
+                self._train_embedding(
+                    module, loss, None, X[train_idx], y_train, seed=seed,
+                    normalize=self._resolve_normalize(loss),
+                    **train_kwargs,
+                    **self._class_valid_kwargs(X, y_enc, valid_idx, rng),
+                )
+            curves.append([row["valid_score"] for row in self.history_])
+        return mean_curve(curves), [len(c) - 1 for c in curves]
 
     @guarded_fit
     @_fit_context(prefer_skip_nested_validation=True)
@@ -538,34 +646,56 @@ class ProtoClassifier(
         self._check_rule_settings()
         f = self._start_fit(X, y)
         loss = f.loss
-        if getattr(loss, "requires_episodes", False):
-            n_way = self._check_episodes(f.y_enc, f.train_idx, f.valid_idx)
-            if self.n_way is not None:
-                n_way = self.n_way
-            n_shot, n_query = self.n_shot, self.n_query
-
-            def batch_sampler(labels, generator):
-                return EpisodicBatchSampler(
-                    labels, n_way, n_shot, n_query, generator=generator
-                )
-
-            train_kwargs = dict(batch_sampler=batch_sampler)
-        else:
-            self._check_class_counts(f.y_train, f.train_classes, loss, None)
-            train_kwargs = dict(
-                samples_per_class=self._resolve_samples_per_class(loss, None)
-            )
-        self._train_embedding(
-            f.module,
-            loss,
-            None,
-            f.X_train,
-            f.y_train,
-            seed=f.seed,
-            normalize=self._resolve_normalize(loss),
-            **train_kwargs,
-            **self._valid_kwargs(f.X, f.y_enc, f.train_idx, f.valid_idx, f.rng),
+        train_kwargs = self._train_kwargs(
+            loss, f.y_enc, f.train_idx, f.valid_idx, f.y_train, f.train_classes
         )
+        valid_kwargs = self._valid_kwargs(f.X, f.y_enc, f.train_idx, f.valid_idx, f.rng)
+        curve = None
+        folded = (self.validation_split == "class_folds"
+                  and self.validation_fraction is not None)
+        if folded:
+            curve, fold_epochs = self._fold_curve(f.X, f.y_enc, f.rng)
+            # too few classes for the folds: keep the start (no score)
+            best = 0 if curve is None else choose_epoch(curve, _EPOCH_TOLERANCE)
+            if curve is None:
+                curve = np.full(1, np.nan)
+            if best > 0:
+                # train on every class for the chosen budget, no validation
+                train_kwargs["max_epochs"] = best
+                valid_kwargs = {}
+            else:
+                # replay the start's score: the loop keeps epoch 0 (and says so)
+                valid_kwargs = dict(
+                    X_valid=f.X[:1], y_valid=np.zeros(1, dtype=np.int64),
+                    valid_scoring=ReplayScore(curve[:1]),
+                )
+                message = (
+                    f"no epoch beat the starting embedding on the class folds' mean "
+                    f"validation curve (folds trained {fold_epochs} epochs)"
+                )
+                train_kwargs["extra_callbacks"] = [("class_folds", StopAtEpoch(1, message))]
+        with warnings.catch_warnings():
+            if folded and np.isnan(curve[0]):  # the folds' own warning said why
+                warnings.simplefilter("ignore", StartingModelKeptWarning)
+            self._train_embedding(
+                f.module,
+                loss,
+                None,
+                f.X_train,
+                f.y_train,
+                seed=f.seed,
+                normalize=self._resolve_normalize(loss),
+                **train_kwargs,
+                **valid_kwargs,
+            )
+        if folded:
+            # the fold-mean curve is the validation record of the kept epochs
+            scores = [None if np.isnan(v) else float(v) for v in curve]
+            for epoch in range(min(len(self.history_), len(scores))):
+                self.history_[epoch]["valid_score"] = scores[epoch]
+            self.best_epoch_ = best
+            self.baseline_score_ = scores[0]
+            self.best_score_ = scores[best]
         self.embedding_size_ = int(f.embedding_size)
         X, y_enc = f.X, f.y_enc
 

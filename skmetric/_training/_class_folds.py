@@ -1,0 +1,97 @@
+"""Validation by rotating held-out classes (k-fold over the classes).
+
+Holding out a few whole classes measures how an embedding transfers to new
+classes, but with few training classes (two held out of five) one split is a
+noisy, misleading early-stopping signal.  Rotating the held-out classes
+over folds, training once per fold through the one fit loop, and averaging
+the folds' validation curves epoch by epoch (a fold stopped early counting
+with its last score) gives the number of epochs (0:
+do not train) that transfers on average; the estimator then trains on all
+classes and *replays* the averaged curve as its validation score, so that
+the same loop stops at, and restores, the chosen epoch.
+
+Helpers of the one fit loop; the estimator owns the fits.
+"""
+
+import math
+
+import numpy as np
+from skorch.callbacks import Callback
+
+from ._callbacks import StopTraining
+
+__all__ = ["class_folds", "mean_curve", "choose_epoch", "ReplayScore", "StopAtEpoch"]
+
+
+def class_folds(classes, n_valid, max_folds, rng):
+    """Held-out class groups: ``n_valid`` classes each, rotating over a permutation.
+
+    ``k = min(ceil(n / n_valid), max_folds)`` folds; fold ``i`` holds out
+    the classes at positions ``i * n_valid ... i * n_valid + n_valid - 1``
+    (cyclically) of a random permutation, so that every class is held out
+    at least once when ``k`` folds suffice, and no fold repeats a class.
+    """
+    classes = np.asarray(classes)
+    n = classes.size
+    order = classes[rng.permutation(n)]
+    n_folds = min(math.ceil(n / n_valid), max_folds)
+    return [np.sort(order[(np.arange(n_valid) + i * n_valid) % n]) for i in range(n_folds)]
+
+
+def mean_curve(curves):
+    """Epoch-by-epoch mean of validation curves of different lengths.
+
+    A fold stopped early (patience) counts with its last score for the
+    later epochs: it had stopped improving, and dropping it would let the
+    shortest fold cut every fold's curve.
+    """
+    length = max(len(c) for c in curves)
+    padded = [np.concatenate([np.asarray(c, dtype=np.float64),
+                              np.full(length - len(c), float(c[-1]))]) for c in curves]
+    return np.mean(padded, axis=0)
+
+
+def choose_epoch(curve, tolerance):
+    """Epochs to train from a mean validation curve (``curve[0]``: the start).
+
+    0 when no epoch beats the start; otherwise the *latest* epoch within
+    ``tolerance`` of the best score that still beats the start: the final
+    fit trains on more classes than each fold, and epochs the folds cannot
+    tell apart (their scores differ by less than their noise) are not a
+    reason to stop at the first of them.
+    """
+    curve = np.asarray(curve, dtype=np.float64)
+    top = curve.max()
+    if not top > curve[0]:
+        return 0
+    ok = np.flatnonzero((curve >= top - tolerance) & (curve > curve[0]))
+    return int(ok[-1])
+
+
+class ReplayScore:
+    """A validation score that returns ``curve[e]`` at its ``e``-th call.
+
+    Given as ``valid_scoring`` to the fit loop, which scores epoch 0 (the
+    starting model) then every trained epoch, in order.
+    """
+
+    def __init__(self, curve):
+        self.curve = [float(v) for v in curve]
+        self.calls = 0
+
+    def __call__(self, module, X, y):
+        e = self.calls
+        self.calls += 1
+        return self.curve[e] if e < len(self.curve) else math.nan
+
+
+class StopAtEpoch(Callback):
+    """End training (``StopTraining``) once ``epoch`` epochs are trained."""
+
+    def __init__(self, epoch, message):
+        self.epoch = epoch
+        self.message = message
+
+    def on_epoch_end(self, net, **kwargs):
+        if len(net.history) >= self.epoch:
+            raise StopTraining(self.message)

@@ -1,0 +1,140 @@
+"""ProtoClassifier on classes never seen in training: validation by rotating class folds."""
+
+import warnings
+
+import numpy as np
+import pytest
+from sklearn.datasets import load_digits
+
+from skmetric import ProtoClassifier, StartingModelKeptWarning
+from skmetric._training._class_folds import (
+    ReplayScore,
+    choose_epoch,
+    class_folds,
+    mean_curve,
+)
+from skmetric.metrics.few_shot import few_shot_accuracy
+
+FAST = dict(max_epochs=8, patience=3, hidden_sizes=(64,), random_state=0)
+# the untrained control: `lr` must be > 0, and 1e-12 leaves float32 weights
+# of the order of 1 unchanged (the MLP branch's zero last layer moves ~1e-11)
+LR0 = dict(lr=1e-12, validation_fraction=None)
+
+
+def _digits():
+    X, y = load_digits(return_X_y=True)
+    X = X / 16.0
+    seen = y < 5
+    return X[seen], y[seen], X[~seen], y[~seen]
+
+
+def _subspace_classes(seed=0, n_per_class=60):
+    """10 classes that differ in 3 informative features, hidden among 12
+    high-variance noise features: raw nearest centroid is weak, and what
+    training on classes 0-4 learns (ignore the noise) transfers to 5-9."""
+    rng = np.random.RandomState(seed)
+    centers = rng.normal(scale=1.0, size=(10, 3))
+    y = np.repeat(np.arange(10), n_per_class)
+    informative = centers[y] + rng.normal(scale=0.25, size=(y.size, 3))
+    noise = rng.normal(scale=2.5, size=(y.size, 12))
+    X = np.hstack([informative, noise])
+    seen = y < 5
+    return X[seen], y[seen], X[~seen], y[~seen]
+
+
+def _five_shot(model, X, y):
+    return few_shot_accuracy(model, X, y, 5, 5, 15, 100, 0)[0]
+
+
+def test_class_folds_rotate_without_repeats():
+    rng = np.random.RandomState(0)
+    folds = class_folds(np.arange(5), 2, 5, rng)
+    assert len(folds) == 3  # ceil(5 / 2)
+    assert all(f.size == 2 and np.unique(f).size == 2 for f in folds)
+    assert set(np.concatenate(folds)) == set(range(5))  # every class held out
+    folds = class_folds(np.arange(13), 2, 5, rng)
+    assert len(folds) == 5  # capped
+    held = np.concatenate(folds)
+    assert np.unique(held).size == 10  # no class held out twice
+
+
+def test_mean_curve_and_replay():
+    curves = [[0.5, 0.7, 0.6, 0.9], [0.3, 0.5, 0.8], [0.4, 0.4, 0.4, 0.4, 0.4]]
+    # a curve that stopped early counts with its last score afterwards
+    expected = [np.mean([c[min(e, len(c) - 1)] for c in curves]) for e in range(5)]
+    np.testing.assert_allclose(mean_curve(curves), expected)
+    replay = ReplayScore(expected)
+    got = [replay(None, None, None) for _ in range(6)]
+    np.testing.assert_allclose(got[:5], expected)
+    assert np.isnan(got[5])
+
+
+def _choose_epoch_loop(curve, tol):
+    best = 0
+    for e in range(1, len(curve)):
+        if curve[e] > curve[0] and curve[e] >= max(curve) - tol and max(curve) > curve[0]:
+            best = e
+    return best
+
+
+@pytest.mark.parametrize("curve", [
+    [0.9, 0.8, 0.85, 0.7],          # nothing beats the start: 0
+    [0.5, 0.7, 0.69, 0.6, 0.685],   # latest within 0.02 of the best
+    [0.5, 0.51, 0.52, 0.4],         # within tolerance but must beat the start
+    [0.5, 0.5, 0.5],                # a tie with the start is not a gain
+])
+def test_choose_epoch_matches_loop(curve):
+    assert choose_epoch(curve, 0.02) == _choose_epoch_loop(curve, 0.02)
+    assert choose_epoch([0.5, 0.7, 0.69, 0.6, 0.685], 0.02) == 4
+
+
+@pytest.mark.slow
+def test_class_folds_keep_start_where_training_hurts_unseen_classes():
+    # digits 0-4 -> 5-9: training on five digits moves the embedding away
+    # from what separates the other five (the folds' held-out curves fall
+    # after epoch 0), so the folds must keep the starting embedding
+    Xs, ys, Xu, yu = _digits()
+    with pytest.warns(StartingModelKeptWarning):
+        clf = ProtoClassifier(validation_split="class_folds", **FAST).fit(Xs, ys)
+    assert clf.best_epoch_ == 0
+    control = ProtoClassifier(**LR0, **FAST).fit(Xs, ys)
+    np.testing.assert_allclose(clf.transform(Xu), control.transform(Xu), atol=1e-6)
+    assert _five_shot(clf, Xu, yu) >= _five_shot(None, Xu, yu) - 0.01
+    # the control: training for as many epochs without the folds is worse
+    trained = ProtoClassifier(validation_fraction=None, **FAST).fit(Xs, ys)
+    assert _five_shot(trained, Xu, yu) < _five_shot(None, Xu, yu) - 0.02
+
+
+@pytest.mark.slow
+def test_class_folds_train_where_training_transfers():
+    Xs, ys, Xu, yu = _subspace_classes()
+    params = dict(FAST, lr_schedule="constant")
+    clf = ProtoClassifier(validation_split="class_folds", **params).fit(Xs, ys)
+    assert clf.best_epoch_ > 0
+    scores = [row["valid_score"] for row in clf.history_]
+    assert clf.baseline_score_ == scores[0]
+    assert clf.best_score_ == scores[clf.best_epoch_] > scores[0]
+    assert clf.best_score_ >= max(scores) - 0.02
+    control = ProtoClassifier(**LR0, **params).fit(Xs, ys)
+    assert _five_shot(clf, Xu, yu) > _five_shot(control, Xu, yu) + 0.1
+    # the kept weights are those of training on every class for best_epoch_
+    # epochs (same seed, constant lr): the fold fits only chose the budget
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", StartingModelKeptWarning)
+        refit = ProtoClassifier(
+            validation_fraction=None, **dict(params, max_epochs=clf.best_epoch_)
+        ).fit(Xs, ys)
+    np.testing.assert_array_equal(clf.transform(Xu), refit.transform(Xu))
+
+
+def test_class_folds_too_few_classes_keep_start():
+    # 4 classes: 2 folds of 2 held-out classes, fewer than the 3 needed
+    Xs, ys, Xu, _ = _subspace_classes(n_per_class=20)
+    keep = ys < 4
+    with pytest.warns(UserWarning, match="no evidence that training transfers"):
+        clf = ProtoClassifier(validation_split="class_folds", **FAST).fit(
+            Xs[keep], ys[keep]
+        )
+    assert clf.best_epoch_ == 0 and clf.baseline_score_ is None
+    control = ProtoClassifier(**LR0, **FAST).fit(Xs[keep], ys[keep])
+    np.testing.assert_allclose(clf.transform(Xu), control.transform(Xu), atol=1e-6)
