@@ -109,6 +109,7 @@ def test_lbfgs_fit_is_bit_identical_with_random_state(noisy_iris):
     assert np.array_equal(a, b)
 
 
+@pytest.mark.slow
 def test_large_data_trains_in_batches(noisy_iris, monkeypatch):
     X_tr, X_te, y_tr, y_te = noisy_iris
     monkeypatch.setattr(ml_module, "_LBFGS_MAX_BATCH", 35)
@@ -152,6 +153,7 @@ def test_explicit_settings_override_auto(noisy_iris):
     assert type(est.loss_).__name__ == "MultiSimilarityLoss"
 
 
+@pytest.mark.slow
 def test_nested_loss_params_with_auto_loss(noisy_iris):
     est = MetricLearner(module="linear").set_params(loss__temperature=2.0)
     assert isinstance(est.loss, NCALoss) and est.loss.temperature == 2.0
