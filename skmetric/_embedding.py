@@ -64,12 +64,20 @@ class EmbeddingLearnerMixin(TorchTrainingMixin):
         for block, getter in self._named_blocks.items():
             if any(k.startswith(block + "__") for k in params):
                 value = params.get(block, getattr(self, block, None))
+                if block == "loss" and value == "auto":
+                    value = self._loss_param(params.get("module"))
                 if isinstance(value, str):
                     params[block] = getter(value)
         return super().set_params(**params)
 
+    def _loss_param(self, module=None):
+        """The ``loss`` parameter as built (an estimator may resolve ``"auto"``,
+        by ``module`` when given, else by its own)."""
+        return self.loss
+
     def _loss_name(self):
-        return repr(self.loss) if isinstance(self.loss, str) else type(self.loss).__name__
+        loss = self._loss_param()
+        return repr(loss) if isinstance(loss, str) else type(loss).__name__
 
     def _build_module(self, X_train):
         if isinstance(self.module, nn.Module):
@@ -80,7 +88,7 @@ class EmbeddingLearnerMixin(TorchTrainingMixin):
         return ResidualEmbedder(mean, scale, proj, hidden_sizes=hidden, dropout=self.dropout)
 
     def _build_loss(self, n_classes, embedding_size):
-        loss = self.loss
+        loss = self._loss_param()
         if isinstance(loss, list):
             return CombinedLoss(
                 losses=loss, num_classes=n_classes, embedding_size=embedding_size

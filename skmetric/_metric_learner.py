@@ -9,7 +9,7 @@ from torch import nn
 
 from ._embedding import EmbeddingLearnerMixin
 from ._export import TorchExportMixin
-from ._training import TRAINING_PARAMETER_CONSTRAINTS, guarded_fit
+from ._training import OPTIMIZERS, TRAINING_PARAMETER_CONSTRAINTS, guarded_fit
 from .utils._validation import (
     Interval,
     StrOptions,
@@ -22,6 +22,50 @@ __all__ = ["MetricLearner"]
 
 # training samples used as the reference set of the validation score
 _MAX_VALID_REFERENCE = 4000
+
+# ---------------------------------------------------------------- "auto" values
+# module="linear" (a Mahalanobis metric, the niche of scikit-learn's NCA) trains
+# as NCA does: the NCA loss, full-batch L-BFGS; anything else as a deep net.
+# Largest L-BFGS batch: the NCA loss holds a few batch x batch matrices.
+_LBFGS_MAX_BATCH = 2048
+_AUTO = {
+    # parameter: (value with the L-BFGS optimizer, value otherwise)
+    "lr": (1.0, 2e-3),
+    "weight_decay": (0.0, 1e-4),
+    "lr_schedule": ("constant", "cosine"),
+    "max_epochs": (3, 100),  # with L-BFGS: 3 x (at most) 10 iterations per batch
+}
+
+
+def _auto_loss(module):
+    return "nca" if module == "linear" else "normalized_softmax"
+
+
+def _is_lbfgs(optimizer):
+    return optimizer == "lbfgs" or optimizer is torch.optim.LBFGS
+
+
+def _auto_training_settings(est, n_train):
+    """The training parameters of ``est`` with ``"auto"`` resolved (a dict).
+
+    ``optimizer``: ``"lbfgs"`` for ``module="linear"``, else ``"adamw"``; then
+    ``lr``, ``weight_decay``, ``lr_schedule``, ``max_epochs`` by optimizer
+    (``_AUTO``) and ``batch_size``: L-BFGS takes the whole training set in
+    one batch (at most ``_LBFGS_MAX_BATCH`` rows), other optimizers 256.
+    """
+    optimizer = est.optimizer
+    if optimizer == "auto":
+        optimizer = "lbfgs" if est.module == "linear" else "adamw"
+    lbfgs = _is_lbfgs(optimizer)
+    settings = {"optimizer": optimizer}
+    for name, (with_lbfgs, other) in _AUTO.items():
+        value = getattr(est, name)
+        settings[name] = (with_lbfgs if lbfgs else other) if value == "auto" else value
+    batch_size = est.batch_size
+    if batch_size == "auto":
+        batch_size = max(2, min(n_train, _LBFGS_MAX_BATCH)) if lbfgs else 256
+    settings["batch_size"] = batch_size
+    return settings
 
 
 class _EmbeddingRecall:
@@ -71,7 +115,9 @@ class MetricLearner(
 
     Parameters
     ----------
-    loss : str, torch.nn.Module or list, default="normalized_softmax"
+    loss : str, torch.nn.Module or list, default="auto"
+        ``"auto"``: ``"nca"`` for ``module="linear"``, else
+        ``"normalized_softmax"``.
         A name of :data:`skmetric.losses.LOSSES` (``"multi_similarity"``,
         ``"circle"``, ``"triplet_margin"``, ``"contrastive"``,
         ``"proxy_anchor"``, ``"normalized_softmax"``, ``"arcface"``...) or a
@@ -89,7 +135,9 @@ class MetricLearner(
     module : {"mlp", "linear"} or torch.nn.Module, default="mlp"
         ``"mlp"``: a residual MLP starting at the input features;
         ``"linear"``: a learned linear map, i.e. a Mahalanobis metric as
-        :class:`~sklearn.neighbors.NeighborhoodComponentsAnalysis` learns;
+        :class:`~sklearn.neighbors.NeighborhoodComponentsAnalysis` learns
+        (with the ``"auto"`` training values: NCA's loss and its optimiser,
+        full-batch L-BFGS, in batches of at most 2,048 rows on larger data);
         or any module mapping ``(n, n_features)`` float32 tensors to
         ``(n, n_components)``.
     n_components : int, default=None
@@ -108,12 +156,25 @@ class MetricLearner(
     samples_per_class : int, "auto" or None, default="auto"
         Class-balanced P x K batches with ``K = samples_per_class``.
         ``"auto"``: 4 for pair and triplet losses (and whenever a miner is
-        set), shuffled batches for proxy losses.
-    max_epochs : int, default=100
-    batch_size : int, default=256
-    lr : float, default=2e-3
-    weight_decay : float, default=1e-4
-    optimizer : {"adamw", "adam", "sgd", "rmsprop"} or optimizer class, default="adamw"
+        set), shuffled batches for proxy losses and with L-BFGS.
+    max_epochs : int or "auto", default="auto"
+        ``"auto"``: 3 with L-BFGS (at most 10 iterations per batch and
+        epoch), else 100.
+    batch_size : int or "auto", default="auto"
+        ``"auto"``: with L-BFGS all training rows in one batch (at most
+        2,048 rows per batch), else 256.
+    lr : float or "auto", default="auto"
+        ``"auto"``: 1.0 with L-BFGS (its line search scales the step), else
+        2e-3.
+    weight_decay : float or "auto", default="auto"
+        ``"auto"``: 0 with L-BFGS (which has none), else 1e-4.
+    optimizer : str or optimizer class, default="auto"
+        ``"adamw"``, ``"adam"``, ``"sgd"``, ``"rmsprop"``, ``"lbfgs"`` or a
+        ``torch.optim`` class.  ``"auto"``: ``"lbfgs"`` for
+        ``module="linear"``, else ``"adamw"``.  ``"lbfgs"`` is
+        ``torch.optim.LBFGS`` with a strong-Wolfe line search, at most 10
+        iterations per batch and ``tolerance_change=1e-5``
+        (``optimizer_params`` overrides them).
     optimizer_params : dict or None, default=None
         Further keyword arguments of the optimizer (``{"momentum": 0.9}``,
         ``{"betas": (0.9, 0.99)}``); ``lr`` and ``weight_decay`` have their own
@@ -121,8 +182,9 @@ class MetricLearner(
         ``optimizer__<name>`` can be grid-searched.  ``"sgd"`` defaults to
         ``momentum=0.9`` (torch's class, passed as such, to 0).  Unknown keys
         raise a ValueError naming the optimizer.
-    lr_schedule : {"cosine", "constant"}, default="cosine"
+    lr_schedule : {"auto", "cosine", "constant"}, default="auto"
         ``"cosine"`` anneals the learning rate to 0 over ``max_epochs``.
+        ``"auto"``: ``"constant"`` with L-BFGS, else ``"cosine"``.
     validation_fraction : float or None, default=None
         Fraction of the training data held out to monitor the Recall@1 of
         the embedding each epoch (against the other held-out samples and the
@@ -227,11 +289,15 @@ class MetricLearner(
         ],
         "validation_split": [StrOptions({"classes", "samples"})],
         **TRAINING_PARAMETER_CONSTRAINTS,
+        # "auto": resolved by module and optimizer in fit (_auto_training_settings)
+        **{name: [*TRAINING_PARAMETER_CONSTRAINTS[name], StrOptions({"auto"})]
+           for name in ("max_epochs", "batch_size", "lr", "weight_decay", "lr_schedule")},
+        "optimizer": [StrOptions(set(OPTIMIZERS) | {"auto"}), type],
     }
 
     def __init__(
         self,
-        loss="normalized_softmax",
+        loss="auto",
         *,
         miner=None,
         module="mlp",
@@ -240,13 +306,13 @@ class MetricLearner(
         dropout=0.2,
         normalize="auto",
         samples_per_class="auto",
-        max_epochs=100,
-        batch_size=256,
-        lr=2e-3,
-        weight_decay=1e-4,
-        optimizer="adamw",
+        max_epochs="auto",
+        batch_size="auto",
+        lr="auto",
+        weight_decay="auto",
+        optimizer="auto",
         optimizer_params=None,
-        lr_schedule="cosine",
+        lr_schedule="auto",
         validation_fraction=None,
         validation_split="samples",
         patience=10,
@@ -308,6 +374,10 @@ class MetricLearner(
                 ),
             )
         by_classes = self.validation_split == "classes" and f.valid_idx is not None
+        settings = _auto_training_settings(self, f.X_train.shape[0])
+        spc = self._resolve_samples_per_class(f.loss, f.miner)
+        if _is_lbfgs(settings["optimizer"]) and self.samples_per_class == "auto":
+            spc = None  # L-BFGS: large shuffled batches (all rows when they fit)
         self._train_embedding(
             f.module,
             f.loss,
@@ -316,11 +386,17 @@ class MetricLearner(
             f.y_train,
             seed=f.seed,
             normalize=self._resolve_normalize(f.loss, by_classes=by_classes),
-            samples_per_class=self._resolve_samples_per_class(f.loss, f.miner),
+            samples_per_class=spc,
+            settings=settings,
             **valid_kwargs,
         )
         self.embedding_size_ = f.embedding_size
         return self
+
+    def _loss_param(self, module=None):
+        if isinstance(self.loss, str) and self.loss == "auto":
+            return _auto_loss(self.module if module is None else module)
+        return self.loss
 
     # --------------------------------------------------------------- transform
     def transform(self, X):

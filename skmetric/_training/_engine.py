@@ -62,12 +62,18 @@ OPTIMIZERS = {
     "adam": torch.optim.Adam,
     "sgd": torch.optim.SGD,
     "rmsprop": torch.optim.RMSprop,
+    "lbfgs": torch.optim.LBFGS,
 }
 # defaults of an optimizer given by name, below the user's ``optimizer_params``:
 # plain SGD (torch's momentum=0) trains deep nets far slower, so "sgd" means
 # SGD with the usual momentum of 0.9; ``optimizer=torch.optim.SGD`` (the
 # class) keeps torch's own defaults
-OPTIMIZER_DEFAULTS = {"sgd": {"momentum": 0.9}}
+OPTIMIZER_DEFAULTS = {"sgd": {"momentum": 0.9},
+                      # full-batch quasi-Newton, as NCA's L-BFGS: a line search
+                      # sets each step; at most 10 iterations per batch (training
+                      # step), fewer once the loss changes by less than 1e-5
+                      "lbfgs": {"line_search_fn": "strong_wolfe", "max_iter": 10,
+                                "tolerance_change": 1e-5}}
 # set by their own estimator parameters, not through ``optimizer_params``
 _OWN_PARAMETERS = {"lr": "lr", "weight_decay": "weight_decay", "params": None}
 
@@ -462,9 +468,10 @@ class TorchTrainingMixin:
         if vars(self).get("_module_float64_") is _Float64Copy:
             self._module_float64_ = copy.deepcopy(self.net_.module_).double().eval()
 
-    def _optimizer_kwargs(self, optimizer):
+    def _optimizer_kwargs(self, optimizer, settings=None):
         """``optimizer__*`` keyword arguments of the skorch net, checked."""
-        name = self.optimizer if isinstance(self.optimizer, str) else None
+        cfg = _Settings(self, settings)
+        name = cfg.optimizer if isinstance(cfg.optimizer, str) else None
         kwargs = dict(OPTIMIZER_DEFAULTS.get(name, {}))
         user = getattr(self, "optimizer_params", None) or {}
         for key in user:
@@ -489,7 +496,15 @@ class TorchTrainingMixin:
                 f"are {[n for n in valid if n not in _OWN_PARAMETERS]}."
             )
         kwargs.update(user)
-        kwargs["weight_decay"] = self.weight_decay
+        if "weight_decay" in sig.parameters or accepts_any:
+            kwargs["weight_decay"] = cfg.weight_decay
+        elif cfg.weight_decay:
+            # e.g. torch.optim.LBFGS: no weight decay of its own
+            raise ValueError(
+                f"The optimizer {optimizer.__module__}.{optimizer.__qualname__} takes "
+                f"no weight_decay; got weight_decay={cfg.weight_decay!r}. Set "
+                "weight_decay=0."
+            )
         return {f"optimizer__{k}": v for k, v in kwargs.items()}
 
     def _make_seed(self):
@@ -513,6 +528,7 @@ class TorchTrainingMixin:
         batch_sampler=None,
         extra_callbacks=(),
         check_collapse=True,
+        settings=None,
     ):
         """Train ``module`` with ``criterion``; return the fitted skorch net.
 
@@ -563,7 +579,13 @@ class TorchTrainingMixin:
             Warn when the module's outputs on the training rows have
             near-zero spread (:func:`embedding_spread` below
             ``COLLAPSE_TOLERANCE``).
+        settings : dict, optional
+            Training parameters resolved by the estimator for this fit
+            (``optimizer``, ``lr``, ``weight_decay``, ``batch_size``,
+            ``max_epochs``, ``lr_schedule``), used instead of the estimator's
+            attributes of the same names (which may hold ``"auto"``).
         """
+        cfg = _Settings(self, settings)
         accelerator = getattr(self, "accelerator", None)
         # with an Accelerator, it places module, data and optimizer itself
         device = resolve_device(self.device) if accelerator is None else accelerator.device
@@ -574,25 +596,25 @@ class TorchTrainingMixin:
             sampler = batch_sampler(y_t, generator)
         elif samples_per_class is not None:
             sampler = ClassBalancedBatchSampler(
-                y_t, self.batch_size, samples_per_class, generator=generator
+                y_t, cfg.batch_size, samples_per_class, generator=generator
             )
         else:
             sampler = ShuffledBatchSampler(
-                X_t.shape[0], self.batch_size, generator=generator
+                X_t.shape[0], cfg.batch_size, generator=generator
             )
 
-        optimizer = self.optimizer
+        optimizer = cfg.optimizer
         if isinstance(optimizer, str):
             optimizer = OPTIMIZERS[optimizer]
         try:
-            optimizer_kwargs = self._optimizer_kwargs(optimizer)
+            optimizer_kwargs = self._optimizer_kwargs(optimizer, settings)
         except ValueError:
             self._clear_fitted_state()
             raise
         owner = type(self).__name__
         callbacks = [("nan_guard", NaNGuard(owner=owner))]
-        n_epochs = self.max_epochs if max_epochs is None else max_epochs
-        if self.lr_schedule == "cosine":
+        n_epochs = cfg.max_epochs if max_epochs is None else max_epochs
+        if cfg.lr_schedule == "cosine":
             callbacks.append(
                 ("lr_schedule", LRScheduler(policy=CosineAnnealingLR, T_max=n_epochs))
             )
@@ -632,10 +654,10 @@ class TorchTrainingMixin:
             module=module,
             criterion=criterion,
             optimizer=optimizer,
-            lr=self.lr,
+            lr=cfg.lr,
             **optimizer_kwargs,
             max_epochs=n_epochs,
-            batch_size=self.batch_size,
+            batch_size=cfg.batch_size,
             iterator_train=_BatchLoader(sampler),
             dataset=_TensorBatches,
             train_split=None,
@@ -846,6 +868,19 @@ class TorchTrainingMixin:
                 f"shape {tuple(out.shape)}."
             )
         return int(out.shape[1])
+
+
+class _Settings:
+    """Training parameters of one fit: ``settings[name]``, else ``estimator.name``."""
+
+    def __init__(self, estimator, settings):
+        self._estimator = estimator
+        self._settings = settings or {}
+
+    def __getattr__(self, name):
+        if name in self._settings:
+            return self._settings[name]
+        return getattr(self._estimator, name)
 
 
 def _say(accelerator, message):

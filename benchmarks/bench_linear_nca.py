@@ -1,0 +1,221 @@
+"""MetricLearner(module="linear") against scikit-learn's NCA (issue 18, goal 3).
+
+Protocol, per data set: at most 5,000 rows (stratified subsample, seed 0),
+70/30 stratified split, standardised on the training split; 5-NN accuracy
+on raw features, on scikit-learn's ``NeighborhoodComponentsAnalysis``
+(defaults) and on ``MetricLearner(module="linear")`` (defaults); fit times
+of both measured in this process, interleaved (the order alternates between
+repeats; the minimum of 3 repeats on sets of at most 1,500 training rows).
+
+KEEL ``letter`` (20,000 rows, 14,000 training rows) is the scale row: each
+model is fitted in a fresh child process, which reports its fit time,
+accuracy and peak resident memory (``ru_maxrss``).  NCA's child runs under
+an address-space cap (``--nca-mem-gib``, default 8) and a time limit
+(``--nca-timeout``, default 600 s): its O(n^2) float64 matrices may not
+fit; the row then says what happened.
+
+Usage::
+
+    python benchmarks/bench_linear_nca.py --quick   # iris, wine, breast_cancer, contraceptive
+    python benchmarks/bench_linear_nca.py           # the suite + letter
+    python benchmarks/bench_linear_nca.py --no-letter
+    python benchmarks/bench_linear_nca.py --letter-only --nca-max-iter 2
+"""
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+import warnings
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+SKLEARN_SETS = ["iris", "wine", "breast_cancer", "digits"]
+KEEL_SETS = ["penbased", "satimage", "contraceptive", "splice", "banana", "phoneme",
+             "twonorm", "magic"]
+QUICK_SETS = ["iris", "wine", "breast_cancer", "contraceptive"]
+MAX_ROWS = 5000
+
+
+def load(name):
+    if name in SKLEARN_SETS:
+        from sklearn import datasets
+
+        return getattr(datasets, f"load_{name}")(return_X_y=True)
+    from _keel import load_keel
+
+    return load_keel(name)
+
+
+def split(name, max_rows=MAX_ROWS):
+    from sklearn.model_selection import train_test_split
+    from sklearn.preprocessing import StandardScaler
+
+    X, y = load(name)
+    if max_rows is not None and len(X) > max_rows:
+        X, _, y, _ = train_test_split(X, y, train_size=max_rows, stratify=y, random_state=0)
+    X_tr, X_te, y_tr, y_te = train_test_split(X, y, test_size=0.3, stratify=y,
+                                              random_state=0)
+    scaler = StandardScaler().fit(X_tr)
+    return scaler.transform(X_tr), scaler.transform(X_te), y_tr, y_te
+
+
+def knn_accuracy(Z_tr, y_tr, Z_te, y_te):
+    from sklearn.neighbors import KNeighborsClassifier
+
+    return KNeighborsClassifier(n_neighbors=5).fit(Z_tr, y_tr).score(Z_te, y_te)
+
+
+def make_model(kind, nca_max_iter=50):
+    if kind == "nca":
+        from sklearn.neighbors import NeighborhoodComponentsAnalysis
+
+        return NeighborhoodComponentsAnalysis(max_iter=nca_max_iter, random_state=0)
+    from skmetric import MetricLearner
+
+    return MetricLearner(module="linear", random_state=0)
+
+
+def fit_timed(kind, X_tr, y_tr, nca_max_iter=50):
+    model = make_model(kind, nca_max_iter)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        start = time.perf_counter()
+        model.fit(X_tr, y_tr)
+        return model, time.perf_counter() - start
+
+
+def child(kind, name, max_rows, nca_max_iter=50):
+    """Fit one model in this (fresh) process; print a JSON line."""
+    if kind == "ml":
+        import torch
+
+        torch.set_num_threads(1)
+    X_tr, X_te, y_tr, y_te = split(name, max_rows)
+    model, seconds = fit_timed(kind, X_tr, y_tr, nca_max_iter)
+    acc = knn_accuracy(model.transform(X_tr), y_tr, model.transform(X_te), y_te)
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20  # KiB -> GiB
+    print(json.dumps({"seconds": seconds, "acc": acc, "peak_gib": peak,
+                      "n_train": len(X_tr)}))
+
+
+def run_child(kind, name, max_rows, *, mem_gib=None, timeout=None, nca_max_iter=50):
+    cmd = [sys.executable, os.path.abspath(__file__), "--child", kind, name,
+           "--max-rows", str(max_rows), "--nca-max-iter", str(nca_max_iter)]
+
+    def limit():
+        if mem_gib is not None:
+            cap = int(mem_gib * 2**30)
+            resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
+
+    env = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1",
+               MKL_NUM_THREADS="1")
+    start = time.perf_counter()
+    try:
+        out = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout,
+                             preexec_fn=limit, env=env)
+    except subprocess.TimeoutExpired:
+        return {"error": f"not done after {timeout} s"}
+    wall = time.perf_counter() - start
+    lines = [ln for ln in out.stdout.splitlines() if ln.startswith("{")]
+    if out.returncode != 0 or not lines:
+        err = out.stderr.strip().splitlines()
+        last = err[-1] if err else f"exit code {out.returncode}"
+        return {"error": f"failed after {wall:.0f} s: {last[:80]}"}
+    return json.loads(lines[-1])
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--no-letter", action="store_true")
+    parser.add_argument("--sets", nargs="*")
+    parser.add_argument("--child", nargs=2, metavar=("KIND", "SET"))
+    parser.add_argument("--max-rows", type=int, default=MAX_ROWS)
+    parser.add_argument("--nca-mem-gib", type=float, default=8.0)
+    parser.add_argument("--nca-timeout", type=float, default=600.0)
+    parser.add_argument("--nca-max-iter", type=int, default=50,
+                        help="NCA's max_iter on letter (scikit-learn's default: 50)")
+    parser.add_argument("--letter-only", action="store_true")
+    args = parser.parse_args()
+    if args.child:
+        child(*args.child, None if args.max_rows <= 0 else args.max_rows,
+              args.nca_max_iter)
+        return
+    if args.letter_only:
+        letter(args)
+        return
+
+    import torch
+
+    torch.set_num_threads(1)
+    sets = args.sets or (QUICK_SETS if args.quick else SKLEARN_SETS + KEEL_SETS)
+    # warm-up: first fits pay one-off import and initialisation costs
+    X_tr, _, y_tr, _ = split("iris")
+    fit_timed("ml", X_tr, y_tr)
+    fit_timed("nca", X_tr, y_tr)
+
+    header = (f"{'set':<14}{'n_train':>8}{'d':>5} | {'raw':>6}{'NCA':>7}{'linear':>8} | "
+              f"{'NCA s':>8}{'lin s':>8}{'ratio':>7}")
+    print(header)
+    print("-" * len(header))
+    rows = []
+    for name in sets:
+        X_tr, X_te, y_tr, y_te = split(name)
+        repeats = 3 if len(X_tr) <= 1500 else 1
+        times = {"nca": [], "ml": []}
+        models = {}
+        for r in range(repeats):
+            order = ("nca", "ml") if r % 2 == 0 else ("ml", "nca")
+            for kind in order:
+                models[kind], seconds = fit_timed(kind, X_tr, y_tr)
+                times[kind].append(seconds)
+        acc = {"raw": knn_accuracy(X_tr, y_tr, X_te, y_te)}
+        for kind, model in models.items():
+            acc[kind] = knn_accuracy(model.transform(X_tr), y_tr, model.transform(X_te), y_te)
+        t_nca, t_ml = min(times["nca"]), min(times["ml"])
+        rows.append((acc["raw"], acc["nca"], acc["ml"], t_nca, t_ml))
+        print(f"{name:<14}{len(X_tr):>8}{X_tr.shape[1]:>5} | {acc['raw']:>6.3f}"
+              f"{acc['nca']:>7.3f}{acc['ml']:>8.3f} | {t_nca:>8.2f}{t_ml:>8.2f}"
+              f"{t_ml / t_nca:>7.2f}", flush=True)
+    mean = np.mean(rows, axis=0)
+    print("-" * len(header))
+    print(f"{'mean':<27} | {mean[0]:>6.3f}{mean[1]:>7.3f}{mean[2]:>8.3f} | "
+          f"{'':>8}{'':>8}{np.exp(np.mean(np.log([r[4] / r[3] for r in rows]))):>7.2f}"
+          "  (ratio: geometric mean)")
+    wins = sum(r[2] >= r[1] for r in rows)
+    print(f"linear >= NCA on {wins}/{len(rows)} sets; linear >= raw on "
+          f"{sum(r[2] >= r[0] for r in rows)}/{len(rows)}; "
+          f"fit time <= NCA's on {sum(r[4] <= r[3] for r in rows)}/{len(rows)}")
+
+    if not (args.quick or args.no_letter):
+        print()
+        letter(args)
+
+
+def letter(args):
+    print("letter, all 20,000 rows (14,000 train), each fit in a fresh process:")
+    X_tr, X_te, y_tr, y_te = split("letter", None)
+    print(f"  raw 5-NN accuracy {knn_accuracy(X_tr, y_tr, X_te, y_te):.3f}")
+    for kind, label, kwargs in [
+        ("ml", "MetricLearner(module='linear')", {}),
+        ("nca", f"NCA max_iter={args.nca_max_iter} (cap {args.nca_mem_gib:g} GiB, "
+                f"{args.nca_timeout:g} s)",
+         {"mem_gib": args.nca_mem_gib, "timeout": args.nca_timeout,
+          "nca_max_iter": args.nca_max_iter}),
+    ]:
+        res = run_child(kind, "letter", 0, **kwargs)
+        if "error" in res:
+            print(f"  {label:<36} {res['error']}", flush=True)
+        else:
+            print(f"  {label:<36} accuracy {res['acc']:.3f}  fit {res['seconds']:.1f} s  "
+                  f"peak RSS {res['peak_gib']:.2f} GiB", flush=True)
+
+
+if __name__ == "__main__":
+    main()

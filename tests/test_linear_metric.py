@@ -1,0 +1,173 @@
+"""``MetricLearner(module="linear")``: a learned Mahalanobis metric (NCA's niche).
+
+Quality is checked on iris with 20 pure-noise features added, where raw
+features are weak: the learned map must beat raw kNN (which is also the
+starting embedding: the map starts at a scaled identity) by a clear margin
+and reach scikit-learn's ``NeighborhoodComponentsAnalysis``.
+"""
+
+import numpy as np
+import pytest
+import torch
+from sklearn.base import clone
+from sklearn.datasets import load_iris, load_wine
+from sklearn.model_selection import GridSearchCV, train_test_split
+from sklearn.neighbors import KNeighborsClassifier, NeighborhoodComponentsAnalysis
+from sklearn.preprocessing import StandardScaler
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+import skmetric._metric_learner as ml_module
+from skmetric import MetricLearner
+from skmetric.losses import NCALoss
+
+
+N_INFORMATIVE = 4
+
+
+@pytest.fixture(scope="module")
+def noisy_iris():
+    """Iris + 20 noise features, 70/30 stratified split, standardised on train."""
+    X, y = load_iris(return_X_y=True)
+    rng = np.random.RandomState(0)
+    X = np.hstack([X, rng.normal(size=(X.shape[0], 20))])
+    X_tr, X_te, y_tr, y_te = train_test_split(X, y, test_size=0.3, stratify=y,
+                                              random_state=0)
+    scaler = StandardScaler().fit(X_tr)
+    return scaler.transform(X_tr), scaler.transform(X_te), y_tr, y_te
+
+
+def _knn(Z_tr, y_tr, Z_te, y_te):
+    return KNeighborsClassifier(n_neighbors=5).fit(Z_tr, y_tr).score(Z_te, y_te)
+
+
+def _knn_of(model, X_tr, X_te, y_tr, y_te):
+    return _knn(model.transform(X_tr), y_tr, model.transform(X_te), y_te)
+
+
+def test_linear_module_trains_nca_with_lbfgs_by_default(noisy_iris):
+    X_tr, _, y_tr, _ = noisy_iris
+    est = MetricLearner(module="linear", random_state=0).fit(X_tr, y_tr)
+    assert isinstance(est.loss_, NCALoss)
+    assert isinstance(est.net_.optimizer_, torch.optim.LBFGS)
+    group = est.net_.optimizer_.param_groups[0]
+    assert group["lr"] == 1.0 and group["line_search_fn"] == "strong_wolfe"
+    assert est.n_epochs_ == 3
+    # one batch of every training row per epoch
+    assert [len(h["batches"]) for h in est.history_[1:]] == [1, 1, 1]
+    assert est.history_[1]["batches"][0]["train_batch_size"] == len(X_tr)
+    # "auto" is resolved in fit, never written back
+    params = est.get_params()
+    for name in ("loss", "optimizer", "lr", "weight_decay", "batch_size", "max_epochs",
+                 "lr_schedule"):
+        assert params[name] == "auto"
+
+
+def test_mlp_module_keeps_its_defaults(noisy_iris):
+    X_tr, _, y_tr, _ = noisy_iris
+    est = MetricLearner(max_epochs=1, hidden_sizes=(8,), random_state=0).fit(X_tr, y_tr)
+    assert type(est.loss_).__name__ == "NormalizedSoftmaxLoss"
+    assert isinstance(est.net_.optimizer_, torch.optim.AdamW)
+    group = est.net_.optimizer_.param_groups[0]
+    assert group["weight_decay"] == 1e-4
+    assert est.history_[1]["batches"][0]["train_batch_size"] == min(256, len(X_tr))
+
+
+def test_linear_beats_raw_and_reaches_nca(noisy_iris):
+    X_tr, X_te, y_tr, y_te = noisy_iris
+    raw = _knn(X_tr, y_tr, X_te, y_te)
+    nca = NeighborhoodComponentsAnalysis(random_state=0).fit(X_tr, y_tr)
+    nca_acc = _knn_of(nca, X_tr, X_te, y_tr, y_te)
+    est = MetricLearner(module="linear", random_state=0).fit(X_tr, y_tr)
+    acc = _knn_of(est, X_tr, X_te, y_tr, y_te)
+    assert raw < 0.8  # the noise makes raw features weak here
+    assert acc >= raw + 0.1
+    assert acc >= nca_acc
+
+
+def _start_map(X_tr):
+    """The map the linear module starts from: the identity over the root of
+    the total variance (``initial_projection``)."""
+    d = X_tr.shape[1]
+    return np.eye(d) / np.sqrt(X_tr.var(axis=0).sum())
+
+
+def test_learned_map_moves_away_from_its_start(noisy_iris):
+    X_tr, _, y_tr, _ = noisy_iris
+    est = MetricLearner(module="linear", random_state=0).fit(X_tr, y_tr)
+    W = est.module_.skip.weight.detach().double().numpy()
+    W0 = _start_map(X_tr)
+    assert np.linalg.norm(W - W0) > 0.5 * np.linalg.norm(W0)
+    # the noise features are shrunk relative to the informative ones
+    col_norms = np.linalg.norm(W, axis=0)
+    assert col_norms[N_INFORMATIVE:].mean() < 0.5 * col_norms[:N_INFORMATIVE].mean()
+
+
+def test_lbfgs_fit_is_bit_identical_with_random_state(noisy_iris):
+    X_tr, X_te, y_tr, _ = noisy_iris
+    a = MetricLearner(module="linear", random_state=3).fit(X_tr, y_tr).transform(X_te)
+    b = MetricLearner(module="linear", random_state=3).fit(X_tr, y_tr).transform(X_te)
+    assert np.array_equal(a, b)
+
+
+@pytest.mark.slow
+def test_large_data_trains_in_batches(noisy_iris, monkeypatch):
+    X_tr, X_te, y_tr, y_te = noisy_iris
+    monkeypatch.setattr(ml_module, "_LBFGS_MAX_BATCH", 35)
+    est = MetricLearner(module="linear", random_state=0).fit(X_tr, y_tr)
+    sizes = [b["train_batch_size"] for b in est.history_[1]["batches"]]
+    assert sizes == [35, 35, 35]
+    # the NCA loss over all training rows drops well below the start's
+    nca = NCALoss()
+    y_t = torch.as_tensor(y_tr)
+    trained = nca(torch.as_tensor(est.transform(X_tr)), y_t).item()
+    start = nca(torch.as_tensor(X_tr @ _start_map(X_tr).T, dtype=torch.float32), y_t).item()
+    assert trained < 0.5 * start
+
+
+def test_linear_with_validation_keeps_best_epoch(noisy_iris):
+    X_tr, _, y_tr, _ = noisy_iris
+    est = MetricLearner(module="linear", validation_fraction=0.3, random_state=0)
+    est.fit(X_tr, y_tr)
+    scores = [h["valid_score"] for h in est.history_]
+    assert est.best_score_ == max(scores) == scores[est.best_epoch_]
+    assert est.best_score_ > est.baseline_score_
+
+
+def test_lbfgs_rejects_weight_decay():
+    X, y = load_wine(return_X_y=True)
+    with pytest.raises(ValueError, match="takes no weight_decay"):
+        MetricLearner(module="linear", weight_decay=1e-3).fit(X, y)
+    # explicit, by name: the same
+    with pytest.raises(ValueError, match="weight_decay=0"):
+        MetricLearner(optimizer="lbfgs", weight_decay=1e-4, max_epochs=1).fit(X, y)
+
+
+def test_explicit_settings_override_auto(noisy_iris):
+    X_tr, _, y_tr, _ = noisy_iris
+    est = MetricLearner(module="linear", optimizer="adam", lr=1e-2, max_epochs=2,
+                        batch_size=32, loss="multi_similarity", random_state=0)
+    est.fit(X_tr, y_tr)
+    assert isinstance(est.net_.optimizer_, torch.optim.Adam)
+    assert est.net_.optimizer_.param_groups[0]["weight_decay"] == 1e-4
+    assert est.n_epochs_ == 2
+    assert type(est.loss_).__name__ == "MultiSimilarityLoss"
+
+
+@pytest.mark.slow
+def test_nested_loss_params_with_auto_loss(noisy_iris):
+    est = MetricLearner(module="linear").set_params(loss__temperature=2.0)
+    assert isinstance(est.loss, NCALoss) and est.loss.temperature == 2.0
+    est = MetricLearner().set_params(module="linear", loss__squared=False)
+    assert isinstance(est.loss, NCALoss) and est.loss.squared is False
+    assert clone(MetricLearner(module="linear")).get_params()["loss"] == "auto"
+    X_tr, _, y_tr, _ = noisy_iris
+    search = GridSearchCV(MetricLearner(module="linear", random_state=0),
+                          {"loss__temperature": [0.5, 2.0]}, cv=2).fit(X_tr, y_tr)
+    assert np.isfinite(search.cv_results_["mean_test_score"]).all()
+    fitted = clone(search.estimator).set_params(loss__temperature=0.5).fit(X_tr, y_tr)
+    assert fitted.loss_.temperature == 0.5
+
+
+@parametrize_with_checks([MetricLearner(module="linear", max_epochs=1, random_state=0)])
+def test_sklearn_compatible_linear(estimator, check):
+    check(estimator)
