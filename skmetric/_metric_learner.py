@@ -1,5 +1,6 @@
 """``MetricLearner``: learn an embedding with any metric loss."""
 
+import warnings
 from numbers import Integral, Real
 
 import numpy as np
@@ -132,12 +133,18 @@ class MetricLearner(
         closed-set use (kNN classification of the classes seen in ``fit``).
     validation_split : {"samples", "classes"}, default="samples"
         What ``validation_fraction`` holds out: a stratified fraction of the
-        samples of every class, or whole classes (at least 2).  Choose
-        ``"classes"`` for open-set retrieval, where queries come from classes
-        never seen in training: the score then measures how the embedding
-        generalises to new classes, and because the default network starts
-        at the raw features, the kept embedding cannot be worse on the
-        held-out classes than the features themselves.
+        samples of every class, or whole classes (at least 1, leaving at
+        least 2 to train; with fewer classes nothing is held out and a
+        ``UserWarning`` says so).  Choose ``"classes"`` for open-set
+        retrieval, where queries come from classes never seen in training:
+        the score then measures how the embedding generalises to new
+        classes, and because the default network starts at the raw
+        features, the kept embedding cannot be worse on the held-out classes
+        than the features themselves.  What transfers to new classes is a
+        pairwise loss with small steps: ``loss="multi_similarity", lr=1e-4,
+        validation_fraction=0.4, validation_split="classes"`` (the proxy
+        default learns features of the seen classes only; see the user
+        guide's open-set section for measurements).
     patience : int or None, default=10
         Epochs without a better validation score before training stops.
     device : {"cpu", "cuda", "auto"}, default="cpu"
@@ -297,6 +304,7 @@ class MetricLearner(
         """
         f = self._start_fit(X, y)
         self._check_class_counts(f.y_train, f.train_classes, f.loss, f.miner)
+        self._warn_no_validation_split(f)
         valid_kwargs = {}
         if f.valid_idx is not None:
             ref = f.rng.permutation(f.train_idx.size)[:_MAX_VALID_REFERENCE]
@@ -321,6 +329,30 @@ class MetricLearner(
         )
         self.embedding_size_ = f.embedding_size
         return self
+
+    # ---------------------------------------------------------- open set
+    # held-out classes are scored against the training classes as
+    # distractors (``_EmbeddingRecall``), so one held-out class suffices:
+    # with 3 classes, 1 is held out and 2 train
+    _min_valid_classes = 1
+
+    def _warn_no_validation_split(self, f):
+        """Say so when ``validation_fraction`` is set but nothing could be held out."""
+        if self.validation_fraction is None or f.valid_idx is not None:
+            return
+        if self.validation_split == "classes":
+            why = (f"holding out whole classes needs at least 3 classes (1 held out, "
+                   f"2 to train); got {self.classes_.size}")
+        else:
+            why = ("no class has enough samples to hold out "
+                   f"validation_fraction={self.validation_fraction} of them and "
+                   "keep 2 in training")
+        warnings.warn(
+            f"MetricLearner: no validation data: {why}. Trained on all the data "
+            f"for max_epochs={self.max_epochs} without early stopping.",
+            UserWarning,
+            stacklevel=3,
+        )
 
     # --------------------------------------------------------------- transform
     def transform(self, X):
