@@ -1,7 +1,8 @@
 """Open set and closed set on real tabular data (issue 18, goals 1 and 4).
 
 Open set: the seen classes are the first half of the sorted labels (split
-"A"; ``--splits 2`` adds split "B", the other half), features are
+"A"; ``--splits 2`` adds split "B", the other half; with 3 classes, the
+first / last 2, the unseen class searched among all rows), features are
 standardised on the seen rows, the model is fitted on the seen rows only,
 and the score is the leave-one-out Recall@1 among the rows of the unseen
 classes (``skmetric.metrics.recall_at_k``).  Raw features and every
@@ -106,9 +107,9 @@ def unseen_recall(Z, y, seen):
 
 def open_set_rows(name, X, y, split, variants, seed):
     classes = np.unique(y)
-    # 3 classes: 2 seen, so that training has 2 classes
-    half = classes[: max(2, classes.size // 2)]
-    seen_cls = half if split == "A" else np.setdiff1d(classes, half)
+    # 3 classes: 2 seen (training needs 2), the unseen one among distractors
+    n_seen = max(2, classes.size // 2)
+    seen_cls = classes[:n_seen] if split == "A" else classes[-n_seen:]
     seen = np.isin(y, seen_cls)
     scaler = StandardScaler().fit(X[seen])
     Xs = scaler.transform(X[seen]).astype(np.float32)
