@@ -134,8 +134,9 @@ class MetricLearner(
     validation_split : {"samples", "classes"}, default="samples"
         What ``validation_fraction`` holds out: a stratified fraction of the
         samples of every class, or whole classes (at least 1, leaving at
-        least 2 to train; with fewer classes nothing is held out and a
-        ``UserWarning`` says so).  Choose ``"classes"`` for open-set
+        least 2 to train; with only 2 classes nothing can be held out: the
+        starting embedding is kept untrained and a ``UserWarning`` says so).
+        Choose ``"classes"`` for open-set
         retrieval, where queries come from classes never seen in training:
         the score then measures how the embedding generalises to new
         classes, and because the default network starts at the raw
@@ -304,7 +305,7 @@ class MetricLearner(
         """
         f = self._start_fit(X, y)
         self._check_class_counts(f.y_train, f.train_classes, f.loss, f.miner)
-        self._warn_no_validation_split(f)
+        keep_start = self._warn_no_validation_split(f)
         valid_kwargs = {}
         if f.valid_idx is not None:
             ref = f.rng.permutation(f.train_idx.size)[:_MAX_VALID_REFERENCE]
@@ -315,7 +316,10 @@ class MetricLearner(
                     f.X_train[ref].astype(np.float32), f.y_enc[f.train_idx][ref]
                 ),
             )
-        by_classes = self.validation_split == "classes" and f.valid_idx is not None
+        # open set (also when nothing could be held out, and the starting
+        # embedding is kept): unnormalised, so that it ranks as raw features
+        by_classes = self.validation_split == "classes" and (
+            f.valid_idx is not None or keep_start)
         self._train_embedding(
             f.module,
             f.loss,
@@ -325,6 +329,7 @@ class MetricLearner(
             seed=f.seed,
             normalize=self._resolve_normalize(f.loss, by_classes=by_classes),
             samples_per_class=self._resolve_samples_per_class(f.loss, f.miner),
+            max_epochs=0 if keep_start else None,
             **valid_kwargs,
         )
         self.embedding_size_ = f.embedding_size
@@ -337,22 +342,35 @@ class MetricLearner(
     _min_valid_classes = 1
 
     def _warn_no_validation_split(self, f):
-        """Say so when ``validation_fraction`` is set but nothing could be held out."""
+        """Say so when ``validation_fraction`` is set but nothing could be held out.
+
+        Returns True when the starting embedding is to be kept untrained: with
+        ``validation_split="classes"`` no epoch can be shown to transfer to
+        new classes better than the raw features, so none is trained (an
+        unvalidated fit on 2 classes lost up to 16 points on the third one).
+        """
         if self.validation_fraction is None or f.valid_idx is not None:
-            return
+            return False
         if self.validation_split == "classes":
-            why = (f"holding out whole classes needs at least 3 classes (1 held out, "
-                   f"2 to train); got {self.classes_.size}")
-        else:
-            why = ("no class has enough samples to hold out "
-                   f"validation_fraction={self.validation_fraction} of them and "
-                   "keep 2 in training")
+            warnings.warn(
+                "MetricLearner: no validation data: holding out whole classes needs "
+                f"at least 3 classes (1 held out, 2 to train); got {self.classes_.size}. "
+                "No held-out class can show that training transfers to new classes, "
+                "so the starting embedding (the raw features) was kept untrained; "
+                "use validation_split='samples' or validation_fraction=None to train.",
+                UserWarning,
+                stacklevel=3,
+            )
+            return True
         warnings.warn(
-            f"MetricLearner: no validation data: {why}. Trained on all the data "
-            f"for max_epochs={self.max_epochs} without early stopping.",
+            "MetricLearner: no validation data: no class has enough samples to hold "
+            f"out validation_fraction={self.validation_fraction} of them and keep 2 "
+            f"in training. Trained on all the data for max_epochs={self.max_epochs} "
+            "without early stopping.",
             UserWarning,
             stacklevel=3,
         )
+        return False
 
     # --------------------------------------------------------------- transform
     def transform(self, X):

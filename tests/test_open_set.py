@@ -98,10 +98,23 @@ def test_three_classes_hold_out_one_for_open_set_validation():
     assert len(est.history_[:, "valid_score"]) == est.n_epochs_ + 1
 
 
-def test_no_class_split_possible_warns_and_trains_without_validation():
+def test_no_class_split_possible_warns_and_keeps_the_starting_embedding():
     X, y = _blobs(2)
     with pytest.warns(UserWarning, match="needs at least 3 classes .* got 2"):
         est = MetricLearner(validation_fraction=0.4, validation_split="classes",
                             max_epochs=2, hidden_sizes=(8,), random_state=0).fit(X, y)
+    assert est.baseline_score_ is None
+    assert est.best_epoch_ == est.n_epochs_ == 0
+    # untrained: the embedding is the centred raw features, up to one scale
+    Z = est.transform(X)
+    Xc = X - X.mean(axis=0)
+    np.testing.assert_allclose(Z * (np.linalg.norm(Xc) / np.linalg.norm(Z)), Xc, atol=1e-3)
+
+
+def test_no_sample_split_possible_warns_and_trains():
+    X, y = _blobs(3)
+    with pytest.warns(UserWarning, match="no class has enough samples"):
+        est = MetricLearner(validation_fraction=0.01, max_epochs=2, hidden_sizes=(8,),
+                            random_state=0).fit(X, y)
     assert est.baseline_score_ is None
     assert est.best_epoch_ == est.n_epochs_ == 2
