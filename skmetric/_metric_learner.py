@@ -1,5 +1,6 @@
 """``MetricLearner``: learn an embedding with any metric loss."""
 
+import warnings
 from numbers import Integral, Real
 
 import numpy as np
@@ -194,12 +195,19 @@ class MetricLearner(
         closed-set use (kNN classification of the classes seen in ``fit``).
     validation_split : {"samples", "classes"}, default="samples"
         What ``validation_fraction`` holds out: a stratified fraction of the
-        samples of every class, or whole classes (at least 2).  Choose
-        ``"classes"`` for open-set retrieval, where queries come from classes
-        never seen in training: the score then measures how the embedding
-        generalises to new classes, and because the default network starts
-        at the raw features, the kept embedding cannot be worse on the
-        held-out classes than the features themselves.
+        samples of every class, or whole classes (at least 1, leaving at
+        least 2 to train; with only 2 classes nothing can be held out: the
+        starting embedding is kept untrained and a ``UserWarning`` says so).
+        Choose ``"classes"`` for open-set
+        retrieval, where queries come from classes never seen in training:
+        the score then measures how the embedding generalises to new
+        classes, and because the default network starts at the raw
+        features, the kept embedding cannot be worse on the held-out classes
+        than the features themselves.  What transfers to new classes is a
+        pairwise loss with small steps: ``loss="multi_similarity", lr=1e-4,
+        validation_fraction=0.4, validation_split="classes"`` (the proxy
+        default learns features of the seen classes only; see the user
+        guide's open-set section for measurements).
     patience : int or None, default=10
         Epochs without a better validation score before training stops.
     device : {"cpu", "cuda", "auto"}, default="cpu"
@@ -363,6 +371,7 @@ class MetricLearner(
         """
         f = self._start_fit(X, y)
         self._check_class_counts(f.y_train, f.train_classes, f.loss, f.miner)
+        keep_start = self._warn_no_validation_split(f)
         valid_kwargs = {}
         if f.valid_idx is not None:
             ref = f.rng.permutation(f.train_idx.size)[:_MAX_VALID_REFERENCE]
@@ -373,7 +382,10 @@ class MetricLearner(
                     f.X_train[ref].astype(np.float32), f.y_enc[f.train_idx][ref]
                 ),
             )
-        by_classes = self.validation_split == "classes" and f.valid_idx is not None
+        # open set (also when nothing could be held out, and the starting
+        # embedding is kept): unnormalised, so that it ranks as raw features
+        by_classes = self.validation_split == "classes" and (
+            f.valid_idx is not None or keep_start)
         settings = _auto_training_settings(self, f.X_train.shape[0])
         spc = self._resolve_samples_per_class(f.loss, f.miner)
         if _is_lbfgs(settings["optimizer"]) and self.samples_per_class == "auto":
@@ -388,6 +400,7 @@ class MetricLearner(
             normalize=self._resolve_normalize(f.loss, by_classes=by_classes),
             samples_per_class=spc,
             settings=settings,
+            max_epochs=0 if keep_start else None,
             **valid_kwargs,
         )
         self.embedding_size_ = f.embedding_size
@@ -397,6 +410,42 @@ class MetricLearner(
         if isinstance(self.loss, str) and self.loss == "auto":
             return _auto_loss(self.module if module is None else module)
         return self.loss
+
+    # ---------------------------------------------------------- open set
+    # held-out classes are scored against the training classes as
+    # distractors (``_EmbeddingRecall``), so one held-out class suffices:
+    # with 3 classes, 1 is held out and 2 train
+    _min_valid_classes = 1
+
+    def _warn_no_validation_split(self, f):
+        """Say so when ``validation_fraction`` is set but nothing could be held out.
+
+        Returns True when the starting embedding is to be kept untrained: with
+        ``validation_split="classes"`` no epoch can be shown to transfer to
+        new classes better than the raw features, so none is trained (an
+        unvalidated fit on 2 classes lost up to 16 points on the third one).
+        """
+        if self.validation_fraction is None or f.valid_idx is not None:
+            return False
+        if self.validation_split == "classes":
+            warnings.warn(
+                "MetricLearner: no validation data: holding out whole classes needs "
+                f"at least 3 classes (1 held out, 2 to train); got {self.classes_.size}. "
+                "No held-out class can show that training transfers to new classes, "
+                "so the starting embedding (the raw features) was kept untrained; "
+                "use validation_split='samples' or validation_fraction=None to train.",
+                UserWarning,
+                stacklevel=3,
+            )
+            return True
+        warnings.warn(
+            "MetricLearner: no validation data: no class has enough samples to hold "
+            f"out validation_fraction={self.validation_fraction} of them and keep 2 "
+            f"in training. Trained on all the data without early stopping.",
+            UserWarning,
+            stacklevel=3,
+        )
+        return False
 
     # --------------------------------------------------------------- transform
     def transform(self, X):

@@ -830,10 +830,12 @@ class TorchTrainingMixin:
 
         ``by="samples"`` holds out ``floor(fraction * n_c)`` samples of every
         class ``c`` that keeps ``min_train`` in training and gives at least
-        ``min_valid``; ``by="classes"`` holds out whole classes (at least 2,
-        leaving at least 2).  ``y`` are integer labels (all zeros for
-        one-class data).  No split is made when the validation set would hold
-        fewer than 2 classes (fewer than 1 sample for one-class data).
+        ``min_valid``; ``by="classes"`` holds out whole classes (at least the
+        estimator's ``_min_valid_classes``, 2 by default, leaving at least 2).
+        ``y`` are integer labels (all zeros for one-class data).  No split is
+        made when the validation set would hold fewer than 2 classes (fewer
+        than 1 sample for one-class data; fewer than ``_min_valid_classes``
+        by classes).
         """
         n = y.shape[0]
         fraction = self.validation_fraction
@@ -841,7 +843,10 @@ class TorchTrainingMixin:
             return np.arange(n), None
         classes = np.unique(y)
         if by == "classes":
-            n_val = max(2, int(round(fraction * classes.size)))
+            # a score that needs no second held-out class (e.g. retrieval
+            # with the training classes as distractors) may hold out one
+            min_classes = getattr(self, "_min_valid_classes", 2)
+            n_val = max(min_classes, int(round(fraction * classes.size)))
             if classes.size - n_val < 2:
                 return np.arange(n), None
             is_val = np.isin(y, rng.permutation(classes)[:n_val])
