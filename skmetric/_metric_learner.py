@@ -441,7 +441,7 @@ class MetricLearner(
         warnings.warn(
             "MetricLearner: no validation data: no class has enough samples to hold "
             f"out validation_fraction={self.validation_fraction} of them and keep 2 "
-            f"in training. Trained on all the data without early stopping.",
+            "in training. Trained on all the data without early stopping.",
             UserWarning,
             stacklevel=3,
         )
