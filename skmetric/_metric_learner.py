@@ -95,8 +95,10 @@ class MetricLearner(
     n_components : int, default=None
         Embedding size.  ``None``: ``min(n_features, 128)``.  Ignored (read
         from the module's output) for a user module.
-    hidden_sizes : tuple of int, default=(512, 512)
-        Hidden widths of the ``"mlp"`` module.
+    hidden_sizes : tuple of int or "auto", default="auto"
+        Hidden widths of the ``"mlp"`` module.  ``"auto"``: two layers of
+        ``8 * n_features`` rounded up to a power of two, between 128 and 512
+        (``(128, 128)`` up to 16 features, ``(512, 512)`` from 33).
     dropout : float, default=0.2
         Dropout of the ``"mlp"`` module.
     normalize : bool or "auto", default="auto"
@@ -109,7 +111,15 @@ class MetricLearner(
         Class-balanced P x K batches with ``K = samples_per_class``.
         ``"auto"``: 4 for pair and triplet losses (and whenever a miner is
         set), shuffled batches for proxy losses.
-    max_epochs : int, default=100
+    max_epochs : int or "auto", default="auto"
+        Epochs of training; an int makes each epoch one pass over the
+        training data.  ``"auto"``: the number of optimisation steps sets
+        the cost -- a budget of ``100 * n_samples / batch_size`` steps (100
+        passes' worth of samples), at least 50 and at most 3,000, in epochs
+        of at least 10 steps (several passes over small data).  Iris-sized
+        data then trains 50 full-batch steps in 5 epochs, 8,000 rows 94
+        passes (3,008 steps), 14,000 rows 3,025 steps (55 passes); at least
+        one pass.
     batch_size : int, default=256
     lr : float, default=2e-3
     weight_decay : float, default=1e-4
@@ -217,7 +227,7 @@ class MetricLearner(
         "miner": [str, nn.Module, None],
         "module": [StrOptions({"mlp", "linear"}), nn.Module],
         "n_components": [Interval(Integral, 1, None, closed="left"), None],
-        "hidden_sizes": [tuple, list],
+        "hidden_sizes": [tuple, list, StrOptions({"auto"})],
         "dropout": [Interval(Real, 0, 1, closed="left")],
         "normalize": ["boolean", StrOptions({"auto"})],
         "samples_per_class": [
@@ -227,6 +237,8 @@ class MetricLearner(
         ],
         "validation_split": [StrOptions({"classes", "samples"})],
         **TRAINING_PARAMETER_CONSTRAINTS,
+        # "auto": the number of optimisation steps sets the cost (see fit)
+        "max_epochs": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
     }
 
     def __init__(
@@ -236,11 +248,11 @@ class MetricLearner(
         miner=None,
         module="mlp",
         n_components=None,
-        hidden_sizes=(512, 512),
+        hidden_sizes="auto",
         dropout=0.2,
         normalize="auto",
         samples_per_class="auto",
-        max_epochs=100,
+        max_epochs="auto",
         batch_size=256,
         lr=2e-3,
         weight_decay=1e-4,
