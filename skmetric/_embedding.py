@@ -18,7 +18,7 @@ from .losses import CombinedLoss, get_loss
 from .miners import get_miner
 from .nn import Normalized, ResidualEmbedder, initial_projection
 
-__all__ = ["EmbeddingLearnerMixin", "MetricCriterion"]
+__all__ = ["EmbeddingLearnerMixin", "MetricCriterion", "auto_hidden_sizes"]
 
 
 class MetricCriterion(nn.Module):
@@ -34,6 +34,20 @@ class MetricCriterion(nn.Module):
         if self.miner is not None:
             indices = self.miner(embeddings, labels)
         return self.loss(embeddings, labels, indices)
+
+
+def auto_hidden_sizes(n_features):
+    """``hidden_sizes="auto"``: two layers of 8 x ``n_features``, rounded up to a
+    power of two, between 128 and 512 wide.
+
+    The residual branch maps the features back to the embedding, so its
+    width follows the input: low-dimensional tables (iris, wine, KEEL letter)
+    get a 128-wide MLP, whose steps cost a fraction of a 512-wide one's,
+    and 64 features or more the full (512, 512).
+    """
+    width = 1 << max(0, int(8 * n_features - 1).bit_length())
+    width = min(max(width, 128), 512)
+    return (width, width)
 
 
 def _copy_block(obj, **fit_params):
@@ -84,7 +98,10 @@ class EmbeddingLearnerMixin(TorchTrainingMixin):
             return copy.deepcopy(self.module)
         n_components = self.n_components or min(X_train.shape[1], 128)
         mean, scale, proj = initial_projection(X_train, n_components)
-        hidden = tuple(self.hidden_sizes) if self.module == "mlp" else ()
+        hidden = self.hidden_sizes
+        if isinstance(hidden, str):  # "auto"
+            hidden = auto_hidden_sizes(X_train.shape[1])
+        hidden = tuple(hidden) if self.module == "mlp" else ()
         return ResidualEmbedder(mean, scale, proj, hidden_sizes=hidden, dropout=self.dropout)
 
     def _build_loss(self, n_classes, embedding_size):

@@ -34,7 +34,8 @@ _AUTO = {
     "lr": (1.0, 2e-3),
     "weight_decay": (0.0, 1e-4),
     "lr_schedule": ("constant", "cosine"),
-    "max_epochs": (3, 100),  # with L-BFGS: 3 x (at most) 10 iterations per batch
+    "max_epochs": (3, "auto"),  # L-BFGS: 3 x (at most) 10 iterations per batch;
+    # "auto" otherwise: the engine sets the epochs from a budget of steps
 }
 
 
@@ -144,8 +145,10 @@ class MetricLearner(
     n_components : int, default=None
         Embedding size.  ``None``: ``min(n_features, 128)``.  Ignored (read
         from the module's output) for a user module.
-    hidden_sizes : tuple of int, default=(512, 512)
-        Hidden widths of the ``"mlp"`` module.
+    hidden_sizes : tuple of int or "auto", default="auto"
+        Hidden widths of the ``"mlp"`` module.  ``"auto"``: two layers of
+        ``8 * n_features`` rounded up to a power of two, between 128 and 512
+        (``(128, 128)`` up to 16 features, ``(512, 512)`` from 33).
     dropout : float, default=0.2
         Dropout of the ``"mlp"`` module.
     normalize : bool or "auto", default="auto"
@@ -159,8 +162,15 @@ class MetricLearner(
         ``"auto"``: 4 for pair and triplet losses (and whenever a miner is
         set), shuffled batches for proxy losses and with L-BFGS.
     max_epochs : int or "auto", default="auto"
-        ``"auto"``: 3 with L-BFGS (at most 10 iterations per batch and
-        epoch), else 100.
+        Epochs of training; an int makes each epoch one pass over the
+        training data.  ``"auto"``: 3 with L-BFGS (at most 10 iterations per
+        batch and epoch); otherwise the number of optimisation steps sets
+        the cost -- a budget of ``100 * n_samples / batch_size`` steps (100
+        passes' worth of samples), at least 50 and at most 3,000, in epochs
+        of at least 10 steps (several passes over small data).  Iris-sized
+        data then trains 50 full-batch steps in 5 epochs, 8,000 rows 94
+        passes (3,008 steps), 14,000 rows 3,025 steps (55 passes); at least
+        one pass.
     batch_size : int or "auto", default="auto"
         ``"auto"``: with L-BFGS all training rows in one batch (at most
         2,048 rows per batch), else 256.
@@ -287,7 +297,7 @@ class MetricLearner(
         "miner": [str, nn.Module, None],
         "module": [StrOptions({"mlp", "linear"}), nn.Module],
         "n_components": [Interval(Integral, 1, None, closed="left"), None],
-        "hidden_sizes": [tuple, list],
+        "hidden_sizes": [tuple, list, StrOptions({"auto"})],
         "dropout": [Interval(Real, 0, 1, closed="left")],
         "normalize": ["boolean", StrOptions({"auto"})],
         "samples_per_class": [
@@ -310,7 +320,7 @@ class MetricLearner(
         miner=None,
         module="mlp",
         n_components=None,
-        hidden_sizes=(512, 512),
+        hidden_sizes="auto",
         dropout=0.2,
         normalize="auto",
         samples_per_class="auto",

@@ -194,6 +194,11 @@ class PrintLog(_SkorchPrintLog):
     dropped unless ``sys.stdout`` is a terminal (checked at every epoch).
     """
 
+    def on_epoch_end(self, net, **kwargs):
+        if self.sink is print and not net.verbose:
+            return  # nothing would be printed: no table to build
+        super().on_epoch_end(net, **kwargs)
+
     def table(self, row):
         text = super().table(row)
         isatty = getattr(sys.stdout, "isatty", None)

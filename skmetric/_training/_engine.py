@@ -95,6 +95,35 @@ TRAINING_PARAMETER_CONSTRAINTS = {
 }
 
 
+# ``max_epochs="auto"``: the cost of a fit is set by its number of
+# optimisation steps, not by the size of the data.  The step budget is the
+# samples of AUTO_PASSES passes over the data in batches of ``batch_size``,
+# at least AUTO_MIN_STEPS and at most AUTO_MAX_STEPS; an epoch is at least
+# AUTO_STEPS_PER_EPOCH steps (several passes over small data), so the
+# per-epoch work of the loop (callbacks, history, validation and early
+# stopping) is paid once per that many steps.
+AUTO_PASSES = 100
+AUTO_MIN_STEPS = 50
+AUTO_MAX_STEPS = 3000
+AUTO_STEPS_PER_EPOCH = 10
+
+
+def auto_epochs(n_samples, batch_size, batches_per_pass):
+    """``(n_epochs, min_batches)`` of ``max_epochs="auto"``.
+
+    ``batches_per_pass`` is the sampler's number of batches in one pass over
+    the ``n_samples`` training rows; ``min_batches`` its minimum number of
+    batches per epoch.  ``n_epochs`` epochs of ``max(batches_per_pass,
+    min_batches)`` (whole passes) steps come closest to the step budget
+    ``clip(AUTO_PASSES * n_samples / batch_size, AUTO_MIN_STEPS,
+    AUTO_MAX_STEPS)``; at least one epoch.
+    """
+    batches_per_pass = max(1, int(batches_per_pass))
+    budget = min(max(AUTO_PASSES * n_samples / batch_size, AUTO_MIN_STEPS), AUTO_MAX_STEPS)
+    per_pass = -(-AUTO_STEPS_PER_EPOCH // batches_per_pass)
+    return max(1, round(budget / (per_pass * batches_per_pass))), AUTO_STEPS_PER_EPOCH
+
+
 def resolve_device(device):
     """``"auto"`` -> ``"cuda"`` when available, else ``"cpu"``."""
     if isinstance(device, torch.device):
@@ -602,6 +631,10 @@ class TorchTrainingMixin:
             sampler = ShuffledBatchSampler(
                 X_t.shape[0], cfg.batch_size, generator=generator
             )
+        n_epochs = cfg.max_epochs if max_epochs is None else max_epochs
+        if isinstance(n_epochs, str):  # "auto": a budget of optimisation steps
+            n_epochs, min_batches = auto_epochs(X_t.shape[0], cfg.batch_size, len(sampler))
+            sampler.min_batches = min_batches
 
         optimizer = cfg.optimizer
         if isinstance(optimizer, str):
@@ -613,7 +646,6 @@ class TorchTrainingMixin:
             raise
         owner = type(self).__name__
         callbacks = [("nan_guard", NaNGuard(owner=owner))]
-        n_epochs = cfg.max_epochs if max_epochs is None else max_epochs
         if cfg.lr_schedule == "cosine":
             callbacks.append(
                 ("lr_schedule", LRScheduler(policy=CosineAnnealingLR, T_max=n_epochs))

@@ -22,29 +22,41 @@ class ShuffledBatchSampler:
 
     A last batch of a single sample is merged into the batch before it
     (batch norm cannot train on one sample).
+
+    ``min_batches`` (default 1) makes an epoch at least that many batches:
+    when one pass over the data gives fewer, the epoch runs several passes,
+    each over a new permutation (on small data an epoch is then several
+    optimisation steps, so the per-epoch work of the fit loop -- callbacks,
+    history, validation -- is paid once per ``min_batches`` steps).
     """
 
-    def __init__(self, n_samples, batch_size, *, generator, drop_last=False):
+    def __init__(self, n_samples, batch_size, *, generator, drop_last=False, min_batches=1):
         self.n_samples = n_samples
         self.batch_size = min(batch_size, n_samples)
         self.generator = generator
         self.drop_last = drop_last
+        self.min_batches = max(1, int(min_batches))
 
-    def __len__(self):
+    def _batches_per_pass(self):
         if self.drop_last or self.n_samples % self.batch_size == 1:
             # a last batch of one sample joins the one before: batch norm
             # cannot train on a single sample
             return max(1, self.n_samples // self.batch_size)
         return math.ceil(self.n_samples / self.batch_size)
 
+    def __len__(self):
+        per_pass = self._batches_per_pass()
+        return per_pass * math.ceil(self.min_batches / per_pass)
+
     def __iter__(self):
-        perm = torch.randperm(self.n_samples, generator=self.generator)
-        n_batches = len(self)
-        for i in range(n_batches):
-            stop = (i + 1) * self.batch_size
-            if i == n_batches - 1 and not self.drop_last and self.n_samples - stop == 1:
-                stop += 1
-            yield perm[i * self.batch_size : stop]
+        n_batches = self._batches_per_pass()
+        for _ in range(len(self) // n_batches):
+            perm = torch.randperm(self.n_samples, generator=self.generator)
+            for i in range(n_batches):
+                stop = (i + 1) * self.batch_size
+                if i == n_batches - 1 and not self.drop_last and self.n_samples - stop == 1:
+                    stop += 1
+                yield perm[i * self.batch_size : stop]
 
 
 class ClassBalancedBatchSampler:
@@ -55,7 +67,8 @@ class ClassBalancedBatchSampler:
     Each batch draws ``P = batch_size // K`` distinct classes (all of them if
     there are fewer), then ``K`` samples of each, without replacement when
     the class is large enough.  An epoch has ``ceil(n_samples / batch_size)``
-    batches, so it sees about as many samples as a plain epoch.
+    batches (at least ``min_batches``), so it sees about as many samples as a
+    plain epoch.
 
     Parameters
     ----------
@@ -64,9 +77,11 @@ class ClassBalancedBatchSampler:
     batch_size : int
     samples_per_class : int
     generator : torch.Generator
+    min_batches : int, default=1
+        Batches per epoch at least (see :class:`ShuffledBatchSampler`).
     """
 
-    def __init__(self, labels, batch_size, samples_per_class, *, generator):
+    def __init__(self, labels, batch_size, samples_per_class, *, generator, min_batches=1):
         labels = torch.as_tensor(labels)
         self.n_samples = labels.shape[0]
         self.batch_size = batch_size
@@ -81,9 +96,10 @@ class ClassBalancedBatchSampler:
         self.classes_per_batch = max(
             1, min(self.n_classes, batch_size // samples_per_class)
         )
+        self.min_batches = max(1, int(min_batches))
 
     def __len__(self):
-        return max(1, math.ceil(self.n_samples / self.batch_size))
+        return max(self.min_batches, math.ceil(self.n_samples / self.batch_size))
 
     def __iter__(self):
         g = self.generator
