@@ -39,8 +39,21 @@ _AUTO = {
 }
 
 
-def _auto_loss(module):
-    return "nca" if module == "linear" else "normalized_softmax"
+# open-set setting (whole classes held out for early stopping), with loss and
+# lr left at "auto": the pair loss and small step that transferred to unseen
+# classes in benchmarks/bench_open_set.py (docs/metric_learner.md, open set)
+_OPEN_SET_LOSS = "multi_similarity"
+_OPEN_SET_LR = 1e-4
+
+
+def _is_open_set(est):
+    return est.validation_split == "classes" and est.validation_fraction is not None
+
+
+def _auto_loss(module, open_set=False):
+    if module == "linear":
+        return "nca"
+    return _OPEN_SET_LOSS if open_set else "normalized_softmax"
 
 
 def _is_lbfgs(optimizer):
@@ -67,6 +80,8 @@ def _auto_training_settings(est, n_train):
     if batch_size == "auto":
         batch_size = max(2, min(n_train, _LBFGS_MAX_BATCH)) if lbfgs else 256
     settings["batch_size"] = batch_size
+    if not lbfgs and est.lr == "auto" and _is_open_set(est):
+        settings["lr"] = _OPEN_SET_LR
     return settings
 
 
@@ -118,7 +133,10 @@ class MetricLearner(
     Parameters
     ----------
     loss : str, torch.nn.Module or list, default="auto"
-        ``"auto"``: ``"nca"`` for ``module="linear"``, else
+        ``"auto"``: ``"nca"`` for ``module="linear"``; with the open-set
+        setting (``validation_split="classes"`` and a
+        ``validation_fraction``) ``"multi_similarity"``, which transferred to
+        unseen classes in the open-set benchmark; else
         ``"normalized_softmax"``.
         A name of :data:`skmetric.losses.LOSSES` (``"multi_similarity"``,
         ``"circle"``, ``"triplet_margin"``, ``"contrastive"``,
@@ -175,8 +193,9 @@ class MetricLearner(
         ``"auto"``: with L-BFGS all training rows in one batch (at most
         2,048 rows per batch), else 256.
     lr : float or "auto", default="auto"
-        ``"auto"``: 1.0 with L-BFGS (its line search scales the step), else
-        2e-3.
+        ``"auto"``: 1.0 with L-BFGS (its line search scales the step); 1e-4
+        with the open-set setting (``validation_split="classes"`` and a
+        ``validation_fraction``); else 2e-3.
     weight_decay : float or "auto", default="auto"
         ``"auto"``: 0 with L-BFGS (which has none), else 1e-4.
     optimizer : str or optimizer class, default="auto"
@@ -418,7 +437,7 @@ class MetricLearner(
 
     def _loss_param(self, module=None):
         if isinstance(self.loss, str) and self.loss == "auto":
-            return _auto_loss(self.module if module is None else module)
+            return _auto_loss(self.module if module is None else module, _is_open_set(self))
         return self.loss
 
     # ---------------------------------------------------------- open set
