@@ -118,3 +118,26 @@ def test_no_sample_split_possible_warns_and_trains():
                             random_state=0).fit(X, y)
     assert est.baseline_score_ is None
     assert est.best_epoch_ == est.n_epochs_ == 2
+
+
+def test_open_set_auto_resolves_to_the_transferring_loss_and_lr(shared_noise):
+    # loss and lr left at "auto" under held-out-class validation train the
+    # setting measured to transfer (multi-similarity, lr=1e-4): the same fit
+    # bit for bit as spelling them out; without the class split the proxy
+    # loss and lr=2e-3 stay
+    from skmetric.losses import MultiSimilarityLoss, NormalizedSoftmaxLoss
+
+    X_seen, y_seen, X, _ = shared_noise
+    kw = dict(max_epochs=3, random_state=0)
+    auto = MetricLearner(validation_fraction=0.4, validation_split="classes", **kw)
+    explicit = MetricLearner(**OPEN_SET, **kw)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", StartingModelKeptWarning)
+        auto.fit(X_seen, y_seen)
+        explicit.fit(X_seen, y_seen)
+    assert isinstance(auto.loss_, MultiSimilarityLoss)
+    assert auto.net_.optimizer_.param_groups[0]["initial_lr"] == 1e-4
+    np.testing.assert_array_equal(auto.transform(X), explicit.transform(X))
+    closed = MetricLearner(**kw).fit(X_seen, y_seen)
+    assert isinstance(closed.loss_, NormalizedSoftmaxLoss)
+    assert closed.net_.optimizer_.param_groups[0]["initial_lr"] == 2e-3
