@@ -11,8 +11,11 @@
    fresh subprocess: the RSS high-water mark (VmHWM, reset just before the
    search through /proc/self/clear_refs) minus the RSS before the search.
 
+4. With ``--breakdown N ...``: where the time goes (see :func:`breakdown`):
+   skmetric's matmul alone, its search, its report, faiss's kNN alone, PML.
+
 Usage: ``python benchmarks/bench_metrics.py [--sizes 10000 50000] [--threads 1]
-[--repeats 3] [--skip retrieval knn peak]``.
+[--repeats 3] [--breakdown 20000] [--skip retrieval knn peak]``.
 """
 
 import argparse
@@ -88,6 +91,147 @@ def retrieval_vs_pml(n, dim=128, per_class=50, seed=0, repeats=3):
             f"max |diff| = {max(diffs.values()):.1e}")
 
 
+def breakdown(n, dim=128, per_class=50, seed=0, repeats=2):
+    """Where the time of the N-row report goes, against faiss's kNN alone.
+
+    Same data as :func:`retrieval_vs_pml`.  Timed, interleaved, the minimum of
+    ``repeats`` runs each:
+
+    * ``matmul``: skmetric's distance tiles alone (the same ``addmm`` calls,
+      tile shapes and output buffer as its exact search, nothing else);
+    * ``search``: skmetric's exact kNN search (matmul + selection of the
+      ``depth`` nearest per row), as ``retrieval_report`` runs it;
+    * ``report``: the whole ``retrieval_report`` (search + relevance and
+      statistics);
+    * ``faiss``: ``IndexFlatL2.search`` with ``k = depth + 1`` (the kNN that
+      ``AccuracyCalculator`` runs), alone;
+    * ``PML``: the whole ``AccuracyCalculator.get_accuracy``.
+
+    So ``search - matmul`` is skmetric's selection and ``report - search``
+    its statistics; ``faiss`` against ``matmul`` bounds what a faster
+    selection could win.
+    """
+    import faiss
+    from pytorch_metric_learning.utils.accuracy_calculator import AccuracyCalculator
+
+    from skmetric.metrics import retrieval_report
+    from skmetric.metrics._retrieval import DEFAULT_MEMORY_BUDGET, _Setup
+    from skmetric.neighbors import _iter_knn, _tile_shape
+
+    rng = np.random.RandomState(seed)
+    X = rng.normal(size=(n, dim)).astype(np.float32)
+    y = rng.randint(n // per_class, size=n)
+    setup = _Setup(X, y, None, None, "euclidean")
+    depth = int(setup.R.max())
+    T, Y = torch.as_tensor(X), torch.as_tensor(y)
+    calc = AccuracyCalculator(
+        include=("precision_at_1", "r_precision", "mean_average_precision_at_r"),
+        k="max_bin_count",
+    )
+    tile = _tile_shape(n, n, depth, 4, DEFAULT_MEMORY_BUDGET)
+
+    def matmul():
+        rows, cols = tile
+        buf = torch.empty((rows, cols))
+        r_sq = (T * T).sum(dim=1)
+        Rt = T.T
+        for q0 in range(0, n, rows):
+            Q = T[q0:q0 + rows]
+            for r0 in range(0, n, cols):
+                r1 = min(r0 + cols, n)
+                torch.addmm(r_sq[r0:r1].unsqueeze(0), Q, Rt[:, r0:r1], beta=1, alpha=-2,
+                            out=buf[:len(Q), : r1 - r0])
+
+    def search():
+        for _ in _iter_knn(X, None, depth, metric="euclidean",
+                           memory_budget=DEFAULT_MEMORY_BUDGET,
+                           self_index=np.arange(n), return_distance=False):
+            pass
+
+    def report():
+        retrieval_report(X, y, ks=(1,))
+
+    def faiss_knn():
+        index = faiss.IndexFlatL2(dim)
+        index.add(X)
+        index.search(X, depth + 1)
+
+    def pml():
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            calc.get_accuracy(T, Y, T, Y, ref_includes_query=True)
+
+    parts = {"matmul": matmul, "search": search, "report": report, "faiss": faiss_knn,
+             "PML": pml}
+    times = {name: [] for name in parts}
+    for r in range(repeats):
+        names = list(parts) if r % 2 == 0 else list(parts)[::-1]
+        for name in names:
+            t0 = time.process_time()
+            w0 = time.perf_counter()
+            parts[name]()
+            times[name].append((time.perf_counter() - w0, time.process_time() - t0))
+    wall = {name: min(w for w, _ in v) for name, v in times.items()}
+    cpu = {name: min(c for _, c in v) for name, v in times.items()}
+    flops = 2.0 * n * n * dim
+    print(f"Breakdown N={n} d={dim} depth={depth} tile={tile[0]}x{tile[1]} "
+          f"threads={torch.get_num_threads()} runs={repeats} (interleaved; fastest run; "
+          "derived figures from CPU time)")
+    notes = {
+        "matmul": f"{flops / cpu['matmul'] / 1e9:6.1f} GFLOP/s (CPU time)",
+        "search": f"selection = search - matmul = {cpu['search'] - cpu['matmul']:.2f} s",
+        "report": f"statistics = report - search = {cpu['report'] - cpu['search']:.2f} s",
+        "faiss": f"faiss - matmul = {cpu['faiss'] - cpu['matmul']:.2f} s",
+        "PML": (f"PML / report {cpu['PML'] / cpu['report']:.2f}x; "
+                f"PML / matmul {cpu['PML'] / cpu['matmul']:.2f}x (free selection)"),
+    }
+    for name in parts:
+        print(f"  {name:<7} {wall[name]:7.2f} s wall {cpu[name]:7.2f} s CPU   {notes[name]}")
+
+
+def positive_bound(n=20_000, dim=128, per_class=50, seed=0, n_rows=512):
+    """How many candidates the "largest positive distance" threshold leaves.
+
+    R-Precision and MAP@R need only the ranks of a query's same-class items
+    within its top R.  The largest distance to a same-class item is an
+    upper bound of the R-th smallest distance that is known before the
+    scan; a search could keep only the entries below it.  Printed, per
+    query row (median over ``n_rows`` rows): the entries at or below that
+    bound, and at or below the bound skmetric's scan starts from (the k-th
+    smallest of the first tile's group minima, k = the search depth); both
+    on the benchmark's random embeddings and on clustered ones (class
+    centres plus noise).  Fewer candidates means less selection work.
+    """
+    from skmetric.metrics._retrieval import DEFAULT_MEMORY_BUDGET
+    from skmetric.neighbors import _GROUP, _tile_shape
+
+    rng = np.random.RandomState(seed)
+    X_random = rng.normal(size=(n, dim)).astype(np.float32)  # as retrieval_vs_pml
+    y = rng.randint(n // per_class, size=n)
+    centres = rng.normal(size=(n // per_class, dim))
+    for name, X in (("random", X_random),
+                    ("clustered", centres[y] + 1.2 * rng.normal(size=(n, dim)))):
+        X = torch.as_tensor(X, dtype=torch.float32)
+        counts = np.bincount(y)
+        depth = int(counts.max()) - 1
+        _, cols = _tile_shape(n, n, depth, 4, DEFAULT_MEMORY_BUDGET)
+        rows = torch.arange(n_rows)
+        d = torch.cdist(X[:n_rows], X)
+        d[rows, rows] = torch.inf
+        same = torch.as_tensor(y[:n_rows, None] == y[None, :])
+        same[rows, rows] = False
+        pos_bound = torch.where(same, d, -torch.inf).amax(dim=1, keepdim=True)
+        g = cols // _GROUP
+        minima = d[:, : g * _GROUP].reshape(n_rows, _GROUP, g).amin(dim=1)
+        scan_bound = torch.topk(minima, depth, dim=1, largest=False).values[:, -1:]
+        kth = torch.topk(d, depth, dim=1, largest=False).values[:, -1:]
+        med = lambda t: float((d <= t).sum(dim=1).double().median())  # noqa: E731
+        p1 = float((y[:n_rows] == y[d.argmin(dim=1).numpy()]).mean())
+        print(f"  {name:<9} N={n} depth k={depth} P@1={p1:.3f}: entries per row at or below "
+              f"the largest positive distance {med(pos_bound):8.0f}, below the scan's "
+              f"first bound {med(scan_bound):6.0f}, below the k-th distance {med(kth):4.0f}")
+
+
 def knn_gflops(n=8192, dim=128, k=10, repeats=3):
     from skmetric.neighbors import kneighbors
 
@@ -159,6 +303,9 @@ def main():
                         help="torch (and faiss) threads; default: torch's default")
     parser.add_argument("--repeats", type=int, default=3,
                         help="interleaved runs of skmetric and PML (the minimum is reported)")
+    parser.add_argument("--breakdown", type=int, nargs="*", default=[],
+                        help="sizes N for the time breakdown (matmul, search, report, "
+                             "faiss kNN, PML)")
     parser.add_argument("--skip", nargs="*", default=[], choices=["retrieval", "knn", "peak"],
                         help="parts of the benchmark to skip")
     args = parser.parse_args()
@@ -171,6 +318,11 @@ def main():
         except ImportError:
             pass
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads\n")
+    for n in args.breakdown:
+        breakdown(n, repeats=args.repeats)
+        print("Threshold from the largest same-class distance (R-metrics only):")
+        positive_bound(n)
+        print()
     if "retrieval" not in args.skip:
         for n in args.sizes:
             retrieval_vs_pml(n, repeats=args.repeats)

@@ -25,6 +25,7 @@ import torch
 from sklearn.preprocessing import LabelEncoder
 from skorch import NeuralNet
 from skorch.callbacks import Callback, LRScheduler
+from skorch.dataset import get_len
 from torch.optim.lr_scheduler import CosineAnnealingLR
 from torch.utils.data import DataLoader
 
@@ -216,6 +217,43 @@ class _EngineNet(NeuralNet):
             if vars(self).get(name) is _SameAsFitted:
                 setattr(self, name, getattr(self, name + "_"))
 
+    def run_single_epoch(self, iterator, training, prefix, step_fn, **fit_params):
+        """One pass over ``iterator``, as skorch's, without a host sync per batch.
+
+        skorch reads each batch's loss with ``loss.item()``, which waits for
+        the device to finish the batch.  Here the losses stay on the device
+        and are read together once the epoch ends (one transfer); each
+        batch's ``<prefix>_loss`` in ``history`` is then the same number as
+        skorch records, so the epoch's ``train_loss`` is unchanged.  During
+        the epoch a batch's entry holds ``None``.  The only per-batch sync
+        left in training is the NaN guard's (:class:`NaNGuard`).
+        """
+        if iterator is None:
+            return
+        key = prefix + "_loss"
+        losses = []
+        batch_count = 0
+        try:
+            for batch in iterator:
+                self.notify("on_batch_begin", batch=batch, training=training)
+                step = step_fn(batch, **fit_params)
+                losses.append(step["loss"].detach())
+                self.history.record_batch(key, None)  # filled in below
+                batch_size = (get_len(batch[0]) if isinstance(batch, (tuple, list))
+                              else get_len(batch))
+                self.history.record_batch(prefix + "_batch_size", batch_size)
+                self.notify("on_batch_end", batch=batch, training=training, **step)
+                batch_count += 1
+        finally:
+            # also when a callback or an interrupt ends the epoch early: the
+            # batches run so far carry their loss
+            if losses:
+                values = _host_floats(losses)
+                rows = self.history[-1]["batches"][-len(losses):]
+                for row, value in zip(rows, values):
+                    row[key] = value
+        self.history.record(prefix + "_batch_count", batch_count)
+
     def partial_fit(self, X, y=None, classes=None, **fit_params):
         if not self.initialized_:
             self.initialize()
@@ -233,6 +271,19 @@ class _EngineNet(NeuralNet):
             self._interrupted_epoch, self._interrupt = len(self.history), exc
         self.notify("on_train_end", X=X, y=y)
         return self
+
+
+def _host_floats(losses):
+    """Python floats of a list of scalar loss tensors, in one device transfer.
+
+    Each value equals ``loss.item()`` (float32, bfloat16 and float16 widen
+    to float64 exactly).
+    """
+    flat = [v.reshape(()) for v in losses]
+    same = all(v.dtype == flat[0].dtype and v.device == flat[0].device for v in flat)
+    if same:
+        return torch.stack(flat).cpu().tolist()
+    return [v.item() for v in flat]
 
 
 def _without_scheduler(item, copies):

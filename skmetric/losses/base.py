@@ -93,9 +93,14 @@ class BasePairLoss(DistanceUser, BaseMetricLoss):
         return dist, mat, pos, neg
 
     @staticmethod
-    def lacks_pairs(pos_counts, neg_counts):
-        """True when the batch (or the miner) gives no positive or no negative pair."""
-        return not ((pos_counts > 0).any() and (neg_counts > 0).any())
+    def has_pairs(pos_counts, neg_counts):
+        """0-d bool tensor: the batch (or the miner) gives a positive and a negative pair.
+
+        A tensor, not a Python bool, so that no host sync is needed: a loss
+        multiplies its (finite) value by it (:func:`gated`) instead of
+        returning early, which gives 0 with a zero gradient when it is False.
+        """
+        return (pos_counts > 0).any() & (neg_counts > 0).any()
 
     def positive_vs_negatives(self, pos_logits, neg_logits, pos_counts, neg_counts):
         r"""Each positive pair's softmax against its anchor's negatives.
@@ -111,7 +116,9 @@ class BasePairLoss(DistanceUser, BaseMetricLoss):
         if getattr(self, "reducer", None) is not None:
             return self.reduce_pairs(losses * has_neg.any(1, keepdim=True), pos_counts)
         weights = pos_counts * has_neg.any(1, keepdim=True)
-        return (losses * weights).sum() / pos_counts.sum()
+        # no positive pair (0 / 1) or no negative (all weights 0) gives 0
+        # with a zero gradient: no early exit, no host sync
+        return (losses * weights).sum() / pos_counts.sum().clamp_min(1)
 
     def reduce_pairs(self, losses, counts):
         """Reduce a ``(B, B)`` matrix of per-pair terms over the pairs that
@@ -147,16 +154,37 @@ class BaseProxyLoss(BaseMetricLoss):
                 f"{type(self).__name__} was built for embedding_size="
                 f"{self.embedding_size}; got embeddings of size {embeddings.shape[1]}."
             )
-        if labels.numel():
-            low, high = torch.aminmax(labels)  # one pass, one host sync below
-            low, high = low.item(), high.item()
-        if labels.numel() and (low < 0 or high >= self.num_classes):
-            raise ValueError(
-                f"{type(self).__name__} was built for num_classes={self.num_classes}; "
-                f"labels must be integers in [0, {self.num_classes})."
-            )
+        if not labels.numel():
+            return
+        low, high = torch.aminmax(labels)
+        if labels.device.type == "cpu":
+            # reading two CPU scalars waits for nothing
+            if low.item() < 0 or high.item() >= self.num_classes:
+                raise ValueError(self._label_range_message())
+            return
+        # On an accelerator, reading the range would wait for the device
+        # every batch: the check is queued with the batch instead and fails
+        # at the next synchronisation (an out-of-range label would otherwise
+        # index another class's vector or fail inside a kernel).
+        torch._assert_async((low >= 0) & (high < self.num_classes), self._label_range_message())
+
+    def _label_range_message(self):
+        return (
+            f"{type(self).__name__} was built for num_classes={self.num_classes}; "
+            f"labels must be integers in [0, {self.num_classes})."
+        )
 
 
 def zero_loss(embeddings):
     """A zero that is still connected to the graph, so ``backward`` runs."""
     return (embeddings * 0).sum()
+
+
+def gated(value, keep):
+    """``value`` where the 0-d bool tensor ``keep`` is True, else 0 (zero gradient).
+
+    The branch-free form of ``if not keep: return zero_loss(...)``: no host
+    sync.  ``value`` must be finite (``inf * 0`` is NaN); when ``keep`` is
+    True the value and its gradient are unchanged (a product by 1).
+    """
+    return value * keep.to(value.dtype)

@@ -4,7 +4,7 @@ import torch
 
 from ..distances import EuclideanDistance
 from ._utils import log_counts, masked_logsumexp
-from .base import BasePairLoss, zero_loss
+from .base import BasePairLoss, gated
 
 __all__ = ["LiftedStructureLoss"]
 
@@ -63,8 +63,9 @@ class LiftedStructureLoss(BasePairLoss):
 
     def compute_loss(self, embeddings, labels, indices_tuple):
         dist, mat, pos_c, neg_c = self.pairs_as_counts(embeddings, labels, indices_tuple)
-        if self.lacks_pairs(pos_c, neg_c):
-            return zero_loss(embeddings)
+        # 0 (zero gradient) without a positive or a negative pair, by a
+        # product instead of an early exit (no host sync)
+        keep = self.has_pairs(pos_c, neg_c)
         has_neg = neg_c > 0
         per_anchor = masked_logsumexp(
             dist.margin(self.neg_margin, mat) + log_counts(neg_c), has_neg
@@ -76,5 +77,5 @@ class LiftedStructureLoss(BasePairLoss):
         neg_term = torch.where(hi & hj, both, torch.where(hi, li, torch.where(hj, lj, 0.0)))
         losses = torch.relu(neg_term + dist.margin(mat, self.pos_margin)) ** 2 / 2
         if self.reducer is not None:
-            return self.reduce_pairs(losses, pos_c)
-        return (losses * pos_c).sum() / pos_c.sum()
+            return gated(self.reduce_pairs(losses, pos_c), keep)
+        return gated((losses * pos_c).sum() / pos_c.sum().clamp_min(1), keep)

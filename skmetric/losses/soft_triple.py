@@ -123,7 +123,9 @@ class SoftTripleLoss(BaseMarginSoftmaxLoss):
         if self.tau and K > 1:
             centers = l2_normalize(self.class_vectors(embeddings.dtype)).view(C, K, -1)
             gram = centers @ centers.transpose(1, 2)
-            upper = torch.triu(torch.ones(K, K, dtype=torch.bool, device=gram.device), 1)
-            reg = torch.sqrt(2.0 + 1e-5 - 2.0 * gram[:, upper]).sum() / (C * K * (K - 1))
+            # pairs i < j in row-major order (as a boolean triu mask), by
+            # index: a mask would list them with nonzero, a host sync
+            i, j = torch.triu_indices(K, K, 1, device=gram.device)
+            reg = torch.sqrt(2.0 + 1e-5 - 2.0 * gram[:, i, j]).sum() / (C * K * (K - 1))
             loss = loss + self.tau * reg
         return loss

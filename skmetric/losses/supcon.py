@@ -4,7 +4,7 @@ import torch
 
 from ..distances import CosineSimilarity
 from ._utils import masked_logsumexp
-from .base import BasePairLoss, zero_loss
+from .base import BasePairLoss, gated
 
 __all__ = ["SupConLoss"]
 
@@ -50,11 +50,12 @@ class SupConLoss(BasePairLoss):
 
     def compute_loss(self, embeddings, labels, indices_tuple):
         dist, mat, pos_mask, neg_mask = self.pairs_as_masks(embeddings, labels, indices_tuple)
-        if not (pos_mask.any() and neg_mask.any()):
-            return zero_loss(embeddings)
+        # 0 (zero gradient) without a positive or a negative pair, by a
+        # product instead of an early exit (no host sync)
+        keep = pos_mask.any() & neg_mask.any()
         logits = mat / (self.temperature if dist.is_inverted else -self.temperature)
         denominator = masked_logsumexp(logits, pos_mask | neg_mask)
         n_pos = pos_mask.sum(1)
         mean_pos = torch.where(pos_mask, logits, 0.0).sum(1) / n_pos.clamp_min(1).to(mat.dtype)
         losses = torch.where(n_pos > 0, denominator - mean_pos, 0.0)
-        return self.reduce(losses, default="mean_nonzero")
+        return gated(self.reduce(losses, default="mean_nonzero"), keep)
