@@ -226,8 +226,8 @@ def test_open_set_with_class_validation_is_not_worse_than_raw(digits_split):
 
 def test_validation_split_by_classes_holds_out_whole_classes(blobs):
     X, y = blobs
-    est = MetricLearner(validation_fraction=0.5, validation_split="classes", max_epochs=2,
-                        random_state=0).fit(X, y)
+    est = MetricLearner("normalized_softmax", validation_fraction=0.5,
+                        validation_split="classes", max_epochs=2, random_state=0).fit(X, y)
     # 2 of the 4 classes were held out: the proxy loss saw only 2 classes
     assert est.loss_.num_classes == 2
     assert est.classes_.size == 4

@@ -90,7 +90,7 @@ def test_three_classes_hold_out_one_for_open_set_validation():
     X, y = _blobs(3)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", StartingModelKeptWarning)
-        est = MetricLearner(validation_fraction=0.4, validation_split="classes",
+        est = MetricLearner("normalized_softmax", validation_fraction=0.4, validation_split="classes",
                             max_epochs=2, hidden_sizes=(8,), random_state=0).fit(X, y)
     # one class held out (scored against the 2 training classes), 2 trained
     assert est.loss_.num_classes == 2
