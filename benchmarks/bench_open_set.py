@@ -25,6 +25,7 @@ Usage::
 """
 
 import argparse
+import json
 import time
 
 import numpy as np
@@ -161,8 +162,10 @@ def bench_open(sets, variants, splits, max_rows, seed):
     return results
 
 
-def bench_closed(sets, max_rows, seed):
-    print(f"\nCLOSED SET: 70/30 stratified split, 5-NN accuracy; <= {max_rows} rows per set")
+def bench_closed(sets, max_rows, seed, params=None):
+    params = params or {}
+    print(f"\nCLOSED SET: 70/30 stratified split, 5-NN accuracy; <= {max_rows} rows per set"
+          + (f"; MetricLearner params {params}" if params else ""))
     print(f"{'set':<14}{'raw 5-NN':>9}{'ML 5-NN':>9}{'d pt':>7}{'HGB':>8}{'ML s':>7}{'HGB s':>7}",
           flush=True)
     rows = {}
@@ -176,7 +179,7 @@ def bench_closed(sets, max_rows, seed):
         X_te = scaler.transform(X_te).astype(np.float32)
         knn = KNeighborsClassifier(n_neighbors=5)
         raw = knn.fit(X_tr, y_tr).score(X_te, y_te)
-        model, secs = fit_timed({}, X_tr, y_tr, seed)
+        model, secs = fit_timed(params, X_tr, y_tr, seed)
         ml = knn.fit(model.transform(X_tr), y_tr).score(model.transform(X_te), y_te)
         t0 = time.perf_counter()
         hgb = HistGradientBoostingClassifier(random_state=seed).fit(X_tr, y_tr)
@@ -202,6 +205,8 @@ def main(argv=None):
     parser.add_argument("--sets", default=None)
     parser.add_argument("--max-rows", type=int, default=4000)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--closed-params", default="{}",
+                        help="JSON MetricLearner parameters of the closed-set part")
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
     sets = MANY + FEW
@@ -214,7 +219,7 @@ def main(argv=None):
     if args.part in ("open", "both"):
         bench_open(sets, variants, splits, max_rows, args.seed)
     if args.part in ("closed", "both"):
-        bench_closed(sets, max_rows, args.seed)
+        bench_closed(sets, max_rows, args.seed, json.loads(args.closed_params))
 
 
 if __name__ == "__main__":
