@@ -233,10 +233,11 @@ class MetricLearner(
         classes, and because the default network starts at the raw
         features, the kept embedding cannot be worse on the held-out classes
         than the features themselves.  What transfers to new classes is a
-        pairwise loss with small steps: ``loss="multi_similarity", lr=1e-4,
-        validation_fraction=0.4, validation_split="classes"`` (the proxy
-        default learns features of the seen classes only; see the user
-        guide's open-set section for measurements).
+        pairwise loss with small steps, so with ``validation_split="classes"``
+        and a ``validation_fraction``, ``loss`` and ``lr`` left at ``"auto"``
+        become ``"multi_similarity"`` and 1e-4 (the proxy loss learns
+        features of the seen classes only; docs/metric_learner.md, "Closed
+        set and open set", has the measurements).
     patience : int or None, default=10
         Epochs without a better validation score before training stops.
     device : {"cpu", "cuda", "auto"}, default="cpu"
