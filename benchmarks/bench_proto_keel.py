@@ -9,14 +9,15 @@ or 3-way for satimage (6 classes: 3 unseen).  ``NC raw`` is
 subsampled (stratified, fixed seed): at most ``--train`` rows of seen classes
 and ``--test`` rows of unseen classes.
 
-Printed per set and setting: raw and ProtoClassifier accuracies, the
+Printed per set and setting: the split the fit used (``validation_split_``,
+i.e. ``"auto"`` resolved), raw and ProtoClassifier accuracies, the
 difference in points, the kept epoch (``best_epoch_/n_epochs_``) and the fit
 time; then the mean difference over the sets per setting.
 
 Run: ``python benchmarks/bench_proto_keel.py [--quick] [--sets a,b]
 [settings as Python dict literals]``, e.g.
 ``python benchmarks/bench_proto_keel.py --sets penbased "dict(n_shot=1)"``.
-Default setting: ``{}`` (the defaults).  ``--quick``: smaller subsamples and
+Default setting: ``{}`` (the defaults: ``validation_split="auto"``).  ``--quick``: smaller subsamples and
 fewer episodes.
 """
 
@@ -90,7 +91,7 @@ def main():
     settings = [eval(a, {"dict": dict}) for a in args.settings] or [{}]  # noqa: S307
     print(f"seen classes: first half; <= {n_train} training rows, <= {n_test} rows of "
           f"unseen classes; {n_episodes} episodes, {N_QUERY} queries per class\n")
-    header = (f"{'set':<10} {'way':>3} {'setting':<34} {'NC 1sh':>6} {'PC 1sh':>6} "
+    header = (f"{'set':<10} {'way':>3} {'setting':<34} {'split':<11} {'NC 1sh':>6} {'PC 1sh':>6} "
               f"{'d1 pt':>6} {'NC 5sh':>6} {'PC 5sh':>6} {'d5 pt':>6} "
               f"{'epoch':>7} {'fit s':>6}")
     print(header)
@@ -107,7 +108,8 @@ def main():
                    for k in (1, 5)]
             d = [100 * (a - r) for a, r in zip(acc, raw)]
             deltas[repr(params)].extend(d)
-            print(f"{name:<10} {n_way:>3} {repr(params)[:34]:<34} {raw[0]:6.3f} "
+            print(f"{name:<10} {n_way:>3} {repr(params)[:34]:<34} {clf.validation_split_:<11} "
+                  f"{raw[0]:6.3f} "
                   f"{acc[0]:6.3f} {d[0]:+6.1f} {raw[1]:6.3f} {acc[1]:6.3f} {d[1]:+6.1f} "
                   f"{clf.best_epoch_:>3}/{clf.n_epochs_:<3} {fit_s:6.1f}", flush=True)
     print()

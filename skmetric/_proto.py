@@ -23,6 +23,7 @@ from ._training._class_folds import (
     StopAtEpoch,
     choose_epoch,
     class_folds,
+    fold_plan,
     mean_curve,
 )
 from ._training._sampler import EpisodicBatchSampler
@@ -177,13 +178,14 @@ class ProtoClassifier(
     :data:`skmetric.losses.LOSSES` can be used instead.
 
     The default network starts at the input features (see
-    :class:`~skmetric.MetricLearner`) and, with ``validation_split="classes"``,
-    training stops early on the few-shot accuracy of held-out *classes*, with
-    the best weights restored; epoch 0 (the raw-feature embedding) competes
-    too.  Two held-out classes are a noisy signal, though: for classes never
-    seen in training use ``validation_split="class_folds"``, which rotates
-    the held-out classes over folds and keeps the starting embedding when
-    training does not transfer on average.
+    :class:`~skmetric.MetricLearner`), and how long it trains is decided on
+    the few-shot accuracy of held-out *classes*, where epoch 0 (the
+    raw-feature embedding) competes too.  By default
+    (``validation_split="auto"``) the held-out classes rotate over folds
+    (``"class_folds"``) when there are at least 5 training classes, so that
+    the starting embedding is kept when training does not transfer to new
+    classes on average; with fewer classes, one held-out split
+    (``"classes"``).
 
     Parameters
     ----------
@@ -269,7 +271,12 @@ class ProtoClassifier(
     validation_fraction : float or None, default=0.1
         Fraction of the classes (or samples) held out for early stopping;
         ``None`` trains on everything for ``max_epochs``.
-    validation_split : {"classes", "class_folds", "samples"}, default="classes"
+    validation_split : {"auto", "classes", "class_folds", "samples"}, default="auto"
+        ``"auto"``: ``"class_folds"`` when the training classes allow its 3
+        folds (at least 5 classes with the default ``validation_fraction``),
+        else ``"classes"``; the resolved value is ``validation_split_``.  It
+        is the setting for few-shot use on new classes (see docs/proto.md),
+        and it costs up to 6 fits where it resolves to ``"class_folds"``.
         ``"classes"``: hold out whole classes (at least 2) and score the
         ``n_shot``-shot nearest-prototype accuracy among them, i.e. how well
         new classes will be added; ``"class_folds"``: the same score over
@@ -282,8 +289,7 @@ class ProtoClassifier(
         epoch beats epoch 0); ``history_`` holds the mean curve of the kept
         epochs.  It needs 3 folds (5 classes with the default fraction):
         with fewer classes it warns and keeps the starting embedding.  It
-        costs up to 6 fits, and is the setting for few-shot use on new
-        classes (see docs/proto.md).  ``"samples"``: hold out a stratified
+        costs up to 6 fits.  ``"samples"``: hold out a stratified
         fraction of each class and score the accuracy of the prototypes.
         Every class, held out or not, gets its prototype after training.
         With fewer than 4 classes, ``"classes"`` trains for ``max_epochs``
@@ -336,6 +342,10 @@ class ProtoClassifier(
     n_features_in_ : int
     feature_names_in_ : ndarray of shape (n_features_in_,)
         Defined when X has string feature names.
+    validation_split_ : {"classes", "class_folds", "samples"}
+        ``validation_split`` with ``"auto"`` resolved for the training
+        classes (``"classes"`` when ``validation_fraction=None``: nothing is
+        held out).
     embedding_size_ : int
     loss_ : torch.nn.Module
     module_ : torch.nn.Module
@@ -415,7 +425,7 @@ class ProtoClassifier(
             StrOptions({"auto"}),
             None,
         ],
-        "validation_split": [StrOptions({"classes", "class_folds", "samples"})],
+        "validation_split": [StrOptions({"auto", "classes", "class_folds", "samples"})],
         "lr_schedule": [StrOptions({"cosine", "constant"})],
         **TRAINING_PARAMETER_CONSTRAINTS,
     }
@@ -447,7 +457,7 @@ class ProtoClassifier(
         optimizer_params=None,
         lr_schedule="cosine",
         validation_fraction=0.1,
-        validation_split="classes",
+        validation_split="auto",
         patience=25,
         device="cpu",
         random_state=None,
@@ -492,7 +502,7 @@ class ProtoClassifier(
         """Clear errors for episodes the training classes cannot supply."""
         train_classes, counts = np.unique(y_enc[train_idx], return_counts=True)
         held_out = ""
-        if valid_idx is not None and self.validation_split != "samples":
+        if valid_idx is not None and self.validation_split_ != "samples":
             n_held = self.classes_.size - train_classes.size
             held_out = (
                 f" ({n_held} of the {self.classes_.size} classes are held out for "
@@ -508,7 +518,7 @@ class ProtoClassifier(
         if counts[worst] < need:
             label = self.classes_[train_classes[worst]].item()
             split = ""
-            if valid_idx is not None and self.validation_split == "samples":
+            if valid_idx is not None and self.validation_split_ == "samples":
                 split = " after holding out validation samples"
             raise ValueError(
                 f"`n_shot` + `n_query` = {self.n_shot} + {self.n_query} = {need} is "
@@ -529,7 +539,7 @@ class ProtoClassifier(
     def _valid_kwargs(self, X, y_enc, train_idx, valid_idx, rng):
         if valid_idx is None:
             return {}
-        if self.validation_split == "samples":
+        if self.validation_split_ == "samples":
             ref = train_idx
             if ref.size > _MAX_VALID_REFERENCE:
                 ref = np.sort(rng.permutation(ref)[:_MAX_VALID_REFERENCE])
@@ -553,11 +563,32 @@ class ProtoClassifier(
         scoring = _PrototypeAccuracy(self.metric, supports=supports)
         return dict(X_valid=X[valid_idx], y_valid=y_valid, valid_scoring=scoring)
 
+    def _resolve_validation_split(self, y_enc):
+        """``validation_split`` with ``"auto"`` resolved for these labels.
+
+        ``"class_folds"`` when the training classes allow the folds (the
+        same minimums as the folds themselves: ``_MIN_CLASS_FOLDS`` folds,
+        each leaving 2 classes to train on), else ``"classes"`` (which
+        itself trains without validation when fewer than 4 classes leave
+        nothing to hold out).
+        """
+        if self.validation_split != "auto":
+            return self.validation_split
+        if self.validation_fraction is None:
+            return "classes"  # nothing is held out either way
+        plan = fold_plan(np.unique(y_enc).size, self.validation_fraction,
+                         _MIN_CLASS_FOLDS, _MAX_CLASS_FOLDS)
+        return "classes" if plan is None else "class_folds"
+
     def _split_validation(self, y, rng, *, by="samples", min_train=2, min_valid=2):
+        # called by the shared _start_fit with the encoded labels: the place
+        # where "auto" meets the data
+        self.validation_split_ = self._resolve_validation_split(y)
         # class folds: the final fit trains on every class (the folds are
         # fitted separately, see _fold_curve)
-        if self.validation_split == "class_folds":
+        if self.validation_split_ == "class_folds":
             return np.arange(y.shape[0]), None
+        by = "classes" if self.validation_split_ == "classes" else "samples"
         return super()._split_validation(
             y, rng, by=by, min_train=min_train, min_valid=min_valid
         )
@@ -592,8 +623,8 @@ class ProtoClassifier(
         """
         classes = np.unique(y_enc)
         n_valid = max(2, int(round(self.validation_fraction * classes.size)))
-        n_folds = min(-(-classes.size // n_valid), _MAX_CLASS_FOLDS)
-        if classes.size - n_valid < 2 or n_folds < _MIN_CLASS_FOLDS:
+        if fold_plan(classes.size, self.validation_fraction,
+                     _MIN_CLASS_FOLDS, _MAX_CLASS_FOLDS) is None:
             warnings.warn(
                 f"{type(self).__name__}: `validation_split`='class_folds' needs "
                 f"{_MIN_CLASS_FOLDS} folds of {n_valid} held-out classes, each leaving "
@@ -651,7 +682,7 @@ class ProtoClassifier(
         )
         valid_kwargs = self._valid_kwargs(f.X, f.y_enc, f.train_idx, f.valid_idx, f.rng)
         curve = None
-        folded = (self.validation_split == "class_folds"
+        folded = (self.validation_split_ == "class_folds"
                   and self.validation_fraction is not None)
         if folded:
             curve, fold_epochs = self._fold_curve(f.X, f.y_enc, f.rng)

@@ -20,7 +20,24 @@ from skorch.callbacks import Callback
 
 from ._callbacks import StopTraining
 
-__all__ = ["class_folds", "mean_curve", "choose_epoch", "ReplayScore", "StopAtEpoch"]
+__all__ = [
+    "class_folds", "fold_plan", "mean_curve", "choose_epoch", "ReplayScore", "StopAtEpoch",
+]
+
+
+def fold_plan(n_classes, fraction, min_folds, max_folds):
+    """``(n_valid, n_folds)`` of :func:`class_folds` for ``n_classes`` classes.
+
+    Each fold holds out ``n_valid = max(2, round(fraction * n_classes))``
+    classes and there are ``min(ceil(n_classes / n_valid), max_folds)``
+    folds.  ``None`` when the folds are not evidence enough: fewer than
+    ``min_folds`` folds, or fewer than 2 classes left to train on in a fold.
+    """
+    n_valid = max(2, int(round(fraction * n_classes)))
+    n_folds = min(-(-n_classes // n_valid), max_folds)
+    if n_classes - n_valid < 2 or n_folds < min_folds:
+        return None
+    return n_valid, n_folds
 
 
 def class_folds(classes, n_valid, max_folds, rng):
