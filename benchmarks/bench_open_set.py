@@ -5,8 +5,11 @@ Open set: the seen classes are the first half of the sorted labels (split
 first / last 2, the unseen class searched among all rows), features are
 standardised on the seen rows, the model is fitted on the seen rows only,
 and the score is the leave-one-out Recall@1 among the rows of the unseen
-classes (``skmetric.metrics.recall_at_k``).  Raw features and every
-``MetricLearner`` variant run in this process on the same rows.
+classes, with ties shared (``tie_averaged_recall``: a query whose nearest
+rows are at equal distances scores the fraction of them in its class, as
+``skmetric.metrics.recall_at_k`` does when there are no ties).  Raw
+features and every ``MetricLearner`` variant run in this process on the
+same rows; ``--seed`` sets ``random_state`` (the rows stay the same).
 
 Closed set: a 70/30 stratified split, standardised on the training part;
 5-NN accuracy on raw features, on ``MetricLearner()``'s embedding, and
