@@ -68,6 +68,9 @@ VARIANTS = {
     # the held-out classes rotated over folds (k-fold over classes), then one
     # fit on every seen class for the epochs the folds' mean curve chose
     "open_folds": {**OPEN_VALID, "validation_split": "class_folds"},
+    "folds_3e-4": {**OPEN_VALID, "validation_split": "class_folds", "lr": 3e-4},
+    "folds_0.2": {**OPEN_VALID, "validation_split": "class_folds",
+                  "validation_fraction": 0.2},
 }
 
 

@@ -226,3 +226,25 @@ def test_class_folds_auto_loss_and_lr_and_bad_split_name(shared_noise):
         assert est.net_.optimizer_.param_groups[0]["initial_lr"] == 1e-4
     with pytest.raises(InvalidParameterError, match="validation_split"):
         MetricLearner(validation_split="folds").fit(X_seen, y_seen)
+
+
+@pytest.mark.slow
+def test_class_folds_on_digits_halves_keep_what_transfers():
+    # digits: raw features are strong on the unseen half (about 0.975); large
+    # steps without validation lose on it, and the folds must see that
+    from sklearn.datasets import load_digits
+    from sklearn.preprocessing import StandardScaler
+
+    X, y = load_digits(return_X_y=True)
+    seen = y < 5
+    X = StandardScaler().fit(X[seen]).transform(X).astype(np.float32)
+    params = dict(loss="multi_similarity", lr=3e-3, max_epochs=5, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", StartingModelKeptWarning)
+        folds = MetricLearner(validation_fraction=0.4, validation_split="class_folds",
+                              **params).fit(X[seen], y[seen])
+    unvalidated = MetricLearner(**params).fit(X[seen], y[seen])
+    raw = _unseen_recall(None, X, y)
+    assert raw > 0.95
+    assert _unseen_recall(unvalidated, X, y) < raw - 0.05
+    assert _unseen_recall(folds, X, y) >= raw - 0.002
