@@ -10,7 +10,14 @@ from torch import nn
 
 from ._embedding import EmbeddingLearnerMixin
 from ._export import TorchExportMixin
-from ._training import OPTIMIZERS, TRAINING_PARAMETER_CONSTRAINTS, guarded_fit
+from ._training import (
+    OPTIMIZERS,
+    TRAINING_PARAMETER_CONSTRAINTS,
+    CollapsedEmbeddingWarning,
+    StartingModelKeptWarning,
+    guarded_fit,
+)
+from ._training._class_folds import StopAtEpoch, choose_epoch, class_folds, mean_curve
 from .utils._validation import (
     Interval,
     StrOptions,
@@ -47,7 +54,15 @@ _OPEN_SET_LR = 1e-4
 
 
 def _is_open_set(est):
-    return est.validation_split == "classes" and est.validation_fraction is not None
+    return (est.validation_split in ("classes", "class_folds")
+            and est.validation_fraction is not None)
+
+
+# validation_split="class_folds": most folds (fits before the final one), and
+# the fold-mean Recall@1 closer than this to the best that counts as the best
+# (the latest such epoch is trained: the final fit sees every class)
+_MAX_CLASS_FOLDS = 5
+_FOLD_EPOCH_TOLERANCE = 0.0
 
 
 def _auto_loss(module, open_set=False):
@@ -134,7 +149,7 @@ class MetricLearner(
     ----------
     loss : str, torch.nn.Module or list, default="auto"
         ``"auto"``: ``"nca"`` for ``module="linear"``; with the open-set
-        setting (``validation_split="classes"`` and a
+        setting (``validation_split="classes"`` or ``"class_folds"`` and a
         ``validation_fraction``) ``"multi_similarity"``, which transferred to
         unseen classes in the open-set benchmark; else
         ``"normalized_softmax"``.
@@ -172,7 +187,7 @@ class MetricLearner(
     normalize : bool or "auto", default="auto"
         L2-normalise the embedding.  ``"auto"``: when the loss works on
         cosine similarities (``loss.prefers_normalized``), except with
-        ``validation_split="classes"``, where the output stays unnormalised
+        ``validation_split="classes"`` or ``"class_folds"``, where the output stays unnormalised
         so that the starting embedding ranks neighbours exactly as the raw
         features do (cosine losses still normalise inside the loss).
     samples_per_class : int, "auto" or None, default="auto"
@@ -194,7 +209,7 @@ class MetricLearner(
         2,048 rows per batch), else 256.
     lr : float or "auto", default="auto"
         ``"auto"``: 1.0 with L-BFGS (its line search scales the step); 1e-4
-        with the open-set setting (``validation_split="classes"`` and a
+        with the open-set setting (``validation_split="classes"`` or ``"class_folds"`` and a
         ``validation_fraction``); else 2e-3.
     weight_decay : float or "auto", default="auto"
         ``"auto"``: 0 with L-BFGS (which has none), else 1e-4.
@@ -222,7 +237,7 @@ class MetricLearner(
         epoch's weights kept -- epoch 0, the starting embedding, included.
         ``None`` trains on all data for ``max_epochs``, which suits the
         closed-set use (kNN classification of the classes seen in ``fit``).
-    validation_split : {"samples", "classes"}, default="samples"
+    validation_split : {"samples", "classes", "class_folds"}, default="samples"
         What ``validation_fraction`` holds out: a stratified fraction of the
         samples of every class, or whole classes (at least 1, leaving at
         least 2 to train; with only 2 classes nothing can be held out: the
@@ -238,6 +253,16 @@ class MetricLearner(
         become ``"multi_similarity"`` and 1e-4 (the proxy loss learns
         features of the seen classes only; docs/metric_learner.md, "Closed
         set and open set", has the measurements).
+        ``"class_folds"`` rotates the held-out classes instead: up to 5 folds
+        of ``round(validation_fraction * n_classes)`` classes (at least 1),
+        each training a fresh embedding on the other classes with early
+        stopping on its held-out ones; the epoch-by-epoch mean of their
+        validation curves chooses the number of epochs (0: the starting
+        embedding is kept, with a ``StartingModelKeptWarning``), and a final
+        fit trains on *every* class for that many epochs, so it costs about
+        ``n_folds + 1`` fits (3 folds with ``validation_fraction=0.4``).
+        ``history_`` then holds the folds' mean curve as ``valid_score``.
+        ``loss`` and ``lr`` at ``"auto"`` resolve as with ``"classes"``.
     patience : int or None, default=10
         Epochs without a better validation score before training stops.
     device : {"cpu", "cuda", "auto"}, default="cpu"
@@ -325,7 +350,7 @@ class MetricLearner(
             StrOptions({"auto"}),
             None,
         ],
-        "validation_split": [StrOptions({"classes", "samples"})],
+        "validation_split": [StrOptions({"classes", "class_folds", "samples"})],
         **TRAINING_PARAMETER_CONSTRAINTS,
         # "auto": resolved by module and optimizer in fit (_auto_training_settings)
         **{name: [*TRAINING_PARAMETER_CONSTRAINTS[name], StrOptions({"auto"})]
@@ -401,25 +426,18 @@ class MetricLearner(
         """
         f = self._start_fit(X, y)
         self._check_class_counts(f.y_train, f.train_classes, f.loss, f.miner)
+        folded = self.validation_split == "class_folds" and self.validation_fraction is not None
+        if folded:
+            return self._fit_class_folds(f)
         keep_start = self._warn_no_validation_split(f)
         valid_kwargs = {}
         if f.valid_idx is not None:
-            ref = f.rng.permutation(f.train_idx.size)[:_MAX_VALID_REFERENCE]
-            valid_kwargs = dict(
-                X_valid=f.X[f.valid_idx],
-                y_valid=f.y_enc[f.valid_idx],
-                valid_scoring=_EmbeddingRecall(
-                    f.X_train[ref].astype(np.float32), f.y_enc[f.train_idx][ref]
-                ),
-            )
+            valid_kwargs = self._recall_valid_kwargs(f.X, f.y_enc, f.train_idx, f.valid_idx, f.rng)
         # open set (also when nothing could be held out, and the starting
         # embedding is kept): unnormalised, so that it ranks as raw features
         by_classes = self.validation_split == "classes" and (
             f.valid_idx is not None or keep_start)
         settings = _auto_training_settings(self, f.X_train.shape[0])
-        spc = self._resolve_samples_per_class(f.loss, f.miner)
-        if _is_lbfgs(settings["optimizer"]) and self.samples_per_class == "auto":
-            spc = None  # L-BFGS: large shuffled batches (all rows when they fit)
         self._train_embedding(
             f.module,
             f.loss,
@@ -428,7 +446,7 @@ class MetricLearner(
             f.y_train,
             seed=f.seed,
             normalize=self._resolve_normalize(f.loss, by_classes=by_classes),
-            samples_per_class=spc,
+            samples_per_class=self._batch_samples_per_class(f.loss, f.miner, settings),
             settings=settings,
             max_epochs=0 if keep_start else None,
             **valid_kwargs,
@@ -436,12 +454,135 @@ class MetricLearner(
         self.embedding_size_ = f.embedding_size
         return self
 
+    def _batch_samples_per_class(self, loss, miner, settings):
+        spc = self._resolve_samples_per_class(loss, miner)
+        if _is_lbfgs(settings["optimizer"]) and self.samples_per_class == "auto":
+            spc = None  # L-BFGS: large shuffled batches (all rows when they fit)
+        return spc
+
     def _loss_param(self, module=None):
         if isinstance(self.loss, str) and self.loss == "auto":
             return _auto_loss(self.module if module is None else module, _is_open_set(self))
         return self.loss
 
     # ---------------------------------------------------------- open set
+    def _split_validation(self, y, rng, *, by="samples", min_train=2, min_valid=2):
+        # class folds: the final fit trains on every class (the folds are
+        # fitted separately, see _fit_class_folds)
+        if self.validation_split == "class_folds":
+            return np.arange(y.shape[0]), None
+        return super()._split_validation(
+            y, rng, by=by, min_train=min_train, min_valid=min_valid
+        )
+
+    def _recall_valid_kwargs(self, X, y_enc, train_idx, valid_idx, rng):
+        """Validation data and score: Recall@1 of the held-out rows (see
+        ``_EmbeddingRecall``) against a sample of the training rows."""
+        ref = train_idx[rng.permutation(train_idx.size)[:_MAX_VALID_REFERENCE]]
+        return dict(
+            X_valid=X[valid_idx],
+            y_valid=y_enc[valid_idx],
+            valid_scoring=_EmbeddingRecall(X[ref].astype(np.float32), y_enc[ref]),
+        )
+
+    def _fold_curve(self, X, y_enc, rng):
+        """Mean held-out-classes Recall@1 curve over rotating class folds.
+
+        Each fold holds out ``max(1, round(validation_fraction * n_classes))``
+        classes (:func:`class_folds`: at most ``_MAX_CLASS_FOLDS`` folds, no
+        class held out twice), trains a fresh embedding on the others through
+        the fit loop, with early stopping (``patience``) on the held-out
+        classes, and records its validation score per epoch.  Returns the
+        epoch-by-epoch mean over the folds (:func:`mean_curve`) and the
+        folds' epochs, or ``(None, [])`` when no two folds leave 2 classes to
+        train.
+        """
+        classes = np.unique(y_enc)
+        n_valid = max(self._min_valid_classes,
+                      int(round(self.validation_fraction * classes.size)))
+        if classes.size - n_valid < 2 or -(-classes.size // n_valid) < 2:
+            return None, []
+        curves = []
+        for held in class_folds(classes, n_valid, _MAX_CLASS_FOLDS, rng):
+            is_valid = np.isin(y_enc, held)
+            train_idx, valid_idx = np.flatnonzero(~is_valid), np.flatnonzero(is_valid)
+            train_classes, y_train = np.unique(y_enc[train_idx], return_inverse=True)
+            seed = int(rng.randint(np.iinfo(np.int32).max))
+            module, loss, miner, _ = self._build_blocks(X[train_idx], train_classes.size, seed)
+            self._check_class_counts(y_train, train_classes, loss, miner)
+            settings = _auto_training_settings(self, train_idx.size)
+            valid_kwargs = self._recall_valid_kwargs(X, y_enc, train_idx, valid_idx, rng)
+            with warnings.catch_warnings():
+                # a fold keeping epoch 0 is a result here, not news for the user
+                warnings.simplefilter("ignore", StartingModelKeptWarning)
+                warnings.simplefilter("ignore", CollapsedEmbeddingWarning)
+                self._train_embedding(
+                    module, loss, miner, X[train_idx], y_train, seed=seed,
+                    normalize=self._resolve_normalize(loss, by_classes=True),
+                    samples_per_class=self._batch_samples_per_class(loss, miner, settings),
+                    settings=settings,
+                    **valid_kwargs,
+                )
+            curves.append([row["valid_score"] for row in self.history_])
+        return mean_curve(curves), [len(c) - 1 for c in curves]
+
+    def _fit_class_folds(self, f):
+        """``validation_split="class_folds"``: choose the epochs on rotating
+        held-out classes, then train on every class for that many epochs."""
+        curve, fold_epochs = self._fold_curve(f.X, f.y_enc, f.rng)
+        if curve is None:
+            warnings.warn(
+                "MetricLearner: `validation_split`='class_folds' needs at least 2 "
+                "folds of held-out classes, each leaving 2 classes to train on; got "
+                f"{self.classes_.size} classes. No held-out class can show that "
+                "training transfers to new classes, so the starting embedding (the "
+                "raw features) was kept untrained; use validation_split='samples' "
+                "or validation_fraction=None to train.",
+                UserWarning,
+                stacklevel=3,
+            )
+            best = 0
+        else:
+            best = choose_epoch(curve, _FOLD_EPOCH_TOLERANCE)
+        settings = _auto_training_settings(self, f.X_train.shape[0])
+        extra = ()
+        if best > 0:
+            message = (f"the class folds' mean validation curve chose epoch {best} "
+                       f"(folds trained {fold_epochs} epochs)")
+            extra = [("class_folds", StopAtEpoch(best, message))]
+        self._train_embedding(
+            f.module,
+            f.loss,
+            f.miner,
+            f.X_train,
+            f.y_train,
+            seed=f.seed,
+            normalize=self._resolve_normalize(f.loss, by_classes=True),
+            samples_per_class=self._batch_samples_per_class(f.loss, f.miner, settings),
+            settings=settings,
+            max_epochs=0 if best == 0 else None,
+            extra_callbacks=extra,
+        )
+        self.embedding_size_ = f.embedding_size
+        if curve is None:
+            return self
+        # the fold-mean curve is the validation record of the trained epochs
+        for epoch in range(min(len(self.history_), len(curve))):
+            self.history_[epoch]["valid_score"] = float(curve[epoch])
+        self.baseline_score_ = float(curve[0])
+        self.best_score_ = float(curve[min(best, self.n_epochs_)])
+        if best == 0:
+            warnings.warn(
+                "MetricLearner: training did not improve on the starting embedding "
+                "on held-out classes: no epoch beat it on the class folds' mean "
+                f"validation curve (epoch 0: {curve[0]:.4f}, best {curve.max():.4f}; "
+                f"folds trained {fold_epochs} epochs); the starting embedding was "
+                "kept untrained.",
+                StartingModelKeptWarning,
+                stacklevel=3,
+            )
+        return self
+
     # held-out classes are scored against the training classes as
     # distractors (``_EmbeddingRecall``), so one held-out class suffices:
     # with 3 classes, 1 is held out and 2 train

@@ -141,3 +141,110 @@ def test_open_set_auto_resolves_to_the_transferring_loss_and_lr(shared_noise):
     closed = MetricLearner(**kw).fit(X_seen, y_seen)
     assert isinstance(closed.loss_, NormalizedSoftmaxLoss)
     assert closed.net_.optimizer_.param_groups[0]["initial_lr"] == 2e-3
+
+
+# ------------------------------------------------- class folds (k-fold over classes)
+FOLDS = dict(OPEN_SET, validation_split="class_folds")
+
+
+@pytest.mark.slow
+def test_class_folds_transfer_and_train_on_every_class(shared_noise):
+    X_seen, y_seen, X, y = shared_noise
+    raw = _unseen_recall(None, X, y)
+    params = dict(FOLDS, lr=3e-3, max_epochs=10, patience=3, hidden_sizes=(32,),
+                  batch_size=64)
+    est = MetricLearner(random_state=0, **params).fit(X_seen, y_seen)
+    with pytest.warns(StartingModelKeptWarning, match="class folds"):
+        control = MetricLearner(random_state=0, **{**params, "lr": 1e-9}).fit(X_seen, y_seen)
+    # the untrained control ranks as the raw features; the folds' choice transfers
+    assert raw < 0.75
+    assert _unseen_recall(control, X, y) == pytest.approx(raw, abs=0.01)
+    assert control.best_epoch_ == control.n_epochs_ == 0
+    learned = _unseen_recall(est, X, y)
+    assert learned > raw + 0.10
+    # the kept epoch is the latest best of the fold-mean curve, recorded in
+    # history_, and the final fit trained exactly that many epochs
+    curve = np.array(est.history_[:, "valid_score"])
+    assert est.best_epoch_ == est.n_epochs_ == np.flatnonzero(curve == curve.max())[-1] > 0
+    assert est.baseline_score_ == curve[0] < est.best_score_ == curve.max()
+    assert est.stop_reason_ in ("callback", "max_epochs")
+    # the single held-out split trains on 3 of the 5 classes only; the folds'
+    # final fit on all 5 does at least as well on the unseen ones
+    single = MetricLearner(random_state=0, **{**params, "validation_split": "classes"})
+    single.fit(X_seen, y_seen)
+    assert learned >= _unseen_recall(single, X, y) - 0.02
+
+
+def test_class_folds_is_bit_identical_with_random_state(shared_noise):
+    X_seen, y_seen, X, _ = shared_noise
+    params = dict(FOLDS, lr=3e-3, max_epochs=2, hidden_sizes=(16,), batch_size=64,
+                  random_state=3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", StartingModelKeptWarning)
+        a = MetricLearner(**params).fit(X_seen, y_seen)
+        b = MetricLearner(**params).fit(X_seen, y_seen)
+    np.testing.assert_array_equal(a.transform(X), b.transform(X))
+    assert a.history_[:, "valid_score"] == b.history_[:, "valid_score"]
+
+
+def test_class_folds_keep_the_start_when_training_cannot_help():
+    rng = np.random.RandomState(1)
+    y = np.repeat(np.arange(10), 20)
+    X = (np.eye(10)[y] * 10 + rng.normal(scale=0.1, size=(y.size, 10))).astype(np.float32)
+    seen = y < 5
+    with pytest.warns(StartingModelKeptWarning, match="class folds"):
+        est = MetricLearner(random_state=0, max_epochs=3, hidden_sizes=(16,),
+                            **FOLDS).fit(X[seen], y[seen])
+    assert est.best_epoch_ == est.n_epochs_ == 0
+    assert est.baseline_score_ == est.best_score_ == 1.0
+    np.testing.assert_array_equal(est.transform(X[:3]) != 0, True)
+    assert _unseen_recall(est, X, y) == 1.0
+
+
+def test_class_folds_with_two_classes_warn_and_keep_the_start():
+    X, y = _blobs(2)
+    with pytest.warns(UserWarning, match="'class_folds' needs at least 2 folds"):
+        est = MetricLearner(validation_fraction=0.4, validation_split="class_folds",
+                            max_epochs=2, hidden_sizes=(8,), random_state=0).fit(X, y)
+    assert est.baseline_score_ is None
+    assert est.best_epoch_ == est.n_epochs_ == 0
+
+
+def test_class_folds_auto_loss_and_lr_and_bad_split_name(shared_noise):
+    from sklearn.utils._param_validation import InvalidParameterError
+
+    from skmetric.losses import MultiSimilarityLoss
+
+    X_seen, y_seen, _, _ = shared_noise
+    est = MetricLearner(validation_fraction=0.4, validation_split="class_folds",
+                        max_epochs=1, hidden_sizes=(8,), random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", StartingModelKeptWarning)
+        est.fit(X_seen, y_seen)
+    assert isinstance(est.loss_, MultiSimilarityLoss)
+    if est.n_epochs_:
+        assert est.net_.optimizer_.param_groups[0]["initial_lr"] == 1e-4
+    with pytest.raises(InvalidParameterError, match="validation_split"):
+        MetricLearner(validation_split="folds").fit(X_seen, y_seen)
+
+
+@pytest.mark.slow
+def test_class_folds_on_digits_halves_keep_what_transfers():
+    # digits: raw features are strong on the unseen half (about 0.975); large
+    # steps without validation lose on it, and the folds must see that
+    from sklearn.datasets import load_digits
+    from sklearn.preprocessing import StandardScaler
+
+    X, y = load_digits(return_X_y=True)
+    seen = y < 5
+    X = StandardScaler().fit(X[seen]).transform(X).astype(np.float32)
+    params = dict(loss="multi_similarity", lr=3e-3, max_epochs=5, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", StartingModelKeptWarning)
+        folds = MetricLearner(validation_fraction=0.4, validation_split="class_folds",
+                              **params).fit(X[seen], y[seen])
+    unvalidated = MetricLearner(**params).fit(X[seen], y[seen])
+    raw = _unseen_recall(None, X, y)
+    assert raw > 0.95
+    assert _unseen_recall(unvalidated, X, y) < raw - 0.05
+    assert _unseen_recall(folds, X, y) >= raw - 0.002
