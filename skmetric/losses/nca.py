@@ -32,14 +32,13 @@ def _softmax_rows(x, mask):
 
 
 def _exp_rows(z, left_out=None):
-    """``(lse, w)``: each row's log-sum-exp of ``z`` and its terms ``e^{z - max}``.
+    """``(lse, w, s)`` of each row of ``z``: log-sum-exp, terms ``e^{z - max}``, their sum.
 
-    Left-out entries of ``z`` are ``-inf``: the diagonal (``left_out=None``)
-    or ``left_out``; their terms are 0.  Overwrites ``z``; an empty row
-    gives a finite lse and zero terms.
+    Left-out entries of ``z`` hold the dtype's lowest value: the diagonal
+    (``left_out=None``) or ``left_out``; their terms are 0.  Overwrites
+    ``z``; an empty row gives a finite lse and zero terms.
     """
     m = z.amax(1, keepdim=True)
-    m.masked_fill_(m == -torch.inf, 0.0)
     w = z.sub_(m).clamp_min_(-_FLOOR).exp_()
     if left_out is None:
         w.diagonal().zero_()
@@ -80,10 +79,13 @@ class _SquaredNCA(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, emb, not_pos, miner_w, scale):
+        # left out: the diagonal and, for the positives, the other classes
+        # (the lowest finite value: a row without any entry stays finite)
+        low = torch.finfo(emb.dtype).min
         sq = (emb * emb).sum(1)
         z = torch.addmm(sq, emb, emb.T, beta=-scale, alpha=2.0 * scale)
-        z.diagonal().fill_(-torch.inf)
-        zp = z.masked_fill(not_pos, -torch.inf)
+        z.diagonal().fill_(low)
+        zp = z.masked_fill(not_pos, low)
         lse_all, p, s_all = _exp_rows(z)
         lse_pos, q, s_pos = _exp_rows(zp, not_pos)
         # a row with a positive has a term e^0 = 1 in s_pos, one without has 0
