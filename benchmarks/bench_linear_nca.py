@@ -171,7 +171,7 @@ def profile(sets, repeats=15):
         ("    L-BFGS steps", engine._EngineNet, "train_step"),
         ("      evaluations", engine._EngineNet, "train_step_single"),
         ("        NCA loss forward", nca_mod.NCALoss, "forward"),
-        ("        NCA loss backward", nca_mod._SquaredNCA, "backward"),
+        ("        NCA loss backward", getattr(nca_mod, "_SquaredNCA", None), "backward"),
         ("  collapse check", engine, "embedding_spread"),
     ]
 
@@ -187,7 +187,7 @@ def profile(sets, repeats=15):
 
     saved = []
     for key, owner, name in parts_order:
-        if owner is not None:
+        if owner is not None and hasattr(owner, name):
             saved.append((owner, name, getattr(owner, name)))
             setattr(owner, name, timed(getattr(owner, name), key))
     try:
