@@ -4,8 +4,11 @@ Protocol, per data set: at most 5,000 rows (stratified subsample, seed 0),
 70/30 stratified split, standardised on the training split; 5-NN accuracy
 on raw features, on scikit-learn's ``NeighborhoodComponentsAnalysis``
 (defaults) and on ``MetricLearner(module="linear")`` (defaults); fit times
-of both measured in this process, interleaved (the order alternates between
-repeats; the minimum of 3 repeats on sets of at most 1,500 training rows).
+of both measured in this process on one thread each (torch's and the BLAS
+under NCA's numpy), interleaved (the order alternates between repeats; the
+minimum of 3 repeats on sets of at most 1,500 training rows).  Wall-clock
+seconds and their ratio, and the ratio of the CPU seconds of the process
+(``time.process_time``), which other jobs on a shared machine disturb less.
 
 KEEL ``letter`` (20,000 rows, 14,000 training rows) is the scale row: each
 model is fitted in a fresh child process, which reports its fit time,
@@ -20,6 +23,14 @@ Usage::
     python benchmarks/bench_linear_nca.py           # the suite + letter
     python benchmarks/bench_linear_nca.py --no-letter
     python benchmarks/bench_linear_nca.py --letter-only --nca-max-iter 2
+    python benchmarks/bench_linear_nca.py --profile iris wine  # where the time goes
+
+``--profile`` times the parts of ``MetricLearner(module="linear").fit`` (CPU
+milliseconds, each part's minimum over 15 fits, one thread) by wrapping the methods of
+the fit loop with timers, beside NCA's whole fit: the sum of the loss's
+forward and backward passes over all evaluations, the skorch training steps
+(the L-BFGS step: its evaluations and its own per-iteration work), the data
+validation, the building of module and loss, and the rest of the loop.
 """
 
 import argparse
@@ -81,13 +92,23 @@ def make_model(kind, nca_max_iter=50):
     return MetricLearner(module="linear", random_state=0)
 
 
-def fit_timed(kind, X_tr, y_tr, nca_max_iter=50):
+def fit_timed(kind, X_tr, y_tr, nca_max_iter=50, cpu=None):
+    """``(model, wall seconds)`` of one fit; ``cpu``: a list that gets its CPU seconds.
+
+    Both fits run on one thread: torch's (``torch.set_num_threads(1)``) and
+    the BLAS under numpy that NCA uses (``threadpool_limits(1)``).
+    """
+    from threadpoolctl import threadpool_limits
+
     model = make_model(kind, nca_max_iter)
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), threadpool_limits(1):
         warnings.simplefilter("ignore")
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), time.process_time()
         model.fit(X_tr, y_tr)
-        return model, time.perf_counter() - start
+        wall = time.perf_counter() - start
+        if cpu is not None:
+            cpu.append(time.process_time() - start_cpu)
+        return model, wall
 
 
 def child(kind, name, max_rows, nca_max_iter=50):
@@ -130,6 +151,70 @@ def run_child(kind, name, max_rows, *, mem_gib=None, timeout=None, nca_max_iter=
     return json.loads(lines[-1])
 
 
+def profile(sets, repeats=15):
+    import functools
+
+    import torch
+    from threadpoolctl import threadpool_limits
+
+    import skmetric._embedding as emb_mod
+    import skmetric._training._engine as engine
+    import skmetric.losses.nca as nca_mod
+
+    torch.set_num_threads(1)
+    parts = {}
+    parts_order = [
+        ("fit", None, None),
+        ("  validate X, y", engine.TorchTrainingMixin, "_validate_classification_data"),
+        ("  build module and loss", emb_mod.EmbeddingLearnerMixin, "_build_blocks"),
+        ("  training loop (skorch)", engine._EngineNet, "partial_fit"),
+        ("    L-BFGS steps", engine._EngineNet, "train_step"),
+        ("      evaluations", engine._EngineNet, "train_step_single"),
+        ("        NCA loss forward", nca_mod.NCALoss, "forward"),
+        ("        NCA loss backward", getattr(nca_mod, "_SquaredNCA", None), "backward"),
+        ("  collapse check", engine, "embedding_spread"),
+    ]
+
+    def timed(func, key):
+        @functools.wraps(func)
+        def wrapper(*args, **kwargs):
+            start = time.process_time()
+            try:
+                return func(*args, **kwargs)
+            finally:
+                parts[key] = parts.get(key, 0.0) + time.process_time() - start
+        return wrapper
+
+    saved = []
+    for key, owner, name in parts_order:
+        if owner is not None and hasattr(owner, name):
+            saved.append((owner, name, getattr(owner, name)))
+            setattr(owner, name, timed(getattr(owner, name), key))
+    try:
+        for name in sets:
+            X_tr, _, y_tr, _ = split(name)
+            best, evals = {}, None
+            for _ in range(repeats):
+                parts.clear()
+                cpu = []
+                model, _ = fit_timed("ml", X_tr, y_tr, cpu=cpu)
+                parts["fit"] = cpu[0]
+                with threadpool_limits(1):
+                    start = time.process_time()
+                    make_model("nca").fit(X_tr, y_tr)
+                    parts["NCA fit (scikit-learn)"] = time.process_time() - start
+                best = {k: min(v, best.get(k, v)) for k, v in parts.items()}
+                opt = model.net_.optimizer_
+                evals = opt.state[opt.param_groups[0]["params"][0]]["func_evals"]
+            print(f"{name}: {len(X_tr)} rows, {evals} loss evaluations "
+                  f"(CPU ms, minimum of {repeats} fits)")
+            for key, _, _ in parts_order + [("NCA fit (scikit-learn)", None, None)]:
+                print(f"  {key:<30}{best.get(key, 0.0) * 1000:>8.1f}")
+    finally:
+        for owner, name, func in saved:
+            setattr(owner, name, func)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true")
@@ -142,7 +227,12 @@ def main():
     parser.add_argument("--nca-max-iter", type=int, default=50,
                         help="NCA's max_iter on letter (scikit-learn's default: 50)")
     parser.add_argument("--letter-only", action="store_true")
+    parser.add_argument("--profile", nargs="+", metavar="SET",
+                        help="time the parts of the linear fit on these sets")
     args = parser.parse_args()
+    if args.profile:
+        profile(args.profile)
+        return
     if args.child:
         child(*args.child, None if args.max_rows <= 0 else args.max_rows,
               args.nca_max_iter)
@@ -161,7 +251,7 @@ def main():
     fit_timed("nca", X_tr, y_tr)
 
     header = (f"{'set':<14}{'n_train':>8}{'d':>5} | {'raw':>6}{'NCA':>7}{'linear':>8} | "
-              f"{'NCA s':>8}{'lin s':>8}{'ratio':>7}")
+              f"{'NCA s':>8}{'lin s':>8}{'ratio':>7} | {'cpu ratio':>9}")
     print(header)
     print("-" * len(header))
     rows = []
@@ -169,29 +259,32 @@ def main():
         X_tr, X_te, y_tr, y_te = split(name)
         repeats = 3 if len(X_tr) <= 1500 else 1
         times = {"nca": [], "ml": []}
+        cpu = {"nca": [], "ml": []}
         models = {}
         for r in range(repeats):
             order = ("nca", "ml") if r % 2 == 0 else ("ml", "nca")
             for kind in order:
-                models[kind], seconds = fit_timed(kind, X_tr, y_tr)
+                models[kind], seconds = fit_timed(kind, X_tr, y_tr, cpu=cpu[kind])
                 times[kind].append(seconds)
         acc = {"raw": knn_accuracy(X_tr, y_tr, X_te, y_te)}
         for kind, model in models.items():
             acc[kind] = knn_accuracy(model.transform(X_tr), y_tr, model.transform(X_te), y_te)
         t_nca, t_ml = min(times["nca"]), min(times["ml"])
-        rows.append((acc["raw"], acc["nca"], acc["ml"], t_nca, t_ml))
+        c_ratio = min(cpu["ml"]) / min(cpu["nca"])
+        rows.append((acc["raw"], acc["nca"], acc["ml"], t_nca, t_ml, c_ratio))
         print(f"{name:<14}{len(X_tr):>8}{X_tr.shape[1]:>5} | {acc['raw']:>6.3f}"
               f"{acc['nca']:>7.3f}{acc['ml']:>8.3f} | {t_nca:>8.2f}{t_ml:>8.2f}"
-              f"{t_ml / t_nca:>7.2f}", flush=True)
+              f"{t_ml / t_nca:>7.2f} | {c_ratio:>9.2f}", flush=True)
     mean = np.mean(rows, axis=0)
     print("-" * len(header))
     print(f"{'mean':<27} | {mean[0]:>6.3f}{mean[1]:>7.3f}{mean[2]:>8.3f} | "
-          f"{'':>8}{'':>8}{np.exp(np.mean(np.log([r[4] / r[3] for r in rows]))):>7.2f}"
-          "  (ratio: geometric mean)")
+          f"{'':>8}{'':>8}{np.exp(np.mean(np.log([r[4] / r[3] for r in rows]))):>7.2f} | "
+          f"{np.exp(np.mean(np.log([r[5] for r in rows]))):>9.2f}  (ratios: geometric mean)")
     wins = sum(r[2] >= r[1] for r in rows)
     print(f"linear >= NCA on {wins}/{len(rows)} sets; linear >= raw on "
           f"{sum(r[2] >= r[0] for r in rows)}/{len(rows)}; "
-          f"fit time <= NCA's on {sum(r[4] <= r[3] for r in rows)}/{len(rows)}")
+          f"fit time <= NCA's on {sum(r[4] <= r[3] for r in rows)}/{len(rows)} "
+          f"(CPU time: {sum(r[5] <= 1 for r in rows)}/{len(rows)})")
 
     if not (args.quick or args.no_letter):
         print()

@@ -171,3 +171,58 @@ def test_nested_loss_params_with_auto_loss(noisy_iris):
 @parametrize_with_checks([MetricLearner(module="linear", max_epochs=1, random_state=0)])
 def test_sklearn_compatible_linear(estimator, check):
     check(estimator)
+
+
+# ------------------------------------------------- the cost of one evaluation
+
+def _nca_by_autograd(emb, labels, weights, temperature=1.0):
+    """NCA written with masked log-sum-exps and autograd (the loop-free reference)."""
+    d = torch.cdist(emb, emb) ** 2
+    logits = -d / temperature
+    n = len(labels)
+    eye = torch.eye(n, dtype=torch.bool)
+    pos = (labels[:, None] == labels[None, :]) & ~eye
+    lse_all = torch.logsumexp(logits.masked_fill(eye, -torch.inf), 1)
+    lse_pos = torch.logsumexp(logits.masked_fill(~pos, -torch.inf), 1)
+    has = pos.any(1)
+    rows = torch.where(has, lse_all - lse_pos, torch.zeros_like(lse_all))
+    return (rows * weights * has).sum() / has.sum()
+
+
+@pytest.mark.parametrize("spread", [1.0, 20.0])  # 20: positives far beyond exp's range
+def test_nca_written_out_gradient_matches_autograd_with_miner_weights(spread):
+    from skmetric.miners import get_miner
+
+    g = torch.Generator().manual_seed(0)
+    emb = torch.randn(30, 5, generator=g, dtype=torch.float64) * spread
+    labels = torch.randint(0, 4, (30,), generator=g)
+    labels[7] = 11  # an anchor without a positive: left out
+    miner = get_miner("multi_similarity")
+    indices = miner(emb, labels)
+    counts = torch.bincount(torch.cat(list(indices)), minlength=30).double()
+    assert 0 < counts.min() < counts.max()  # the weights are not all equal
+    e1 = emb.clone().requires_grad_(True)
+    e2 = emb.clone().requires_grad_(True)
+    value = NCALoss(temperature=0.7)(e1, labels, indices)
+    expected = _nca_by_autograd(e2, labels, counts / counts.max(), temperature=0.7)
+    value.backward()
+    expected.backward()
+    assert expected.item() > (100 if spread > 1 else 0.1)
+    torch.testing.assert_close(value, expected, rtol=1e-10, atol=0)
+    torch.testing.assert_close(e1.grad, e2.grad, rtol=1e-8, atol=1e-12)
+
+
+def test_seeded_draws_as_torch_manual_seed():
+    from skmetric._training._engine import seeded
+
+    with seeded(123):
+        ours = (torch.rand(5), torch.randn(3, 2), torch.nn.Linear(4, 2).weight.detach())
+    torch.manual_seed(123)
+    theirs = (torch.rand(5), torch.randn(3, 2), torch.nn.Linear(4, 2).weight.detach())
+    for a, b in zip(ours, theirs):
+        assert torch.equal(a, b)
+    # the global stream is restored on exit
+    state = torch.random.get_rng_state()
+    with seeded(5):
+        torch.rand(3)
+    assert torch.equal(torch.random.get_rng_state(), state)

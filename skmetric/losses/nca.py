@@ -2,7 +2,7 @@
 
 import torch
 
-from .._tuples import miner_weights, pair_masks
+from .._tuples import miner_weights
 from ..distances._distances import _squared_euclidean
 from ..distances._normalize import safe_sqrt
 from ._per_sample import check_positive
@@ -31,6 +31,23 @@ def _softmax_rows(x, mask):
     return s.log_().add_(m).squeeze(1), w
 
 
+def _exp_rows(z, left_out=None):
+    """``(lse, w, s)`` of each row of ``z``: log-sum-exp, terms ``e^{z - max}``, their sum.
+
+    Left-out entries of ``z`` hold the dtype's lowest value: the diagonal
+    (``left_out=None``) or ``left_out``; their terms are 0.  Overwrites
+    ``z``; an empty row gives a finite lse and zero terms.
+    """
+    m = z.amax(1, keepdim=True)
+    w = z.sub_(m).clamp_min_(-_FLOOR).exp_()
+    if left_out is None:
+        w.diagonal().zero_()
+    else:
+        w.masked_fill_(left_out, 0.0)
+    s = w.sum(1, keepdim=True)
+    return s.clamp_min(torch.finfo(z.dtype).tiny).log_().add_(m).squeeze(1), w, s
+
+
 class _NeighbourLoss(torch.autograd.Function):
     # per row: LSE over the others - LSE over the positives; the gradient
     # w.r.t. the logits is (softmax over the others - softmax over the
@@ -46,6 +63,50 @@ class _NeighbourLoss(torch.autograd.Function):
     def backward(ctx, grad):
         (w,) = ctx.saved_tensors
         return w * grad.unsqueeze(1), None, None
+
+
+class _SquaredNCA(torch.autograd.Function):
+    """The loss ``sum_i r_i (LSE_{j != i} z_ij - LSE_{j in P_i} z_ij)`` of the
+    embeddings, with ``z_ij = -||e_i - e_j||^2 / T`` and anchor weights ``r``.
+
+    Both LSEs are invariant to a constant added to a row, so the logits are
+    taken as ``(2 e_i.e_j - ||e_j||^2) / T`` (one matrix product); the
+    gradient w.r.t. the embeddings is written out (no autograd graph over
+    the B x B matrices): with ``G = dL/dz`` (rows ``r_i (p_i - q_i)``, the
+    softmax over the others minus that over the positives),
+    ``dL/de = (2/T) (G e + G^T e - diag(G 1 + G^T 1) e)``.
+    """
+
+    @staticmethod
+    def forward(ctx, emb, not_pos, miner_w, scale):
+        # left out: the diagonal and, for the positives, the other classes
+        # (the lowest finite value: a row without any entry stays finite)
+        low = torch.finfo(emb.dtype).min
+        sq = (emb * emb).sum(1)
+        z = torch.addmm(sq, emb, emb.T, beta=-scale, alpha=2.0 * scale)
+        z.diagonal().fill_(low)
+        zp = z.masked_fill(not_pos, low)
+        lse_all, p, s_all = _exp_rows(z)
+        lse_pos, q, s_pos = _exp_rows(zp, not_pos)
+        # a row with a positive has a term e^0 = 1 in s_pos, one without has 0
+        has_pos = (s_pos > 0).squeeze(1).to(emb.dtype)
+        weights = has_pos / has_pos.sum().clamp_min(1.0)
+        if miner_w is not None:
+            weights = weights * miner_w
+        tiny = torch.finfo(emb.dtype).tiny
+        w = weights.unsqueeze(1)
+        # G = r (p / s_all - q / s_pos), in place of p
+        g = p.mul_(w / s_all.clamp_min(tiny)).sub_(q.mul_(w / s_pos.clamp_min(tiny)))
+        ctx.scale = scale
+        ctx.save_for_backward(emb, g)
+        return ((lse_all - lse_pos) * weights).sum()
+
+    @staticmethod
+    def backward(ctx, grad):
+        emb, g = ctx.saved_tensors
+        coef = (g.sum(1) + g.sum(0)).unsqueeze(1)
+        out = torch.addmm(torch.mm(g.T, emb), g, emb).sub_(emb * coef)
+        return out.mul_(grad * (2.0 * ctx.scale)), None, None, None
 
 
 class NCALoss(BaseMetricLoss):
@@ -104,14 +165,20 @@ class NCALoss(BaseMetricLoss):
 
     def compute_loss(self, embeddings, labels, indices_tuple):
         check_positive(self, "temperature", self.temperature)
-        d = _squared_euclidean(embeddings, embeddings)
-        if not self.squared:
-            d = safe_sqrt(d)
-        logits = d * (-1.0 / self.temperature)
-        pos, _ = pair_masks(labels)
-        others = ~torch.eye(len(labels), dtype=torch.bool, device=labels.device)
-        losses = _NeighbourLoss.apply(logits, others, pos)
-        keep = pos.any(1).to(losses.dtype)
+        miner_w = None
         if indices_tuple is not None:
-            keep = keep * miner_weights(indices_tuple, len(labels), losses.dtype, losses.device)
-        return (losses * keep).sum() / (pos.any(1).sum().clamp_min(1).to(losses.dtype))
+            miner_w = miner_weights(indices_tuple, len(labels), embeddings.dtype,
+                                    embeddings.device)
+        not_pos = labels.unsqueeze(1) != labels.unsqueeze(0)
+        not_pos.fill_diagonal_(True)
+        if self.squared:
+            return _SquaredNCA.apply(embeddings, not_pos, miner_w, 1.0 / self.temperature)
+        pos = ~not_pos
+        has_pos = pos.any(1)
+        weights = has_pos.to(embeddings.dtype)
+        if miner_w is not None:
+            weights = weights * miner_w
+        weights = weights / has_pos.sum().clamp_min(1).to(embeddings.dtype)
+        logits = safe_sqrt(_squared_euclidean(embeddings, embeddings)) * (-1.0 / self.temperature)
+        others = ~torch.eye(len(labels), dtype=torch.bool, device=labels.device)
+        return (_NeighbourLoss.apply(logits, others, pos) * weights).sum()
