@@ -4,7 +4,7 @@ import math
 
 import torch
 
-from .margin_softmax import BaseMarginSoftmaxLoss
+from .margin_softmax import BaseMarginSoftmaxLoss, FusedHead
 
 __all__ = ["ArcFaceLoss"]
 
@@ -92,6 +92,12 @@ class ArcFaceLoss(BaseMarginSoftmaxLoss):
         # cosine node saved its inputs, not its output)
         return self.with_target(
             self.class_cosines(embeddings, scale=self.scale), labels, self._arc_target
+        )
+
+    def fused_head(self, embeddings, labels):
+        margin, scale = math.radians(self.margin), self.scale
+        return self.class_columns(embeddings.dtype), FusedHead(
+            scale, target_fn=lambda t: _arc_target(t, margin, scale)
         )
 
     def margin_parts(self, embeddings, labels):

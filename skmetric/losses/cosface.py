@@ -1,6 +1,6 @@
 """CosFace: additive cosine margin loss (Wang et al., 2018)."""
 
-from .margin_softmax import BaseMarginSoftmaxLoss
+from .margin_softmax import BaseMarginSoftmaxLoss, FusedHead
 
 __all__ = ["CosFaceLoss"]
 
@@ -42,6 +42,12 @@ class CosFaceLoss(BaseMarginSoftmaxLoss):
     def logits(self, embeddings, labels):
         return self.with_target(
             self.class_cosines(embeddings, scale=self.scale), labels, self._target
+        )
+
+    def fused_head(self, embeddings, labels):
+        shift = self.scale * self.margin
+        return self.class_columns(embeddings.dtype), FusedHead(
+            self.scale, target_fn=lambda t: (t - shift, None)
         )
 
     def margin_parts(self, embeddings, labels):

@@ -12,10 +12,187 @@ import torch
 from torch import nn
 
 from .._tuples import miner_weights
-from ..distances._normalize import cosine_matrix
+from ..distances._normalize import _normalize_backward, _normalize_rows, cosine_matrix
 from .base import BaseProxyLoss
 
-__all__ = ["BaseMarginSoftmaxLoss"]
+__all__ = ["BaseMarginSoftmaxLoss", "FusedHead"]
+
+
+class FusedHead:
+    """How :class:`_MarginSoftmaxCE` turns cosines into per-class logits.
+
+    ``scale``
+        The cosines are computed as ``scale * cos`` (in the matrix product).
+    ``pool``
+        ``None``: one vector per class; ``"max"``: the largest of ``k``
+        vectors per class (sub-center ArcFace; the gradient goes to the first
+        maximal one); ``"soft"``: SoftTriple's relaxed similarity
+        ``sum_k softmax_k(cos_k * scale) cos_k``, times ``logit_scale``.
+    ``k``
+        Vectors per class; the class vectors passed are centre-major (column
+        ``k * C + c`` is vector ``k`` of class ``c``).
+    ``target_fn``
+        Maps the ``(batch, 1)`` true-class logits ``t`` to ``(f(t), f'(t))``
+        (``f'`` may be None for 1); None: no margin.
+    """
+
+    __slots__ = ("scale", "pool", "k", "logit_scale", "target_fn")
+
+    def __init__(self, scale, *, pool=None, k=1, logit_scale=1.0, target_fn=None):
+        self.scale = scale
+        self.pool = pool
+        self.k = k
+        self.logit_scale = logit_scale
+        self.target_fn = target_fn
+
+
+_ZEROS = {}
+
+
+def _zero(x):
+    # a 0-dim zero of x's dtype and device (addmm's ignored `input`)
+    key = (x.dtype, x.device)
+    if key not in _ZEROS:
+        _ZEROS[key] = torch.zeros((), dtype=x.dtype, device=x.device)
+    return _ZEROS[key]
+
+
+def _normalize_columns(w, eps):
+    # columns of w divided by max(norm, eps); (w * w).sum(0) is several
+    # times faster on the CPU than vector_norm over dim 0
+    norm = (w * w).sum(0, keepdim=True).sqrt_()
+    clamped = norm < eps
+    norm.clamp_min_(eps)
+    return w / norm, norm, clamped
+
+
+def _normalize_columns_backward(grad, y, norm, clamped):
+    dot = (grad * y).sum(0, keepdim=True).masked_fill_(clamped, 0)
+    return grad.addcmul_(y, dot, value=-1).div_(norm)
+
+
+def _margin_log_softmax(xn, wn, column, head):
+    # (log-softmax of the margin logits, the pooling's state, the margin's
+    # slope on the true class) from the normalised x and w
+    B, K = xn.shape[0], head.k
+    C = wn.shape[1] // K
+    cos = torch.addmm(_zero(xn), xn, wn, beta=0, alpha=head.scale)
+    pooled = None
+    if head.pool is None:
+        logits = cos
+    elif head.pool == "max":
+        c3 = cos.view(B, K, C)
+        logits = c3.amax(1)
+        # c3[:, k] becomes 1 where vector k is the first maximal one, else 0
+        if K > 1:
+            free = torch.eq(c3[:, 0], logits, out=c3[:, 0]).neg().add_(1)
+        else:
+            torch.eq(c3[:, 0], logits, out=c3[:, 0])
+        for k in range(1, K):
+            torch.eq(c3[:, k], logits, out=c3[:, k]).mul_(free)
+            if k < K - 1:
+                free.sub_(c3[:, k])
+        pooled = c3
+    else:  # "soft": cos holds z = scale * cos; S = sum_k p_k cos_k
+        z = cos.view(B, K, C)
+        e = z.exp()
+        total = e.sum(1)
+        z.mul_(e)
+        zbar = z.sum(1).div_(total)
+        # dS/dcos_k = p_k (1 + z_k - zbar) = e_k (1 + z_k - zbar) / total,
+        # kept times total in z's memory
+        z.addcmul_(e, zbar.neg().add_(1).unsqueeze(1))
+        del e
+        logits = zbar.mul_(head.logit_scale / head.scale)
+        pooled = (z, total)
+    slope = None
+    if head.target_fn is not None:
+        target, slope = head.target_fn(logits.gather(1, column))
+        logits.scatter_(1, column, target)
+    return torch.log_softmax(logits, 1), pooled, slope
+
+
+_ORDERS = {}
+
+
+def _centre_major_order(n_classes, k, device):
+    # column order j * C + c <- c * k + j, and its inverse
+    key = (n_classes, k, device)
+    if key not in _ORDERS:
+        order = torch.arange(n_classes * k, device=device).view(n_classes, k).T.reshape(-1)
+        inverse = torch.arange(n_classes * k, device=device).view(k, n_classes).T.reshape(-1)
+        _ORDERS[key] = (order, inverse)
+    return _ORDERS[key]
+
+
+class _SelectColumns(torch.autograd.Function):
+    # w[:, order] with the gradient gathered back by the inverse permutation
+    # (index_select both ways: faster than a strided copy and its backward)
+    @staticmethod
+    def forward(ctx, w, order, inverse):
+        ctx.save_for_backward(inverse)
+        return w.index_select(1, order)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (inverse,) = ctx.saved_tensors
+        return grad.index_select(1, inverse), None, None
+
+
+class _MarginSoftmaxCE(torch.autograd.Function):
+    # The cross-entropies of the margin logits (their mean when `mean`, else
+    # one per sample), from the embeddings x (B, D) and the class vectors as
+    # the columns of w (D, N), in one node: normalise both, one product, the
+    # pooling over a class's vectors, the margin on the B true-class entries
+    # and the log-softmax.  The backward pass is one (B, C) pass, the
+    # pooling's backward, two matrix products and the normalisations'
+    # projections.  On the CPU a fresh multi-megabyte tensor costs about as
+    # much as a pass over it (its pages are new) and a comparison that
+    # writes booleans about four float passes, so masks are floats and the
+    # backward pass works in the forward pass's buffers; a second backward
+    # pass (retain_graph) recomputes them from the saved normalised inputs.
+    @staticmethod
+    def forward(ctx, x, w, labels, head, mean):
+        xn, nx, cx = _normalize_rows(x, 1e-12)
+        wn, nw, cw = _normalize_columns(w, 1e-12)
+        column = labels.unsqueeze(1)
+        logp, pooled, slope = _margin_log_softmax(xn, wn, column, head)
+        ctx.save_for_backward(xn, nx, cx, wn, nw, cw, column)
+        ctx.head, ctx.mean, ctx.buffers = head, mean, (logp, pooled, slope)
+        return torch.nn.functional.nll_loss(logp, labels, reduction="mean" if mean else "none")
+
+    @staticmethod
+    def backward(ctx, grad):
+        xn, nx, cx, wn, nw, cw, column = ctx.saved_tensors
+        head = ctx.head
+        if ctx.buffers is None:  # a second backward pass
+            ctx.buffers = _margin_log_softmax(xn, wn, column, head)
+        logp, pooled, slope = ctx.buffers
+        ctx.buffers = None  # consumed below
+        B, C = logp.shape
+        K = head.k
+        # d loss_i / d logits = g_i (softmax_i - onehot_i), times the scale
+        # that maps the logits back to the cosines
+        scale = head.logit_scale if head.pool == "soft" else head.scale
+        g = grad * (scale / B) if ctx.mean else (grad * scale).unsqueeze(1)
+        d = logp.exp_().mul_(g)
+        if slope is None:
+            d.scatter_add_(1, column, g.neg().expand(B, 1))
+        else:
+            d.scatter_(1, column, (d.gather(1, column) - g).mul_(slope))
+        if head.pool is None:
+            dcos = d
+        elif head.pool == "max":
+            dcos = pooled.mul_(d.unsqueeze(1)).view(B, K * C)
+        else:
+            z, total = pooled
+            dcos = z.mul_(d.div_(total).unsqueeze(1)).view(B, K * C)
+        gx = gw = None
+        if ctx.needs_input_grad[0]:
+            gx = _normalize_backward(dcos @ wn.T, xn, nx, cx)
+        if ctx.needs_input_grad[1]:
+            gw = _normalize_columns_backward(xn.T @ dcos, wn, nw, cw)
+        return gx, gw, None, None, None
 
 
 class _ReplaceTarget(torch.autograd.Function):
@@ -106,6 +283,20 @@ class BaseMarginSoftmaxLoss(BaseProxyLoss):
         w = getattr(self, self.weight_name).to(dtype)
         return w.T if self.weight_layout == "columns" else w
 
+    def class_columns(self, dtype, k=1):
+        """The class vectors as columns, ``(embedding_size, num_classes * k)``.
+
+        With ``k > 1`` they are reordered centre-major: column ``j * C + c``
+        is vector ``j`` of class ``c`` (stored at ``c * k + j``).
+        """
+        w = getattr(self, self.weight_name).to(dtype)
+        if self.weight_layout != "columns":
+            w = w.T
+        if k == 1:
+            return w
+        order, inverse = _centre_major_order(w.shape[1] // k, k, w.device)
+        return _SelectColumns.apply(w, order, inverse)
+
     def class_cosines(self, embeddings, scale=1.0):
         """``scale * cos(x_i, w_j)``, shape ``(batch, num_classes * k)``."""
         return cosine_matrix(embeddings, self.class_vectors(embeddings.dtype), scale=scale)
@@ -138,12 +329,36 @@ class BaseMarginSoftmaxLoss(BaseProxyLoss):
         """
         return None
 
+    def fused_head(self, embeddings, labels):
+        """Optional fastest path: ``(class_vectors, FusedHead)``, or None.
+
+        The class vectors as columns, ``(embedding_size, num_classes * k)``
+        (centre-major when ``k > 1``); the loss
+        is then computed by one autograd node from the embeddings and them
+        (cosines, pooling, margin and cross-entropy with a closed-form
+        backward).  A subclass that returns one must keep :meth:`logits`
+        equal to it.  The default, None, uses :meth:`margin_parts`.
+        """
+        return None
+
     def miner_indices(self, indices_tuple):
         """The indices whose counts weight the samples (all of them)."""
         return indices_tuple
 
     def compute_loss(self, embeddings, labels, indices_tuple):
         self._check_sizes(embeddings, labels)
+        fused = None if self.label_smoothing else self.fused_head(embeddings, labels)
+        if fused is not None:
+            vectors, head = fused
+            if indices_tuple is None and self.reducer is None:
+                return _MarginSoftmaxCE.apply(embeddings, vectors, labels, head, True)
+            losses = _MarginSoftmaxCE.apply(embeddings, vectors, labels, head, False)
+            if indices_tuple is not None:
+                losses = losses * miner_weights(
+                    self.miner_indices(indices_tuple), len(labels), losses.dtype,
+                    losses.device,
+                )
+            return self.reduce(losses)
         parts = self.margin_parts(embeddings, labels)
         if parts is None:
             logits = self.logits(embeddings, labels)

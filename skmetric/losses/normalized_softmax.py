@@ -1,6 +1,6 @@
 """Normalized softmax loss (Zhai & Wu, 2019)."""
 
-from .margin_softmax import BaseMarginSoftmaxLoss
+from .margin_softmax import BaseMarginSoftmaxLoss, FusedHead
 
 __all__ = ["NormalizedSoftmaxLoss"]
 
@@ -40,6 +40,9 @@ class NormalizedSoftmaxLoss(BaseMarginSoftmaxLoss):
 
     def logits(self, embeddings, labels):
         return self.class_cosines(embeddings, scale=1 / self.temperature)
+
+    def fused_head(self, embeddings, labels):
+        return self.class_columns(embeddings.dtype), FusedHead(1 / self.temperature)
 
     def margin_parts(self, embeddings, labels):
         return self.logits(embeddings, labels), None, None

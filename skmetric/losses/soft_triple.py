@@ -6,7 +6,7 @@ import torch
 from torch import nn
 
 from ..distances._normalize import cosine_matrix, l2_normalize
-from .margin_softmax import BaseMarginSoftmaxLoss
+from .margin_softmax import BaseMarginSoftmaxLoss, FusedHead
 
 __all__ = ["SoftTripleLoss"]
 
@@ -107,6 +107,19 @@ class SoftTripleLoss(BaseMarginSoftmaxLoss):
         prob = torch.softmax(sim * (1.0 / self.gamma), dim=2)
         relaxed = (prob * sim).sum(2)
         return self.la * self.with_target(relaxed, labels, lambda t: t - self.margin)
+
+    def fused_head(self, embeddings, labels):
+        # the relaxed similarity's exponentials are taken without a shift:
+        # |cos / gamma| must stay where exp neither overflows nor underflows
+        limit = {torch.float32: 80.0, torch.float64: 700.0}.get(embeddings.dtype)
+        if limit is None or not abs(1.0 / self.gamma) <= limit:
+            return None
+        K = self.centers_per_class
+        shift = self.la * self.margin
+        return self.class_columns(embeddings.dtype, K), FusedHead(
+            1.0 / self.gamma, pool="soft", k=K, logit_scale=self.la,
+            target_fn=lambda t: (t - shift, None),
+        )
 
     def margin_parts(self, embeddings, labels):
         C, K = self.num_classes, self.centers_per_class

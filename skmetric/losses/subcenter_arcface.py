@@ -6,6 +6,7 @@ import torch
 
 from ..distances._normalize import cosine_matrix
 from .arcface import ArcFaceLoss, _arc_target
+from .margin_softmax import FusedHead
 
 __all__ = ["SubCenterArcFaceLoss"]
 
@@ -87,6 +88,13 @@ class SubCenterArcFaceLoss(ArcFaceLoss):
     def class_cosines(self, embeddings, scale=1.0):
         cos = super().class_cosines(embeddings, scale=scale)
         return cos.view(len(embeddings), self.num_classes, self.sub_centers).amax(2)
+
+    def fused_head(self, embeddings, labels):
+        margin, scale = math.radians(self.margin), self.scale
+        return self.class_columns(embeddings.dtype, self.sub_centers), FusedHead(
+            scale, pool="max", k=self.sub_centers,
+            target_fn=lambda t: _arc_target(t, margin, scale),
+        )
 
     def margin_parts(self, embeddings, labels):
         C, K = self.num_classes, self.sub_centers

@@ -105,7 +105,8 @@ def test_ebv_vectors():
     torch.testing.assert_close(value, expected)
 
 
-# The fused cross-entropy path (margin_parts) against the plain logits path
+# The one-node path (fused_head) and the fused cross-entropy path (margin_parts)
+# against the plain logits path
 
 _FUSED = [
     lambda: L.ArcFaceLoss(num_classes=4, embedding_size=DIM),
@@ -119,22 +120,25 @@ _FUSED = [
 ]
 
 
-def _grads(loss, emb, labels, indices_tuple, fused):
+def _grads(loss, emb, labels, indices_tuple, path):
     loss.zero_grad()
     e = emb.clone().requires_grad_(True)
-    if not fused:
-        loss.margin_parts = lambda *a: None  # instance attribute: the logits path
+    # instance attributes that switch the faster paths off
+    off = {"fused": [], "parts": ["fused_head"], "logits": ["fused_head", "margin_parts"]}[path]
+    for name in off:
+        setattr(loss, name, lambda *a: None)
     value = loss(e, labels, indices_tuple)
     value.backward()
-    if not fused:
-        del loss.margin_parts
+    for name in off:
+        delattr(loss, name)
     return value, e.grad, [p.grad.clone() for p in loss.parameters()]
 
 
 @pytest.mark.parametrize("make", _FUSED)
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
 @pytest.mark.parametrize("mode", ["mean", "miner", "reducer"])
-def test_fused_margin_path_equals_logits_path(make, dtype, mode):
+@pytest.mark.parametrize("path", ["fused", "parts"])
+def test_fused_margin_path_equals_logits_path(make, dtype, mode, path):
     torch.manual_seed(0)
     emb = 3 * torch.randn(12, DIM, dtype=dtype)
     labels = torch.tensor([0, 1, 2, 3] * 3)
@@ -154,8 +158,8 @@ def test_fused_margin_path_equals_logits_path(make, dtype, mode):
         loss.reducer = "sum"
     if getattr(loss, "tau", 0):
         loss.tau = 0.0
-    v1, g1, w1 = _grads(loss, emb, labels, indices, fused=True)
-    v2, g2, w2 = _grads(loss, emb, labels, indices, fused=False)
+    v1, g1, w1 = _grads(loss, emb, labels, indices, path)
+    v2, g2, w2 = _grads(loss, emb, labels, indices, "logits")
     # float32: the zero row's cosine gradient is ~1e9 (divided by eps)
     tol = dict(rtol=1e-4, atol=1e-6) if dtype == torch.float32 else dict(rtol=1e-10, atol=1e-12)
     torch.testing.assert_close(v1, v2, **tol)
@@ -176,3 +180,80 @@ def test_subcenter_max_gives_ties_to_the_first_center():
     ref.max(dim=1).values.backward(torch.tensor([[2.0, 3.0]]))
     torch.testing.assert_close(cos.grad, ref.grad)
     assert cos.grad[0, :, 0].tolist() == [2.0, 0.0, 0.0]  # tie 0.5 / 0.5: the first
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_subcenter_fused_path_gives_ties_to_the_first_center(dtype):
+    # sub-centre 1 of every class equals sub-centre 0, and one embedding is
+    # zero (every cosine 0): each sample's maximum is tied; the one-node path
+    # gives the gradient to the first maximal sub-centre, as torch.max and
+    # the margin_parts path do (sub-centre 1 gets none)
+    torch.manual_seed(3)
+    loss = L.SubCenterArcFaceLoss(num_classes=4, embedding_size=DIM).to(dtype)
+    with torch.no_grad():
+        w = loss.W.view(DIM, 4, 3)
+        w[:, :, 1] = w[:, :, 0]
+    emb = torch.randn(12, DIM, dtype=dtype)
+    emb[5] = 0.0
+    labels = torch.tensor([0, 1, 2, 3] * 3)
+    v1, g1, (w1,) = _grads(loss, emb, labels, None, "fused")
+    v2, g2, (w2,) = _grads(loss, emb, labels, None, "parts")
+    torch.testing.assert_close(v1, v2)
+    torch.testing.assert_close(g1, g2)
+    torch.testing.assert_close(w1, w2)
+    per_center = w1.view(DIM, 4, 3).abs().sum(0)
+    assert (per_center[:, 1] == 0).all() and (per_center[:, 0] > 0).all()
+
+
+def test_soft_triple_small_gamma_leaves_the_one_node_path():
+    # exp(cos / gamma) would overflow float32 past 1 / gamma = 80: the
+    # shifted margin_parts path is taken and the loss stays finite
+    torch.manual_seed(0)
+    loss = L.SoftTripleLoss(num_classes=4, embedding_size=DIM, centers_per_class=3, gamma=0.01)
+    emb = torch.randn(12, DIM)
+    assert loss.fused_head(emb, torch.zeros(12, dtype=torch.long)) is None
+    value = loss(emb, torch.tensor([0, 1, 2, 3] * 3))
+    assert torch.isfinite(value)
+    loss.gamma = 0.1
+    assert loss.fused_head(emb, torch.zeros(12, dtype=torch.long)) is not None
+
+
+_ONE_NODE = [
+    lambda: L.ArcFaceLoss(num_classes=3, embedding_size=4),
+    lambda: L.ArcFaceLoss(margin=150.0, scale=8.0, num_classes=3, embedding_size=4),
+    lambda: L.CosFaceLoss(num_classes=3, embedding_size=4),
+    lambda: L.SubCenterArcFaceLoss(num_classes=3, embedding_size=4),
+    lambda: L.NormalizedSoftmaxLoss(num_classes=3, embedding_size=4),
+    lambda: L.SoftTripleLoss(num_classes=3, embedding_size=4, centers_per_class=3, tau=0.0),
+]
+
+
+@pytest.mark.parametrize("make", _ONE_NODE)
+@pytest.mark.parametrize("reducer", [None, "sum"])
+def test_one_node_path_gradcheck(make, reducer):
+    # finite differences of the value, in float64, for the embeddings and the
+    # class vectors; gradcheck runs backward twice (reentrancy), which the
+    # one-node path answers by recomputing the buffers its first pass reused
+    torch.manual_seed(1)
+    loss = make().double()
+    loss.reducer = reducer
+    assert loss.fused_head(torch.zeros(1, 4, dtype=torch.float64), None) is not None
+    (name, W), = loss.named_parameters()
+    emb, labels = torch.randn(6, 4, dtype=torch.float64), torch.tensor([0, 1, 2, 0, 1, 2])
+
+    def f(e, w):
+        return torch.func.functional_call(loss, {name: w}, (e, labels))
+
+    assert torch.autograd.gradcheck(f, (emb.requires_grad_(True), W.detach().clone().requires_grad_(True)))
+
+
+def test_one_node_path_second_backward_pass():
+    # retain_graph: the second pass gives the same gradient as the first
+    torch.manual_seed(2)
+    loss = L.SubCenterArcFaceLoss(num_classes=3, embedding_size=4)
+    emb = torch.randn(6, 4, requires_grad=True)
+    value = loss(emb, torch.tensor([0, 1, 2, 0, 1, 2]))
+    (first,) = torch.autograd.grad(value, emb, retain_graph=True)
+    (second,) = torch.autograd.grad(value, emb)
+    torch.testing.assert_close(first, second)
+    assert first.abs().sum() > 0
