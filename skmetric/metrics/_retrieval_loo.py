@@ -52,13 +52,14 @@ _MISS = 0.002
 
 def _sample_rank(n, k, m):
     """Rank j of the sampled threshold: P(j-th smallest of m sampled scores <
-    k-th smallest of n - 1) <= _MISS, a hypergeometric tail."""
+    k-th smallest of n - 1) <= _MISS, a hypergeometric tail; None if j would
+    exceed the m / _GROUP group minima it is read from."""
     from scipy.stats import hypergeom
 
-    for j in range(1, m // _GROUP + 1):
-        if hypergeom.sf(j - 1, n - 1, k - 1, m) <= _MISS:
-            return j
-    return None
+    # P(miss) = P(at least j of the k - 1 nearest neighbours are in the sample).
+    miss = hypergeom.sf(np.arange(m // _GROUP), n - 1, k - 1, m)
+    ok = np.flatnonzero(miss <= _MISS)
+    return int(ok[0]) + 1 if len(ok) else None
 
 
 def _loo_plan(n, k, itemsize, memory_budget):
