@@ -23,8 +23,6 @@ search.  Either way the k best candidates of a finished query, by (score,
 index), are its exact neighbours.
 """
 
-import math
-
 import numpy as np
 import torch
 
