@@ -12,7 +12,8 @@
    search through /proc/self/clear_refs) minus the RSS before the search.
 
 4. With ``--breakdown N ...``: where the time goes (see :func:`breakdown`):
-   skmetric's matmul alone, its search, its report, faiss's kNN alone, PML.
+   skmetric's matmul alone, its search, its report, its plain tiled search,
+   faiss's kNN alone, PML.
 
 Usage: ``python benchmarks/bench_metrics.py [--sizes 10000 50000] [--threads 1]
 [--repeats 3] [--breakdown 20000] [--skip retrieval knn peak]``.
@@ -97,26 +98,33 @@ def breakdown(n, dim=128, per_class=50, seed=0, repeats=2):
     Same data as :func:`retrieval_vs_pml`.  Timed, interleaved, the minimum of
     ``repeats`` runs each:
 
-    * ``matmul``: skmetric's distance tiles alone (the same ``addmm`` calls,
-      tile shapes and output buffer as its exact search, nothing else);
-    * ``search``: skmetric's exact kNN search (matmul + selection of the
-      ``depth`` nearest per row), as ``retrieval_report`` runs it;
+    * ``matmul``: skmetric's score tiles alone (the same ``mm`` calls, tile
+      shapes and output buffer as its leave-one-out search, nothing else:
+      the sample's square and stripe, then the upper block triangle, so
+      about half of the N x N products);
+    * ``search``: skmetric's exact leave-one-out kNN search (matmul +
+      selection of the ``depth`` nearest per row), as ``retrieval_report``
+      runs it;
     * ``report``: the whole ``retrieval_report`` (search + relevance and
       statistics);
+    * ``tiled``: the plain tiled search that skmetric runs for
+      query-vs-reference retrieval (every product computed, a running
+      threshold per row block), on the same rows;
     * ``faiss``: ``IndexFlatL2.search`` with ``k = depth + 1`` (the kNN that
       ``AccuracyCalculator`` runs), alone;
     * ``PML``: the whole ``AccuracyCalculator.get_accuracy``.
 
     So ``search - matmul`` is skmetric's selection and ``report - search``
-    its statistics; ``faiss`` against ``matmul`` bounds what a faster
-    selection could win.
+    its statistics; PML against ``matmul`` is the speed-up a selection that
+    cost nothing would give.
     """
     import faiss
     from pytorch_metric_learning.utils.accuracy_calculator import AccuracyCalculator
 
     from skmetric.metrics import retrieval_report
     from skmetric.metrics._retrieval import DEFAULT_MEMORY_BUDGET, _Setup
-    from skmetric.neighbors import _iter_knn, _tile_shape
+    from skmetric.metrics._retrieval_loo import _augmented, _iter_loo_knn, _loo_plan
+    from skmetric.neighbors import _iter_knn
 
     rng = np.random.RandomState(seed)
     X = rng.normal(size=(n, dim)).astype(np.float32)
@@ -128,28 +136,37 @@ def breakdown(n, dim=128, per_class=50, seed=0, repeats=2):
         include=("precision_at_1", "r_precision", "mean_average_precision_at_r"),
         k="max_bin_count",
     )
-    tile = _tile_shape(n, n, depth, 4, DEFAULT_MEMORY_BUDGET)
+    plan = _loo_plan(n, depth, 4, DEFAULT_MEMORY_BUDGET)
+    if plan is None:
+        raise ValueError(f"N={n} is too small for the leave-one-out search.")
+    tile, m = plan[0], plan[1]
 
     def matmul():
-        rows, cols = tile
-        buf = torch.empty((rows, cols))
-        r_sq = (T * T).sum(dim=1)
-        Rt = T.T
-        for q0 in range(0, n, rows):
-            Q = T[q0:q0 + rows]
-            for r0 in range(0, n, cols):
-                r1 = min(r0 + cols, n)
-                torch.addmm(r_sq[r0:r1].unsqueeze(0), Q, Rt[:, r0:r1], beta=1, alpha=-2,
-                            out=buf[:len(Q), : r1 - r0])
+        left, right = _augmented(X, "euclidean", torch.float32)
+        torch.mm(left[:m], right[:m].T)
+        buf = torch.empty(m * tile)
+        for c0 in range(m, n, tile):
+            c1 = min(c0 + tile, n)
+            torch.mm(left[:m], right[c0:c1].T, out=buf[: m * (c1 - c0)].view(m, c1 - c0))
+        for a0 in range(m, n, tile):
+            a1 = min(a0 + tile, n)
+            for b0 in range(a0, n, tile):
+                b1 = min(b0 + tile, n)
+                torch.mm(left[a0:a1], right[b0:b1].T,
+                         out=buf[: (a1 - a0) * (b1 - b0)].view(a1 - a0, b1 - b0))
 
     def search():
-        for _ in _iter_knn(X, None, depth, metric="euclidean",
-                           memory_budget=DEFAULT_MEMORY_BUDGET,
-                           self_index=np.arange(n), return_distance=False):
+        for _ in _iter_loo_knn(X, depth, "euclidean", plan, DEFAULT_MEMORY_BUDGET):
             pass
 
     def report():
         retrieval_report(X, y, ks=(1,))
+
+    def tiled():
+        for _ in _iter_knn(X, None, depth, metric="euclidean",
+                           memory_budget=DEFAULT_MEMORY_BUDGET,
+                           self_index=np.arange(n), return_distance=False):
+            pass
 
     def faiss_knn():
         index = faiss.IndexFlatL2(dim)
@@ -161,8 +178,8 @@ def breakdown(n, dim=128, per_class=50, seed=0, repeats=2):
             warnings.simplefilter("ignore")
             calc.get_accuracy(T, Y, T, Y, ref_includes_query=True)
 
-    parts = {"matmul": matmul, "search": search, "report": report, "faiss": faiss_knn,
-             "PML": pml}
+    parts = {"matmul": matmul, "search": search, "report": report, "tiled": tiled,
+             "faiss": faiss_knn, "PML": pml}
     times = {name: [] for name in parts}
     for r in range(repeats):
         names = list(parts) if r % 2 == 0 else list(parts)[::-1]
@@ -173,15 +190,19 @@ def breakdown(n, dim=128, per_class=50, seed=0, repeats=2):
             times[name].append((time.perf_counter() - w0, time.process_time() - t0))
     wall = {name: min(w for w, _ in v) for name, v in times.items()}
     cpu = {name: min(c for _, c in v) for name, v in times.items()}
-    flops = 2.0 * n * n * dim
-    print(f"Breakdown N={n} d={dim} depth={depth} tile={tile[0]}x{tile[1]} "
+    products = m * m + m * (n - m) + sum(
+        min(tile, n - a0) * (n - a0) for a0 in range(m, n, tile))
+    flops = 2.0 * products * (dim + 2)
+    print(f"Breakdown N={n} d={dim} depth={depth} sample={m} tile={tile}x{tile} "
           f"threads={torch.get_num_threads()} runs={repeats} (interleaved; fastest run; "
           "derived figures from CPU time)")
     notes = {
-        "matmul": f"{flops / cpu['matmul'] / 1e9:6.1f} GFLOP/s (CPU time)",
+        "matmul": (f"{products / n**2:.1%} of the N^2 products, "
+                   f"{flops / cpu['matmul'] / 1e9:5.1f} GFLOP/s (CPU time)"),
         "search": f"selection = search - matmul = {cpu['search'] - cpu['matmul']:.2f} s",
         "report": f"statistics = report - search = {cpu['report'] - cpu['search']:.2f} s",
-        "faiss": f"faiss - matmul = {cpu['faiss'] - cpu['matmul']:.2f} s",
+        "tiled": f"tiled / search {cpu['tiled'] / cpu['search']:.2f}x",
+        "faiss": f"faiss / matmul {cpu['faiss'] / cpu['matmul']:.2f}x",
         "PML": (f"PML / report {cpu['PML'] / cpu['report']:.2f}x; "
                 f"PML / matmul {cpu['PML'] / cpu['matmul']:.2f}x (free selection)"),
     }

@@ -23,6 +23,7 @@ from ..neighbors import (
     _iter_knn_querybank,
 )
 from ..utils._validation import check_consistent_length
+from ._retrieval_loo import _iter_loo_knn, _loo_plan
 
 __all__ = [
     "recall_at_k",
@@ -115,7 +116,22 @@ class _Setup:
         y_q = torch.as_tensor(self.y[rows])
         y_ref = torch.as_tensor(self.y_ref)
         R = torch.as_tensor(self.R[rows])
+        plan = None
+        if self.loo and self.querybank is None and device is None:
+            plan = _loo_plan(self.X.shape[0], depth, self.X.itemsize, memory_budget)
         with torch.no_grad():
+            if plan is not None:
+                # Leave-one-out: one symmetric score matrix, half the matmul.
+                valid = torch.as_tensor(self.valid)
+                R_all, y_all = torch.as_tensor(self.R), torch.as_tensor(self.y)
+                for block, ind in _iter_loo_knn(self.X, depth, self.metric, plan,
+                                                memory_budget):
+                    block = torch.as_tensor(block)
+                    keep = valid[block]
+                    block, ind = block[keep], ind[keep]
+                    if len(block):
+                        yield R_all[block], y_all[ind] == y_all[block].unsqueeze(1)
+                return
             if self.querybank is not None:
                 for block, _, ind in _iter_knn_querybank(
                     Xq, X_ref, depth, metric=self.metric, memory_budget=memory_budget,

@@ -1,0 +1,325 @@
+"""Exact leave-one-out k-nearest-neighbour search over one symmetric score matrix.
+
+When the queries are the references (leave-one-out), the score of the pair
+``(i, j)`` is the score of ``(j, i)``: the squared Euclidean distance
+``|x_i|^2 + |x_j|^2 - 2 x_i.x_j`` or minus the inner product (``"dot"``, and
+``"cosine"`` on normalised rows).  :func:`_iter_loo_knn` computes each tile
+of the upper block triangle once, with one matmul, and uses it twice: its
+rows for the queries of its row block, its columns for the queries of its
+column block.  That halves the matmul, the cost that bounds an exact search.
+
+No top-k runs over the scores.  Each query keeps a threshold and a store of
+candidates: the entries of a tile at or below the threshold, found through
+group minima (one cheap pass over the tile per direction).  The thresholds
+come from a sample, the first ``m`` rows of a fixed random permutation of
+the rows: every query's scores against them are the first tiles computed,
+and its threshold is (about) the ``j``-th smallest of them, with ``j`` chosen
+so that the ``k`` nearest neighbours lie below it except with probability
+< 0.2 % (a hypergeometric tail; it holds for any data, since the sample is
+uniform).  A query whose store would overflow is cut back to its k best
+candidates, which lowers its threshold; a query that ends with fewer than k
+candidates (its threshold was too low) is searched again by the plain exact
+search.  Either way the k best candidates of a finished query, by (score,
+index), are its exact neighbours.
+"""
+
+import numpy as np
+import torch
+
+from ..neighbors import _iter_knn, _prepare
+
+#: Rows (and columns) of a square tile of the second phase.
+_TILE = 1024
+
+#: Rows of the sample (multiples of ``_TILE``), by number of rows: a larger
+#: sample gives tighter thresholds (fewer candidates) but a larger square.
+_SAMPLE = 2048
+_LARGE_SAMPLE, _LARGE_FROM = 4096, 16384
+
+#: Group size of the group minima: a tile row of width w gives w / _GROUP
+#: minima (interleaved groups), and so does a tile column.
+_GROUP = 8
+
+#: Candidates a query may store before it is cut back to k, as a multiple of k.
+_CAP_RATIO = 4
+
+#: Highest probability that a query's sampled threshold lies below its k-th
+#: smallest score (it is then searched again).
+_MISS = 0.002
+
+
+def _sample_rank(n, k, m):
+    """Rank j of the sampled threshold: P(j-th smallest of m sampled scores <
+    k-th smallest of n - 1) <= _MISS, a hypergeometric tail; None if j would
+    exceed the m / _GROUP group minima it is read from."""
+    from scipy.stats import hypergeom
+
+    # P(miss) = P(at least j of the k - 1 nearest neighbours are in the sample).
+    miss = hypergeom.sf(np.arange(m // _GROUP), n - 1, k - 1, m)
+    ok = np.flatnonzero(miss <= _MISS)
+    return int(ok[0]) + 1 if len(ok) else None
+
+
+def _loo_plan(n, k, itemsize, memory_budget):
+    """``(tile, m, cap, j)`` of the symmetric search, or None if it does not apply.
+
+    It applies when the rows span the sample of ``m`` rows and at least two
+    more tiles, when a sampled threshold of rank j exists, and when the
+    stores (``n * cap`` scores and int32 indices), the sample's score square
+    (``m * m``), a tile of the sample's stripe and the two factors of the
+    score matrix fit the memory budget.
+    """
+    tile = _TILE
+    samples = [_LARGE_SAMPLE, _SAMPLE] if n >= _LARGE_FROM else [_SAMPLE]
+    for m in samples:
+        if n < m + 2 * tile or n >= 2**31 - 1:
+            continue
+        j = _sample_rank(n, k, m)
+        if j is None:
+            continue
+        fixed = (m * m + 2 * m * tile + 2 * n * 132) * itemsize + 16 * n
+        for ratio in (_CAP_RATIO, 3, 2):
+            cap = ratio * k
+            if n * cap * (itemsize + 4) + fixed <= memory_budget:
+                return tile, m, cap, j
+    return None
+
+
+def _augmented(X, metric, dtype):
+    """Left and right factors whose product is the score matrix."""
+    T, sq = _prepare(X, metric, dtype)
+    if metric != "euclidean":
+        return T, -T
+    one = torch.ones((T.shape[0], 1), dtype=dtype)
+    sq = sq.unsqueeze(1)
+    return torch.cat([T, sq, one], dim=1), torch.cat([-2 * T, one, sq], dim=1)
+
+
+def _smallest(V, Ind, k):
+    """The k smallest entries of each row by (value, index), sorted.
+
+    ``V`` holds the scores (``inf`` in empty slots), ``Ind`` the reference
+    indices (a sentinel larger than every index in empty slots).  Rows whose
+    top k + 1 holds equal values are redone by a sort on the index then a
+    stable sort on the value.
+    """
+    values, pos = torch.topk(V, k + 1, dim=1, largest=False, sorted=True)
+    index = torch.gather(Ind, 1, pos)
+    tied = (values[:, 1:] == values[:, :-1]).any(dim=1)
+    values, index = values[:, :k], index[:, :k]
+    if bool(tied.any()):
+        rows = torch.nonzero(tied).flatten()
+        Vt, It = V[rows], Ind[rows]
+        It, order = torch.sort(It, dim=1, stable=True)
+        Vt = torch.gather(Vt, 1, order)
+        Vt, order = torch.sort(Vt, dim=1, stable=True)
+        values = values.clone()
+        index = index.clone()
+        values[rows] = Vt[:, :k]
+        index[rows] = torch.gather(It, 1, order[:, :k])
+    return values, index
+
+
+class _Store:
+    """Per-query candidate stores and thresholds of the symmetric search.
+
+    Row q holds ``count[q]`` candidates in ``V[q, :count[q]]`` (scores) and
+    ``Ind[q, :count[q]]`` (int32 reference indices); later slots are unset.
+    """
+
+    def __init__(self, n, k, cap, dtype):
+        self.n, self.k, self.cap = n, k, cap
+        self.V = torch.empty((n, cap), dtype=dtype)
+        self.Ind = torch.empty((n, cap), dtype=torch.int32)
+        self.count = torch.zeros(n, dtype=torch.int64)
+        self.thresh = torch.full((n,), torch.inf, dtype=dtype)
+
+    def _padded(self, q, width):
+        """Scores and indices of queries ``q`` (a slice or index tensor), ``width``
+        slots wide, with ``inf`` and a sentinel index in the unset slots."""
+        V, Ind, count = self.V[q, :width], self.Ind[q, :width], self.count[q]
+        unset = torch.arange(width) >= count.unsqueeze(1)
+        return V.masked_fill(unset, torch.inf), Ind.masked_fill(unset, self.n)
+
+    def add(self, q0, n_rows, rows, index, values):
+        """Store candidates ``(q0 + rows[i], index[i], values[i])``; ``rows`` ascending."""
+        if len(rows) == 0:
+            return
+        new = torch.bincount(rows, minlength=n_rows)
+        count = self.count[q0 : q0 + n_rows]
+        over = count + new > self.cap
+        if bool(over.any()):
+            rows, index, values = self._cut(q0, n_rows, rows, index, values, new, over)
+            if len(rows) == 0:
+                return
+            new = torch.bincount(rows, minlength=n_rows)
+        shift = count - (torch.cumsum(new, 0) - new) + torch.arange(q0, q0 + n_rows) * self.cap
+        flat = shift.index_select(0, rows) + torch.arange(len(rows))
+        self.V.view(-1).index_copy_(0, flat, values)
+        self.Ind.view(-1).index_copy_(0, flat, index)
+        count += new
+
+    def _cut(self, q0, n_rows, rows, index, values, new, over):
+        """Merge the new candidates of the overflowing rows into their k best."""
+        k = self.k
+        over_rows = torch.nonzero(over).flatten()
+        mine = over[rows]
+        r, i, v = rows[mine], index[mine], values[mine]
+        slot = torch.full((n_rows,), -1, dtype=torch.int64)
+        slot[over_rows] = torch.arange(len(over_rows))
+        n_over = new[over_rows]
+        # Position of each candidate within its row's run (rows are ascending).
+        pos = torch.arange(len(r)) - (torch.cumsum(n_over, 0) - n_over)[slot[r]]
+        Vn = torch.full((len(over_rows), int(n_over.max())), torch.inf, dtype=self.V.dtype)
+        In = torch.full(Vn.shape, self.n, dtype=torch.int32)
+        Vn[slot[r], pos] = v
+        In[slot[r], pos] = i
+        dest = over_rows + q0
+        Vo, Io = self._padded(dest, self.cap)
+        best_v, best_i = _smallest(torch.cat([Vo, Vn], dim=1), torch.cat([Io, In], dim=1), k)
+        self.V[dest, :k] = best_v
+        self.Ind[dest, :k] = best_i
+        self.count[dest] = k
+        self.thresh[dest] = torch.minimum(self.thresh[dest], best_v[:, k - 1])
+        keep = ~mine
+        return rows[keep], index[keep], values[keep]
+
+    def best(self, q0, q1):
+        """Indices of the k best candidates of queries q0..q1, by (score, index),
+        and whether each query holds at least k candidates."""
+        count = self.count[q0:q1]
+        width = min(self.cap, max(int(count.max()), self.k) + 1)
+        _, index = _smallest(*self._padded(slice(q0, q1), width), self.k)
+        return index.to(torch.int64), count >= self.k
+
+
+def _kth_minimum(minima, j):
+    """j-th smallest group minimum of each row."""
+    return torch.topk(minima, j, dim=1, largest=False, sorted=True).values[:, -1]
+
+
+def _row_candidates(F, thresh):
+    """Entries of each row of tile ``F`` at or below its threshold.
+
+    Returns ``(rows, columns, values)``, rows ascending.
+    """
+    n, w = F.shape
+    if w % _GROUP:
+        idx = torch.nonzero(F <= thresh.unsqueeze(1))
+        r, c = idx[:, 0], idx[:, 1]
+        return r, c, F[r, c]
+    G = w // _GROUP
+    minima = F.view(n, _GROUP, G).amin(dim=1)
+    hit = torch.nonzero((minima <= thresh.unsqueeze(1)).view(-1)).flatten()
+    hr = torch.div(hit, G, rounding_mode="floor")
+    # Flat positions of the _GROUP members (columns g, g + G, ...) of each hit group.
+    flat = ((hit + hr * (w - G)).unsqueeze(1) + _STEPS[G]).view(-1)
+    vals = F.view(-1).index_select(0, flat)
+    below = vals.view(-1, _GROUP) <= thresh.index_select(0, hr).unsqueeze(1)
+    keep = torch.nonzero(below.view(-1)).flatten()
+    flat = flat.index_select(0, keep)
+    r = torch.div(flat, w, rounding_mode="floor")
+    return r, flat - r * w, vals.index_select(0, keep)
+
+
+def _col_candidates(F, thresh, sample_rank=None):
+    """Entries of each column of tile ``F`` at or below its threshold.
+
+    Returns ``(columns, rows, values, thresh)``, columns ascending.  With
+    ``sample_rank`` j, each column's threshold is first set to its j-th
+    smallest group minimum.
+    """
+    n, w = F.shape
+    if n % _GROUP:
+        idx = torch.nonzero((F <= thresh.unsqueeze(0)).T)
+        c, r = idx[:, 0], idx[:, 1]
+        return c, r, F[r, c], thresh
+    G = n // _GROUP
+    minima = F.view(_GROUP, G, w).amin(dim=0).T.contiguous()  # (w, G)
+    if sample_rank is not None:
+        thresh = _kth_minimum(minima, sample_rank)
+    hit = torch.nonzero((minima <= thresh.unsqueeze(1)).view(-1)).flatten()
+    hc = torch.div(hit, G, rounding_mode="floor")
+    # Flat positions of the _GROUP members (rows g, g + G, ...) of each hit group.
+    flat = (((hit - hc * G) * w + hc).unsqueeze(1) + _STEPS[G] * w).view(-1)
+    vals = F.view(-1).index_select(0, flat)
+    below = vals.view(-1, _GROUP) <= thresh.index_select(0, hc).unsqueeze(1)
+    keep = torch.nonzero(below.view(-1)).flatten()
+    flat = flat.index_select(0, keep)
+    r = torch.div(flat, w, rounding_mode="floor")
+    return flat - r * w, r, vals.index_select(0, keep), thresh
+
+
+class _Steps(dict):
+    """``_STEPS[G]``: the offsets ``G * arange(_GROUP)``, cached."""
+
+    def __missing__(self, G):
+        self[G] = value = G * torch.arange(_GROUP)
+        return value
+
+
+_STEPS = _Steps()
+
+
+def _iter_loo_knn(X, k, metric, plan, memory_budget):
+    """Yield ``(rows, indices)``: the k nearest other rows of the rows ``rows`` of ``X``.
+
+    ``X`` is a validated float array and ``plan`` comes from
+    :func:`_loo_plan`.  Neighbours are ordered by (score, index); every row
+    is a query exactly once, in blocks.
+    """
+    tile, m, cap, j = plan
+    dtype = torch.float64 if X.dtype == np.float64 else torch.float32
+    n = X.shape[0]
+    # A fixed random order makes the first m rows a uniform sample.
+    perm = np.random.RandomState(0).permutation(n)
+    orig = torch.as_tensor(perm.astype(np.int32))
+    left, right = _augmented(X[perm], metric, dtype)
+    store = _Store(n, k, cap, dtype)
+
+    def finish(q0, q1):
+        index, complete = store.best(q0, q1)
+        if not bool(complete.all()):
+            # Thresholds below the k-th score: search those queries again.
+            redo = torch.nonzero(~complete).flatten()
+            rows = perm[q0 + redo.numpy()]
+            again = [ind for _, _, _, ind in _iter_knn(
+                X[rows], X, k, metric=metric, memory_budget=memory_budget,
+                self_index=rows, return_distance=False)]
+            index[redo] = torch.cat(again).to(index.device)
+        return perm[q0:q1], index
+
+    with torch.no_grad():
+        # Phase 1: the sample's own square, then its stripe against the other rows.
+        S = torch.mm(left[:m], right[:m].T)
+        S.fill_diagonal_(torch.inf)
+        store.thresh[:m] = _kth_minimum(S.view(m, _GROUP, m // _GROUP).amin(dim=1), j)
+        rows, cols, vals = _row_candidates(S, store.thresh[:m])
+        store.add(0, m, rows, orig.index_select(0, cols), vals)
+        del S
+        buf = torch.empty(m * tile, dtype=dtype)
+        for c0 in range(m, n, tile):
+            c1 = min(c0 + tile, n)
+            F = torch.mm(left[:m], right[c0:c1].T, out=buf[: m * (c1 - c0)].view(m, c1 - c0))
+            rows, cols, vals = _row_candidates(F, store.thresh[:m])
+            store.add(0, m, rows, orig.index_select(0, cols + c0), vals)
+            cols, rows, vals, thresh = _col_candidates(F, None, sample_rank=j)
+            store.thresh[c0:c1] = thresh
+            store.add(c0, c1 - c0, cols, orig.index_select(0, rows), vals)
+        yield finish(0, m)
+        # Phase 2: the upper block triangle of the other rows.
+        for a0 in range(m, n, tile):
+            a1 = min(a0 + tile, n)
+            La = left[a0:a1]
+            for b0 in range(a0, n, tile):
+                b1 = min(b0 + tile, n)
+                F = torch.mm(La, right[b0:b1].T,
+                             out=buf[: (a1 - a0) * (b1 - b0)].view(a1 - a0, b1 - b0))
+                if a0 == b0:
+                    F.fill_diagonal_(torch.inf)
+                rows, cols, vals = _row_candidates(F, store.thresh[a0:a1])
+                store.add(a0, a1 - a0, rows, orig.index_select(0, cols + b0), vals)
+                if b0 > a0:
+                    cols, rows, vals, _ = _col_candidates(F, store.thresh[b0:b1])
+                    store.add(b0, b1 - b0, cols, orig.index_select(0, rows + a0), vals)
+            yield finish(a0, a1)
