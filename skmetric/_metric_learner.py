@@ -13,11 +13,10 @@ from ._export import TorchExportMixin
 from ._training import (
     OPTIMIZERS,
     TRAINING_PARAMETER_CONSTRAINTS,
-    CollapsedEmbeddingWarning,
     StartingModelKeptWarning,
     guarded_fit,
 )
-from ._training._class_folds import StopAtEpoch, choose_epoch, class_folds, mean_curve
+from ._training._class_folds import StopAtEpoch, choose_epoch, fold_curve, fold_plan
 from .utils._validation import (
     Interval,
     StrOptions,
@@ -497,34 +496,26 @@ class MetricLearner(
         folds' epochs, or ``(None, [])`` when no two folds leave 2 classes to
         train.
         """
-        classes = np.unique(y_enc)
-        n_valid = max(self._min_valid_classes,
-                      int(round(self.validation_fraction * classes.size)))
-        if classes.size - n_valid < 2 or -(-classes.size // n_valid) < 2:
+        plan = fold_plan(np.unique(y_enc).size, self.validation_fraction, 2,
+                         _MAX_CLASS_FOLDS, min_valid=self._min_valid_classes)
+        if plan is None:
             return None, []
-        curves = []
-        for held in class_folds(classes, n_valid, _MAX_CLASS_FOLDS, rng):
-            is_valid = np.isin(y_enc, held)
-            train_idx, valid_idx = np.flatnonzero(~is_valid), np.flatnonzero(is_valid)
+
+        def fit_fold(train_idx, valid_idx, seed):
             train_classes, y_train = np.unique(y_enc[train_idx], return_inverse=True)
-            seed = int(rng.randint(np.iinfo(np.int32).max))
             module, loss, miner, _ = self._build_blocks(X[train_idx], train_classes.size, seed)
             self._check_class_counts(y_train, train_classes, loss, miner)
             settings = _auto_training_settings(self, train_idx.size)
-            valid_kwargs = self._recall_valid_kwargs(X, y_enc, train_idx, valid_idx, rng)
-            with warnings.catch_warnings():
-                # a fold keeping epoch 0 is a result here, not news for the user
-                warnings.simplefilter("ignore", StartingModelKeptWarning)
-                warnings.simplefilter("ignore", CollapsedEmbeddingWarning)
-                self._train_embedding(
-                    module, loss, miner, X[train_idx], y_train, seed=seed,
-                    normalize=self._resolve_normalize(loss, by_classes=True),
-                    samples_per_class=self._batch_samples_per_class(loss, miner, settings),
-                    settings=settings,
-                    **valid_kwargs,
-                )
-            curves.append([row["valid_score"] for row in self.history_])
-        return mean_curve(curves), [len(c) - 1 for c in curves]
+            self._train_embedding(
+                module, loss, miner, X[train_idx], y_train, seed=seed,
+                normalize=self._resolve_normalize(loss, by_classes=True),
+                samples_per_class=self._batch_samples_per_class(loss, miner, settings),
+                settings=settings,
+                **self._recall_valid_kwargs(X, y_enc, train_idx, valid_idx, rng),
+            )
+            return self.history_
+
+        return fold_curve(y_enc, plan[0], _MAX_CLASS_FOLDS, rng, fit_fold)
 
     def _fit_class_folds(self, f):
         """``validation_split="class_folds"``: choose the epochs on rotating

@@ -17,14 +17,13 @@ from torch import nn
 from ._embedding import EmbeddingLearnerMixin
 from ._export import TorchExportMixin
 from ._training import TRAINING_PARAMETER_CONSTRAINTS, guarded_fit
-from ._training._callbacks import CollapsedEmbeddingWarning, StartingModelKeptWarning
+from ._training._callbacks import StartingModelKeptWarning
 from ._training._class_folds import (
     ReplayScore,
     StopAtEpoch,
     choose_epoch,
-    class_folds,
+    fold_curve,
     fold_plan,
-    mean_curve,
 )
 from ._training._sampler import EpisodicBatchSampler
 from .distances import prototype_distances
@@ -636,28 +635,22 @@ class ProtoClassifier(
                 stacklevel=3,
             )
             return None, []
-        curves = []
-        for held in class_folds(classes, n_valid, _MAX_CLASS_FOLDS, rng):
-            is_valid = np.isin(y_enc, held)
-            train_idx, valid_idx = np.flatnonzero(~is_valid), np.flatnonzero(is_valid)
+
+        def fit_fold(train_idx, valid_idx, seed):
             train_classes, y_train = np.unique(y_enc[train_idx], return_inverse=True)
-            seed = int(rng.randint(np.iinfo(np.int32).max))
             module, loss, _, _ = self._build_blocks(X[train_idx], train_classes.size, seed)
             train_kwargs = self._train_kwargs(
                 loss, y_enc, train_idx, valid_idx, y_train, train_classes
             )
-            with warnings.catch_warnings():
-                # a fold keeping epoch 0 is a result here, not news for the user
-                warnings.simplefilter("ignore", StartingModelKeptWarning)
-                warnings.simplefilter("ignore", CollapsedEmbeddingWarning)
-                self._train_embedding(
-                    module, loss, None, X[train_idx], y_train, seed=seed,
-                    normalize=self._resolve_normalize(loss),
-                    **train_kwargs,
-                    **self._class_valid_kwargs(X, y_enc, valid_idx, rng),
-                )
-            curves.append([row["valid_score"] for row in self.history_])
-        return mean_curve(curves), [len(c) - 1 for c in curves]
+            self._train_embedding(
+                module, loss, None, X[train_idx], y_train, seed=seed,
+                normalize=self._resolve_normalize(loss),
+                **train_kwargs,
+                **self._class_valid_kwargs(X, y_enc, valid_idx, rng),
+            )
+            return self.history_
+
+        return fold_curve(y_enc, n_valid, _MAX_CLASS_FOLDS, rng, fit_fold)
 
     @guarded_fit
     @_fit_context(prefer_skip_nested_validation=True)

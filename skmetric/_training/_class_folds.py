@@ -14,26 +14,28 @@ Helpers of the one fit loop; the estimator owns the fits.
 """
 
 import math
+import warnings
 
 import numpy as np
 from skorch.callbacks import Callback
 
-from ._callbacks import StopTraining
+from ._callbacks import CollapsedEmbeddingWarning, StartingModelKeptWarning, StopTraining
 
 __all__ = [
-    "class_folds", "fold_plan", "mean_curve", "choose_epoch", "ReplayScore", "StopAtEpoch",
+    "class_folds", "fold_curve", "fold_plan", "mean_curve", "choose_epoch", "ReplayScore",
+    "StopAtEpoch",
 ]
 
 
-def fold_plan(n_classes, fraction, min_folds, max_folds):
+def fold_plan(n_classes, fraction, min_folds, max_folds, min_valid=2):
     """``(n_valid, n_folds)`` of :func:`class_folds` for ``n_classes`` classes.
 
-    Each fold holds out ``n_valid = max(2, round(fraction * n_classes))``
+    Each fold holds out ``n_valid = max(min_valid, round(fraction * n_classes))``
     classes and there are ``min(ceil(n_classes / n_valid), max_folds)``
     folds.  ``None`` when the folds are not evidence enough: fewer than
     ``min_folds`` folds, or fewer than 2 classes left to train on in a fold.
     """
-    n_valid = max(2, int(round(fraction * n_classes)))
+    n_valid = max(min_valid, int(round(fraction * n_classes)))
     n_folds = min(-(-n_classes // n_valid), max_folds)
     if n_classes - n_valid < 2 or n_folds < min_folds:
         return None
@@ -53,6 +55,31 @@ def class_folds(classes, n_valid, max_folds, rng):
     order = classes[rng.permutation(n)]
     n_folds = min(math.ceil(n / n_valid), max_folds)
     return [np.sort(order[(np.arange(n_valid) + i * n_valid) % n]) for i in range(n_folds)]
+
+
+def fold_curve(y, n_valid, max_folds, rng, fit_fold):
+    """Mean validation curve of one fit per fold of held-out classes.
+
+    For each fold of :func:`class_folds` over the classes of ``y``, draws a
+    seed from ``rng`` and calls ``fit_fold(train_idx, valid_idx, seed)``,
+    which trains a fresh embedding on the rows ``train_idx`` through the fit
+    loop, validating on the held-out rows ``valid_idx``, and returns its
+    ``history_``.  A fold keeping its starting embedding or collapsing is a
+    result here, not news for the user: those warnings are silenced.
+    Returns the epoch-by-epoch :func:`mean_curve` of the folds'
+    ``valid_score`` and the folds' numbers of epochs.
+    """
+    curves = []
+    for held in class_folds(np.unique(y), n_valid, max_folds, rng):
+        is_valid = np.isin(y, held)
+        train_idx, valid_idx = np.flatnonzero(~is_valid), np.flatnonzero(is_valid)
+        seed = int(rng.randint(np.iinfo(np.int32).max))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", StartingModelKeptWarning)
+            warnings.simplefilter("ignore", CollapsedEmbeddingWarning)
+            history = fit_fold(train_idx, valid_idx, seed)
+        curves.append([row["valid_score"] for row in history])
+    return mean_curve(curves), [len(c) - 1 for c in curves]
 
 
 def mean_curve(curves):
