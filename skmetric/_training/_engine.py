@@ -107,20 +107,26 @@ AUTO_PASSES = 100
 AUTO_MIN_STEPS = 50
 AUTO_MAX_STEPS = 3000
 AUTO_STEPS_PER_EPOCH = 10
+# An estimator may pass its own ``(passes, skip_batches)`` as the setting
+# ``auto_budget``: the budget is then ``passes * (n_samples / batch_size -
+# skip_batches)`` steps, clipped as above (MetricLearner's closed-set default:
+# 200 passes' worth of the rows beyond the first batch, so data that fits in
+# one or two batches keeps the floor of AUTO_MIN_STEPS).
 
 
-def auto_epochs(n_samples, batch_size, batches_per_pass):
+def auto_epochs(n_samples, batch_size, batches_per_pass, passes=AUTO_PASSES, skip_batches=0):
     """``(n_epochs, min_batches)`` of ``max_epochs="auto"``.
 
     ``batches_per_pass`` is the sampler's number of batches in one pass over
     the ``n_samples`` training rows; ``min_batches`` its minimum number of
     batches per epoch.  ``n_epochs`` epochs of ``max(batches_per_pass,
     min_batches)`` (whole passes) steps come closest to the step budget
-    ``clip(AUTO_PASSES * n_samples / batch_size, AUTO_MIN_STEPS,
+    ``clip(passes * (n_samples / batch_size - skip_batches), AUTO_MIN_STEPS,
     AUTO_MAX_STEPS)``; at least one epoch.
     """
     batches_per_pass = max(1, int(batches_per_pass))
-    budget = min(max(AUTO_PASSES * n_samples / batch_size, AUTO_MIN_STEPS), AUTO_MAX_STEPS)
+    budget = passes * (n_samples / batch_size - skip_batches)
+    budget = min(max(budget, AUTO_MIN_STEPS), AUTO_MAX_STEPS)
     per_pass = -(-AUTO_STEPS_PER_EPOCH // batches_per_pass)
     return max(1, round(budget / (per_pass * batches_per_pass))), AUTO_STEPS_PER_EPOCH
 
@@ -684,7 +690,8 @@ class TorchTrainingMixin:
             )
         n_epochs = cfg.max_epochs if max_epochs is None else max_epochs
         if isinstance(n_epochs, str):  # "auto": a budget of optimisation steps
-            n_epochs, min_batches = auto_epochs(X_t.shape[0], cfg.batch_size, len(sampler))
+            n_epochs, min_batches = auto_epochs(X_t.shape[0], cfg.batch_size, len(sampler),
+                                                *(settings or {}).get("auto_budget", ()))
             sampler.min_batches = min_batches
 
         optimizer = cfg.optimizer
