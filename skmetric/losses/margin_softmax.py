@@ -347,7 +347,13 @@ class BaseMarginSoftmaxLoss(BaseProxyLoss):
 
     def compute_loss(self, embeddings, labels, indices_tuple):
         self._check_sizes(embeddings, labels)
-        fused = None if self.label_smoothing else self.fused_head(embeddings, labels)
+        fused = None
+        # the one-node path computes in the embeddings' dtype: not under
+        # autocast, nor with class vectors of another dtype
+        if not (self.label_smoothing or torch.is_autocast_enabled(embeddings.device.type)):
+            fused = self.fused_head(embeddings, labels)
+        if fused is not None and fused[0].dtype != embeddings.dtype:
+            fused = None
         if fused is not None:
             vectors, head = fused
             if indices_tuple is None and self.reducer is None:
