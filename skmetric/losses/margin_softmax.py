@@ -350,7 +350,9 @@ class BaseMarginSoftmaxLoss(BaseProxyLoss):
         fused = None
         # the one-node path computes in the embeddings' dtype: not under
         # autocast, nor with class vectors of another dtype
-        if not (self.label_smoothing or torch.is_autocast_enabled(embeddings.device.type)):
+        device_type = embeddings.device.type
+        if not (self.label_smoothing or (torch.amp.is_autocast_available(device_type)
+                                         and torch.is_autocast_enabled(device_type))):
             fused = self.fused_head(embeddings, labels)
         if fused is not None and fused[0].dtype != embeddings.dtype:
             fused = None
