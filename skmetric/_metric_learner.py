@@ -253,7 +253,8 @@ class MetricLearner(
         samples of every class, or whole classes (at least 1, leaving at
         least 2 to train; with only 2 classes nothing can be held out: the
         starting embedding is kept untrained and a ``UserWarning`` says so).
-        Choose ``"classes"`` for open-set
+        Hold out classes (``"class_folds"``, or the cheaper and noisier
+        ``"classes"``) for open-set
         retrieval, where queries come from classes never seen in training:
         the score then measures how the embedding generalises to new
         classes, and because the default network starts at the raw
