@@ -16,7 +16,7 @@ from ._training import (
     StartingModelKeptWarning,
     guarded_fit,
 )
-from ._training._class_folds import StopAtEpoch, choose_epoch, fold_curve, fold_plan
+from ._training._class_folds import MAX_FOLDS, StopAtEpoch, choose_epoch, fold_curve, fold_plan
 from .utils._validation import (
     Interval,
     StrOptions,
@@ -65,10 +65,9 @@ def _is_open_set(est):
             and est.validation_fraction is not None)
 
 
-# validation_split="class_folds": most folds (fits before the final one), and
-# the fold-mean Recall@1 closer than this to the best that counts as the best
-# (the latest such epoch is trained: the final fit sees every class)
-_MAX_CLASS_FOLDS = 5
+# validation_split="class_folds": the fold-mean Recall@1 closer than this to
+# the best that counts as the best (the latest such epoch is trained: the
+# final fit sees every class)
 _FOLD_EPOCH_TOLERANCE = 0.0
 
 
@@ -501,7 +500,7 @@ class MetricLearner(
         """Mean held-out-classes Recall@1 curve over rotating class folds.
 
         Each fold holds out ``max(1, round(validation_fraction * n_classes))``
-        classes (:func:`class_folds`: at most ``_MAX_CLASS_FOLDS`` folds, no
+        classes (:func:`class_folds`: at most ``MAX_FOLDS`` folds, no
         class held out twice), trains a fresh embedding on the others through
         the fit loop, with early stopping (``patience``) on the held-out
         classes, and records its validation score per epoch.  Returns the
@@ -510,7 +509,7 @@ class MetricLearner(
         train.
         """
         plan = fold_plan(np.unique(y_enc).size, self.validation_fraction, 2,
-                         _MAX_CLASS_FOLDS, min_valid=self._min_valid_classes)
+                         MAX_FOLDS, min_valid=self._min_valid_classes)
         if plan is None:
             return None, []
 
@@ -528,7 +527,7 @@ class MetricLearner(
             )
             return self.history_
 
-        return fold_curve(y_enc, plan[0], _MAX_CLASS_FOLDS, rng, fit_fold)
+        return fold_curve(y_enc, plan[0], MAX_FOLDS, rng, fit_fold)
 
     def _fit_class_folds(self, f):
         """``validation_split="class_folds"``: choose the epochs on rotating

@@ -19,6 +19,7 @@ from ._export import TorchExportMixin
 from ._training import TRAINING_PARAMETER_CONSTRAINTS, guarded_fit
 from ._training._callbacks import StartingModelKeptWarning
 from ._training._class_folds import (
+    MAX_FOLDS,
     ReplayScore,
     StopAtEpoch,
     choose_epoch,
@@ -43,9 +44,8 @@ __all__ = ["ProtoClassifier"]
 _N_VALID_DRAWS = 10
 # training samples whose prototypes the held-out-samples validation score uses
 _MAX_VALID_REFERENCE = 20_000
-# most folds (fits) of validation_split="class_folds", and the fewest that
-# are evidence enough to train for classes never seen
-_MAX_CLASS_FOLDS = 5
+# the fewest folds of validation_split="class_folds" that are evidence
+# enough to train for classes never seen (the most: MAX_FOLDS)
 _MIN_CLASS_FOLDS = 3
 # fold-mean validation scores closer than this to the best count as the best
 _EPOCH_TOLERANCE = 0.02
@@ -576,7 +576,7 @@ class ProtoClassifier(
         if self.validation_fraction is None:
             return "classes"  # nothing is held out either way
         plan = fold_plan(np.unique(y_enc).size, self.validation_fraction,
-                         _MIN_CLASS_FOLDS, _MAX_CLASS_FOLDS)
+                         _MIN_CLASS_FOLDS, MAX_FOLDS)
         return "classes" if plan is None else "class_folds"
 
     def _split_validation(self, y, rng, *, by="samples", min_train=2, min_valid=2):
@@ -623,7 +623,7 @@ class ProtoClassifier(
         classes = np.unique(y_enc)
         n_valid = max(2, int(round(self.validation_fraction * classes.size)))
         if fold_plan(classes.size, self.validation_fraction,
-                     _MIN_CLASS_FOLDS, _MAX_CLASS_FOLDS) is None:
+                     _MIN_CLASS_FOLDS, MAX_FOLDS) is None:
             warnings.warn(
                 f"{type(self).__name__}: `validation_split`='class_folds' needs "
                 f"{_MIN_CLASS_FOLDS} folds of {n_valid} held-out classes, each leaving "
@@ -650,7 +650,7 @@ class ProtoClassifier(
             )
             return self.history_
 
-        return fold_curve(y_enc, n_valid, _MAX_CLASS_FOLDS, rng, fit_fold)
+        return fold_curve(y_enc, n_valid, MAX_FOLDS, rng, fit_fold)
 
     @guarded_fit
     @_fit_context(prefer_skip_nested_validation=True)

@@ -22,9 +22,13 @@ from skorch.callbacks import Callback
 from ._callbacks import CollapsedEmbeddingWarning, StartingModelKeptWarning, StopTraining
 
 __all__ = [
-    "class_folds", "fold_curve", "fold_plan", "mean_curve", "choose_epoch", "ReplayScore",
+    "MAX_FOLDS", "class_folds", "fold_curve", "fold_plan", "mean_curve", "choose_epoch", "ReplayScore",
     "StopAtEpoch",
 ]
+
+
+#: Most folds (fits before the final one) of a class-fold validation.
+MAX_FOLDS = 5
 
 
 def fold_plan(n_classes, fraction, min_folds, max_folds, min_valid=2):
