@@ -95,14 +95,38 @@ def _augmented(X, metric, dtype):
     return torch.cat([T, sq, one], dim=1), torch.cat([-2 * T, one, sq], dim=1)
 
 
+def _keys(V, Ind):
+    """int64 keys of float32 scores ``V`` and int32 indices ``Ind`` whose order
+    is the order by (score, index): the score's bits, flipped so that their
+    signed order is the float order, above the index."""
+    b = (V + 0.0).view(torch.int32).to(torch.int64)  # + 0.0: -0.0 becomes 0.0
+    b = torch.where(b < 0, b ^ 0x7FFFFFFF, b)
+    return (b << 32) | Ind.to(torch.int64)
+
+
+def _unkey(keys):
+    """Scores (float32) and indices (int32) of :func:`_keys`'s keys."""
+    b = keys >> 32
+    b = torch.where(b < 0, b ^ 0x7FFFFFFF, b).to(torch.int32)
+    return b.view(torch.float32), (keys & 0xFFFFFFFF).to(torch.int32)
+
+
 def _smallest(V, Ind, k):
     """The k smallest entries of each row by (value, index), sorted.
 
     ``V`` holds the scores (``inf`` in empty slots), ``Ind`` the reference
-    indices (a sentinel larger than every index in empty slots).  Rows whose
-    top k + 1 holds equal values are redone by a sort on the index then a
-    stable sort on the value.
+    indices (a sentinel larger than every index in empty slots).  Float32
+    scores are packed with their index into one int64 key and selected by
+    numpy (a partition, then a sort of k per row: no ties to redo).
+    Otherwise rows whose top k + 1 holds equal values are redone by a sort
+    on the index then a stable sort on the value.
     """
+    if V.dtype == torch.float32:
+        keys = _keys(V, Ind).numpy()
+        if keys.shape[1] > k:
+            keys = np.partition(keys, k - 1, axis=1)[:, :k]
+        keys = np.sort(keys, axis=1)
+        return _unkey(torch.from_numpy(keys))
     values, pos = torch.topk(V, k + 1, dim=1, largest=False, sorted=True)
     index = torch.gather(Ind, 1, pos)
     tied = (values[:, 1:] == values[:, :-1]).any(dim=1)
@@ -184,6 +208,11 @@ class _Store:
         keep = ~mine
         return rows[keep], index[keep], values[keep]
 
+    def reorder(self, q0, q1, order):
+        """Move query ``q0 + order[i]`` to row ``q0 + i`` (``order`` covers q0..q1)."""
+        for a in (self.V, self.Ind, self.count, self.thresh):
+            a[q0:q1] = a[q0:q1].index_select(0, order)
+
     def best(self, q0, q1):
         """Indices of the k best candidates of queries q0..q1, by (score, index),
         and whether each query holds at least k candidates."""
@@ -195,7 +224,7 @@ class _Store:
 
 def _kth_minimum(minima, j):
     """j-th smallest group minimum of each row."""
-    return torch.topk(minima, j, dim=1, largest=False, sorted=True).values[:, -1]
+    return torch.from_numpy(np.partition(minima.numpy(), j - 1, axis=1)[:, j - 1].copy())
 
 
 def _row_candidates(F, thresh):
@@ -250,6 +279,71 @@ def _col_candidates(F, thresh, sample_rank=None):
     return flat - r * w, r, vals.index_select(0, keep), thresh
 
 
+def _both_candidates(F, row_thresh, col_thresh=None, sample_rank=None):
+    """Entries of tile ``F`` at or below their row's threshold, and those at
+    or below their column's threshold, from one pass over the tile.
+
+    The pass takes the minima of the column groups (rows ``g, g + G, ...``):
+    a group holds a row candidate only if its minimum is at or below the
+    largest threshold of its rows, and a column candidate only if it is at
+    or below its column's threshold; the members of the groups that pass
+    either test are gathered once and compared with both thresholds.
+    With ``sample_rank`` j, each column's threshold is first set to its j-th
+    smallest group minimum.
+
+    Returns ``(rows, columns, values)`` of the row candidates, rows
+    ascending, ``(columns, rows, values)`` of the column candidates,
+    columns ascending, and the column thresholds.
+    """
+    n, w = F.shape
+    if n % _GROUP:
+        row_part = _row_candidates(F, row_thresh)
+        cols, rows, vals, col_thresh = _col_candidates(F, col_thresh, sample_rank)
+        return row_part, (cols, rows, vals), col_thresh
+    G = n // _GROUP
+    minima = F.view(_GROUP, G, w).amin(dim=0)  # (G, w)
+    if sample_rank is not None:
+        col_thresh = _kth_minimum(minima.T.contiguous(), sample_rank)
+    by_group = row_thresh.view(_GROUP, G)  # by_group[i, g]: threshold of row i * G + g
+    bound = torch.maximum(by_group.amax(dim=0).unsqueeze(1), col_thresh.unsqueeze(0))
+    hit = torch.nonzero((minima <= bound).view(-1)).flatten()  # g * w + c
+    hg = torch.div(hit, w, rounding_mode="floor")
+    hc = hit - hg * w
+    # Members i = 0.._GROUP-1 of each hit group, member-major: F[i * G + g, c].
+    flat = (hit.unsqueeze(0) + (_STEPS[G] * w).unsqueeze(1)).view(-1)
+    vals = F.view(-1).index_select(0, flat).view(_GROUP, -1)
+    n_hit = len(hit)
+    # Row candidates: member-major order is ascending rows i * G + g.
+    keep = torch.nonzero((vals <= by_group.index_select(1, hg)).view(-1)).flatten()
+    member = torch.div(keep, n_hit, rounding_mode="floor")
+    k_hit = keep - member * n_hit
+    rows = member * G + hg.index_select(0, k_hit)
+    row_part = rows, hc.index_select(0, k_hit), vals.view(-1).index_select(0, keep)
+    # Column candidates, sorted by column (stable, so rows stay ascending).
+    keep = torch.nonzero((vals <= col_thresh.index_select(0, hc).unsqueeze(0)).view(-1)).flatten()
+    member = torch.div(keep, n_hit, rounding_mode="floor")
+    k_hit = keep - member * n_hit
+    cols = hc.index_select(0, k_hit)
+    order = torch.from_numpy(np.argsort(cols.numpy().astype(np.int16 if w < 2**15 else np.int64),
+                                        kind="stable"))
+    cols = cols.index_select(0, order)
+    rows = (member * G + hg.index_select(0, k_hit)).index_select(0, order)
+    col_part = cols, rows, vals.view(-1).index_select(0, keep.index_select(0, order))
+    return row_part, col_part, col_thresh
+
+
+def _threshold_order(thresh, tile):
+    """Order of rows that sorts them by threshold and, within each full block
+    of ``tile`` rows, gives each column group (rows ``g, g + G, ...``) eight
+    consecutive thresholds."""
+    order = torch.argsort(thresh, stable=True)
+    if tile % _GROUP == 0:
+        full = len(order) // tile * tile
+        blocks = order[:full].view(-1, tile // _GROUP, _GROUP).transpose(1, 2)
+        order[:full] = blocks.reshape(-1)
+    return order
+
+
 class _Steps(dict):
     """``_STEPS[G]``: the offsets ``G * arange(_GROUP)``, cached."""
 
@@ -289,6 +383,16 @@ def _iter_loo_knn(X, k, metric, plan, memory_budget):
             index[redo] = torch.cat(again).to(index.device)
         return perm[q0:q1], index
 
+    def reorder(q0, q1, block):
+        # Rows of similar thresholds share the column groups of the tiles
+        # (the row test of a group uses the largest threshold of its rows).
+        new = _threshold_order(store.thresh[q0:q1], block)
+        sub = new + q0
+        left[q0:q1], right[q0:q1] = left[sub], right[sub]
+        perm[q0:q1] = perm[q0:q1][new.numpy()]
+        orig[q0:q1] = orig[sub]
+        store.reorder(q0, q1, new)
+
     with torch.no_grad():
         # Phase 1: the sample's own square, then its stripe against the other rows.
         S = torch.mm(left[:m], right[:m].T)
@@ -297,16 +401,19 @@ def _iter_loo_knn(X, k, metric, plan, memory_budget):
         rows, cols, vals = _row_candidates(S, store.thresh[:m])
         store.add(0, m, rows, orig.index_select(0, cols), vals)
         del S
+        reorder(0, m, m)
         buf = torch.empty(m * tile, dtype=dtype)
         for c0 in range(m, n, tile):
             c1 = min(c0 + tile, n)
             F = torch.mm(left[:m], right[c0:c1].T, out=buf[: m * (c1 - c0)].view(m, c1 - c0))
-            rows, cols, vals = _row_candidates(F, store.thresh[:m])
+            (rows, cols, vals), (cols2, rows2, vals2), thresh = _both_candidates(
+                F, store.thresh[:m], sample_rank=j)
             store.add(0, m, rows, orig.index_select(0, cols + c0), vals)
-            cols, rows, vals, thresh = _col_candidates(F, None, sample_rank=j)
+            cols, rows, vals = cols2, rows2, vals2
             store.thresh[c0:c1] = thresh
             store.add(c0, c1 - c0, cols, orig.index_select(0, rows), vals)
         yield finish(0, m)
+        reorder(m, n, tile)
         # Phase 2: the upper block triangle of the other rows.
         for a0 in range(m, n, tile):
             a1 = min(a0 + tile, n)
@@ -317,9 +424,11 @@ def _iter_loo_knn(X, k, metric, plan, memory_budget):
                              out=buf[: (a1 - a0) * (b1 - b0)].view(a1 - a0, b1 - b0))
                 if a0 == b0:
                     F.fill_diagonal_(torch.inf)
-                rows, cols, vals = _row_candidates(F, store.thresh[a0:a1])
+                    rows, cols, vals = _row_candidates(F, store.thresh[a0:a1])
+                    store.add(a0, a1 - a0, rows, orig.index_select(0, cols + b0), vals)
+                    continue
+                (rows, cols, vals), (cols2, rows2, vals2), _ = _both_candidates(
+                    F, store.thresh[a0:a1], store.thresh[b0:b1])
                 store.add(a0, a1 - a0, rows, orig.index_select(0, cols + b0), vals)
-                if b0 > a0:
-                    cols, rows, vals, _ = _col_candidates(F, store.thresh[b0:b1])
-                    store.add(b0, b1 - b0, cols, orig.index_select(0, rows + a0), vals)
+                store.add(b0, b1 - b0, cols2, orig.index_select(0, rows2 + a0), vals2)
             yield finish(a0, a1)
