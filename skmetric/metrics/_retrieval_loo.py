@@ -70,6 +70,8 @@ def _loo_plan(n, k, itemsize, memory_budget):
     score matrix fit the memory budget.
     """
     tile = _TILE
+    if tile % _GROUP:
+        return None
     samples = [_LARGE_SAMPLE, _SAMPLE] if n >= _LARGE_FROM else [_SAMPLE]
     for m in samples:
         if n < m + 2 * tile or n >= 2**31 - 1:
@@ -99,49 +101,34 @@ def _keys(V, Ind):
     """int64 keys of float32 scores ``V`` and int32 indices ``Ind`` whose order
     is the order by (score, index): the score's bits, flipped so that their
     signed order is the float order, above the index."""
-    b = (V + 0.0).view(torch.int32).to(torch.int64)  # + 0.0: -0.0 becomes 0.0
-    b = torch.where(b < 0, b ^ 0x7FFFFFFF, b)
-    return (b << 32) | Ind.to(torch.int64)
+    b = (V + np.float32(0.0)).view(np.int32).astype(np.int64)  # + 0: -0.0 becomes 0.0
+    b = np.where(b < 0, b ^ 0x7FFFFFFF, b)
+    return (b << 32) | Ind.astype(np.int64)
 
 
 def _unkey(keys):
     """Scores (float32) and indices (int32) of :func:`_keys`'s keys."""
     b = keys >> 32
-    b = torch.where(b < 0, b ^ 0x7FFFFFFF, b).to(torch.int32)
-    return b.view(torch.float32), (keys & 0xFFFFFFFF).to(torch.int32)
+    b = np.where(b < 0, b ^ 0x7FFFFFFF, b).astype(np.int32)
+    return b.view(np.float32), (keys & 0xFFFFFFFF).astype(np.int32)
 
 
 def _smallest(V, Ind, k):
     """The k smallest entries of each row by (value, index), sorted.
 
     ``V`` holds the scores (``inf`` in empty slots), ``Ind`` the reference
-    indices (a sentinel larger than every index in empty slots).  Float32
-    scores are packed with their index into one int64 key and selected by
-    numpy (a partition, then a sort of k per row: no ties to redo).
-    Otherwise rows whose top k + 1 holds equal values are redone by a sort
-    on the index then a stable sort on the value.
+    indices (a sentinel larger than every index in empty slots), both
+    numpy arrays with at least k columns.  Float32 scores are packed with
+    their index into one int64 key (a partition, then a sort of k keys per
+    row); float64 rows are sorted by (value, index).
     """
-    if V.dtype == torch.float32:
-        keys = _keys(V, Ind).numpy()
+    if V.dtype == np.float32:
+        keys = _keys(V, Ind)
         if keys.shape[1] > k:
             keys = np.partition(keys, k - 1, axis=1)[:, :k]
-        keys = np.sort(keys, axis=1)
-        return _unkey(torch.from_numpy(keys))
-    values, pos = torch.topk(V, k + 1, dim=1, largest=False, sorted=True)
-    index = torch.gather(Ind, 1, pos)
-    tied = (values[:, 1:] == values[:, :-1]).any(dim=1)
-    values, index = values[:, :k], index[:, :k]
-    if bool(tied.any()):
-        rows = torch.nonzero(tied).flatten()
-        Vt, It = V[rows], Ind[rows]
-        It, order = torch.sort(It, dim=1, stable=True)
-        Vt = torch.gather(Vt, 1, order)
-        Vt, order = torch.sort(Vt, dim=1, stable=True)
-        values = values.clone()
-        index = index.clone()
-        values[rows] = Vt[:, :k]
-        index[rows] = torch.gather(It, 1, order[:, :k])
-    return values, index
+        return _unkey(np.sort(keys, axis=1))
+    order = np.lexsort((Ind, V), axis=1)[:, :k]
+    return np.take_along_axis(V, order, 1), np.take_along_axis(Ind, order, 1)
 
 
 class _Store:
@@ -149,82 +136,84 @@ class _Store:
 
     Row q holds ``count[q]`` candidates in ``V[q, :count[q]]`` (scores) and
     ``Ind[q, :count[q]]`` (int32 reference indices); later slots are unset.
+    All numpy arrays.
     """
 
     def __init__(self, n, k, cap, dtype):
         self.n, self.k, self.cap = n, k, cap
-        self.V = torch.empty((n, cap), dtype=dtype)
-        self.Ind = torch.empty((n, cap), dtype=torch.int32)
-        self.count = torch.zeros(n, dtype=torch.int64)
-        self.thresh = torch.full((n,), torch.inf, dtype=dtype)
+        self.V = np.empty((n, cap), dtype=dtype)
+        self.Ind = np.empty((n, cap), dtype=np.int32)
+        self.count = np.zeros(n, dtype=np.int64)
+        self.thresh = np.full(n, np.inf, dtype=dtype)
 
     def _padded(self, q, width):
-        """Scores and indices of queries ``q`` (a slice or index tensor), ``width``
+        """Scores and indices of queries ``q`` (a slice or index array), ``width``
         slots wide, with ``inf`` and a sentinel index in the unset slots."""
         V, Ind, count = self.V[q, :width], self.Ind[q, :width], self.count[q]
-        unset = torch.arange(width) >= count.unsqueeze(1)
-        return V.masked_fill(unset, torch.inf), Ind.masked_fill(unset, self.n)
+        unset = np.arange(width) >= count[:, None]
+        return np.where(unset, np.inf, V).astype(V.dtype), np.where(unset, self.n, Ind)
 
     def add(self, q0, n_rows, rows, index, values):
         """Store candidates ``(q0 + rows[i], index[i], values[i])``; ``rows`` ascending."""
         if len(rows) == 0:
             return
-        new = torch.bincount(rows, minlength=n_rows)
+        new = np.bincount(rows, minlength=n_rows)
         count = self.count[q0 : q0 + n_rows]
         over = count + new > self.cap
-        if bool(over.any()):
+        if over.any():
             rows, index, values = self._cut(q0, n_rows, rows, index, values, new, over)
             if len(rows) == 0:
                 return
-            new = torch.bincount(rows, minlength=n_rows)
-        shift = count - (torch.cumsum(new, 0) - new) + torch.arange(q0, q0 + n_rows) * self.cap
-        flat = shift.index_select(0, rows) + torch.arange(len(rows))
-        self.V.view(-1).index_copy_(0, flat, values)
-        self.Ind.view(-1).index_copy_(0, flat, index)
+            new = np.bincount(rows, minlength=n_rows)
+        shift = count - (np.cumsum(new) - new) + np.arange(q0, q0 + n_rows) * self.cap
+        flat = shift[rows] + np.arange(len(rows))
+        np.put(self.V, flat, values)
+        np.put(self.Ind, flat, index)
         count += new
 
     def _cut(self, q0, n_rows, rows, index, values, new, over):
         """Merge the new candidates of the overflowing rows into their k best."""
         k = self.k
-        over_rows = torch.nonzero(over).flatten()
+        over_rows = np.flatnonzero(over)
         mine = over[rows]
         r, i, v = rows[mine], index[mine], values[mine]
-        slot = torch.full((n_rows,), -1, dtype=torch.int64)
-        slot[over_rows] = torch.arange(len(over_rows))
+        slot = np.full(n_rows, -1, dtype=np.int64)
+        slot[over_rows] = np.arange(len(over_rows))
         n_over = new[over_rows]
         # Position of each candidate within its row's run (rows are ascending).
-        pos = torch.arange(len(r)) - (torch.cumsum(n_over, 0) - n_over)[slot[r]]
-        Vn = torch.full((len(over_rows), int(n_over.max())), torch.inf, dtype=self.V.dtype)
-        In = torch.full(Vn.shape, self.n, dtype=torch.int32)
+        pos = np.arange(len(r)) - (np.cumsum(n_over) - n_over)[slot[r]]
+        Vn = np.full((len(over_rows), int(n_over.max())), np.inf, dtype=self.V.dtype)
+        In = np.full(Vn.shape, self.n, dtype=np.int32)
         Vn[slot[r], pos] = v
         In[slot[r], pos] = i
         dest = over_rows + q0
         Vo, Io = self._padded(dest, self.cap)
-        best_v, best_i = _smallest(torch.cat([Vo, Vn], dim=1), torch.cat([Io, In], dim=1), k)
+        best_v, best_i = _smallest(np.concatenate([Vo, Vn], axis=1),
+                                   np.concatenate([Io, In], axis=1), k)
         self.V[dest, :k] = best_v
         self.Ind[dest, :k] = best_i
         self.count[dest] = k
-        self.thresh[dest] = torch.minimum(self.thresh[dest], best_v[:, k - 1])
+        self.thresh[dest] = np.minimum(self.thresh[dest], best_v[:, k - 1])
         keep = ~mine
         return rows[keep], index[keep], values[keep]
 
     def reorder(self, q0, q1, order):
         """Move query ``q0 + order[i]`` to row ``q0 + i`` (``order`` covers q0..q1)."""
         for a in (self.V, self.Ind, self.count, self.thresh):
-            a[q0:q1] = a[q0:q1].index_select(0, order)
+            a[q0:q1] = a[q0:q1][order]
 
     def best(self, q0, q1):
         """Indices of the k best candidates of queries q0..q1, by (score, index),
         and whether each query holds at least k candidates."""
         count = self.count[q0:q1]
-        width = min(self.cap, max(int(count.max()), self.k) + 1)
+        width = min(self.cap, max(int(count.max()), self.k))
         _, index = _smallest(*self._padded(slice(q0, q1), width), self.k)
-        return index.to(torch.int64), count >= self.k
+        return index.astype(np.int64), count >= self.k
 
 
 def _kth_minimum(minima, j):
     """j-th smallest group minimum of each row."""
-    return torch.from_numpy(np.partition(minima.numpy(), j - 1, axis=1)[:, j - 1].copy())
+    return np.partition(minima, j - 1, axis=1)[:, j - 1].copy()
 
 
 def _row_candidates(F, thresh):
@@ -234,101 +223,60 @@ def _row_candidates(F, thresh):
     """
     n, w = F.shape
     if w % _GROUP:
-        idx = torch.nonzero(F <= thresh.unsqueeze(1))
-        r, c = idx[:, 0], idx[:, 1]
+        r, c = np.nonzero(F <= thresh[:, None])
         return r, c, F[r, c]
     G = w // _GROUP
-    minima = F.view(n, _GROUP, G).amin(dim=1)
-    hit = torch.nonzero((minima <= thresh.unsqueeze(1)).view(-1)).flatten()
-    hr = torch.div(hit, G, rounding_mode="floor")
+    minima = F.reshape(n, _GROUP, G).min(axis=1)
+    hit = np.flatnonzero(minima <= thresh[:, None])
+    hr = hit // G
     # Flat positions of the _GROUP members (columns g, g + G, ...) of each hit group.
-    flat = ((hit + hr * (w - G)).unsqueeze(1) + _STEPS[G]).view(-1)
-    vals = F.view(-1).index_select(0, flat)
-    below = vals.view(-1, _GROUP) <= thresh.index_select(0, hr).unsqueeze(1)
-    keep = torch.nonzero(below.view(-1)).flatten()
-    flat = flat.index_select(0, keep)
-    r = torch.div(flat, w, rounding_mode="floor")
-    return r, flat - r * w, vals.index_select(0, keep)
-
-
-def _col_candidates(F, thresh, sample_rank=None):
-    """Entries of each column of tile ``F`` at or below its threshold.
-
-    Returns ``(columns, rows, values, thresh)``, columns ascending.  With
-    ``sample_rank`` j, each column's threshold is first set to its j-th
-    smallest group minimum.
-    """
-    n, w = F.shape
-    if n % _GROUP:
-        idx = torch.nonzero((F <= thresh.unsqueeze(0)).T)
-        c, r = idx[:, 0], idx[:, 1]
-        return c, r, F[r, c], thresh
-    G = n // _GROUP
-    minima = F.view(_GROUP, G, w).amin(dim=0).T.contiguous()  # (w, G)
-    if sample_rank is not None:
-        thresh = _kth_minimum(minima, sample_rank)
-    hit = torch.nonzero((minima <= thresh.unsqueeze(1)).view(-1)).flatten()
-    hc = torch.div(hit, G, rounding_mode="floor")
-    # Flat positions of the _GROUP members (rows g, g + G, ...) of each hit group.
-    flat = (((hit - hc * G) * w + hc).unsqueeze(1) + _STEPS[G] * w).view(-1)
-    vals = F.view(-1).index_select(0, flat)
-    below = vals.view(-1, _GROUP) <= thresh.index_select(0, hc).unsqueeze(1)
-    keep = torch.nonzero(below.view(-1)).flatten()
-    flat = flat.index_select(0, keep)
-    r = torch.div(flat, w, rounding_mode="floor")
-    return flat - r * w, r, vals.index_select(0, keep), thresh
+    flat = ((hit + hr * (w - G))[:, None] + G * np.arange(_GROUP)).ravel()
+    vals = F.reshape(-1).take(flat)
+    keep = np.flatnonzero(vals.reshape(-1, _GROUP) <= thresh[hr][:, None])
+    flat = flat[keep]
+    r = flat // w
+    return r, flat - r * w, vals[keep]
 
 
 def _both_candidates(F, row_thresh, col_thresh=None, sample_rank=None):
     """Entries of tile ``F`` at or below their row's threshold, and those at
     or below their column's threshold, from one pass over the tile.
 
-    The pass takes the minima of the column groups (rows ``g, g + G, ...``):
-    a group holds a row candidate only if its minimum is at or below the
-    largest threshold of its rows, and a column candidate only if it is at
-    or below its column's threshold; the members of the groups that pass
-    either test are gathered once and compared with both thresholds.
-    With ``sample_rank`` j, each column's threshold is first set to its j-th
-    smallest group minimum.
+    The pass takes the minima of the column groups (rows ``g, g + G, ...``,
+    ``G = n / _GROUP``): a group holds a row candidate only if its minimum
+    is at or below the largest threshold of its rows, and a column
+    candidate only if it is at or below its column's threshold; the members
+    of the groups that pass either test are gathered once and compared
+    with both thresholds.  With ``sample_rank`` j, each column's threshold
+    is first set to its j-th smallest group minimum.
 
     Returns ``(rows, columns, values)`` of the row candidates, rows
     ascending, ``(columns, rows, values)`` of the column candidates,
     columns ascending, and the column thresholds.
     """
     n, w = F.shape
-    if n % _GROUP:
-        row_part = _row_candidates(F, row_thresh)
-        cols, rows, vals, col_thresh = _col_candidates(F, col_thresh, sample_rank)
-        return row_part, (cols, rows, vals), col_thresh
-    G = n // _GROUP
-    minima = F.view(_GROUP, G, w).amin(dim=0)  # (G, w)
+    G = n // _GROUP  # the plan makes n a multiple of _GROUP
+    minima = F.reshape(_GROUP, G, w).min(axis=0)  # (G, w)
     if sample_rank is not None:
-        col_thresh = _kth_minimum(minima.T.contiguous(), sample_rank)
-    by_group = row_thresh.view(_GROUP, G)  # by_group[i, g]: threshold of row i * G + g
-    bound = torch.maximum(by_group.amax(dim=0).unsqueeze(1), col_thresh.unsqueeze(0))
-    hit = torch.nonzero((minima <= bound).view(-1)).flatten()  # g * w + c
-    hg = torch.div(hit, w, rounding_mode="floor")
-    hc = hit - hg * w
+        col_thresh = _kth_minimum(np.ascontiguousarray(minima.T), sample_rank)
+    by_group = row_thresh.reshape(_GROUP, G)  # by_group[i, g]: threshold of row i * G + g
+    bound = np.maximum(by_group.max(axis=0)[:, None], col_thresh[None, :])
+    hit = np.flatnonzero(minima <= bound)  # g * w + c
+    hg, hc = np.divmod(hit, w)
     # Members i = 0.._GROUP-1 of each hit group, member-major: F[i * G + g, c].
-    flat = (hit.unsqueeze(0) + (_STEPS[G] * w).unsqueeze(1)).view(-1)
-    vals = F.view(-1).index_select(0, flat).view(_GROUP, -1)
+    vals = F.reshape(-1).take(hit[None, :] + (G * w) * np.arange(_GROUP)[:, None])
     n_hit = len(hit)
-    # Row candidates: member-major order is ascending rows i * G + g.
-    keep = torch.nonzero((vals <= by_group.index_select(1, hg)).view(-1)).flatten()
-    member = torch.div(keep, n_hit, rounding_mode="floor")
-    k_hit = keep - member * n_hit
-    rows = member * G + hg.index_select(0, k_hit)
-    row_part = rows, hc.index_select(0, k_hit), vals.view(-1).index_select(0, keep)
-    # Column candidates, sorted by column (stable, so rows stay ascending).
-    keep = torch.nonzero((vals <= col_thresh.index_select(0, hc).unsqueeze(0)).view(-1)).flatten()
-    member = torch.div(keep, n_hit, rounding_mode="floor")
-    k_hit = keep - member * n_hit
-    cols = hc.index_select(0, k_hit)
-    order = torch.from_numpy(np.argsort(cols.numpy().astype(np.int16 if w < 2**15 else np.int64),
-                                        kind="stable"))
-    cols = cols.index_select(0, order)
-    rows = (member * G + hg.index_select(0, k_hit)).index_select(0, order)
-    col_part = cols, rows, vals.view(-1).index_select(0, keep.index_select(0, order))
+    # Row candidates: the member-major order is the order of the rows i * G + g.
+    keep = np.flatnonzero(vals <= by_group.take(hg, axis=1))
+    member, k_hit = np.divmod(keep, n_hit)
+    row_part = member * G + hg[k_hit], hc[k_hit], vals.reshape(-1)[keep]
+    # Column candidates, sorted by column (stably, so that rows stay ascending).
+    keep = np.flatnonzero(vals <= col_thresh[hc])
+    member, k_hit = np.divmod(keep, n_hit)
+    cols = hc[k_hit]
+    order = np.argsort(cols.astype(np.int16) if w < 2**15 else cols, kind="stable")
+    keep, member, k_hit = keep[order], member[order], k_hit[order]
+    col_part = cols[order], member * G + hg[k_hit], vals.reshape(-1)[keep]
     return row_part, col_part, col_thresh
 
 
@@ -336,23 +284,11 @@ def _threshold_order(thresh, tile):
     """Order of rows that sorts them by threshold and, within each full block
     of ``tile`` rows, gives each column group (rows ``g, g + G, ...``) eight
     consecutive thresholds."""
-    order = torch.argsort(thresh, stable=True)
-    if tile % _GROUP == 0:
-        full = len(order) // tile * tile
-        blocks = order[:full].view(-1, tile // _GROUP, _GROUP).transpose(1, 2)
-        order[:full] = blocks.reshape(-1)
+    order = np.argsort(thresh, kind="stable")
+    full = len(order) // tile * tile
+    blocks = order[:full].reshape(-1, tile // _GROUP, _GROUP).transpose(0, 2, 1)
+    order[:full] = blocks.reshape(-1)
     return order
-
-
-class _Steps(dict):
-    """``_STEPS[G]``: the offsets ``G * arange(_GROUP)``, cached."""
-
-    def __missing__(self, G):
-        self[G] = value = G * torch.arange(_GROUP)
-        return value
-
-
-_STEPS = _Steps()
 
 
 def _iter_loo_knn(X, k, metric, plan, memory_budget):
@@ -360,58 +296,59 @@ def _iter_loo_knn(X, k, metric, plan, memory_budget):
 
     ``X`` is a validated float array and ``plan`` comes from
     :func:`_loo_plan`.  Neighbours are ordered by (score, index); every row
-    is a query exactly once, in blocks.
+    is a query exactly once, in blocks; ``indices`` is an int64 tensor.
     """
     tile, m, cap, j = plan
     dtype = torch.float64 if X.dtype == np.float64 else torch.float32
     n = X.shape[0]
     # A fixed random order makes the first m rows a uniform sample.
     perm = np.random.RandomState(0).permutation(n)
-    orig = torch.as_tensor(perm.astype(np.int32))
+    orig = perm.astype(np.int32)
     left, right = _augmented(X[perm], metric, dtype)
-    store = _Store(n, k, cap, dtype)
+    store = _Store(n, k, cap, np.float64 if dtype == torch.float64 else np.float32)
 
     def finish(q0, q1):
         index, complete = store.best(q0, q1)
-        if not bool(complete.all()):
+        if not complete.all():
             # Thresholds below the k-th score: search those queries again.
-            redo = torch.nonzero(~complete).flatten()
-            rows = perm[q0 + redo.numpy()]
+            redo = np.flatnonzero(~complete)
+            rows = perm[q0 + redo]
             again = [ind for _, _, _, ind in _iter_knn(
                 X[rows], X, k, metric=metric, memory_budget=memory_budget,
                 self_index=rows, return_distance=False)]
-            index[redo] = torch.cat(again).to(index.device)
-        return perm[q0:q1], index
+            index[redo] = torch.cat(again).cpu().numpy()
+        return perm[q0:q1].copy(), torch.from_numpy(index)
 
     def reorder(q0, q1, block):
         # Rows of similar thresholds share the column groups of the tiles
         # (the row test of a group uses the largest threshold of its rows).
         new = _threshold_order(store.thresh[q0:q1], block)
-        sub = new + q0
+        sub = torch.from_numpy(new + q0)
         left[q0:q1], right[q0:q1] = left[sub], right[sub]
-        perm[q0:q1] = perm[q0:q1][new.numpy()]
-        orig[q0:q1] = orig[sub]
+        perm[q0:q1] = perm[q0:q1][new]
+        orig[q0:q1] = orig[q0:q1][new]
         store.reorder(q0, q1, new)
 
     with torch.no_grad():
         # Phase 1: the sample's own square, then its stripe against the other rows.
         S = torch.mm(left[:m], right[:m].T)
         S.fill_diagonal_(torch.inf)
-        store.thresh[:m] = _kth_minimum(S.view(m, _GROUP, m // _GROUP).amin(dim=1), j)
+        S = S.numpy()
+        store.thresh[:m] = _kth_minimum(S.reshape(m, _GROUP, m // _GROUP).min(axis=1), j)
         rows, cols, vals = _row_candidates(S, store.thresh[:m])
-        store.add(0, m, rows, orig.index_select(0, cols), vals)
+        store.add(0, m, rows, orig[cols], vals)
         del S
         reorder(0, m, m)
         buf = torch.empty(m * tile, dtype=dtype)
         for c0 in range(m, n, tile):
             c1 = min(c0 + tile, n)
-            F = torch.mm(left[:m], right[c0:c1].T, out=buf[: m * (c1 - c0)].view(m, c1 - c0))
+            F = torch.mm(left[:m], right[c0:c1].T,
+                         out=buf[: m * (c1 - c0)].view(m, c1 - c0)).numpy()
             (rows, cols, vals), (cols2, rows2, vals2), thresh = _both_candidates(
                 F, store.thresh[:m], sample_rank=j)
-            store.add(0, m, rows, orig.index_select(0, cols + c0), vals)
-            cols, rows, vals = cols2, rows2, vals2
+            store.add(0, m, rows, orig[cols + c0], vals)
             store.thresh[c0:c1] = thresh
-            store.add(c0, c1 - c0, cols, orig.index_select(0, rows), vals)
+            store.add(c0, c1 - c0, cols2, orig[rows2], vals2)
         yield finish(0, m)
         reorder(m, n, tile)
         # Phase 2: the upper block triangle of the other rows.
@@ -424,11 +361,11 @@ def _iter_loo_knn(X, k, metric, plan, memory_budget):
                              out=buf[: (a1 - a0) * (b1 - b0)].view(a1 - a0, b1 - b0))
                 if a0 == b0:
                     F.fill_diagonal_(torch.inf)
-                    rows, cols, vals = _row_candidates(F, store.thresh[a0:a1])
-                    store.add(a0, a1 - a0, rows, orig.index_select(0, cols + b0), vals)
+                    rows, cols, vals = _row_candidates(F.numpy(), store.thresh[a0:a1])
+                    store.add(a0, a1 - a0, rows, orig[cols + b0], vals)
                     continue
                 (rows, cols, vals), (cols2, rows2, vals2), _ = _both_candidates(
-                    F, store.thresh[a0:a1], store.thresh[b0:b1])
-                store.add(a0, a1 - a0, rows, orig.index_select(0, cols + b0), vals)
-                store.add(b0, b1 - b0, cols2, orig.index_select(0, rows2 + a0), vals2)
+                    F.numpy(), store.thresh[a0:a1], store.thresh[b0:b1])
+                store.add(a0, a1 - a0, rows, orig[cols + b0], vals)
+                store.add(b0, b1 - b0, cols2, orig[rows2 + a0], vals2)
             yield finish(a0, a1)
