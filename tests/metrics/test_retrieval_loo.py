@@ -218,3 +218,77 @@ def test_default_sizes_equal_the_tiled_search(monkeypatch, one_thread):
     slow = retrieval_report(X, y, ks=(1, 4))
     assert fast == pytest.approx(slow, abs=1e-12)
     assert fast["r_precision"] > 0.05  # a real signal, not an all-zero report
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_smallest_orders_by_score_then_index(dtype):
+    # Negative scores, -0.0 next to 0.0 (equal: ordered by index), exact ties,
+    # inf in empty slots with a sentinel index; against a sort written as a loop.
+    rng = np.random.RandomState(0)
+    V = rng.choice(np.array([-3.5, -1.0, -0.0, 0.0, 0.25, 2.0, 1e30], dtype=dtype),
+                   size=(50, 13))
+    Ind = np.array([rng.permutation(40)[:13] for _ in range(50)], dtype=np.int32)
+    V[:, -2:] = np.inf
+    Ind[:, -2:] = 40
+    k = 6
+    values, index = loo._smallest(V, Ind, k)
+    for q in range(len(V)):
+        order = sorted(range(13), key=lambda c: (float(V[q, c]), int(Ind[q, c])))[:k]
+        np.testing.assert_array_equal(index[q], Ind[q, order])
+        np.testing.assert_array_equal(values[q], V[q, order])
+    assert values.dtype == dtype and index.dtype == np.int32
+
+
+@pytest.mark.parametrize("sample_rank", [None, 3])
+def test_both_candidates_equal_the_thresholded_entries(sample_rank):
+    rng = np.random.RandomState(1)
+    n, w = 64, 24  # 8 column groups of 8 rows
+    F = rng.randint(0, 40, size=(n, w)).astype(np.float32)  # many ties with the thresholds
+    row_thresh = rng.randint(0, 8, size=n).astype(np.float32)
+    col_thresh = rng.randint(0, 8, size=w).astype(np.float32)
+    (r, c, v), (c2, r2, v2), thresh = loo._both_candidates(
+        F, row_thresh, None if sample_rank else col_thresh, sample_rank)
+    if sample_rank:
+        # The j-th smallest minimum of the row groups g, g + 8, ... of each column.
+        col_thresh = np.array([sorted(F[g::8, col].min() for g in range(8))[sample_rank - 1]
+                               for col in range(w)], dtype=np.float32)
+    np.testing.assert_array_equal(thresh, col_thresh)
+    rows_expected = [(a, b) for a in range(n) for b in range(w) if F[a, b] <= row_thresh[a]]
+    cols_expected = [(b, a) for b in range(w) for a in range(n) if F[a, b] <= col_thresh[b]]
+    assert list(zip(r.tolist(), c.tolist())) == rows_expected  # rows ascending, then columns
+    assert list(zip(c2.tolist(), r2.tolist())) == cols_expected  # columns ascending, then rows
+    np.testing.assert_array_equal(v, F[r, c])
+    np.testing.assert_array_equal(v2, F[r2, c2])
+    assert len(rows_expected) > 0 and len(cols_expected) > 0
+
+
+def test_threshold_order_groups_consecutive_thresholds():
+    rng = np.random.RandomState(2)
+    tile, n = 32, 80  # two full blocks and a ragged one
+    thresh = rng.normal(size=n).astype(np.float32)
+    order = loo._threshold_order(thresh, tile)
+    assert sorted(order.tolist()) == list(range(n))
+    ranked = np.argsort(np.argsort(thresh, kind="stable"), kind="stable")[order]
+    G = tile // 8
+    for b0 in range(0, n - n % tile, tile):
+        block = ranked[b0:b0 + tile]
+        for g in range(G):
+            members = block[g::G]  # rows g, g + G, ... of the block: one column group
+            assert sorted(members.tolist()) == list(range(members.min(), members.min() + 8))
+    assert sorted(ranked[n - n % tile:].tolist()) == list(range(n - n % tile, n))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_search_dot_with_zero_rows_equals_brute_force(small_tiles, dtype):
+    # "dot" on small integers: exact scores, ties, and zero rows whose scores
+    # are 0.0 or -0.0 (equal, so ordered by index).
+    rng = np.random.RandomState(4)
+    n, k = 410, 7
+    X = tie_data(n, 3, rng).astype(dtype)
+    X[rng.choice(n, 30, replace=False)] = 0.0
+    plan = loo._loo_plan(n, k, X.itemsize, 2**28)
+    assert plan is not None
+    got = np.empty((n, k), dtype=np.int64)
+    for rows, ind in loo._iter_loo_knn(X, k, "dot", plan, 2**28):
+        got[rows] = ind.numpy()
+    np.testing.assert_array_equal(got, brute_neighbours(X, k, "dot"))
