@@ -159,8 +159,11 @@ class _Store:
             return
         new = np.bincount(rows, minlength=n_rows)
         count = self.count[q0 : q0 + n_rows]
-        over = count + new > self.cap
-        if over.any():
+        full = count + new
+        if (full > self.cap).any():
+            # Cut every row past half-way from k to the cap with the ones that
+            # overflow: fewer, larger cuts, and lower thresholds sooner.
+            over = full > (self.cap + self.k) // 2
             rows, index, values = self._cut(q0, n_rows, rows, index, values, new, over)
             if len(rows) == 0:
                 return
@@ -172,7 +175,7 @@ class _Store:
         count += new
 
     def _cut(self, q0, n_rows, rows, index, values, new, over):
-        """Merge the new candidates of the overflowing rows into their k best."""
+        """Merge the new candidates of the rows ``over`` into their k best."""
         k = self.k
         over_rows = np.flatnonzero(over)
         mine = over[rows]
