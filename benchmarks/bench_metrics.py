@@ -4,7 +4,9 @@
    50 samples per class, leave-one-out, against pytorch-metric-learning's
    ``AccuracyCalculator`` (faiss kNN, ``k="max_bin_count"`` so that its
    R-metrics are exact) in the same process; ``--repeats`` interleaved runs
-   of each, the minimum and maximum time and the per-run ratios printed.
+   of each, the minimum and maximum time and the per-run ratios printed,
+   on the wall clock and in CPU time (the same with ``--threads 1`` on a
+   quiet machine; less disturbed by other processes on a loaded one).
 2. Throughput of the chunked exact kNN search (GFLOP/s, counting 2*N*M*D)
    against a plain ``torch.mm`` of the same shape.
 3. Peak memory of the search over 1M references with a 1 GB budget, in a
@@ -62,11 +64,14 @@ def retrieval_vs_pml(n, dim=128, per_class=50, seed=0, repeats=3):
     # Interleaved runs (the order alternates), so that both see the same
     # load on a shared machine; the minimum of each is the least disturbed.
     times = {"ours": [], "pml": []}
+    cpu = {"ours": [], "pml": []}
     for r in range(repeats):
         for name in (("ours", "pml") if r % 2 == 0 else ("pml", "ours")):
+            c0 = time.process_time()
             t0 = time.perf_counter()
             result = ours() if name == "ours" else pml()
             times[name].append(time.perf_counter() - t0)
+            cpu[name].append(time.process_time() - c0)
             if name == "ours":
                 mine = result
             else:
@@ -90,6 +95,12 @@ def retrieval_vs_pml(n, dim=128, per_class=50, seed=0, repeats=3):
           + " ".join(f"{r:.2f}x" for r in ratios)
           + f"   values identical (|diff| < 1e-12): {identical}  "
             f"max |diff| = {max(diffs.values()):.1e}")
+    # CPU time: with --threads 1, what each used of one core, less disturbed
+    # than the wall clock by other processes on a loaded machine.
+    c_ours, c_pml = min(cpu["ours"]), min(cpu["pml"])
+    print(f"  CPU time  skmetric min {c_ours:6.2f} s  PML min {c_pml:6.2f} s   "
+          f"speed-up (min / min) {c_pml / c_ours:5.2f}x   per run "
+          + " ".join(f"{p / o:.2f}x" for o, p in zip(cpu["ours"], cpu["pml"])))
 
 
 def breakdown(n, dim=128, per_class=50, seed=0, repeats=2):

@@ -254,8 +254,8 @@ def _both_candidates(F, row_thresh, col_thresh=None, sample_rank=None):
     is first set to its j-th smallest group minimum.
 
     Returns ``(rows, columns, values)`` of the row candidates, rows
-    ascending, ``(columns, rows, values)`` of the column candidates,
-    columns ascending, and the column thresholds.
+    ascending (then columns), ``(columns, rows, values)`` of the column
+    candidates, columns ascending, and the column thresholds.
     """
     n, w = F.shape
     G = n // _GROUP  # the plan makes n a multiple of _GROUP
@@ -264,22 +264,21 @@ def _both_candidates(F, row_thresh, col_thresh=None, sample_rank=None):
         col_thresh = _kth_minimum(np.ascontiguousarray(minima.T), sample_rank)
     by_group = row_thresh.reshape(_GROUP, G)  # by_group[i, g]: threshold of row i * G + g
     bound = np.maximum(by_group.max(axis=0)[:, None], col_thresh[None, :])
-    hit = np.flatnonzero(minima <= bound)  # g * w + c
-    hg, hc = np.divmod(hit, w)
-    # Members i = 0.._GROUP-1 of each hit group, member-major: F[i * G + g, c].
-    vals = F.reshape(-1).take(hit[None, :] + (G * w) * np.arange(_GROUP)[:, None])
-    n_hit = len(hit)
-    # Row candidates: the member-major order is the order of the rows i * G + g.
-    keep = np.flatnonzero(vals <= by_group.take(hg, axis=1))
-    member, k_hit = np.divmod(keep, n_hit)
-    row_part = member * G + hg[k_hit], hc[k_hit], vals.reshape(-1)[keep]
-    # Column candidates, sorted by column (stably, so that rows stay ascending).
-    keep = np.flatnonzero(vals <= col_thresh[hc])
-    member, k_hit = np.divmod(keep, n_hit)
-    cols = hc[k_hit]
-    order = np.argsort(cols.astype(np.int16) if w < 2**15 else cols, kind="stable")
-    keep, member, k_hit = keep[order], member[order], k_hit[order]
-    col_part = cols[order], member * G + hg[k_hit], vals.reshape(-1)[keep]
+    hit = np.flatnonzero((minima <= bound).T)  # c * G + g: columns ascending
+    hc, hg = np.divmod(hit, G)
+    # The _GROUP members F[i * G + g, c] of each hit group, hit-major.
+    vals = F.reshape(-1).take((hg * w + hc)[:, None] + (G * w) * np.arange(_GROUP))
+    # Column candidates: the hit-major order has the columns ascending.
+    keep = np.flatnonzero(vals <= col_thresh[hc][:, None])
+    k_hit, member = np.divmod(keep, _GROUP)
+    col_part = hc[k_hit], member * G + hg[k_hit], vals.reshape(-1)[keep]
+    # Row candidates, sorted by row (stably: columns stay ascending).
+    keep = np.flatnonzero(vals <= np.ascontiguousarray(by_group.T)[hg])
+    k_hit, member = np.divmod(keep, _GROUP)
+    rows = member * G + hg[k_hit]
+    order = np.argsort(rows.astype(np.int16) if n < 2**15 else rows, kind="stable")
+    keep, k_hit = keep[order], k_hit[order]
+    row_part = rows[order], hc[k_hit], vals.reshape(-1)[keep]
     return row_part, col_part, col_thresh
 
 
