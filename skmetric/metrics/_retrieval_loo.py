@@ -201,8 +201,14 @@ class _Store:
         return rows[keep], index[keep], values[keep]
 
     def reorder(self, q0, q1, order):
-        """Move query ``q0 + order[i]`` to row ``q0 + i`` (``order`` covers q0..q1)."""
-        for a in (self.V, self.Ind, self.count, self.thresh):
+        """Move query ``q0 + order[i]`` to row ``q0 + i`` (``order`` covers q0..q1).
+
+        Only the slots in use move, so the copy stays small early on.
+        """
+        width = int(self.count[q0:q1].max(initial=0))
+        for a in (self.V, self.Ind):
+            a[q0:q1, :width] = a[q0:q1, :width][order]
+        for a in (self.count, self.thresh):
             a[q0:q1] = a[q0:q1][order]
 
     def best(self, q0, q1):
