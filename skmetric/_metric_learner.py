@@ -16,6 +16,7 @@ from ._training import (
     StartingModelKeptWarning,
     guarded_fit,
 )
+from ._training._callbacks import WeightEMA
 from ._training._class_folds import MAX_FOLDS, StopAtEpoch, choose_epoch, fold_curve, fold_plan
 from .utils._validation import (
     Interval,
@@ -58,6 +59,9 @@ _CLOSED_SET_BUDGET = (200, 1)
 # classes in benchmarks/bench_open_set.py (docs/metric_learner.md, open set)
 _OPEN_SET_LOSS = "multi_similarity"
 _OPEN_SET_LR = 1e-4
+# ... and ema_decay="auto": the decay of the moving average of the weights
+# that is validated and kept with the open-set setting (None: no averaging)
+_OPEN_SET_EMA_DECAY = None
 
 
 def _is_open_set(est):
@@ -105,7 +109,17 @@ def _auto_training_settings(est, n_train):
         settings["lr"] = _OPEN_SET_LR
     if not lbfgs and est.max_epochs == "auto" and not _is_open_set(est):
         settings["auto_budget"] = _CLOSED_SET_BUDGET
+    ema_decay = est.ema_decay
+    if ema_decay == "auto":
+        ema_decay = _OPEN_SET_EMA_DECAY if not lbfgs and _is_open_set(est) else None
+    settings["ema_decay"] = ema_decay
     return settings
+
+
+def _averaging_callbacks(settings):
+    """The fit loop's weight-averaging callback of resolved ``settings``."""
+    decay = settings.get("ema_decay")
+    return [] if decay is None else [("weight_ema", WeightEMA(decay))]
 
 
 class _EmbeddingRecall:
@@ -240,6 +254,16 @@ class MetricLearner(
     lr_schedule : {"auto", "cosine", "constant"}, default="auto"
         ``"cosine"`` anneals the learning rate to 0 over ``max_epochs``.
         ``"auto"``: ``"constant"`` with L-BFGS, else ``"cosine"``.
+    ema_decay : float in (0, 1), None or "auto", default="auto"
+        Keep an exponential moving average of the network's weights
+        (Polyak averaging, as ``torch.optim.swa_utils.get_ema_multi_avg_fn``):
+        after each optimisation step the average becomes ``ema_decay *
+        average + (1 - ema_decay) * weights``, starting at the initial
+        weights.  The averaged weights are what is validated each epoch,
+        kept as the best epoch and fitted (``module_``); with
+        ``validation_split="class_folds"`` the folds average as the final fit
+        does.  ``None``: no averaging.  ``"auto"``: no averaging (the
+        open-set benchmark is in docs/metric_learner.md).
     validation_fraction : float or None, default=None
         Fraction of the training data held out to monitor the Recall@1 of
         the embedding each epoch (against the other held-out samples and the
@@ -367,6 +391,7 @@ class MetricLearner(
         **{name: [*TRAINING_PARAMETER_CONSTRAINTS[name], StrOptions({"auto"})]
            for name in ("max_epochs", "batch_size", "lr", "weight_decay", "lr_schedule")},
         "optimizer": [StrOptions(set(OPTIMIZERS) | {"auto"}), type],
+        "ema_decay": [Interval(Real, 0, 1, closed="neither"), None, StrOptions({"auto"})],
     }
 
     def __init__(
@@ -387,6 +412,7 @@ class MetricLearner(
         optimizer="auto",
         optimizer_params=None,
         lr_schedule="auto",
+        ema_decay="auto",
         validation_fraction=None,
         validation_split="samples",
         patience=10,
@@ -411,6 +437,7 @@ class MetricLearner(
         self.optimizer = optimizer
         self.optimizer_params = optimizer_params
         self.lr_schedule = lr_schedule
+        self.ema_decay = ema_decay
         self.validation_fraction = validation_fraction
         self.validation_split = validation_split
         self.patience = patience
@@ -460,6 +487,7 @@ class MetricLearner(
             samples_per_class=self._batch_samples_per_class(f.loss, f.miner, settings),
             settings=settings,
             max_epochs=0 if keep_start else None,
+            extra_callbacks=_averaging_callbacks(settings),
             **valid_kwargs,
         )
         self.embedding_size_ = f.embedding_size
@@ -523,6 +551,7 @@ class MetricLearner(
                 normalize=self._resolve_normalize(loss, by_classes=True),
                 samples_per_class=self._batch_samples_per_class(loss, miner, settings),
                 settings=settings,
+                extra_callbacks=_averaging_callbacks(settings),
                 **self._recall_valid_kwargs(X, y_enc, train_idx, valid_idx, rng),
             )
             return self.history_
@@ -548,11 +577,12 @@ class MetricLearner(
         else:
             best = choose_epoch(curve, _FOLD_EPOCH_TOLERANCE)
         settings = _auto_training_settings(self, f.X_train.shape[0])
-        extra = ()
+        # the same averaging as the folds', whose curve chose the epoch
+        extra = _averaging_callbacks(settings)
         if best > 0:
             message = (f"the class folds' mean validation curve chose epoch {best} "
                        f"(folds trained {fold_epochs} epochs)")
-            extra = [("class_folds", StopAtEpoch(best, message))]
+            extra.append(("class_folds", StopAtEpoch(best, message)))
         self._train_embedding(
             f.module,
             f.loss,
