@@ -73,6 +73,10 @@ def _is_open_set(est):
 # the best that counts as the best (the latest such epoch is trained: the
 # final fit sees every class)
 _FOLD_EPOCH_TOLERANCE = 0.0
+# ... among the epochs that beat the start in every fold, not only on the
+# mean (on penbased, one fold's gain chose epochs that lost on the unseen
+# classes; "more than half of the folds" kept those losses)
+_FOLD_EVERY_FOLD_GAINS = True
 
 
 def _auto_loss(module, open_set=False):
@@ -292,7 +296,8 @@ class MetricLearner(
         of ``round(validation_fraction * n_classes)`` classes (at least 1),
         each training a fresh embedding on the other classes with early
         stopping on its held-out ones; the epoch-by-epoch mean of their
-        validation curves chooses the number of epochs (0: the starting
+        validation curves chooses the number of epochs, among the epochs
+        that beat the start in every fold (0, when none does: the starting
         embedding is kept, with a ``StartingModelKeptWarning``), and a final
         fit trains on *every* class for that many epochs, so it costs about
         ``n_folds + 1`` fits (3 folds with ``validation_fraction=0.4``).
@@ -532,14 +537,14 @@ class MetricLearner(
         class held out twice), trains a fresh embedding on the others through
         the fit loop, with early stopping (``patience``) on the held-out
         classes, and records its validation score per epoch.  Returns the
-        epoch-by-epoch mean over the folds (:func:`mean_curve`) and the
-        folds' epochs, or ``(None, [])`` when no two folds leave 2 classes to
-        train.
+        epoch-by-epoch mean over the folds (:func:`mean_curve`), the folds'
+        epochs and their padded curves, or ``(None, [], None)`` when no two
+        folds leave 2 classes to train.
         """
         plan = fold_plan(np.unique(y_enc).size, self.validation_fraction, 2,
                          MAX_FOLDS, min_valid=self._min_valid_classes)
         if plan is None:
-            return None, []
+            return None, [], None
 
         def fit_fold(train_idx, valid_idx, seed):
             train_classes, y_train = np.unique(y_enc[train_idx], return_inverse=True)
@@ -556,12 +561,12 @@ class MetricLearner(
             )
             return self.history_
 
-        return fold_curve(y_enc, plan[0], MAX_FOLDS, rng, fit_fold)
+        return fold_curve(y_enc, plan[0], MAX_FOLDS, rng, fit_fold, return_folds=True)
 
     def _fit_class_folds(self, f):
         """``validation_split="class_folds"``: choose the epochs on rotating
         held-out classes, then train on every class for that many epochs."""
-        curve, fold_epochs = self._fold_curve(f.X, f.y_enc, f.rng)
+        curve, fold_epochs, folds = self._fold_curve(f.X, f.y_enc, f.rng)
         if curve is None:
             warnings.warn(
                 "MetricLearner: `validation_split`='class_folds' needs at least 2 "
@@ -575,7 +580,8 @@ class MetricLearner(
             )
             best = 0
         else:
-            best = choose_epoch(curve, _FOLD_EPOCH_TOLERANCE)
+            best = choose_epoch(curve, _FOLD_EPOCH_TOLERANCE,
+                                folds if _FOLD_EVERY_FOLD_GAINS else None)
         settings = _auto_training_settings(self, f.X_train.shape[0])
         # the same averaging as the folds', whose curve chose the epoch
         extra = _averaging_callbacks(settings)
@@ -607,8 +613,8 @@ class MetricLearner(
         if best == 0:
             warnings.warn(
                 "MetricLearner: training did not improve on the starting embedding "
-                "on held-out classes: no epoch beat it on the class folds' mean "
-                f"validation curve (epoch 0: {curve[0]:.4f}, best {curve.max():.4f}; "
+                "on held-out classes: no epoch beat it in every one of the class folds "
+                f"(mean validation curve: epoch 0 {curve[0]:.4f}, best {curve.max():.4f}; "
                 f"folds trained {fold_epochs} epochs); the starting embedding was "
                 "kept untrained.",
                 StartingModelKeptWarning,

@@ -165,3 +165,40 @@ def test_weight_ema_leaves_no_copies_in_the_fitted_net():
     cb = dict(est.net_.callbacks_)["weight_ema"]
     assert cb._averaged is None and cb._trained is None
     assert torch.is_tensor(next(est.module_.parameters()))
+
+
+# ------------------------------------ class folds: epochs that gain in every fold
+def _choose_every_fold_loop(curves, tol):
+    length = max(len(c) for c in curves)
+    rows = [list(c) + [c[-1]] * (length - len(c)) for c in curves]
+    mean = [sum(r[e] for r in rows) / len(rows) for e in range(length)]
+    ok = [e for e in range(length)
+          if mean[e] > mean[0] and all(r[e] > r[0] for r in rows)]
+    if not ok:
+        return 0
+    top = max(mean[e] for e in ok)
+    return max(e for e in ok if mean[e] >= top - tol)
+
+
+@pytest.mark.parametrize("curves, expected, mean_only", [
+    # one fold's gain makes the mean's best epoch (3); the other fold stood
+    # still there: only epoch 1, where both gained, counts
+    ([[0.90, 0.91, 0.90, 0.99], [0.80, 0.81, 0.80, 0.80]], 1, 3),
+    # one of two folds never beats its start: no epoch counts
+    ([[0.5, 0.6, 0.7], [0.9, 0.9, 0.8]], 0, 2),
+    # 3 folds: epoch 2 gains in one only (and is the mean's best), epoch 1
+    # in all three
+    ([[0.5, 0.6, 0.99], [0.4, 0.5, 0.39], [0.5, 0.6, 0.45]], 1, 2),
+    # the third fold stopped early (padded with its last score) below its
+    # start: no epoch gains in all three
+    ([[0.5, 0.6, 0.7, 0.65], [0.4, 0.45, 0.5, 0.6], [0.3, 0.25]], 0, 3),
+    # every fold gains at the mean's best epoch: as the mean alone
+    ([[0.5, 0.6, 0.7, 0.65], [0.4, 0.45, 0.5, 0.6], [0.3, 0.35, 0.4]], 3, 3),
+])
+def test_choose_epoch_with_folds_matches_loop(curves, expected, mean_only):
+    from skmetric._training._class_folds import choose_epoch, mean_curve, padded_curves
+
+    mean = mean_curve(curves)
+    got = choose_epoch(mean, 0.0, padded_curves(curves))
+    assert got == _choose_every_fold_loop(curves, 0.0) == expected
+    assert choose_epoch(mean, 0.0) == mean_only
