@@ -16,6 +16,7 @@ from ._training import (
     StartingModelKeptWarning,
     guarded_fit,
 )
+from ._training._callbacks import WeightEMA
 from ._training._class_folds import MAX_FOLDS, StopAtEpoch, choose_epoch, fold_curve, fold_plan
 from .utils._validation import (
     Interval,
@@ -58,6 +59,9 @@ _CLOSED_SET_BUDGET = (200, 1)
 # classes in benchmarks/bench_open_set.py (docs/metric_learner.md, open set)
 _OPEN_SET_LOSS = "multi_similarity"
 _OPEN_SET_LR = 1e-4
+# ... and ema_decay="auto": the decay of the moving average of the weights
+# that is validated and kept with the open-set setting (None: no averaging)
+_OPEN_SET_EMA_DECAY = None
 
 
 def _is_open_set(est):
@@ -69,6 +73,10 @@ def _is_open_set(est):
 # the best that counts as the best (the latest such epoch is trained: the
 # final fit sees every class)
 _FOLD_EPOCH_TOLERANCE = 0.0
+# ... among the epochs that beat the start in every fold, not only on the
+# mean (on penbased, one fold's gain chose epochs that lost on the unseen
+# classes; "more than half of the folds" kept those losses)
+_FOLD_EVERY_FOLD_GAINS = True
 
 
 def _auto_loss(module, open_set=False):
@@ -105,7 +113,17 @@ def _auto_training_settings(est, n_train):
         settings["lr"] = _OPEN_SET_LR
     if not lbfgs and est.max_epochs == "auto" and not _is_open_set(est):
         settings["auto_budget"] = _CLOSED_SET_BUDGET
+    ema_decay = est.ema_decay
+    if ema_decay == "auto":
+        ema_decay = _OPEN_SET_EMA_DECAY if not lbfgs and _is_open_set(est) else None
+    settings["ema_decay"] = ema_decay
     return settings
+
+
+def _averaging_callbacks(settings):
+    """The fit loop's weight-averaging callback of resolved ``settings``."""
+    decay = settings.get("ema_decay")
+    return [] if decay is None else [("weight_ema", WeightEMA(decay))]
 
 
 class _EmbeddingRecall:
@@ -240,6 +258,16 @@ class MetricLearner(
     lr_schedule : {"auto", "cosine", "constant"}, default="auto"
         ``"cosine"`` anneals the learning rate to 0 over ``max_epochs``.
         ``"auto"``: ``"constant"`` with L-BFGS, else ``"cosine"``.
+    ema_decay : float in (0, 1), None or "auto", default="auto"
+        Keep an exponential moving average of the network's weights
+        (Polyak averaging, as ``torch.optim.swa_utils.get_ema_multi_avg_fn``):
+        after each optimisation step the average becomes ``ema_decay *
+        average + (1 - ema_decay) * weights``, starting at the initial
+        weights.  The averaged weights are what is validated each epoch,
+        kept as the best epoch and fitted (``module_``); with
+        ``validation_split="class_folds"`` the folds average as the final fit
+        does.  ``None``: no averaging.  ``"auto"``: no averaging (the
+        open-set benchmark is in docs/metric_learner.md).
     validation_fraction : float or None, default=None
         Fraction of the training data held out to monitor the Recall@1 of
         the embedding each epoch (against the other held-out samples and the
@@ -268,7 +296,8 @@ class MetricLearner(
         of ``round(validation_fraction * n_classes)`` classes (at least 1),
         each training a fresh embedding on the other classes with early
         stopping on its held-out ones; the epoch-by-epoch mean of their
-        validation curves chooses the number of epochs (0: the starting
+        validation curves chooses the number of epochs, among the epochs
+        that beat the start in every fold (0, when none does: the starting
         embedding is kept, with a ``StartingModelKeptWarning``), and a final
         fit trains on *every* class for that many epochs, so it costs about
         ``n_folds + 1`` fits (3 folds with ``validation_fraction=0.4``).
@@ -367,6 +396,7 @@ class MetricLearner(
         **{name: [*TRAINING_PARAMETER_CONSTRAINTS[name], StrOptions({"auto"})]
            for name in ("max_epochs", "batch_size", "lr", "weight_decay", "lr_schedule")},
         "optimizer": [StrOptions(set(OPTIMIZERS) | {"auto"}), type],
+        "ema_decay": [Interval(Real, 0, 1, closed="neither"), None, StrOptions({"auto"})],
     }
 
     def __init__(
@@ -387,6 +417,7 @@ class MetricLearner(
         optimizer="auto",
         optimizer_params=None,
         lr_schedule="auto",
+        ema_decay="auto",
         validation_fraction=None,
         validation_split="samples",
         patience=10,
@@ -411,6 +442,7 @@ class MetricLearner(
         self.optimizer = optimizer
         self.optimizer_params = optimizer_params
         self.lr_schedule = lr_schedule
+        self.ema_decay = ema_decay
         self.validation_fraction = validation_fraction
         self.validation_split = validation_split
         self.patience = patience
@@ -460,6 +492,7 @@ class MetricLearner(
             samples_per_class=self._batch_samples_per_class(f.loss, f.miner, settings),
             settings=settings,
             max_epochs=0 if keep_start else None,
+            extra_callbacks=_averaging_callbacks(settings),
             **valid_kwargs,
         )
         self.embedding_size_ = f.embedding_size
@@ -504,14 +537,14 @@ class MetricLearner(
         class held out twice), trains a fresh embedding on the others through
         the fit loop, with early stopping (``patience``) on the held-out
         classes, and records its validation score per epoch.  Returns the
-        epoch-by-epoch mean over the folds (:func:`mean_curve`) and the
-        folds' epochs, or ``(None, [])`` when no two folds leave 2 classes to
-        train.
+        epoch-by-epoch mean over the folds (:func:`mean_curve`), the folds'
+        epochs and their padded curves, or ``(None, [], None)`` when no two
+        folds leave 2 classes to train.
         """
         plan = fold_plan(np.unique(y_enc).size, self.validation_fraction, 2,
                          MAX_FOLDS, min_valid=self._min_valid_classes)
         if plan is None:
-            return None, []
+            return None, [], None
 
         def fit_fold(train_idx, valid_idx, seed):
             train_classes, y_train = np.unique(y_enc[train_idx], return_inverse=True)
@@ -523,16 +556,17 @@ class MetricLearner(
                 normalize=self._resolve_normalize(loss, by_classes=True),
                 samples_per_class=self._batch_samples_per_class(loss, miner, settings),
                 settings=settings,
+                extra_callbacks=_averaging_callbacks(settings),
                 **self._recall_valid_kwargs(X, y_enc, train_idx, valid_idx, rng),
             )
             return self.history_
 
-        return fold_curve(y_enc, plan[0], MAX_FOLDS, rng, fit_fold)
+        return fold_curve(y_enc, plan[0], MAX_FOLDS, rng, fit_fold, return_folds=True)
 
     def _fit_class_folds(self, f):
         """``validation_split="class_folds"``: choose the epochs on rotating
         held-out classes, then train on every class for that many epochs."""
-        curve, fold_epochs = self._fold_curve(f.X, f.y_enc, f.rng)
+        curve, fold_epochs, folds = self._fold_curve(f.X, f.y_enc, f.rng)
         if curve is None:
             warnings.warn(
                 "MetricLearner: `validation_split`='class_folds' needs at least 2 "
@@ -546,13 +580,15 @@ class MetricLearner(
             )
             best = 0
         else:
-            best = choose_epoch(curve, _FOLD_EPOCH_TOLERANCE)
+            best = choose_epoch(curve, _FOLD_EPOCH_TOLERANCE,
+                                folds if _FOLD_EVERY_FOLD_GAINS else None)
         settings = _auto_training_settings(self, f.X_train.shape[0])
-        extra = ()
+        # the same averaging as the folds', whose curve chose the epoch
+        extra = _averaging_callbacks(settings)
         if best > 0:
             message = (f"the class folds' mean validation curve chose epoch {best} "
                        f"(folds trained {fold_epochs} epochs)")
-            extra = [("class_folds", StopAtEpoch(best, message))]
+            extra.append(("class_folds", StopAtEpoch(best, message)))
         self._train_embedding(
             f.module,
             f.loss,
@@ -577,8 +613,8 @@ class MetricLearner(
         if best == 0:
             warnings.warn(
                 "MetricLearner: training did not improve on the starting embedding "
-                "on held-out classes: no epoch beat it on the class folds' mean "
-                f"validation curve (epoch 0: {curve[0]:.4f}, best {curve.max():.4f}; "
+                "on held-out classes: no epoch beat it in every one of the class folds "
+                f"(mean validation curve: epoch 0 {curve[0]:.4f}, best {curve.max():.4f}; "
                 f"folds trained {fold_epochs} epochs); the starting embedding was "
                 "kept untrained.",
                 StartingModelKeptWarning,

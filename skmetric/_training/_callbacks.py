@@ -18,6 +18,7 @@ __all__ = [
     "TrainingDivergedError",
     "TrainingInterruptedWarning",
     "ValidationMonitor",
+    "WeightEMA",
 ]
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
@@ -180,10 +181,86 @@ class ValidationMonitor(Callback):
             raise StopTraining(self.stop_message_)
 
     def on_train_end(self, net, **kwargs):
+        # an averaging callback holds its averaged weights in the module
+        # between steps (what was validated); after an interrupt inside a
+        # step, put them back before the best epoch's are restored
+        for _, cb in getattr(net, "callbacks_", ()):
+            if isinstance(cb, WeightEMA):
+                cb.hold_averaged(net)
         if self.restore_best and self._best_state is not None:
             net.module_.load_state_dict(self._best_state["module"])
             net.criterion_.load_state_dict(self._best_state["criterion"])
         self._best_state = None
+
+
+class WeightEMA(Callback):
+    """Exponential moving average of the module's weights (Polyak averaging).
+
+    The average starts at the module's weights when training begins and,
+    after every optimisation step ``t``, becomes
+    ``decay * average + (1 - decay) * weights_t`` (parameters only; buffers
+    are the trained module's).  Between steps the module *holds the
+    averaged weights*: the optimizer's weights are put back before each
+    training step and the average after it, so that whatever reads the
+    module between steps -- the validation score and best-epoch snapshot of
+    :class:`ValidationMonitor`, the end of training -- sees the averaged
+    model, and the fitted module is the average (or the best epoch's
+    average, when validation restores one).
+
+    Parameters
+    ----------
+    decay : float in (0, 1)
+        Weight of the old average at each step; ``1 / (1 - decay)`` steps is
+        the horizon of the average (100 steps for 0.99).
+    """
+
+    def __init__(self, decay=0.99):
+        self.decay = decay
+
+    def initialize(self):
+        self._averaged = None
+        self._trained = None
+        self._holds_averaged = True
+        return self
+
+    def _params(self, net):
+        return [p for p in net.module_.parameters()]
+
+    def on_train_begin(self, net, **kwargs):
+        params = self._params(net)
+        with torch.no_grad():
+            self._averaged = [p.detach().clone() for p in params]
+            self._trained = [p.detach().clone() for p in params]
+        self._holds_averaged = True
+
+    def on_batch_begin(self, net, training=None, **kwargs):
+        if not training or self._averaged is None or not self._holds_averaged:
+            return
+        with torch.no_grad():
+            torch._foreach_copy_(self._params(net), self._trained)
+        self._holds_averaged = False
+
+    def on_batch_end(self, net, training=None, **kwargs):
+        if not training or self._averaged is None or self._holds_averaged:
+            return
+        params = self._params(net)
+        with torch.no_grad():
+            torch._foreach_copy_(self._trained, params)
+            torch._foreach_lerp_(self._averaged, self._trained, 1.0 - self.decay)
+            torch._foreach_copy_(params, self._averaged)
+        self._holds_averaged = True
+
+    def hold_averaged(self, net):
+        """Put the averaged weights in the module (after an interrupted step)."""
+        if self._averaged is None or self._holds_averaged:
+            return
+        with torch.no_grad():
+            torch._foreach_copy_(self._params(net), self._averaged)
+        self._holds_averaged = True
+
+    def on_train_end(self, net, **kwargs):
+        self.hold_averaged(net)
+        self._averaged = self._trained = None  # nothing kept in the fitted net
 
 
 class PrintLog(_SkorchPrintLog):

@@ -22,7 +22,8 @@ from skorch.callbacks import Callback
 from ._callbacks import CollapsedEmbeddingWarning, StartingModelKeptWarning, StopTraining
 
 __all__ = [
-    "MAX_FOLDS", "class_folds", "fold_curve", "fold_plan", "mean_curve", "choose_epoch", "ReplayScore",
+    "MAX_FOLDS", "class_folds", "fold_curve", "fold_plan", "mean_curve", "padded_curves",
+    "choose_epoch", "ReplayScore",
     "StopAtEpoch",
 ]
 
@@ -61,7 +62,7 @@ def class_folds(classes, n_valid, max_folds, rng):
     return [np.sort(order[(np.arange(n_valid) + i * n_valid) % n]) for i in range(n_folds)]
 
 
-def fold_curve(y, n_valid, max_folds, rng, fit_fold):
+def fold_curve(y, n_valid, max_folds, rng, fit_fold, *, return_folds=False):
     """Mean validation curve of one fit per fold of held-out classes.
 
     For each fold of :func:`class_folds` over the classes of ``y``, draws a
@@ -71,7 +72,9 @@ def fold_curve(y, n_valid, max_folds, rng, fit_fold):
     ``history_``.  A fold keeping its starting embedding or collapsing is a
     result here, not news for the user: those warnings are silenced.
     Returns the epoch-by-epoch :func:`mean_curve` of the folds'
-    ``valid_score`` and the folds' numbers of epochs.
+    ``valid_score`` and the folds' numbers of epochs (and, with
+    ``return_folds``, the folds' curves padded as :func:`mean_curve` pads
+    them, shape ``(n_folds, n_epochs + 1)``).
     """
     curves = []
     for held in class_folds(np.unique(y), n_valid, max_folds, rng):
@@ -83,7 +86,10 @@ def fold_curve(y, n_valid, max_folds, rng, fit_fold):
             warnings.simplefilter("ignore", CollapsedEmbeddingWarning)
             history = fit_fold(train_idx, valid_idx, seed)
         curves.append([row["valid_score"] for row in history])
-    return mean_curve(curves), [len(c) - 1 for c in curves]
+    epochs = [len(c) - 1 for c in curves]
+    if return_folds:
+        return mean_curve(curves), epochs, padded_curves(curves)
+    return mean_curve(curves), epochs
 
 
 def mean_curve(curves):
@@ -93,13 +99,17 @@ def mean_curve(curves):
     later epochs: it had stopped improving, and dropping it would let the
     shortest fold cut every fold's curve.
     """
+    return np.mean(padded_curves(curves), axis=0)
+
+
+def padded_curves(curves):
+    """The curves as rows of one array, each padded with its last score."""
     length = max(len(c) for c in curves)
-    padded = [np.concatenate([np.asarray(c, dtype=np.float64),
-                              np.full(length - len(c), float(c[-1]))]) for c in curves]
-    return np.mean(padded, axis=0)
+    return np.array([np.concatenate([np.asarray(c, dtype=np.float64),
+                                     np.full(length - len(c), float(c[-1]))]) for c in curves])
 
 
-def choose_epoch(curve, tolerance):
+def choose_epoch(curve, tolerance, folds=None):
     """Epochs to train from a mean validation curve (``curve[0]``: the start).
 
     0 when no epoch beats the start; otherwise the *latest* epoch within
@@ -107,13 +117,21 @@ def choose_epoch(curve, tolerance):
     fit trains on more classes than each fold, and epochs the folds cannot
     tell apart (their scores differ by less than their noise) are not a
     reason to stop at the first of them.
+
+    With ``folds`` (the folds' padded curves, :func:`padded_curves`), only
+    epochs that beat the start *in every fold* count: a mean gain made by
+    some folds while another lost or stood still is not evidence that the
+    epoch transfers to new classes.
     """
     curve = np.asarray(curve, dtype=np.float64)
-    top = curve.max()
-    if not top > curve[0]:
+    ok = curve > curve[0]
+    if folds is not None:
+        folds = np.asarray(folds, dtype=np.float64)
+        ok &= np.all(folds > folds[:, :1], axis=0)
+    if not ok.any():
         return 0
-    ok = np.flatnonzero((curve >= top - tolerance) & (curve > curve[0]))
-    return int(ok[-1])
+    top = curve[ok].max()
+    return int(np.flatnonzero(ok & (curve >= top - tolerance))[-1])
 
 
 class ReplayScore:
