@@ -133,6 +133,37 @@ class _EmbeddingRecall:
         return float(np.mean(pred == y))
 
 
+class _EmbeddingKNNAccuracy:
+    """Validation score of held-out samples (closed set): k-NN accuracy.
+
+    Each validation embedding is classified by a majority vote of its
+    ``n_neighbors`` nearest embeddings of a reference sample of the training
+    rows (ties to the smallest label), as
+    :class:`~sklearn.neighbors.KNeighborsClassifier` with uniform weights
+    predicts once fitted on the training embeddings: the score tracks the kNN
+    quality users get from the embedding, with the k of the default
+    ``KNeighborsClassifier()`` (5), not only the nearest neighbour.
+    """
+
+    def __init__(self, X_ref, y_ref, n_neighbors=5):
+        self.X_ref = X_ref
+        self.y_ref = y_ref
+        self.n_neighbors = n_neighbors
+
+    def __call__(self, module, X, y):
+        from .neighbors import kneighbors
+
+        emb = module(X).cpu().numpy()
+        ref = module(torch.as_tensor(self.X_ref, device=X.device)).cpu().numpy()
+        k = min(self.n_neighbors, ref.shape[0])
+        _, idx = kneighbors(emb, ref, n_neighbors=k)
+        votes = np.asarray(self.y_ref)[idx]
+        y = np.asarray(y)
+        counts = np.zeros((votes.shape[0], int(max(votes.max(), y.max())) + 1))
+        np.add.at(counts, (np.arange(votes.shape[0])[:, None], votes), 1)
+        return float(np.mean(counts.argmax(1) == y))
+
+
 class MetricLearner(
     ClassNamePrefixFeaturesOutMixin, TransformerMixin, TorchExportMixin, EmbeddingLearnerMixin,
     BaseEstimator,
@@ -241,10 +272,13 @@ class MetricLearner(
         ``"cosine"`` anneals the learning rate to 0 over ``max_epochs``.
         ``"auto"``: ``"constant"`` with L-BFGS, else ``"cosine"``.
     validation_fraction : float or None, default=None
-        Fraction of the training data held out to monitor the Recall@1 of
-        the embedding each epoch (against the other held-out samples and the
-        training samples), with early stopping (``patience``) and the best
-        epoch's weights kept -- epoch 0, the starting embedding, included.
+        Fraction of the training data held out to score the embedding each
+        epoch, with early stopping (``patience``) and the best epoch's
+        weights kept -- epoch 0, the starting embedding, included.  Held-out
+        samples (``validation_split="samples"``) score their 5-NN accuracy
+        against the training samples, as ``KNeighborsClassifier()`` predicts;
+        held-out classes their Recall@1 against the other held-out samples and
+        the training samples.
         ``None`` trains on all data for ``max_epochs``, which suits the
         closed-set use (kNN classification of the classes seen in ``fit``).
     validation_split : {"samples", "classes", "class_folds"}, default="samples"
@@ -487,13 +521,17 @@ class MetricLearner(
         )
 
     def _recall_valid_kwargs(self, X, y_enc, train_idx, valid_idx, rng):
-        """Validation data and score: Recall@1 of the held-out rows (see
-        ``_EmbeddingRecall``) against a sample of the training rows."""
+        """Validation data and score against a sample of the training rows:
+        held-out classes, the Recall@1 of their rows (``_EmbeddingRecall``);
+        held-out samples (closed set), their 5-NN accuracy
+        (``_EmbeddingKNNAccuracy``)."""
         ref = train_idx[rng.permutation(train_idx.size)[:_MAX_VALID_REFERENCE]]
+        scorer = (_EmbeddingKNNAccuracy if self.validation_split == "samples"
+                  else _EmbeddingRecall)
         return dict(
             X_valid=X[valid_idx],
             y_valid=y_enc[valid_idx],
-            valid_scoring=_EmbeddingRecall(X[ref].astype(np.float32), y_enc[ref]),
+            valid_scoring=scorer(X[ref].astype(np.float32), y_enc[ref]),
         )
 
     def _fold_curve(self, X, y_enc, rng):
