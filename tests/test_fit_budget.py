@@ -79,16 +79,19 @@ def test_tiny_data_gets_the_same_number_of_steps_whatever_n(n):
 
 
 def test_auto_epochs_closed_set_budget_skips_the_first_batch():
-    # (passes, skip_batches) = (200, 1): clip(200 * (n / batch_size - 1), 50, 3000)
+    # (passes, skip_batches) = (300, 1): clip(300 * (n / batch_size - 1), 50, 3000)
+    from skmetric._metric_learner import _CLOSED_SET_BUDGET
+
+    assert _CLOSED_SET_BUDGET == (300, 1)
     cases = {
         (105, 1): (5, 50),  # iris: one batch, the floor
-        (320, 2): (5, 50),  # 200 * 0.25 = 50 steps
-        (398, 2): (11, 110),  # breast_cancer: 110.9 steps
-        (2800, 11): (181, 1991),  # 1987.5 steps
+        (320, 2): (8, 80),  # 300 * 0.25 = 75 steps
+        (398, 2): (17, 170),  # breast_cancer: 166.4 steps
+        (2800, 11): (271, 2981),  # 2981.25 steps
         (14000, 55): (55, 3025),  # the cap
     }
     for (n, batches), (epochs, steps) in cases.items():
-        n_epochs, min_batches = auto_epochs(n, 256, batches, 200, 1)
+        n_epochs, min_batches = auto_epochs(n, 256, batches, *_CLOSED_SET_BUDGET)
         per_epoch = batches * -(-min_batches // batches)
         assert (n_epochs, n_epochs * per_epoch) == (epochs, steps), n
     # the default arguments are the plain budget
@@ -96,13 +99,13 @@ def test_auto_epochs_closed_set_budget_skips_the_first_batch():
 
 
 def test_auto_steps_grow_with_the_data():
-    # 2 batches of 40 and 20 rows per pass; the closed-set budget is
-    # 200 * (60 / 40 - 1) = 100 steps (the plain budget: 100 * 60 / 40 = 150),
+    # 2 batches of 30 rows per pass; the closed-set budget is
+    # 300 * (60 / 30 - 1) = 300 steps (the plain budget: 100 * 60 / 30 = 200),
     # in epochs of 10 steps (5 passes)
-    _, count = _fit_counting(60, max_epochs="auto", batch_size=40)
-    assert (count.steps_, count.epochs_) == (100, 10)
-    # 3 batches per pass: 200 * (120 / 40 - 1) = 400 steps in epochs of 12
-    assert auto_epochs(120, 40, 3, 200, 1) == (33, 10)
+    _, count = _fit_counting(60, max_epochs="auto", batch_size=30)
+    assert (count.steps_, count.epochs_) == (300, 30)
+    # 3 batches per pass: 300 * (120 / 40 - 1) = 600 steps in epochs of 12
+    assert auto_epochs(120, 40, 3, 300, 1) == (50, 10)
 
 
 @pytest.mark.filterwarnings("ignore::skmetric.StartingModelKeptWarning")
@@ -110,13 +113,13 @@ def test_open_set_setting_keeps_the_plain_budget():
     # held-out classes: 100 passes' worth of the training rows (no skipped
     # batch), not the closed-set budget; patience longer than the fit
     X, y = _blobs(100, n_classes=5)
-    est = MetricLearner(loss="normalized_softmax", hidden_sizes=(8,), batch_size=40,
+    est = MetricLearner(loss="normalized_softmax", hidden_sizes=(8,), batch_size=30,
                         validation_fraction=0.4, validation_split="classes", patience=1000,
                         random_state=0, callbacks=[("count", _CountSteps())]).fit(X, y)
     count = dict(est.net_.callbacks_)["count"]
-    # 3 of 5 classes train: 60 rows, 2 batches per pass; 100 * 60 / 40 = 150
-    # steps in epochs of 10 (the closed-set budget would be 100)
-    assert (count.steps_, count.epochs_) == (150, 15)
+    # 3 of 5 classes train: 60 rows, 2 batches per pass; 100 * 60 / 30 = 200
+    # steps in epochs of 10 (the closed-set budget would be 300 * 1 = 300)
+    assert (count.steps_, count.epochs_) == (200, 20)
 
 
 def test_integer_max_epochs_keeps_one_pass_per_epoch():

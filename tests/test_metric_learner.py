@@ -231,3 +231,30 @@ def test_validation_split_by_classes_holds_out_whole_classes(blobs):
     # 2 of the 4 classes were held out: the proxy loss saw only 2 classes
     assert est.loss_.num_classes == 2
     assert est.classes_.size == 4
+
+
+@pytest.mark.parametrize("n_classes", [2, 3, 7])
+def test_closed_set_validation_score_is_5nn_accuracy(n_classes):
+    # the held-out samples' score is what KNeighborsClassifier() (5-NN,
+    # uniform votes, ties to the smallest label) predicts from the
+    # training rows; 1-NN or Recall@1 among the held-out rows differ
+    from skmetric._metric_learner import _EmbeddingKNNAccuracy, _EmbeddingRecall
+
+    rng = np.random.default_rng(n_classes)
+    X_ref = rng.normal(size=(200, 3)).astype(np.float32)
+    y_ref = rng.integers(0, n_classes, 200)
+    X_val = rng.normal(size=(80, 3)).astype(np.float32)
+    y_val = rng.integers(0, n_classes, 80)
+    got = _EmbeddingKNNAccuracy(X_ref, y_ref)(torch.nn.Identity(), torch.as_tensor(X_val), y_val)
+    want = KNeighborsClassifier(n_neighbors=5).fit(X_ref, y_ref).score(X_val, y_val)
+    one_nn = KNeighborsClassifier(n_neighbors=1).fit(X_ref, y_ref).score(X_val, y_val)
+    assert got == pytest.approx(want, abs=1e-12)
+    assert want != one_nn
+    # which score a fit validates with: held-out samples -> 5-NN accuracy,
+    # held-out classes -> Recall@1 (open set)
+    X, y = np.vstack([X_ref, X_val]), np.concatenate([y_ref, y_val])
+    idx = np.arange(280)
+    for split, scorer in (("samples", _EmbeddingKNNAccuracy), ("classes", _EmbeddingRecall)):
+        est = MetricLearner(validation_fraction=0.3, validation_split=split)
+        kwargs = est._recall_valid_kwargs(X, y, idx[:200], idx[200:], np.random.RandomState(0))
+        assert type(kwargs["valid_scoring"]) is scorer

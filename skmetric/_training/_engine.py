@@ -114,7 +114,7 @@ AUTO_STEPS_PER_EPOCH = 10
 # An estimator may pass its own ``(passes, skip_batches)`` as the setting
 # ``auto_budget``: the budget is then ``passes * (n_samples / batch_size -
 # skip_batches)`` steps, clipped as above (MetricLearner's closed-set default:
-# 200 passes' worth of the rows beyond the first batch, so data that fits in
+# 300 passes' worth of the rows beyond the first batch, so data that fits in
 # one or two batches keeps the floor of AUTO_MIN_STEPS).
 
 
