@@ -169,7 +169,7 @@ def profile(sets, repeats=15):
         ("  build module and loss", emb_mod.EmbeddingLearnerMixin, "_build_blocks"),
         ("  training loop (skorch)", engine._EngineNet, "partial_fit"),
         ("    L-BFGS steps", engine._EngineNet, "train_step"),
-        ("      evaluations", engine._EngineNet, "_evaluate"),
+        ("      evaluations", engine._EngineNet, "train_step_single"),
         ("        NCA loss forward", nca_mod.NCALoss, "forward"),
         ("        NCA loss backward", getattr(nca_mod, "_SquaredNCA", None), "backward"),
         ("  collapse check", engine, "embedding_spread"),

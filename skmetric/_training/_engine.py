@@ -7,10 +7,7 @@ engine owns everything else: batching (class-balanced P x K or shuffled),
 seeding from ``random_state``, device placement, the optimizer, early
 stopping on the validation score, the NaN guard, ``history`` and extra
 skorch callbacks.  Training runs through a skorch ``NeuralNet``, which the
-estimator keeps as its fitted attribute ``net_``.  When every batch holds
-every training row, the training set stays on the device as one batch and
-full-batch L-BFGS runs SciPy's L-BFGS-B (:class:`~._lbfgs.ScipyLBFGS`, the
-full-batch branch of ``_train``).
+estimator keeps as its fitted attribute ``net_``.
 """
 
 import copy
@@ -50,7 +47,6 @@ from ._callbacks import (
     TrainingInterruptedWarning,
     ValidationMonitor,
 )
-from ._lbfgs import ScipyLBFGS
 from ._persistence import check_version, pack_fitted_state, stamp_version, unpack_fitted_state
 from ._sampler import ClassBalancedBatchSampler, ShuffledBatchSampler
 
@@ -67,7 +63,7 @@ OPTIMIZERS = {
     "adam": torch.optim.Adam,
     "sgd": torch.optim.SGD,
     "rmsprop": torch.optim.RMSprop,
-    "lbfgs": torch.optim.LBFGS,  # full batch: ScipyLBFGS (see ``_train``)
+    "lbfgs": torch.optim.LBFGS,
 }
 # defaults of an optimizer given by name, below the user's ``optimizer_params``:
 # plain SGD (torch's momentum=0) trains deep nets far slower, so "sgd" means
@@ -264,89 +260,9 @@ class _EngineNet(NeuralNet):
                     row[key] = value
         self.history.record(prefix + "_batch_count", batch_count)
 
-    # full-batch training (see ``_train``): the whole training set as one
-    # batch, kept on the device; ``len(sampler)`` steps per epoch on it
-    _resident_batch = None
-    _resident_steps = 1
-    _lean_step = False
-
-    def get_iterator(self, dataset, training=False):
-        """The training batches; the resident batch, repeated, when training is full-batch.
-
-        When every batch of the sampler would hold every training row (one
-        shuffled batch per pass), the batch is the training set itself, in
-        its own row order, on the device: no sampler, loader or indexing
-        per step.
-        """
-        if training and self._resident_batch is not None:
-            return _RepeatedBatch(self._resident_batch, self._resident_steps)
-        return super().get_iterator(dataset, training=training)
-
-    def train_step(self, batch, **fit_params):
-        """One optimizer step on ``batch``, as skorch's, with a lean closure.
-
-        skorch's closure, called once per evaluation of the loss (several
-        per step for L-BFGS), also sets the training mode, moves the batch
-        to the device, and notifies ``on_grad_computed``.  Here the mode is
-        set and the batch moved once per step, and the closure is zero grad,
-        forward, loss, backward; when a callback listens to
-        ``on_grad_computed`` (gradient clipping), or training runs under
-        Accelerate, skorch's step runs instead.  The step returns the loss
-        and output of the closure's first evaluation, as skorch's, or, when
-        the optimizer reused the evaluation that ended the last step (see
-        below), the loss it returns and no output.
-        """
-        if not self._lean_step or not isinstance(batch, (tuple, list)) or len(batch) != 2:
-            return super().train_step(batch, **fit_params)
-        self._set_training(True)
-        Xi, yi = batch
-        if not (isinstance(Xi, torch.Tensor) and isinstance(yi, torch.Tensor)):
-            return super().train_step(batch, **fit_params)
-        device = self.device
-        if device is not None:
-            Xi, yi = Xi.to(device), yi.to(device)
-        params = [p for group in self.optimizer_.param_groups for p in group["params"]]
-        first = {}
-
-        def closure():
-            loss, y_pred = self._evaluate(params, Xi, yi, fit_params)
-            if not first:
-                first["loss"], first["y_pred"] = loss, y_pred
-            return loss
-
-        # every step on the resident batch evaluates the same function: an
-        # optimizer may reuse its last evaluation (ScipyLBFGS does) and
-        # return that loss, the loss at the step's start, without calling
-        # the closure for it
-        closure.same_function = self._resident_batch is not None
-        loss = self.optimizer_.step(closure)
-        if isinstance(loss, torch.Tensor) and loss is not first.get("loss"):
-            return {"loss": loss, "y_pred": None}
-        return first
-
-    def _evaluate(self, params, Xi, yi, fit_params):
-        """``(loss, y_pred)`` of one evaluation: the gradients of ``params``
-        set to None (``zero_grad``'s default), forward, loss, backward."""
-        for p in params:
-            p.grad = None
-        y_pred = self.module_(Xi, **fit_params)
-        loss = self.criterion_(y_pred, yi)
-        loss.backward()
-        return loss, y_pred
-
     def partial_fit(self, X, y=None, classes=None, **fit_params):
         if not self.initialized_:
             self.initialize()
-        # the lean training step applies when nothing needs skorch's:
-        # one optimizer, no Accelerate, no callback on the gradients
-        self._lean_step = (
-            getattr(self, "accelerator", None) is None
-            and list(self._optimizers) == ["optimizer"]
-            and list(self._modules) == ["module"]
-            and list(self._criteria) == ["criterion"]
-            and not any(type(cb).on_grad_computed is not Callback.on_grad_computed
-                        for _, cb in self.callbacks_)
-        )
         self.notify("on_train_begin", X=X, y=y)
         self._stop_message = None
         self._interrupted_epoch = self._interrupt = None
@@ -361,21 +277,6 @@ class _EngineNet(NeuralNet):
             self._interrupted_epoch, self._interrupt = len(self.history), exc
         self.notify("on_train_end", X=X, y=y)
         return self
-
-
-class _RepeatedBatch:
-    """An iterable that yields one batch ``steps`` times (per epoch)."""
-
-    def __init__(self, batch, steps):
-        self.batch = batch
-        self.steps = steps
-
-    def __len__(self):
-        return self.steps
-
-    def __iter__(self):
-        for _ in range(self.steps):
-            yield self.batch
 
 
 def _host_floats(losses):
@@ -796,14 +697,6 @@ class TorchTrainingMixin:
         optimizer = cfg.optimizer
         if isinstance(optimizer, str):
             optimizer = OPTIMIZERS[optimizer]
-        full_batch = (accelerator is None and isinstance(sampler, ShuffledBatchSampler)
-                      and sampler._batches_per_pass() == 1)
-        if full_batch and optimizer is torch.optim.LBFGS:
-            # SciPy's L-BFGS-B (compiled, float64) with the same parameters:
-            # less overhead per iteration than torch's tensor algebra on small
-            # problems.  Not on mini-batches, where each step sees another
-            # function and torch's LBFGS keeps its history across them
-            optimizer = ScipyLBFGS
         try:
             optimizer_kwargs = self._optimizer_kwargs(optimizer, settings)
         except ValueError:
@@ -864,11 +757,6 @@ class TorchTrainingMixin:
             callbacks__print_log=PrintLog(),  # no colour codes outside a terminal
             **accelerate_kwargs,
         )
-        if full_batch:
-            # every step sees all training rows: they stay on the device as
-            # one batch (in their own order) for the whole fit
-            net._resident_batch = (X_t.to(device), y_t.to(device))
-            net._resident_steps = len(sampler)
         try:
             with seeded(seed):
                 net.initialize()
@@ -880,7 +768,6 @@ class TorchTrainingMixin:
                                   "training loss is not finite); the estimator is unfitted.")
             raise
         finally:
-            vars(net).pop("_resident_batch", None)  # no training data kept in the net
             if accelerator is not None:
                 # drop the references the Accelerator keeps to the prepared
                 # module, optimizer, scheduler and loader (public API), so the
@@ -1019,15 +906,14 @@ class TorchTrainingMixin:
             self, X, y, ensure_min_samples=2, dtype=[np.float32, np.float64]
         )
         check_classification_targets(y)
-        encoder = LabelEncoder()
-        y_enc = encoder.fit_transform(y)  # one pass (fit, then transform: two)
+        encoder = LabelEncoder().fit(y)
         self.classes_ = encoder.classes_
         if self.classes_.size < 2:
             raise ValueError(
                 f"{type(self).__name__} needs samples of at least 2 classes; got 1 "
                 f"class ({self.classes_[0].item()!r})."
             )
-        return X, y_enc.astype(np.int64)
+        return X, encoder.transform(y).astype(np.int64)
 
     def _split_validation(self, y, rng, *, by="samples", min_train=2, min_valid=2):
         """Indices ``(train, valid)`` from ``validation_fraction``, or ``(all, None)``.
