@@ -8,11 +8,13 @@ the cosine logits, the true-class replacement, the cross-entropy, the miner
 weights and the reduction; a subclass writes :meth:`logits`.
 """
 
+import math
+
 import torch
 from torch import nn
 
 from .._tuples import miner_weights
-from ..distances._normalize import _normalize_backward, _normalize_rows, cosine_matrix
+from ..distances._normalize import _normalize_rows, cosine_matrix
 from .base import BaseProxyLoss
 
 __all__ = ["BaseMarginSoftmaxLoss", "FusedHead"]
@@ -71,12 +73,19 @@ def _normalize_columns_backward(grad, y, norm, clamped):
     return grad.addcmul_(y, dot, value=-1).div_(norm)
 
 
-def _margin_log_softmax(xn, wn, column, head):
-    # (log-softmax of the margin logits, the pooling's state, the margin's
-    # slope on the true class) from the normalised x and w
+_LOG2E = 1.0 / math.log(2.0)
+_LN2 = math.log(2.0)
+
+
+def _margin_cross_entropy(xn, wn, column, head):
+    # (per-sample cross-entropies as a (batch, 1) column, the buffers the
+    # backward pass reuses) from the normalised x and w.  Everything runs in
+    # base-2 units (the products' scale carries log2(e)): exp2 costs about
+    # half of exp on the CPU, and the softmax is exponentiated once (the
+    # backward pass reuses the exponentials, no log-softmax to undo).
     B, K = xn.shape[0], head.k
     C = wn.shape[1] // K
-    cos = torch.addmm(_zero(xn), xn, wn, beta=0, alpha=head.scale)
+    cos = torch.addmm(_zero(xn), xn, wn, beta=0, alpha=head.scale * _LOG2E)
     pooled = None
     if head.pool is None:
         logits = cos
@@ -93,23 +102,31 @@ def _margin_log_softmax(xn, wn, column, head):
             if k < K - 1:
                 free.sub_(c3[:, k])
         pooled = c3
-    else:  # "soft": cos holds z = scale * cos; S = sum_k p_k cos_k
+    else:  # "soft": cos holds z = scale * cos / ln 2; S = sum_k p_k cos_k
         z = cos.view(B, K, C)
-        e = z.exp()
+        e = z.exp2()
         total = e.sum(1)
         z.mul_(e)
         zbar = z.sum(1).div_(total)
-        # dS/dcos_k = p_k (1 + z_k - zbar) = e_k (1 + z_k - zbar) / total,
-        # kept times total in z's memory
-        z.addcmul_(e, zbar.neg().add_(1).unsqueeze(1))
+        # dS/dcos_k = p_k (1 + ln2 (z_k - zbar)) = ln2 e_k (z_k + 1/ln2 - zbar) / total,
+        # kept times total / ln2 in z's memory
+        z.addcmul_(e, zbar.neg().add_(_LOG2E).unsqueeze(1))
         del e
         logits = zbar.mul_(head.logit_scale / head.scale)
         pooled = (z, total)
     slope = None
-    if head.target_fn is not None:
-        target, slope = head.target_fn(logits.gather(1, column))
+    if head.target_fn is None:
+        target = logits.gather(1, column)
+    else:
+        value, slope = head.target_fn(logits.gather(1, column).mul_(_LN2))
+        target = value.mul_(_LOG2E)
         logits.scatter_(1, column, target)
-    return torch.log_softmax(logits, 1), pooled, slope
+    shift = logits.amax(1, keepdim=True)
+    e = logits.sub_(shift).exp2_()
+    total = e.sum(1, keepdim=True)
+    # -log p_y = ln 2 (log2 sum_j 2^(z_j - m) + m - z_y)
+    losses = total.log2().add_(shift).sub_(target).mul_(_LN2)
+    return losses, (e, total, pooled, slope)
 
 
 _ORDERS = {}
@@ -156,28 +173,31 @@ class _MarginSoftmaxCE(torch.autograd.Function):
         xn, nx, cx = _normalize_rows(x, 1e-12)
         wn, nw, cw = _normalize_columns(w, 1e-12)
         column = labels.unsqueeze(1)
-        logp, pooled, slope = _margin_log_softmax(xn, wn, column, head)
-        ctx.save_for_backward(xn, nx, cx, wn, nw, cw, column)
-        ctx.head, ctx.mean, ctx.buffers = head, mean, (logp, pooled, slope)
-        return torch.nn.functional.nll_loss(logp, labels, reduction="mean" if mean else "none")
+        losses, buffers = _margin_cross_entropy(xn, wn, column, head)
+        ctx.save_for_backward(x, xn, nx, cx, wn, nw, cw, column)
+        ctx.head, ctx.mean, ctx.buffers = head, mean, buffers
+        return losses.mean() if mean else losses.squeeze(1)
 
     @staticmethod
     def backward(ctx, grad):
-        xn, nx, cx, wn, nw, cw, column = ctx.saved_tensors
+        x, xn, nx, cx, wn, nw, cw, column = ctx.saved_tensors
         head = ctx.head
         if ctx.buffers is None:  # a second backward pass
-            ctx.buffers = _margin_log_softmax(xn, wn, column, head)
-        logp, pooled, slope = ctx.buffers
+            ctx.buffers = _margin_cross_entropy(xn, wn, column, head)[1]
+        e, total, pooled, slope = ctx.buffers
         ctx.buffers = None  # consumed below
-        B, C = logp.shape
+        B, C = e.shape
         K = head.k
         # d loss_i / d logits = g_i (softmax_i - onehot_i), times the scale
-        # that maps the logits back to the cosines
-        scale = head.logit_scale if head.pool == "soft" else head.scale
+        # that maps the logits back to the cosines and 1 / |x_i| (the
+        # normalisation's division, applied here on a (B, 1) column instead
+        # of a (B, D) pass)
+        scale = head.logit_scale * _LN2 if head.pool == "soft" else head.scale
         g = grad * (scale / B) if ctx.mean else (grad * scale).unsqueeze(1)
-        d = logp.exp_().mul_(g)
+        g = g / nx
+        d = e.mul_(g / total)
         if slope is None:
-            d.scatter_add_(1, column, g.neg().expand(B, 1))
+            d.scatter_add_(1, column, g.neg())
         else:
             d.scatter_(1, column, (d.gather(1, column) - g).mul_(slope))
         if head.pool is None:
@@ -185,13 +205,17 @@ class _MarginSoftmaxCE(torch.autograd.Function):
         elif head.pool == "max":
             dcos = pooled.mul_(d.unsqueeze(1)).view(B, K * C)
         else:
-            z, total = pooled
-            dcos = z.mul_(d.div_(total).unsqueeze(1)).view(B, K * C)
+            z, pool_total = pooled
+            dcos = z.mul_(d.div_(pool_total).unsqueeze(1)).view(B, K * C)
         gx = gw = None
         if ctx.needs_input_grad[0]:
-            gx = _normalize_backward(dcos @ wn.T, xn, nx, cx)
+            # (dcos / |x|) @ wn.T, projected off xn: the whole gradient
+            u = dcos @ wn.T
+            dot = (u * xn).sum(1, keepdim=True).masked_fill_(cx, 0)
+            gx = u.addcmul_(xn, dot, value=-1)
         if ctx.needs_input_grad[1]:
-            gw = _normalize_columns_backward(xn.T @ dcos, wn, nw, cw)
+            # xn.T @ (|x| dcos) = x.T @ dcos (also where |x| was clamped)
+            gw = _normalize_columns_backward(x.T @ dcos, wn, nw, cw)
         return gx, gw, None, None, None
 
 

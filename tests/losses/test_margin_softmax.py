@@ -160,12 +160,24 @@ def test_fused_margin_path_equals_logits_path(make, dtype, mode, path):
         loss.tau = 0.0
     v1, g1, w1 = _grads(loss, emb, labels, indices, path)
     v2, g2, w2 = _grads(loss, emb, labels, indices, "logits")
-    # float32: the zero row's cosine gradient is ~1e9 (divided by eps)
-    tol = dict(rtol=1e-4, atol=1e-6) if dtype == torch.float32 else dict(rtol=1e-10, atol=1e-12)
-    torch.testing.assert_close(v1, v2, **tol)
-    torch.testing.assert_close(g1, g2, **tol)
-    for a, b in zip(w1, w2):
-        torch.testing.assert_close(a, b, **tol)
+    if dtype == torch.float64:
+        tol = dict(rtol=1e-10, atol=1e-12)
+        torch.testing.assert_close(v1, v2, **tol)
+        torch.testing.assert_close(g1, g2, **tol)
+        for a, b in zip(w1, w2):
+            torch.testing.assert_close(a, b, **tol)
+        return
+    # float32: the paths round differently (the one-node path works in base 2),
+    # so an entry much smaller than its row's largest is compared to that
+    # largest, at float32 resolution (the zero row's cosine gradient is ~1e9)
+    for a, b in [(v1, v2), (g1, g2), *zip(w1, w2)]:
+        _assert_close32(a, b)
+
+
+def _assert_close32(a, b):
+    row_max = b.abs().amax(-1, keepdim=True) if b.dim() else b.abs()
+    bound = 1e-4 * b.abs() + 1e-6 * row_max.clamp_min(1.0)
+    assert ((a - b).abs() <= bound).all(), (a - b).abs().max()
 
 
 def test_subcenter_max_gives_ties_to_the_first_center():
