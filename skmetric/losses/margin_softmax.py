@@ -36,16 +36,23 @@ class FusedHead:
     ``target_fn``
         Maps the ``(batch, 1)`` true-class logits ``t`` to ``(f(t), f'(t))``
         (``f'`` may be None for 1); None: no margin.
+    ``norm_scaled``
+        The embeddings are not normalised: the logits are ``scale * |x| *
+        cos`` (SphereFace); ``target_fn`` then maps the true-class cosines
+        ``c`` to ``(psi(c), psi'(c))`` and the true-class logit is ``scale *
+        |x| * psi(c)``.  Only with ``pool=None``.
     """
 
-    __slots__ = ("scale", "pool", "k", "logit_scale", "target_fn")
+    __slots__ = ("scale", "pool", "k", "logit_scale", "target_fn", "norm_scaled")
 
-    def __init__(self, scale, *, pool=None, k=1, logit_scale=1.0, target_fn=None):
+    def __init__(self, scale, *, pool=None, k=1, logit_scale=1.0, target_fn=None,
+                 norm_scaled=False):
         self.scale = scale
         self.pool = pool
         self.k = k
         self.logit_scale = logit_scale
         self.target_fn = target_fn
+        self.norm_scaled = norm_scaled
 
 
 _ZEROS = {}
@@ -77,9 +84,10 @@ _LOG2E = 1.0 / math.log(2.0)
 _LN2 = math.log(2.0)
 
 
-def _margin_cross_entropy(xn, wn, column, head):
+def _margin_cross_entropy(xn, wn, column, head, norms=None):
     # (per-sample cross-entropies as a (batch, 1) column, the buffers the
-    # backward pass reuses) from the normalised x and w.  Everything runs in
+    # backward pass reuses) from the normalised x and w (norm_scaled: the
+    # raw x, and norms = (clamped, raw) row norms).  Everything runs in
     # base-2 units (the products' scale carries log2(e)): exp2 costs about
     # half of exp on the CPU, and the softmax is exponentiated once (the
     # backward pass reuses the exponentials, no log-softmax to undo).
@@ -114,8 +122,18 @@ def _margin_cross_entropy(xn, wn, column, head):
         del e
         logits = zbar.mul_(head.logit_scale / head.scale)
         pooled = (z, total)
-    slope = None
-    if head.target_fn is None:
+    slope = extra = None
+    if head.norm_scaled:
+        # the product of the raw x is scale |x| cos; the true class's cosine
+        # is read back from it (|x| clamped as the normalisation does)
+        clamped_norm, raw_norm = norms
+        cosine = logits.gather(1, column).mul_(_LN2 / head.scale).div_(clamped_norm)
+        value, slope = head.target_fn(cosine)
+        # d(|x| psi(c))/dx beyond psi'(c) d(|x| c)/dx: (psi - c psi') x / |x|
+        extra = torch.addcmul(value, cosine, slope, value=-1)
+        target = value.mul_(raw_norm).mul_(head.scale * _LOG2E)
+        logits.scatter_(1, column, target)
+    elif head.target_fn is None:
         target = logits.gather(1, column)
     else:
         value, slope = head.target_fn(logits.gather(1, column).mul_(_LN2))
@@ -126,7 +144,7 @@ def _margin_cross_entropy(xn, wn, column, head):
     total = e.sum(1, keepdim=True)
     # -log p_y = ln 2 (log2 sum_j 2^(z_j - m) + m - z_y)
     losses = total.log2().add_(shift).sub_(target).mul_(_LN2)
-    return losses, (e, total, pooled, slope)
+    return losses, (e, total, pooled, slope, extra)
 
 
 _ORDERS = {}
@@ -170,36 +188,48 @@ class _MarginSoftmaxCE(torch.autograd.Function):
     # pass (retain_graph) recomputes them from the saved normalised inputs.
     @staticmethod
     def forward(ctx, x, w, labels, head, mean):
-        xn, nx, cx = _normalize_rows(x, 1e-12)
         wn, nw, cw = _normalize_columns(w, 1e-12)
         column = labels.unsqueeze(1)
-        losses, buffers = _margin_cross_entropy(xn, wn, column, head)
-        ctx.save_for_backward(x, xn, nx, cx, wn, nw, cw, column)
+        if head.norm_scaled:
+            raw = torch.linalg.vector_norm(x, dim=-1, keepdim=True)
+            nx = raw.clamp_min(1e-12)
+            xn = cx = None
+            losses, buffers = _margin_cross_entropy(x, wn, column, head, (nx, raw))
+        else:
+            xn, nx, cx = _normalize_rows(x, 1e-12)
+            raw = None
+            losses, buffers = _margin_cross_entropy(xn, wn, column, head)
+        ctx.save_for_backward(x, xn, nx, cx, raw, wn, nw, cw, column)
         ctx.head, ctx.mean, ctx.buffers = head, mean, buffers
         return losses.mean() if mean else losses.squeeze(1)
 
     @staticmethod
     def backward(ctx, grad):
-        x, xn, nx, cx, wn, nw, cw, column = ctx.saved_tensors
+        x, xn, nx, cx, raw, wn, nw, cw, column = ctx.saved_tensors
         head = ctx.head
         if ctx.buffers is None:  # a second backward pass
-            ctx.buffers = _margin_cross_entropy(xn, wn, column, head)[1]
-        e, total, pooled, slope = ctx.buffers
+            if head.norm_scaled:
+                ctx.buffers = _margin_cross_entropy(x, wn, column, head, (nx, raw))[1]
+            else:
+                ctx.buffers = _margin_cross_entropy(xn, wn, column, head)[1]
+        e, total, pooled, slope, extra = ctx.buffers
         ctx.buffers = None  # consumed below
         B, C = e.shape
         K = head.k
         # d loss_i / d logits = g_i (softmax_i - onehot_i), times the scale
         # that maps the logits back to the cosines and 1 / |x_i| (the
         # normalisation's division, applied here on a (B, 1) column instead
-        # of a (B, D) pass)
+        # of a (B, D) pass); norm_scaled: the logits are the raw x's product,
+        # times |x| / max(|x|, eps) (0 for a zero row, as through the norm)
         scale = head.logit_scale * _LN2 if head.pool == "soft" else head.scale
         g = grad * (scale / B) if ctx.mean else (grad * scale).unsqueeze(1)
-        g = g / nx
+        g = g * (raw / nx) if head.norm_scaled else g / nx
         d = e.mul_(g / total)
         if slope is None:
             d.scatter_add_(1, column, g.neg())
         else:
-            d.scatter_(1, column, (d.gather(1, column) - g).mul_(slope))
+            target = d.gather(1, column).sub_(g)
+            d.scatter_(1, column, target * slope)
         if head.pool is None:
             dcos = d
         elif head.pool == "max":
@@ -209,10 +239,14 @@ class _MarginSoftmaxCE(torch.autograd.Function):
             dcos = z.mul_(d.div_(pool_total).unsqueeze(1)).view(B, K * C)
         gx = gw = None
         if ctx.needs_input_grad[0]:
-            # (dcos / |x|) @ wn.T, projected off xn: the whole gradient
             u = dcos @ wn.T
-            dot = (u * xn).sum(1, keepdim=True).masked_fill_(cx, 0)
-            gx = u.addcmul_(xn, dot, value=-1)
+            if head.norm_scaled:
+                # the raw product's gradient, plus the true class's norm term
+                gx = u.addcmul_(x, target.mul_(extra).div_(nx))
+            else:
+                # (dcos / |x|) @ wn.T, projected off xn: the whole gradient
+                dot = (u * xn).sum(1, keepdim=True).masked_fill_(cx, 0)
+                gx = u.addcmul_(xn, dot, value=-1)
         if ctx.needs_input_grad[1]:
             # xn.T @ (|x| dcos) = x.T @ dcos (also where |x| was clamped)
             gw = _normalize_columns_backward(x.T @ dcos, wn, nw, cw)

@@ -234,6 +234,8 @@ _ONE_NODE = [
     lambda: L.ArcFaceLoss(num_classes=3, embedding_size=4),
     lambda: L.ArcFaceLoss(margin=150.0, scale=8.0, num_classes=3, embedding_size=4),
     lambda: L.CosFaceLoss(num_classes=3, embedding_size=4),
+    lambda: L.SphereFaceLoss(num_classes=3, embedding_size=4),
+    lambda: L.SphereFaceLoss(margin=3, scale=2.0, num_classes=3, embedding_size=4),
     lambda: L.SubCenterArcFaceLoss(num_classes=3, embedding_size=4),
     lambda: L.NormalizedSoftmaxLoss(num_classes=3, embedding_size=4),
     lambda: L.SoftTripleLoss(num_classes=3, embedding_size=4, centers_per_class=3, tau=0.0),
