@@ -19,6 +19,9 @@ from .base import BaseProxyLoss
 
 __all__ = ["BaseMarginSoftmaxLoss", "FusedHead"]
 
+_LOG2E = 1.0 / math.log(2.0)
+_LN2 = math.log(2.0)
+
 
 class FusedHead:
     """How :class:`_MarginSoftmaxCE` turns cosines into per-class logits.
@@ -41,18 +44,25 @@ class FusedHead:
         cos`` (SphereFace); ``target_fn`` then maps the true-class cosines
         ``c`` to ``(psi(c), psi'(c))`` and the true-class logit is ``scale *
         |x| * psi(c)``.  Only with ``pool=None``.
+    ``bound``
+        A bound on the logits' absolute values (margin included), or None.
+        Within ``100 ln 2`` (about 69) the softmax is exponentiated without
+        subtracting each row's maximum (``2^100`` times the classes stays
+        finite in float32).
     """
 
-    __slots__ = ("scale", "pool", "k", "logit_scale", "target_fn", "norm_scaled")
+    __slots__ = ("scale", "pool", "k", "logit_scale", "target_fn", "norm_scaled",
+                 "shift_free")
 
     def __init__(self, scale, *, pool=None, k=1, logit_scale=1.0, target_fn=None,
-                 norm_scaled=False):
+                 norm_scaled=False, bound=None):
         self.scale = scale
         self.pool = pool
         self.k = k
         self.logit_scale = logit_scale
         self.target_fn = target_fn
         self.norm_scaled = norm_scaled
+        self.shift_free = bound is not None and abs(bound) * _LOG2E <= 100.0
 
 
 _ZEROS = {}
@@ -78,10 +88,6 @@ def _normalize_columns(w, eps):
 def _normalize_columns_backward(grad, y, norm, clamped):
     dot = (grad * y).sum(0, keepdim=True).masked_fill_(clamped, 0)
     return grad.addcmul_(y, dot, value=-1).div_(norm)
-
-
-_LOG2E = 1.0 / math.log(2.0)
-_LN2 = math.log(2.0)
 
 
 def _margin_cross_entropy(xn, wn, column, head, norms=None):
@@ -139,11 +145,17 @@ def _margin_cross_entropy(xn, wn, column, head, norms=None):
         value, slope = head.target_fn(logits.gather(1, column).mul_(_LN2))
         target = value.mul_(_LOG2E)
         logits.scatter_(1, column, target)
-    shift = logits.amax(1, keepdim=True)
-    e = logits.sub_(shift).exp2_()
-    total = e.sum(1, keepdim=True)
-    # -log p_y = ln 2 (log2 sum_j 2^(z_j - m) + m - z_y)
-    losses = total.log2().add_(shift).sub_(target).mul_(_LN2)
+    # -log p_y = ln 2 (log2 sum_j 2^(z_j - m) + m - z_y), m the row's
+    # maximum, or 0 when the logits are known to be small
+    if head.shift_free:
+        e = logits.exp2_()
+        total = e.sum(1, keepdim=True)
+        losses = total.log2().sub_(target).mul_(_LN2)
+    else:
+        shift = logits.amax(1, keepdim=True)
+        e = logits.sub_(shift).exp2_()
+        total = e.sum(1, keepdim=True)
+        losses = total.log2().add_(shift).sub_(target).mul_(_LN2)
     return losses, (e, total, pooled, slope, extra)
 
 

@@ -118,7 +118,7 @@ class SoftTripleLoss(BaseMarginSoftmaxLoss):
         shift = self.la * self.margin
         return self.class_columns(embeddings.dtype, K), FusedHead(
             1.0 / self.gamma, pool="soft", k=K, logit_scale=self.la,
-            target_fn=lambda t: (t - shift, None),
+            target_fn=lambda t: (t - shift, None), bound=self.la * (1 + abs(self.margin)),
         )
 
     def margin_parts(self, embeddings, labels):

@@ -271,3 +271,21 @@ def test_one_node_path_second_backward_pass():
     (second,) = torch.autograd.grad(value, emb)
     torch.testing.assert_close(first, second)
     assert first.abs().sum() > 0
+
+
+@pytest.mark.parametrize("temperature", [0.05, 0.005])
+def test_one_node_path_shift_free_only_for_small_logits(temperature):
+    # scale 20 is exponentiated without the row maximum, scale 200 (2^288
+    # would overflow float32) with it; both equal the logits path, and the
+    # large scale on well-separated classes stays finite
+    torch.manual_seed(4)
+    loss = L.NormalizedSoftmaxLoss(temperature=temperature, num_classes=4, embedding_size=DIM)
+    head = loss.fused_head(torch.zeros(1, DIM), None)[1]
+    assert head.shift_free == (temperature == 0.05)
+    labels = torch.tensor([0, 1, 2, 3] * 3)
+    emb = loss.weight.detach().T[labels] + 0.1 * torch.randn(12, DIM)
+    v1, g1, (w1,) = _grads(loss, emb, labels, None, "fused")
+    v2, g2, (w2,) = _grads(loss, emb, labels, None, "logits")
+    assert torch.isfinite(v1) and torch.isfinite(g1).all()
+    for a, b in [(v1, v2), (g1, g2), (w1, w2)]:
+        _assert_close32(a, b)
