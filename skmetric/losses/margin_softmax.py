@@ -90,10 +90,11 @@ def _normalize_columns_backward(grad, y, norm, clamped):
     return grad.addcmul_(y, dot, value=-1).div_(norm)
 
 
-def _margin_cross_entropy(xn, wn, column, head, norms=None):
+def _margin_cross_entropy(xn, wn, column, head, norms=None, inv_norm=None):
     # (per-sample cross-entropies as a (batch, 1) column, the buffers the
     # backward pass reuses) from the normalised x and w (norm_scaled: the
-    # raw x, and norms = (clamped, raw) row norms).  Everything runs in
+    # raw x, and norms = (clamped, raw) row norms; inv_norm: the raw x, whose
+    # logits are divided by the clamped norms in the softmax's pass).  Everything runs in
     # base-2 units (the products' scale carries log2(e)): exp2 costs about
     # half of exp on the CPU, and the softmax is exponentiated once (the
     # backward pass reuses the exponentials, no log-softmax to undo).
@@ -141,19 +142,29 @@ def _margin_cross_entropy(xn, wn, column, head, norms=None):
         logits.scatter_(1, column, target)
     elif head.target_fn is None:
         target = logits.gather(1, column)
+        if inv_norm is not None:
+            target.mul_(inv_norm)
     else:
-        value, slope = head.target_fn(logits.gather(1, column).mul_(_LN2))
+        target = logits.gather(1, column)
+        if inv_norm is not None:
+            target.mul_(inv_norm)
+        value, slope = head.target_fn(target.mul_(_LN2))
         target = value.mul_(_LOG2E)
-        logits.scatter_(1, column, target)
+        logits.scatter_(1, column, target if inv_norm is None else target / inv_norm)
     # -log p_y = ln 2 (log2 sum_j 2^(z_j - m) + m - z_y), m the row's
     # maximum, or 0 when the logits are known to be small
     if head.shift_free:
-        e = logits.exp2_()
+        e = (logits if inv_norm is None else logits.mul_(inv_norm)).exp2_()
         total = e.sum(1, keepdim=True)
         losses = total.log2().sub_(target).mul_(_LN2)
     else:
         shift = logits.amax(1, keepdim=True)
-        e = logits.sub_(shift).exp2_()
+        if inv_norm is None:
+            logits.sub_(shift)
+        else:  # z / |x| - m / |x|, in one pass
+            shift.mul_(inv_norm)
+            torch.addcmul(shift.neg(), logits, inv_norm, out=logits)
+        e = logits.exp2_()
         total = e.sum(1, keepdim=True)
         losses = total.log2().add_(shift).sub_(target).mul_(_LN2)
     return losses, (e, total, pooled, slope, extra)
@@ -207,10 +218,20 @@ class _MarginSoftmaxCE(torch.autograd.Function):
             nx = raw.clamp_min(1e-12)
             xn = cx = None
             losses, buffers = _margin_cross_entropy(x, wn, column, head, (nx, raw))
-        else:
+        elif head.pool == "soft":
             xn, nx, cx = _normalize_rows(x, 1e-12)
             raw = None
             losses, buffers = _margin_cross_entropy(xn, wn, column, head)
+        else:
+            # the raw x's product, divided by |x| on the (batch, classes)
+            # logits: no normalised copy of x
+            nx = torch.linalg.vector_norm(x, dim=-1, keepdim=True)
+            cx = nx < 1e-12
+            nx.clamp_min_(1e-12)
+            xn = raw = None
+            losses, buffers = _margin_cross_entropy(
+                x, wn, column, head, inv_norm=nx.reciprocal()
+            )
         ctx.save_for_backward(x, xn, nx, cx, raw, wn, nw, cw, column)
         ctx.head, ctx.mean, ctx.buffers = head, mean, buffers
         return losses.mean() if mean else losses.squeeze(1)
@@ -222,6 +243,10 @@ class _MarginSoftmaxCE(torch.autograd.Function):
         if ctx.buffers is None:  # a second backward pass
             if head.norm_scaled:
                 ctx.buffers = _margin_cross_entropy(x, wn, column, head, (nx, raw))[1]
+            elif xn is None:
+                ctx.buffers = _margin_cross_entropy(
+                    x, wn, column, head, inv_norm=nx.reciprocal()
+                )[1]
             else:
                 ctx.buffers = _margin_cross_entropy(xn, wn, column, head)[1]
         e, total, pooled, slope, extra = ctx.buffers
@@ -255,6 +280,10 @@ class _MarginSoftmaxCE(torch.autograd.Function):
             if head.norm_scaled:
                 # the raw product's gradient, plus the true class's norm term
                 gx = u.addcmul_(x, target.mul_(extra).div_(nx))
+            elif xn is None:
+                # (dcos / |x|) @ wn.T, projected off x / |x|
+                dot = (u * x).sum(1, keepdim=True).masked_fill_(cx, 0)
+                gx = u.addcmul_(x, dot.div_(nx.square()), value=-1)
             else:
                 # (dcos / |x|) @ wn.T, projected off xn: the whole gradient
                 dot = (u * xn).sum(1, keepdim=True).masked_fill_(cx, 0)
