@@ -34,8 +34,11 @@ class FusedHead:
         maximal one); ``"soft"``: SoftTriple's relaxed similarity
         ``sum_k softmax_k(cos_k * scale) cos_k``, times ``logit_scale``.
     ``k``
-        Vectors per class; the class vectors passed are centre-major (column
-        ``k * C + c`` is vector ``k`` of class ``c``).
+        Vectors per class; the class vectors passed are class-major (column
+        ``c * k + j`` is vector ``j`` of class ``c``, the stored layout) and
+        are reordered centre-major inside the node (column ``j * C + c``), so
+        that every reduction over a class's vectors runs over whole
+        ``(batch, C)`` slices.
     ``target_fn``
         Maps the ``(batch, 1)`` true-class logits ``t`` to ``(f(t), f'(t))``
         (``f'`` may be None for 1); None: no margin.
@@ -211,6 +214,8 @@ class _MarginSoftmaxCE(torch.autograd.Function):
     # pass (retain_graph) recomputes them from the saved normalised inputs.
     @staticmethod
     def forward(ctx, x, w, labels, head, mean):
+        if head.k > 1:  # centre-major (the gradient is put back in backward)
+            w = w.index_select(1, _centre_major_order(w.shape[1] // head.k, head.k, w.device)[0])
         wn, nw, cw = _normalize_columns(w, 1e-12)
         column = labels.unsqueeze(1)
         if head.norm_scaled:
@@ -291,6 +296,8 @@ class _MarginSoftmaxCE(torch.autograd.Function):
         if ctx.needs_input_grad[1]:
             # xn.T @ (|x| dcos) = x.T @ dcos (also where |x| was clamped)
             gw = _normalize_columns_backward(x.T @ dcos, wn, nw, cw)
+            if K > 1:
+                gw = gw.index_select(1, _centre_major_order(C, K, gw.device)[1])
         return gx, gw, None, None, None
 
 
@@ -432,7 +439,7 @@ class BaseMarginSoftmaxLoss(BaseProxyLoss):
         """Optional fastest path: ``(class_vectors, FusedHead)``, or None.
 
         The class vectors as columns, ``(embedding_size, num_classes * k)``
-        (centre-major when ``k > 1``); the loss
+        in the stored order (:meth:`class_columns` with ``k=1``); the loss
         is then computed by one autograd node from the embeddings and them
         (cosines, pooling, margin and cross-entropy with a closed-form
         backward).  A subclass that returns one must keep :meth:`logits`

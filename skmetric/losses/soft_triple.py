@@ -116,7 +116,7 @@ class SoftTripleLoss(BaseMarginSoftmaxLoss):
             return None
         K = self.centers_per_class
         shift = self.la * self.margin
-        return self.class_columns(embeddings.dtype, K), FusedHead(
+        return self.class_columns(embeddings.dtype), FusedHead(
             1.0 / self.gamma, pool="soft", k=K, logit_scale=self.la,
             target_fn=lambda t: (t - shift, None), bound=self.la * (1 + abs(self.margin)),
         )
