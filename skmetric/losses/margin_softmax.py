@@ -42,6 +42,9 @@ class FusedHead:
     ``target_fn``
         Maps the ``(batch, 1)`` true-class logits ``t`` to ``(f(t), f'(t))``
         (``f'`` may be None for 1); None: no margin.
+    ``target_shift``
+        A constant margin instead of ``target_fn``: the true-class logit
+        becomes ``t - target_shift`` (CosFace, SoftTriple); fewer ops.
     ``norm_scaled``
         The embeddings are not normalised: the logits are ``scale * |x| *
         cos`` (SphereFace); ``target_fn`` then maps the true-class cosines
@@ -54,16 +57,17 @@ class FusedHead:
         finite in float32).
     """
 
-    __slots__ = ("scale", "pool", "k", "logit_scale", "target_fn", "norm_scaled",
-                 "shift_free")
+    __slots__ = ("scale", "pool", "k", "logit_scale", "target_fn", "target_shift",
+                 "norm_scaled", "shift_free")
 
     def __init__(self, scale, *, pool=None, k=1, logit_scale=1.0, target_fn=None,
-                 norm_scaled=False, bound=None):
+                 target_shift=None, norm_scaled=False, bound=None):
         self.scale = scale
         self.pool = pool
         self.k = k
         self.logit_scale = logit_scale
         self.target_fn = target_fn
+        self.target_shift = target_shift
         self.norm_scaled = norm_scaled
         self.shift_free = bound is not None and abs(bound) * _LOG2E <= 100.0
 
@@ -128,7 +132,7 @@ def _margin_cross_entropy(xn, wn, column, head, norms=None, inv_norm=None):
         zbar = z.sum(1).div_(total)
         # dS/dcos_k = p_k (1 + ln2 (z_k - zbar)) = ln2 e_k (z_k + 1/ln2 - zbar) / total,
         # kept times total / ln2 in z's memory
-        z.addcmul_(e, zbar.neg().add_(_LOG2E).unsqueeze(1))
+        z.addcmul_(e, torch.rsub(zbar, _LOG2E).unsqueeze(1))
         del e
         logits = zbar.mul_(head.logit_scale / head.scale)
         pooled = (z, total)
@@ -143,6 +147,14 @@ def _margin_cross_entropy(xn, wn, column, head, norms=None, inv_norm=None):
         extra = torch.addcmul(value, cosine, slope, value=-1)
         target = value.mul_(raw_norm).mul_(head.scale * _LOG2E)
         logits.scatter_(1, column, target)
+    elif head.target_shift is not None:
+        target = logits.gather(1, column)
+        if inv_norm is None:
+            target.sub_(head.target_shift * _LOG2E)
+            logits.scatter_(1, column, target)
+        else:
+            target.mul_(inv_norm).sub_(head.target_shift * _LOG2E)
+            logits.scatter_(1, column, target / inv_norm)
     elif head.target_fn is None:
         target = logits.gather(1, column)
         if inv_norm is not None:
