@@ -101,10 +101,11 @@ def _margin_cross_entropy(xn, wn, column, head, norms=None, inv_norm=None):
     # (per-sample cross-entropies as a (batch, 1) column, the buffers the
     # backward pass reuses) from the normalised x and w (norm_scaled: the
     # raw x, and norms = (clamped, raw) row norms; inv_norm: the raw x, whose
-    # logits are divided by the clamped norms in the softmax's pass).  Everything runs in
-    # base-2 units (the products' scale carries log2(e)): exp2 costs about
-    # half of exp on the CPU, and the softmax is exponentiated once (the
-    # backward pass reuses the exponentials, no log-softmax to undo).
+    # logits are divided by the clamped norms in the softmax's pass).
+    # Everything runs in base-2 units (the products' scale carries log2(e)):
+    # exp2 costs about half of exp on the CPU, and the softmax is
+    # exponentiated once (the backward pass reuses the exponentials, no
+    # log-softmax to undo).
     B, K = xn.shape[0], head.k
     C = wn.shape[1] // K
     cos = torch.addmm(_zero(xn), xn, wn, beta=0, alpha=head.scale * _LOG2E)
@@ -217,7 +218,8 @@ class _MarginSoftmaxCE(torch.autograd.Function):
     # one per sample), from the embeddings x (B, D) and the class vectors as
     # the columns of w (D, N), in one node: normalise both, one product, the
     # pooling over a class's vectors, the margin on the B true-class entries
-    # and the log-softmax.  The backward pass is one (B, C) pass, the
+    # and a base-2 softmax whose exponentials the backward pass reuses (see
+    # _margin_cross_entropy).  The backward pass is one (B, C) pass, the
     # pooling's backward, two matrix products and the normalisations'
     # projections.  On the CPU a fresh multi-megabyte tensor costs about as
     # much as a pass over it (its pages are new) and a comparison that
