@@ -21,6 +21,8 @@ __all__ = ["BaseMarginSoftmaxLoss", "FusedHead"]
 
 _LOG2E = 1.0 / math.log(2.0)
 _LN2 = math.log(2.0)
+# dtypes whose range holds 2^100 times the classes (float16 stops at 2^16)
+_WIDE = (torch.float32, torch.float64, torch.bfloat16)
 
 
 class FusedHead:
@@ -54,7 +56,7 @@ class FusedHead:
         A bound on the logits' absolute values (margin included), or None.
         Within ``100 ln 2`` (about 69) the softmax is exponentiated without
         subtracting each row's maximum (``2^100`` times the classes stays
-        finite in float32).
+        finite in float32, float64 and bfloat16; float16 always subtracts it).
     """
 
     __slots__ = ("scale", "pool", "k", "logit_scale", "target_fn", "target_shift",
@@ -169,7 +171,7 @@ def _margin_cross_entropy(xn, wn, column, head, norms=None, inv_norm=None):
         logits.scatter_(1, column, target if inv_norm is None else target / inv_norm)
     # -log p_y = ln 2 (log2 sum_j 2^(z_j - m) + m - z_y), m the row's
     # maximum, or 0 when the logits are known to be small
-    if head.shift_free:
+    if head.shift_free and logits.dtype in _WIDE:
         e = (logits if inv_norm is None else logits.mul_(inv_norm)).exp2_()
         total = e.sum(1, keepdim=True)
         losses = total.log2().sub_(target).mul_(_LN2)

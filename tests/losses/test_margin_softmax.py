@@ -289,3 +289,16 @@ def test_one_node_path_shift_free_only_for_small_logits(temperature):
     assert torch.isfinite(v1) and torch.isfinite(g1).all()
     for a, b in [(v1, v2), (g1, g2), (w1, w2)]:
         _assert_close32(a, b)
+
+
+def test_one_node_path_float16_keeps_the_row_maximum():
+    # 2^(20 / ln 2) overflows float16: its softmax subtracts the row maximum
+    # even where the head's bound would skip it in float32
+    torch.manual_seed(5)
+    loss = L.NormalizedSoftmaxLoss(num_classes=4, embedding_size=DIM)
+    labels = torch.tensor([0, 1, 2, 3] * 3)
+    emb = loss.weight.detach().T[labels] + 0.1 * torch.randn(12, DIM)
+    v32 = loss(emb, labels)
+    v16 = loss.half()(emb.half(), labels)
+    assert torch.isfinite(v16)
+    torch.testing.assert_close(v16.float(), v32, rtol=2e-2, atol=2e-2)
