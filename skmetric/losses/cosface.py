@@ -45,9 +45,8 @@ class CosFaceLoss(BaseMarginSoftmaxLoss):
         )
 
     def fused_head(self, embeddings, labels):
-        shift = self.scale * self.margin
         return self.class_columns(embeddings.dtype), FusedHead(
-            self.scale, target_fn=lambda t: (t - shift, None)
+            self.scale, target_shift=self.scale * self.margin
         )
 
     def margin_parts(self, embeddings, labels):

@@ -8,14 +8,21 @@ the cosine logits, the true-class replacement, the cross-entropy, the miner
 weights and the reduction; a subclass writes :meth:`logits`.
 """
 
+import math
+
 import torch
 from torch import nn
 
 from .._tuples import miner_weights
-from ..distances._normalize import _normalize_backward, _normalize_rows, cosine_matrix
+from ..distances._normalize import _normalize_rows, cosine_matrix
 from .base import BaseProxyLoss
 
 __all__ = ["BaseMarginSoftmaxLoss", "FusedHead"]
+
+_LOG2E = 1.0 / math.log(2.0)
+_LN2 = math.log(2.0)
+# dtypes whose range holds 2^100 times the classes (float16 stops at 2^16)
+_WIDE = (torch.float32, torch.float64, torch.bfloat16)
 
 
 class FusedHead:
@@ -29,21 +36,42 @@ class FusedHead:
         maximal one); ``"soft"``: SoftTriple's relaxed similarity
         ``sum_k softmax_k(cos_k * scale) cos_k``, times ``logit_scale``.
     ``k``
-        Vectors per class; the class vectors passed are centre-major (column
-        ``k * C + c`` is vector ``k`` of class ``c``).
+        Vectors per class; the class vectors passed are class-major (column
+        ``c * k + j`` is vector ``j`` of class ``c``, the stored layout) and
+        are reordered centre-major inside the node (column ``j * C + c``), so
+        that every reduction over a class's vectors runs over whole
+        ``(batch, C)`` slices.
     ``target_fn``
         Maps the ``(batch, 1)`` true-class logits ``t`` to ``(f(t), f'(t))``
         (``f'`` may be None for 1); None: no margin.
+    ``target_shift``
+        A constant margin instead of ``target_fn``: the true-class logit
+        becomes ``t - target_shift`` (CosFace, SoftTriple); fewer ops.
+    ``norm_scaled``
+        The embeddings are not normalised: the logits are ``scale * |x| *
+        cos`` (SphereFace); ``target_fn`` then maps the true-class cosines
+        ``c`` to ``(psi(c), psi'(c))`` and the true-class logit is ``scale *
+        |x| * psi(c)``.  Only with ``pool=None``.
+    ``bound``
+        A bound on the logits' absolute values (margin included), or None.
+        Within ``100 ln 2`` (about 69) the softmax is exponentiated without
+        subtracting each row's maximum (``2^100`` times the classes stays
+        finite in float32, float64 and bfloat16; float16 always subtracts it).
     """
 
-    __slots__ = ("scale", "pool", "k", "logit_scale", "target_fn")
+    __slots__ = ("scale", "pool", "k", "logit_scale", "target_fn", "target_shift",
+                 "norm_scaled", "shift_free")
 
-    def __init__(self, scale, *, pool=None, k=1, logit_scale=1.0, target_fn=None):
+    def __init__(self, scale, *, pool=None, k=1, logit_scale=1.0, target_fn=None,
+                 target_shift=None, norm_scaled=False, bound=None):
         self.scale = scale
         self.pool = pool
         self.k = k
         self.logit_scale = logit_scale
         self.target_fn = target_fn
+        self.target_shift = target_shift
+        self.norm_scaled = norm_scaled
+        self.shift_free = bound is not None and abs(bound) * _LOG2E <= 100.0
 
 
 _ZEROS = {}
@@ -71,12 +99,18 @@ def _normalize_columns_backward(grad, y, norm, clamped):
     return grad.addcmul_(y, dot, value=-1).div_(norm)
 
 
-def _margin_log_softmax(xn, wn, column, head):
-    # (log-softmax of the margin logits, the pooling's state, the margin's
-    # slope on the true class) from the normalised x and w
+def _margin_cross_entropy(xn, wn, column, head, norms=None, inv_norm=None):
+    # (per-sample cross-entropies as a (batch, 1) column, the buffers the
+    # backward pass reuses) from the normalised x and w (norm_scaled: the
+    # raw x, and norms = (clamped, raw) row norms; inv_norm: the raw x, whose
+    # logits are divided by the clamped norms in the softmax's pass).
+    # Everything runs in base-2 units (the products' scale carries log2(e)):
+    # exp2 costs about half of exp on the CPU, and the softmax is
+    # exponentiated once (the backward pass reuses the exponentials, no
+    # log-softmax to undo).
     B, K = xn.shape[0], head.k
     C = wn.shape[1] // K
-    cos = torch.addmm(_zero(xn), xn, wn, beta=0, alpha=head.scale)
+    cos = torch.addmm(_zero(xn), xn, wn, beta=0, alpha=head.scale * _LOG2E)
     pooled = None
     if head.pool is None:
         logits = cos
@@ -93,23 +127,65 @@ def _margin_log_softmax(xn, wn, column, head):
             if k < K - 1:
                 free.sub_(c3[:, k])
         pooled = c3
-    else:  # "soft": cos holds z = scale * cos; S = sum_k p_k cos_k
+    else:  # "soft": cos holds z = scale * cos / ln 2; S = sum_k p_k cos_k
         z = cos.view(B, K, C)
-        e = z.exp()
+        e = z.exp2()
         total = e.sum(1)
         z.mul_(e)
         zbar = z.sum(1).div_(total)
-        # dS/dcos_k = p_k (1 + z_k - zbar) = e_k (1 + z_k - zbar) / total,
-        # kept times total in z's memory
-        z.addcmul_(e, zbar.neg().add_(1).unsqueeze(1))
+        # dS/dcos_k = p_k (1 + ln2 (z_k - zbar)) = ln2 e_k (z_k + 1/ln2 - zbar) / total,
+        # kept times total / ln2 in z's memory
+        z.addcmul_(e, torch.rsub(zbar, _LOG2E).unsqueeze(1))
         del e
         logits = zbar.mul_(head.logit_scale / head.scale)
         pooled = (z, total)
-    slope = None
-    if head.target_fn is not None:
-        target, slope = head.target_fn(logits.gather(1, column))
+    slope = extra = None
+    if head.norm_scaled:
+        # the product of the raw x is scale |x| cos; the true class's cosine
+        # is read back from it (|x| clamped as the normalisation does)
+        clamped_norm, raw_norm = norms
+        cosine = logits.gather(1, column).mul_(_LN2 / head.scale).div_(clamped_norm)
+        value, slope = head.target_fn(cosine)
+        # d(|x| psi(c))/dx beyond psi'(c) d(|x| c)/dx: (psi - c psi') x / |x|
+        extra = torch.addcmul(value, cosine, slope, value=-1)
+        target = value.mul_(raw_norm).mul_(head.scale * _LOG2E)
         logits.scatter_(1, column, target)
-    return torch.log_softmax(logits, 1), pooled, slope
+    elif head.target_shift is not None:
+        target = logits.gather(1, column)
+        if inv_norm is None:
+            target.sub_(head.target_shift * _LOG2E)
+            logits.scatter_(1, column, target)
+        else:
+            target.mul_(inv_norm).sub_(head.target_shift * _LOG2E)
+            logits.scatter_(1, column, target / inv_norm)
+    elif head.target_fn is None:
+        target = logits.gather(1, column)
+        if inv_norm is not None:
+            target.mul_(inv_norm)
+    else:
+        target = logits.gather(1, column)
+        if inv_norm is not None:
+            target.mul_(inv_norm)
+        value, slope = head.target_fn(target.mul_(_LN2))
+        target = value.mul_(_LOG2E)
+        logits.scatter_(1, column, target if inv_norm is None else target / inv_norm)
+    # -log p_y = ln 2 (log2 sum_j 2^(z_j - m) + m - z_y), m the row's
+    # maximum, or 0 when the logits are known to be small
+    if head.shift_free and logits.dtype in _WIDE:
+        e = (logits if inv_norm is None else logits.mul_(inv_norm)).exp2_()
+        total = e.sum(1, keepdim=True)
+        losses = total.log2().sub_(target).mul_(_LN2)
+    else:
+        shift = logits.amax(1, keepdim=True)
+        if inv_norm is None:
+            logits.sub_(shift)
+        else:  # z / |x| - m / |x|, in one pass
+            shift.mul_(inv_norm)
+            torch.addcmul(shift.neg(), logits, inv_norm, out=logits)
+        e = logits.exp2_()
+        total = e.sum(1, keepdim=True)
+        losses = total.log2().add_(shift).sub_(target).mul_(_LN2)
+    return losses, (e, total, pooled, slope, extra)
 
 
 _ORDERS = {}
@@ -144,7 +220,8 @@ class _MarginSoftmaxCE(torch.autograd.Function):
     # one per sample), from the embeddings x (B, D) and the class vectors as
     # the columns of w (D, N), in one node: normalise both, one product, the
     # pooling over a class's vectors, the margin on the B true-class entries
-    # and the log-softmax.  The backward pass is one (B, C) pass, the
+    # and a base-2 softmax whose exponentials the backward pass reuses (see
+    # _margin_cross_entropy).  The backward pass is one (B, C) pass, the
     # pooling's backward, two matrix products and the normalisations'
     # projections.  On the CPU a fresh multi-megabyte tensor costs about as
     # much as a pass over it (its pages are new) and a comparison that
@@ -153,45 +230,90 @@ class _MarginSoftmaxCE(torch.autograd.Function):
     # pass (retain_graph) recomputes them from the saved normalised inputs.
     @staticmethod
     def forward(ctx, x, w, labels, head, mean):
-        xn, nx, cx = _normalize_rows(x, 1e-12)
+        if head.k > 1:  # centre-major (the gradient is put back in backward)
+            w = w.index_select(1, _centre_major_order(w.shape[1] // head.k, head.k, w.device)[0])
         wn, nw, cw = _normalize_columns(w, 1e-12)
         column = labels.unsqueeze(1)
-        logp, pooled, slope = _margin_log_softmax(xn, wn, column, head)
-        ctx.save_for_backward(xn, nx, cx, wn, nw, cw, column)
-        ctx.head, ctx.mean, ctx.buffers = head, mean, (logp, pooled, slope)
-        return torch.nn.functional.nll_loss(logp, labels, reduction="mean" if mean else "none")
+        if head.norm_scaled:
+            raw = torch.linalg.vector_norm(x, dim=-1, keepdim=True)
+            nx = raw.clamp_min(1e-12)
+            xn = cx = None
+            losses, buffers = _margin_cross_entropy(x, wn, column, head, (nx, raw))
+        elif head.pool == "soft":
+            xn, nx, cx = _normalize_rows(x, 1e-12)
+            raw = None
+            losses, buffers = _margin_cross_entropy(xn, wn, column, head)
+        else:
+            # the raw x's product, divided by |x| on the (batch, classes)
+            # logits: no normalised copy of x
+            nx = torch.linalg.vector_norm(x, dim=-1, keepdim=True)
+            cx = nx < 1e-12
+            nx.clamp_min_(1e-12)
+            xn = raw = None
+            losses, buffers = _margin_cross_entropy(
+                x, wn, column, head, inv_norm=nx.reciprocal()
+            )
+        ctx.save_for_backward(x, xn, nx, cx, raw, wn, nw, cw, column)
+        ctx.head, ctx.mean, ctx.buffers = head, mean, buffers
+        return losses.mean() if mean else losses.squeeze(1)
 
     @staticmethod
     def backward(ctx, grad):
-        xn, nx, cx, wn, nw, cw, column = ctx.saved_tensors
+        x, xn, nx, cx, raw, wn, nw, cw, column = ctx.saved_tensors
         head = ctx.head
         if ctx.buffers is None:  # a second backward pass
-            ctx.buffers = _margin_log_softmax(xn, wn, column, head)
-        logp, pooled, slope = ctx.buffers
+            if head.norm_scaled:
+                ctx.buffers = _margin_cross_entropy(x, wn, column, head, (nx, raw))[1]
+            elif xn is None:
+                ctx.buffers = _margin_cross_entropy(
+                    x, wn, column, head, inv_norm=nx.reciprocal()
+                )[1]
+            else:
+                ctx.buffers = _margin_cross_entropy(xn, wn, column, head)[1]
+        e, total, pooled, slope, extra = ctx.buffers
         ctx.buffers = None  # consumed below
-        B, C = logp.shape
+        B, C = e.shape
         K = head.k
         # d loss_i / d logits = g_i (softmax_i - onehot_i), times the scale
-        # that maps the logits back to the cosines
-        scale = head.logit_scale if head.pool == "soft" else head.scale
+        # that maps the logits back to the cosines and 1 / |x_i| (the
+        # normalisation's division, applied here on a (B, 1) column instead
+        # of a (B, D) pass); norm_scaled: the logits are the raw x's product,
+        # times |x| / max(|x|, eps) (0 for a zero row, as through the norm)
+        scale = head.logit_scale * _LN2 if head.pool == "soft" else head.scale
         g = grad * (scale / B) if ctx.mean else (grad * scale).unsqueeze(1)
-        d = logp.exp_().mul_(g)
+        g = g * (raw / nx) if head.norm_scaled else g / nx
+        d = e.mul_(g / total)
         if slope is None:
-            d.scatter_add_(1, column, g.neg().expand(B, 1))
+            d.scatter_add_(1, column, g.neg())
         else:
-            d.scatter_(1, column, (d.gather(1, column) - g).mul_(slope))
+            target = d.gather(1, column).sub_(g)
+            d.scatter_(1, column, target * slope)
         if head.pool is None:
             dcos = d
         elif head.pool == "max":
             dcos = pooled.mul_(d.unsqueeze(1)).view(B, K * C)
         else:
-            z, total = pooled
-            dcos = z.mul_(d.div_(total).unsqueeze(1)).view(B, K * C)
+            z, pool_total = pooled
+            dcos = z.mul_(d.div_(pool_total).unsqueeze(1)).view(B, K * C)
         gx = gw = None
         if ctx.needs_input_grad[0]:
-            gx = _normalize_backward(dcos @ wn.T, xn, nx, cx)
+            u = dcos @ wn.T
+            if head.norm_scaled:
+                # the raw product's gradient, plus the true class's norm term
+                gx = u.addcmul_(x, target.mul_(extra).div_(nx))
+            elif xn is None:
+                # (dcos / |x|) @ wn.T, projected off x / |x|
+                dot = (u * x).sum(1, keepdim=True).masked_fill_(cx, 0)
+                gx = u.addcmul_(x, dot.div_(nx.square()), value=-1)
+            else:
+                # (dcos / |x|) @ wn.T, projected off xn: the whole gradient
+                dot = (u * xn).sum(1, keepdim=True).masked_fill_(cx, 0)
+                gx = u.addcmul_(xn, dot, value=-1)
         if ctx.needs_input_grad[1]:
-            gw = _normalize_columns_backward(xn.T @ dcos, wn, nw, cw)
+            # xn.T @ (|x| dcos) = x.T @ dcos (also where |x| was clamped)
+            gw = _normalize_columns_backward(x.T @ dcos, wn, nw, cw)
+            if K > 1:
+                gw = gw.index_select(1, _centre_major_order(C, K, gw.device)[1])
         return gx, gw, None, None, None
 
 
@@ -333,7 +455,7 @@ class BaseMarginSoftmaxLoss(BaseProxyLoss):
         """Optional fastest path: ``(class_vectors, FusedHead)``, or None.
 
         The class vectors as columns, ``(embedding_size, num_classes * k)``
-        (centre-major when ``k > 1``); the loss
+        in the stored order (:meth:`class_columns` with ``k=1``); the loss
         is then computed by one autograd node from the embeddings and them
         (cosines, pooling, margin and cross-entropy with a closed-form
         backward).  A subclass that returns one must keep :meth:`logits`

@@ -42,7 +42,8 @@ class NormalizedSoftmaxLoss(BaseMarginSoftmaxLoss):
         return self.class_cosines(embeddings, scale=1 / self.temperature)
 
     def fused_head(self, embeddings, labels):
-        return self.class_columns(embeddings.dtype), FusedHead(1 / self.temperature)
+        scale = 1 / self.temperature
+        return self.class_columns(embeddings.dtype), FusedHead(scale, bound=scale)
 
     def margin_parts(self, embeddings, labels):
         return self.logits(embeddings, labels), None, None

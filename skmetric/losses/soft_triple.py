@@ -115,10 +115,9 @@ class SoftTripleLoss(BaseMarginSoftmaxLoss):
         if limit is None or not abs(1.0 / self.gamma) <= limit:
             return None
         K = self.centers_per_class
-        shift = self.la * self.margin
-        return self.class_columns(embeddings.dtype, K), FusedHead(
+        return self.class_columns(embeddings.dtype), FusedHead(
             1.0 / self.gamma, pool="soft", k=K, logit_scale=self.la,
-            target_fn=lambda t: (t - shift, None),
+            target_shift=self.la * self.margin, bound=self.la * (1 + abs(self.margin)),
         )
 
     def margin_parts(self, embeddings, labels):

@@ -4,7 +4,7 @@ import math
 
 import torch
 
-from .margin_softmax import BaseMarginSoftmaxLoss
+from .margin_softmax import BaseMarginSoftmaxLoss, FusedHead
 
 __all__ = ["SphereFaceLoss"]
 
@@ -75,6 +75,12 @@ class SphereFaceLoss(BaseMarginSoftmaxLoss):
         logits = self.with_target(self.class_cosines(embeddings), labels, self._psi)
         norms = torch.linalg.vector_norm(embeddings, dim=1, keepdim=True)
         return logits * (norms * self.scale)
+
+    def fused_head(self, embeddings, labels):
+        # logits scale * |x| * cos from the raw embeddings' product
+        return self.class_columns(embeddings.dtype), FusedHead(
+            self.scale, target_fn=self._psi_and_slope, norm_scaled=True
+        )
 
     def margin_parts(self, embeddings, labels):
         norms = torch.linalg.vector_norm(embeddings, dim=1, keepdim=True)

@@ -91,7 +91,7 @@ class SubCenterArcFaceLoss(ArcFaceLoss):
 
     def fused_head(self, embeddings, labels):
         margin, scale = math.radians(self.margin), self.scale
-        return self.class_columns(embeddings.dtype, self.sub_centers), FusedHead(
+        return self.class_columns(embeddings.dtype), FusedHead(
             scale, pool="max", k=self.sub_centers,
             target_fn=lambda t: _arc_target(t, margin, scale),
         )
