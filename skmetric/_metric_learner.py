@@ -76,10 +76,6 @@ def _is_open_set(est):
 # the best that counts as the best (the latest such epoch is trained: the
 # final fit sees every class)
 _FOLD_EPOCH_TOLERANCE = 0.0
-# ... among the epochs that beat the start in every fold, not only on the
-# mean (on penbased, one fold's gain chose epochs that lost on the unseen
-# classes; "more than half of the folds" kept those losses)
-_FOLD_EVERY_FOLD_GAINS = True
 
 
 def _auto_loss(module, open_set=False):
@@ -143,18 +139,23 @@ class _EmbeddingRecall:
         self.X_ref = X_ref
         self.y_ref = y_ref
 
+    def _embed(self, module, X):
+        """The embeddings of the validation rows and of the reference rows."""
+        emb = module(X).cpu().numpy()
+        ref = module(torch.as_tensor(self.X_ref, device=X.device)).cpu().numpy()
+        return emb, ref
+
     def __call__(self, module, X, y):
         from .neighbors import kneighbors
 
-        emb = module(X).cpu().numpy()
-        ref = module(torch.as_tensor(self.X_ref, device=X.device)).cpu().numpy()
+        emb, ref = self._embed(module, X)
         d_val, i_val = kneighbors(emb, n_neighbors=1)
         d_ref, i_ref = kneighbors(emb, ref, n_neighbors=1)
         pred = np.where(d_val[:, 0] <= d_ref[:, 0], y[i_val[:, 0]], self.y_ref[i_ref[:, 0]])
         return float(np.mean(pred == y))
 
 
-class _EmbeddingKNNAccuracy:
+class _EmbeddingKNNAccuracy(_EmbeddingRecall):
     """Validation score of held-out samples (closed set): k-NN accuracy.
 
     Each validation embedding is classified by a majority vote of its
@@ -167,15 +168,13 @@ class _EmbeddingKNNAccuracy:
     """
 
     def __init__(self, X_ref, y_ref, n_neighbors=5):
-        self.X_ref = X_ref
-        self.y_ref = y_ref
+        super().__init__(X_ref, y_ref)
         self.n_neighbors = n_neighbors
 
     def __call__(self, module, X, y):
         from .neighbors import kneighbors
 
-        emb = module(X).cpu().numpy()
-        ref = module(torch.as_tensor(self.X_ref, device=X.device)).cpu().numpy()
+        emb, ref = self._embed(module, X)
         k = min(self.n_neighbors, ref.shape[0])
         _, idx = kneighbors(emb, ref, n_neighbors=k)
         votes = np.asarray(self.y_ref)[idx]
@@ -517,23 +516,28 @@ class MetricLearner(
         # embedding is kept): unnormalised, so that it ranks as raw features
         by_classes = self.validation_split == "classes" and (
             f.valid_idx is not None or keep_start)
-        settings = _auto_training_settings(self, f.X_train.shape[0])
-        self._train_embedding(
-            f.module,
-            f.loss,
-            f.miner,
-            f.X_train,
-            f.y_train,
-            seed=f.seed,
-            normalize=self._resolve_normalize(f.loss, by_classes=by_classes),
-            samples_per_class=self._batch_samples_per_class(f.loss, f.miner, settings),
-            settings=settings,
-            max_epochs=0 if keep_start else None,
-            extra_callbacks=_averaging_callbacks(settings),
-            **valid_kwargs,
+        self._fit_embedding(
+            f.module, f.loss, f.miner, f.X_train, f.y_train, seed=f.seed,
+            by_classes=by_classes, max_epochs=0 if keep_start else None, **valid_kwargs,
         )
         self.embedding_size_ = f.embedding_size
         return self
+
+    def _fit_embedding(self, module, loss, miner, X, y, *, seed, by_classes,
+                       max_epochs=None, extra_callbacks=(), **valid_kwargs):
+        """One fit through the shared loop with this estimator's resolved
+        settings: normalisation, batching and weight averaging derived here,
+        for the plain fit, each class fold and the final fit alike."""
+        settings = _auto_training_settings(self, X.shape[0])
+        self._train_embedding(
+            module, loss, miner, X, y, seed=seed,
+            normalize=self._resolve_normalize(loss, by_classes=by_classes),
+            samples_per_class=self._batch_samples_per_class(loss, miner, settings),
+            settings=settings,
+            max_epochs=max_epochs,
+            extra_callbacks=_averaging_callbacks(settings) + list(extra_callbacks),
+            **valid_kwargs,
+        )
 
     def _batch_samples_per_class(self, loss, miner, settings):
         spc = self._resolve_samples_per_class(loss, miner)
@@ -591,13 +595,8 @@ class MetricLearner(
             train_classes, y_train = np.unique(y_enc[train_idx], return_inverse=True)
             module, loss, miner, _ = self._build_blocks(X[train_idx], train_classes.size, seed)
             self._check_class_counts(y_train, train_classes, loss, miner)
-            settings = _auto_training_settings(self, train_idx.size)
-            self._train_embedding(
-                module, loss, miner, X[train_idx], y_train, seed=seed,
-                normalize=self._resolve_normalize(loss, by_classes=True),
-                samples_per_class=self._batch_samples_per_class(loss, miner, settings),
-                settings=settings,
-                extra_callbacks=_averaging_callbacks(settings),
+            self._fit_embedding(
+                module, loss, miner, X[train_idx], y_train, seed=seed, by_classes=True,
                 **self._recall_valid_kwargs(X, y_enc, train_idx, valid_idx, rng),
             )
             return self.history_
@@ -621,27 +620,20 @@ class MetricLearner(
             )
             best = 0
         else:
-            best = choose_epoch(curve, _FOLD_EPOCH_TOLERANCE,
-                                folds if _FOLD_EVERY_FOLD_GAINS else None)
-        settings = _auto_training_settings(self, f.X_train.shape[0])
-        # the same averaging as the folds', whose curve chose the epoch
-        extra = _averaging_callbacks(settings)
+            # among the epochs that beat the start in every fold, not only on
+            # the mean (on penbased one fold's gain chose epochs that lost on
+            # the unseen classes; "more than half of the folds" kept losses)
+            best = choose_epoch(curve, _FOLD_EPOCH_TOLERANCE, folds)
+        # _fit_embedding adds the same weight averaging as the folds', whose
+        # curve chose the epoch
+        extra = []
         if best > 0:
             message = (f"the class folds' mean validation curve chose epoch {best} "
                        f"(folds trained {fold_epochs} epochs)")
             extra.append(("class_folds", StopAtEpoch(best, message)))
-        self._train_embedding(
-            f.module,
-            f.loss,
-            f.miner,
-            f.X_train,
-            f.y_train,
-            seed=f.seed,
-            normalize=self._resolve_normalize(f.loss, by_classes=True),
-            samples_per_class=self._batch_samples_per_class(f.loss, f.miner, settings),
-            settings=settings,
-            max_epochs=0 if best == 0 else None,
-            extra_callbacks=extra,
+        self._fit_embedding(
+            f.module, f.loss, f.miner, f.X_train, f.y_train, seed=f.seed, by_classes=True,
+            max_epochs=0 if best == 0 else None, extra_callbacks=extra,
         )
         self.embedding_size_ = f.embedding_size
         if curve is None:
