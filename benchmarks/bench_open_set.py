@@ -75,10 +75,7 @@ VARIANTS = {
     # an exponential moving average of the weights, validated and kept
     # (in the folds and in the final fit)
     "folds_ema": {**OPEN_VALID, "validation_split": "class_folds", "ema_decay": 0.99},
-    "folds_ema_0.995": {**OPEN_VALID, "validation_split": "class_folds", "ema_decay": 0.995},
     "folds_ema_0.999": {**OPEN_VALID, "validation_split": "class_folds", "ema_decay": 0.999},
-    "folds_ema_0.98": {**OPEN_VALID, "validation_split": "class_folds", "ema_decay": 0.98},
-    "folds_noema": {**OPEN_VALID, "validation_split": "class_folds", "ema_decay": None},
 }
 
 
