@@ -4,38 +4,85 @@ import torch
 
 from .._tuples import to_pairs
 from ..distances import EuclideanDistance
+from ..distances._normalize import _normalize_backward, _normalize_rows
 from ._utils import pair_values
 from .base import BasePairLoss, zero_loss
 
 __all__ = ["ContrastiveLoss"]
 
 
-class _WeightedEuclideanSum(torch.autograd.Function):
-    # sum_ij w_ij ||x_i - x_j|| + c, where (w, c) = weigh(distance matrix) is a
-    # constant of the distances (masks from comparisons).  The matrix is
-    # built as EuclideanDistance builds it (same values, so the same masks);
-    # with G = w / (2 d) (0 where d = 0, the safe square root) the gradient is
-    # 2 (x_i sum_j S_ij - (S x)_i), S = G + G^T: one matrix product where
-    # autograd through addmm takes two.
+def _dense_ids(labels, dtype):
+    # labels -> 0, 1, 2, ... (equal labels equal ids), exact in ``dtype`` for
+    # fewer than 2^24 rows; a sort, no host sync (no ``unique``)
+    ordered, order = labels.sort()
+    step = torch.ones_like(ordered, dtype=dtype)
+    step[:1] = 0
+    step[1:] = (ordered[1:] != ordered[:-1]).to(dtype)
+    return torch.empty_like(step).index_put_((order,), step.cumsum_(0))
+
+
+class _ContrastiveAllPairs(torch.autograd.Function):
+    # The all-pairs contrastive loss with the Euclidean distance and
+    # AvgNonZero on each side, forward and backward in one node, in float
+    # passes over B x B buffers (on the CPU a comparison that writes
+    # booleans, or a transposed read, costs several float passes):
+    #   d      sqrt(clamp(|yi|^2 + |yj|^2 - 2 yi.yj)), as EuclideanDistance
+    #          builds it; y = x / |x| when normalising (inside the node)
+    #   ns     1 where the labels differ (dense label ids compared)
+    #   v      d - pos_margin (same label), neg_margin - d (different): one
+    #          rounding each, so v > 0 iff d > pos_margin (d < neg_margin)
+    #          exactly as the comparisons decide; h = relu(v) is the hinge
+    #   k      [h > 0], the kept pairs; n_neg = sum(k ns), n_pos = sum(k) - n_neg
+    #   loss   sum(h u), u = 1 / n_pos (same label) or 1 / n_neg (different)
+    #   grad   dL/dd = k u sigma (sigma = +1 same label, -1 different); with
+    #          M = dL/dd / d = k u / (sigma d) (0 where d = 0: the safe square
+    #          root), symmetric, dL/dy = 2 (y rowsum(M) - M y): one product
     @staticmethod
-    def forward(ctx, x, weigh):
-        sq = (x * x).sum(-1, keepdim=True)
-        d2 = torch.addmm(sq + sq.T, x, x.T, alpha=-2.0)
-        d2.diagonal().zero_()
-        mat = d2.clamp_min_(0.0).sqrt_()
-        weights, const = weigh(mat)
-        total = (mat * weights).sum() + const
-        zero = mat == 0
-        G = weights.div(mat.mul_(2.0)).masked_fill_(zero, 0.0)
-        ctx.save_for_backward(x, G)
+    def forward(ctx, x, labels, pos_margin, neg_margin, normalize, eps):
+        if normalize:
+            y, norm, clamped = _normalize_rows(x, eps)
+        else:
+            y = x
+        sq = (y * y).sum(-1, keepdim=True)
+        d = torch.add(sq, sq.T).addmm_(y, y.T, alpha=-2.0)
+        d.diagonal().zero_()
+        d.clamp_min_(0.0).sqrt_()
+        ids = _dense_ids(labels, x.dtype)
+        # a comparison written as floats (one pass; booleans cost several)
+        ns = torch.ne(ids.unsqueeze(1), ids.unsqueeze(0), out=torch.empty_like(d))
+        k = torch.empty_like(d)
+        # v = sigma d + c, sigma = 1 - 2 ns, c = -pos_margin (same label) or
+        # neg_margin: products by 0 and +-1 and d - 2 d are exact, so v
+        # rounds once
+        sd = d.addcmul_(ns, d, value=-2.0)
+        v = ns.mul(neg_margin)
+        if pos_margin != 0:
+            v.add_(torch.sub(ns, 1.0, out=k), alpha=pos_margin)
+        h = v.add_(sd).clamp_min_(0.0)
+        h.diagonal().zero_()
+        torch.gt(h, 0.0, out=k)
+        n_all, n_neg = k.sum(), torch.dot(k.view(-1), ns.view(-1))
+        inv_pos = (n_all - n_neg).clamp_min_(1.0).reciprocal_()
+        inv_neg = n_neg.clamp_min(1.0).reciprocal_()
+        u = ns.mul_(inv_neg - inv_pos).add_(inv_pos)
+        total = torch.dot(h.view(-1), u.view(-1))
+        # M = k u sigma / d = k u / (sigma d); 0 / 0 (the diagonal) and
+        # k / 0 (a pair at distance 0) become 0
+        M = k.mul_(u).div_(sd).nan_to_num_(0.0, 0.0, 0.0)
+        if normalize:
+            ctx.save_for_backward(M, y, norm, clamped)
+        else:
+            ctx.save_for_backward(M, y)
+        ctx.normalize = normalize
         return total
 
     @staticmethod
     def backward(ctx, grad):
-        x, G = ctx.saved_tensors
-        S = G + G.T
-        out = torch.addmm(x * S.sum(1, keepdim=True), S, x, alpha=-1.0)
-        return out.mul_(2.0 * grad), None
+        M, y, *rest = ctx.saved_tensors
+        out = torch.addmm(y * M.sum(1, keepdim=True), M, y, alpha=-1.0).mul_(2.0 * grad)
+        if ctx.normalize:
+            out = _normalize_backward(out, y, *rest)
+        return out, None, None, None, None, None
 
 
 class ContrastiveLoss(BasePairLoss):
@@ -102,10 +149,12 @@ class ContrastiveLoss(BasePairLoss):
     def compute_loss(self, embeddings, labels, indices_tuple):
         dist = self.pair_distance()
         if indices_tuple is None and self.reducer is None:
-            if type(dist) is EuclideanDistance and not self.squared and embeddings.requires_grad:
-                same = labels.unsqueeze(1) == labels.unsqueeze(0)
-                return _WeightedEuclideanSum.apply(
-                    dist._maybe_normalize(embeddings), lambda mat: self._pair_weights(mat, same)
+            if (type(dist) is EuclideanDistance and not self.squared
+                    and embeddings.requires_grad
+                    and embeddings.dtype in (torch.float32, torch.float64)):
+                return _ContrastiveAllPairs.apply(
+                    embeddings, labels, float(self.pos_margin), float(self.neg_margin),
+                    dist.normalize_embeddings, 1e-12,
                 )
             return self._all_pairs(dist, dist(embeddings), labels)
         a1, p, a2, n = to_pairs(indices_tuple, labels)
@@ -142,13 +191,6 @@ class ContrastiveLoss(BasePairLoss):
         weights, const = self._weights(keep_pos, keep_neg, mat.dtype)
         total = (mat * weights).sum() + const
         return -total if dist.is_inverted else total
-
-    def _pair_weights(self, mat, same):
-        """``_weights`` for a distance (not a similarity) matrix ``mat``."""
-        keep_pos, keep_neg = mat > self.pos_margin, mat < self.neg_margin
-        keep_pos.logical_and_(same).fill_diagonal_(False)
-        keep_neg.logical_and_(same.logical_not())
-        return self._weights(keep_pos, keep_neg, mat.dtype)
 
     def _weights(self, keep_pos, keep_neg, dtype):
         # the mean hinge is linear in mat on the kept pairs:

@@ -47,3 +47,105 @@ def test_fused_euclidean_path_against_pml():
     v2.backward()
     torch.testing.assert_close(v1, v2, rtol=1e-10, atol=1e-12)
     torch.testing.assert_close(e1.grad, e2.grad, rtol=1e-8, atol=1e-10)
+
+
+def _loop_contrastive(emb, labels, pos_margin, neg_margin, normalize):
+    """The loss written pair by pair (autograd through each norm)."""
+    x = torch.nn.functional.normalize(emb, dim=1) if normalize else emb
+    pos, neg = [], []
+    for i in range(len(x)):
+        for j in range(len(x)):
+            if i == j:
+                continue
+            d = (x[i] - x[j]).norm()
+            if labels[i] == labels[j]:
+                if d > pos_margin:
+                    pos.append(d - pos_margin)
+            elif d < neg_margin:
+                neg.append(neg_margin - d)
+    zero = emb.sum() * 0
+    return sum(pos, zero) / max(len(pos), 1) + sum(neg, zero) / max(len(neg), 1)
+
+
+def _fused(emb, labels, **kwargs):
+    e = emb.clone().requires_grad_(True)
+    normalize = kwargs.pop("normalize", True)
+    loss = L.ContrastiveLoss(distance=EuclideanDistance(normalize_embeddings=normalize), **kwargs)
+    value = loss(e, labels)
+    value.backward()
+    return value, e.grad
+
+
+def _looped(emb, labels, pos_margin=0.0, neg_margin=1.0, normalize=True):
+    e = emb.clone().requires_grad_(True)
+    value = _loop_contrastive(e, labels, pos_margin, neg_margin, normalize)
+    value.backward()
+    return value, e.grad
+
+
+@pytest.mark.parametrize("normalize", [True, False])
+@pytest.mark.parametrize("margins", [(0.0, 1.0), (0.4, 1.3), (-0.2, 0.9)])
+def test_fused_path_equals_loop_reference(normalize, margins):
+    torch.manual_seed(2)
+    emb = torch.randn(18, 4, dtype=torch.float64)
+    if not normalize:
+        emb = emb * 0.6  # distances on both sides of the margins
+    labels = torch.tensor([7, 3, 3, 9, 7, 3, 9, 9, 7, 1, 1, 3, 7, 9, 1, 3, 7, 1])
+    pos, neg = margins
+    v1, g1 = _fused(emb, labels, pos_margin=pos, neg_margin=neg, normalize=normalize)
+    v2, g2 = _looped(emb, labels, pos, neg, normalize)
+    assert v2 > 0.05  # both sides have kept pairs
+    torch.testing.assert_close(v1, v2, rtol=1e-10, atol=1e-12)
+    torch.testing.assert_close(g1, g2, rtol=1e-8, atol=1e-11)
+
+
+def test_fused_path_ties_at_the_margins_are_not_kept():
+    # integer points: the expanded distances are exact, and several pairs
+    # sit exactly at a margin (a same-label pair at 1, different labels at 2)
+    emb = torch.tensor([[0, 0], [1, 0], [2, 0], [3, 0], [0, 2], [3, 4], [2, 2], [0, 1]],
+                       dtype=torch.float64)
+    labels = torch.tensor([0, 0, 1, 1, 0, 1, 0, 2])
+    dist = torch.cdist(emb, emb)
+    same = labels[:, None] == labels[None, :]
+    assert ((dist == 1) & same).any() and ((dist == 2) & ~same).any()
+    v1, g1 = _fused(emb, labels, pos_margin=1.0, neg_margin=2.0, normalize=False)
+    v2, g2 = _looped(emb, labels, 1.0, 2.0, normalize=False)
+    torch.testing.assert_close(v1, v2, rtol=1e-12, atol=0)
+    torch.testing.assert_close(g1, g2, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("labels", [torch.arange(10), torch.zeros(10, dtype=torch.long)],
+                         ids=["no positive pair", "no negative pair"])
+def test_fused_path_with_one_side_empty(labels):
+    torch.manual_seed(3)
+    emb = torch.randn(10, 5, dtype=torch.float64) * 0.3
+    for normalize in (True, False):
+        v1, g1 = _fused(emb, labels, pos_margin=0.1, neg_margin=1.2, normalize=normalize)
+        v2, g2 = _looped(emb, labels, 0.1, 1.2, normalize)
+        assert v2 > 0.1
+        torch.testing.assert_close(v1, v2, rtol=1e-10, atol=1e-12)
+        torch.testing.assert_close(g1, g2, rtol=1e-8, atol=1e-11)
+
+
+def test_fused_path_labels_need_not_be_small():
+    # labels far beyond float32's exact integers: compared as dense ids
+    torch.manual_seed(4)
+    emb = torch.randn(12, 3, dtype=torch.float64)
+    small = torch.tensor([0, 1, 2, 0, 1, 2, 0, 1, 2, 3, 3, 0])
+    big = small * 3 + 2**40  # 2**40, 2**40 + 3, ...: equal in float32
+    v1, g1 = _fused(emb, big)
+    v2, g2 = _fused(emb, small)
+    torch.testing.assert_close(v1, v2, rtol=0, atol=0)
+    torch.testing.assert_close(g1, g2, rtol=0, atol=0)
+    v3, _ = _looped(emb, small)
+    torch.testing.assert_close(v1, v3, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("normalize", [True, False])
+def test_fused_path_gradcheck(normalize):
+    torch.manual_seed(5)
+    emb = torch.randn(9, 3, dtype=torch.float64)
+    labels = torch.tensor([0, 1, 0, 2, 1, 0, 2, 2, 1])
+    loss = L.ContrastiveLoss(pos_margin=0.2, neg_margin=1.1,
+                             distance=EuclideanDistance(normalize_embeddings=normalize))
+    assert torch.autograd.gradcheck(lambda e: loss(e, labels), (emb.requires_grad_(True),))
