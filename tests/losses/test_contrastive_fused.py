@@ -72,6 +72,7 @@ def _fused(emb, labels, **kwargs):
     normalize = kwargs.pop("normalize", True)
     loss = L.ContrastiveLoss(distance=EuclideanDistance(normalize_embeddings=normalize), **kwargs)
     value = loss(e, labels)
+    assert type(value.grad_fn).__name__ == "_ContrastiveAllPairsBackward"  # the fused node
     value.backward()
     return value, e.grad
 
