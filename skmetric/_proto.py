@@ -17,14 +17,15 @@ from torch import nn
 from ._embedding import EmbeddingLearnerMixin
 from ._export import TorchExportMixin
 from ._training import TRAINING_PARAMETER_CONSTRAINTS, guarded_fit
-from ._training._callbacks import StartingModelKeptWarning
+from ._training._callbacks import CollapsedEmbeddingWarning, StartingModelKeptWarning
 from ._training._class_folds import (
     MAX_FOLDS,
     ReplayScore,
     StopAtEpoch,
     choose_epoch,
-    fold_curve,
+    class_folds,
     fold_plan,
+    padded_curves,
 )
 from ._training._sampler import EpisodicBatchSampler
 from .distances import prototype_distances
@@ -49,6 +50,47 @@ _MAX_VALID_REFERENCE = 20_000
 _MIN_CLASS_FOLDS = 3
 # fold-mean validation scores closer than this to the best count as the best
 _EPOCH_TOLERANCE = 0.02
+
+
+def _fold_layout(n_classes, fraction):
+    """``(n_valid, n_folds, overlapping)`` of the class folds, or None.
+
+    Rotating folds (:func:`class_folds`, no class held out twice) when they
+    make ``_MIN_CLASS_FOLDS`` folds.  With fewer classes (4 training
+    classes: 2 rotating folds of 2) but at least ``_MIN_CLASS_FOLDS``
+    distinct groups of ``n_valid`` classes, each leaving 2 classes to train
+    on, ``_MIN_CLASS_FOLDS`` *overlapping* folds (a class is held out more
+    than once).  None when not even that is possible.
+    """
+    from math import comb
+
+    plan = fold_plan(n_classes, fraction, _MIN_CLASS_FOLDS, MAX_FOLDS)
+    if plan is not None:
+        return plan[0], plan[1], False
+    n_valid = max(2, int(round(fraction * n_classes)))
+    if n_classes - n_valid < 2 or comb(n_classes, n_valid) < _MIN_CLASS_FOLDS:
+        return None
+    return n_valid, _MIN_CLASS_FOLDS, True
+
+
+def _held_out_groups(classes, fraction, rng):
+    """The held-out class groups of the folds (:func:`_fold_layout`), or None.
+
+    Overlapping folds start with the rotating ones (every class held out
+    once) and add distinct groups drawn at random.
+    """
+    layout = _fold_layout(classes.size, fraction)
+    if layout is None:
+        return None
+    n_valid, n_folds, overlapping = layout
+    groups = class_folds(classes, n_valid, MAX_FOLDS, rng)
+    seen = {tuple(g) for g in groups}
+    while overlapping and len(groups) < n_folds:
+        group = np.sort(rng.choice(classes, n_valid, replace=False))
+        if tuple(group) not in seen:
+            seen.add(tuple(group))
+            groups.append(group)
+    return groups
 
 
 class _PrototypeAccuracy:
@@ -181,10 +223,10 @@ class ProtoClassifier(
     the few-shot accuracy of held-out *classes*, where epoch 0 (the
     raw-feature embedding) competes too.  By default
     (``validation_split="auto"``) the held-out classes rotate over folds
-    (``"class_folds"``) when there are at least 5 training classes, so that
+    (``"class_folds"``) when there are at least 4 training classes, so that
     the starting embedding is kept when training does not transfer to new
-    classes on average; with fewer classes, one held-out split
-    (``"classes"``).
+    classes; with 3, nothing can be held out and it trains for
+    ``max_epochs``.
 
     Parameters
     ----------
@@ -272,7 +314,7 @@ class ProtoClassifier(
         ``None`` trains on everything for ``max_epochs``.
     validation_split : {"auto", "classes", "class_folds", "samples"}, default="auto"
         ``"auto"``: ``"class_folds"`` when the training classes allow its 3
-        folds (at least 5 classes with the default ``validation_fraction``),
+        folds (at least 4 classes with the default ``validation_fraction``),
         else ``"classes"``; the resolved value is ``validation_split_``.  It
         is the setting for few-shot use on new classes (see docs/proto.md),
         and it costs up to 6 fits where it resolves to ``"class_folds"``.
@@ -286,10 +328,15 @@ class ProtoClassifier(
         embedding is then trained on every class for the latest epoch within
         0.02 of that mean's best (none, i.e. the starting embedding, when no
         epoch beats epoch 0); ``history_`` holds the mean curve of the kept
-        epochs.  It needs 3 folds (5 classes with the default fraction):
-        with fewer classes it warns and keeps the starting embedding.  It
-        costs up to 6 fits.  ``"samples"``: hold out a stratified
-        fraction of each class and score the accuracy of the prototypes.
+        epochs.  It needs 3 folds: where the rotation gives fewer (4
+        classes with the default fraction: 2 folds of 2), distinct groups of
+        as many classes drawn at random are added up to 3 *overlapping*
+        folds, each leaving at least 2 classes to train on, and an epoch
+        then counts only if it beats the start in every fold (weak evidence
+        each: 2 training classes).  With fewer classes (3) it warns and keeps
+        the starting embedding.  It costs up to 6 fits.  ``"samples"``: hold
+        out a stratified fraction of each class and score the accuracy of
+        the prototypes.
         Every class, held out or not, gets its prototype after training.
         With fewer than 4 classes, ``"classes"`` trains for ``max_epochs``
         without validation.
@@ -575,9 +622,8 @@ class ProtoClassifier(
             return self.validation_split
         if self.validation_fraction is None:
             return "classes"  # nothing is held out either way
-        plan = fold_plan(np.unique(y_enc).size, self.validation_fraction,
-                         _MIN_CLASS_FOLDS, MAX_FOLDS)
-        return "classes" if plan is None else "class_folds"
+        layout = _fold_layout(np.unique(y_enc).size, self.validation_fraction)
+        return "classes" if layout is None else "class_folds"
 
     def _split_validation(self, y, rng, *, by="samples", min_train=2, min_valid=2):
         # called by the shared _start_fit with the encoded labels: the place
@@ -610,47 +656,57 @@ class ProtoClassifier(
         return dict(samples_per_class=self._resolve_samples_per_class(loss, None))
 
     def _fold_curve(self, X, y_enc, rng):
-        """Mean held-out-classes validation curve over rotating class folds.
+        """Held-out-classes validation curves over class folds.
 
-        Each fold holds out ``max(2, round(validation_fraction * n_classes))``
-        classes, trains a fresh embedding on the others through the fit loop
-        (early stopping with ``patience`` on the held-out classes) and
-        records its validation score per epoch.  Returns the epoch-by-epoch
-        mean over the folds (see :func:`mean_curve`) and the folds' epochs.
-        With too few classes for ``_MIN_CLASS_FOLDS`` folds it warns and
-        returns a one-epoch curve: the starting embedding is kept.
+        Each fold (:func:`_held_out_groups`) holds out
+        ``max(2, round(validation_fraction * n_classes))`` classes, trains a
+        fresh embedding on the others through the fit loop (early stopping
+        with ``patience`` on the held-out classes) and records its
+        validation score per epoch.  Returns the epoch-by-epoch mean over
+        the folds (see :func:`mean_curve`), the folds' epochs, their padded
+        curves and whether the folds overlap.  Without the folds (too few
+        classes) it warns and returns ``(None, [], None, False)``: the
+        starting embedding is kept.
         """
         classes = np.unique(y_enc)
         n_valid = max(2, int(round(self.validation_fraction * classes.size)))
-        if fold_plan(classes.size, self.validation_fraction,
-                     _MIN_CLASS_FOLDS, MAX_FOLDS) is None:
+        groups = _held_out_groups(classes, self.validation_fraction, rng)
+        if groups is None:
             warnings.warn(
                 f"{type(self).__name__}: `validation_split`='class_folds' needs "
-                f"{_MIN_CLASS_FOLDS} folds of {n_valid} held-out classes, each leaving "
-                f"at least 2 to train on; with {classes.size} classes there is no "
-                "evidence that training transfers to new classes, so the starting "
-                "embedding is kept. Use `validation_split`='samples' to train for "
-                "the training classes themselves.",
+                f"{_MIN_CLASS_FOLDS} distinct groups of {n_valid} held-out classes, "
+                f"each leaving at least 2 to train on; with {classes.size} classes "
+                "there is no evidence that training transfers to new classes, so the "
+                "starting embedding is kept. Use `validation_split`='samples' to "
+                "train for the training classes themselves.",
                 UserWarning,
                 stacklevel=3,
             )
-            return None, []
-
-        def fit_fold(train_idx, valid_idx, seed):
+            return None, [], None, False
+        curves = []
+        for held in groups:
+            is_valid = np.isin(y_enc, held)
+            train_idx, valid_idx = np.flatnonzero(~is_valid), np.flatnonzero(is_valid)
+            seed = int(rng.randint(np.iinfo(np.int32).max))
             train_classes, y_train = np.unique(y_enc[train_idx], return_inverse=True)
             module, loss, _, _ = self._build_blocks(X[train_idx], train_classes.size, seed)
             train_kwargs = self._train_kwargs(
                 loss, y_enc, train_idx, valid_idx, y_train, train_classes
             )
-            self._train_embedding(
-                module, loss, None, X[train_idx], y_train, seed=seed,
-                normalize=self._resolve_normalize(loss),
-                **train_kwargs,
-                **self._class_valid_kwargs(X, y_enc, valid_idx, rng),
-            )
-            return self.history_
-
-        return fold_curve(y_enc, n_valid, MAX_FOLDS, rng, fit_fold)
+            # a fold keeping its start or collapsing is a result, not news
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", StartingModelKeptWarning)
+                warnings.simplefilter("ignore", CollapsedEmbeddingWarning)
+                self._train_embedding(
+                    module, loss, None, X[train_idx], y_train, seed=seed,
+                    normalize=self._resolve_normalize(loss),
+                    **train_kwargs,
+                    **self._class_valid_kwargs(X, y_enc, valid_idx, rng),
+                )
+            curves.append([row["valid_score"] for row in self.history_])
+        folds = padded_curves(curves)
+        overlapping = _fold_layout(classes.size, self.validation_fraction)[2]
+        return folds.mean(axis=0), [len(c) - 1 for c in curves], folds, overlapping
 
     @guarded_fit
     @_fit_context(prefer_skip_nested_validation=True)
@@ -678,9 +734,13 @@ class ProtoClassifier(
         folded = (self.validation_split_ == "class_folds"
                   and self.validation_fraction is not None)
         if folded:
-            curve, fold_epochs = self._fold_curve(f.X, f.y_enc, f.rng)
-            # too few classes for the folds: keep the start (no score)
-            best = 0 if curve is None else choose_epoch(curve, _EPOCH_TOLERANCE)
+            curve, fold_epochs, folds, overlapping = self._fold_curve(f.X, f.y_enc, f.rng)
+            # too few classes for the folds: keep the start (no score);
+            # overlapping folds (few classes, 2 to train on in each: weak
+            # evidence each) count an epoch only if it beats the start in
+            # every fold, as MetricLearner's class folds do
+            best = 0 if curve is None else choose_epoch(
+                curve, _EPOCH_TOLERANCE, folds if overlapping else None)
             if curve is None:
                 curve = np.full(1, np.nan)
             if best > 0:
@@ -693,9 +753,11 @@ class ProtoClassifier(
                     X_valid=f.X[:1], y_valid=np.zeros(1, dtype=np.int64),
                     valid_scoring=ReplayScore(curve[:1]),
                 )
+                where = ("in every one of the overlapping class folds" if overlapping
+                         else "on the class folds' mean validation curve")
                 message = (
-                    f"no epoch beat the starting embedding on the class folds' mean "
-                    f"validation curve (folds trained {fold_epochs} epochs)"
+                    f"no epoch beat the starting embedding {where} "
+                    f"(folds trained {fold_epochs} epochs)"
                 )
                 train_kwargs["extra_callbacks"] = [("class_folds", StopAtEpoch(1, message))]
         with warnings.catch_warnings():

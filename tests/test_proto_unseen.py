@@ -58,9 +58,10 @@ TINY = dict(max_epochs=2, patience=1, hidden_sizes=(16,), n_shot=2, n_query=2,
 @pytest.mark.parametrize("n_classes, fraction, resolved", [
     (5, 0.1, "class_folds"),   # 3 folds of 2 held-out classes
     (5, 0.5, "class_folds"),   # round(2.5) = 2 held out: still 3 folds
-    (5, 0.6, "classes"),       # 3 held out: 2 folds only
-    (4, 0.1, "classes"),       # 2 folds of 2
-    (3, 0.1, "classes"),       # ("classes" then trains without validation)
+    (5, 0.6, "class_folds"),   # 3 held out: 2 rotating folds + 1 overlapping
+    (4, 0.1, "class_folds"),   # 2 rotating folds of 2 + 1 overlapping
+    (3, 0.1, "classes"),       # no fold leaves 2 classes to train on
+    # ("classes" then trains without validation)
     (5, None, "classes"),      # nothing held out
 ])
 def test_auto_split_resolves_and_equals_the_spelled_out_split(n_classes, fraction, resolved):
@@ -183,9 +184,9 @@ def test_class_folds_train_where_training_transfers():
 
 
 def test_class_folds_too_few_classes_keep_start():
-    # 4 classes: 2 folds of 2 held-out classes, fewer than the 3 needed
+    # 3 classes: holding out 2 leaves 1 to train on, no fold is possible
     Xs, ys, Xu, _ = _subspace_classes(n_per_class=20)
-    keep = ys < 4
+    keep = ys < 3
     with pytest.warns(UserWarning, match="no evidence that training transfers"):
         clf = ProtoClassifier(validation_split="class_folds", **FAST).fit(
             Xs[keep], ys[keep]
@@ -193,3 +194,91 @@ def test_class_folds_too_few_classes_keep_start():
     assert clf.best_epoch_ == 0 and clf.baseline_score_ is None
     control = ProtoClassifier(**LR0, **FAST).fit(Xs[keep], ys[keep])
     np.testing.assert_allclose(clf.transform(Xu), control.transform(Xu), atol=1e-6)
+
+
+@pytest.mark.parametrize("n_classes, fraction, layout", [
+    (3, 0.1, None),            # 2 held out leave 1 to train on
+    (4, 0.1, (2, 3, True)),    # 2 rotating folds + 1 overlapping
+    (5, 0.1, (2, 3, False)),   # 3 rotating folds
+    (5, 0.6, (3, 3, True)),    # 3 held out: 2 rotating folds + 1 overlapping
+    (5, 0.8, None),            # 4 held out leave 1 to train on
+    (12, 0.1, (2, 5, False)),  # capped at MAX_FOLDS
+])
+def test_fold_layout_and_groups(n_classes, fraction, layout):
+    from skmetric._proto import _fold_layout, _held_out_groups
+
+    assert _fold_layout(n_classes, fraction) == layout
+    for seed in range(20):
+        groups = _held_out_groups(np.arange(n_classes), fraction, np.random.RandomState(seed))
+        if layout is None:
+            assert groups is None
+            continue
+        n_valid, n_folds, overlapping = layout
+        assert len(groups) == n_folds
+        assert len({tuple(g) for g in groups}) == n_folds  # distinct groups
+        assert all(g.size == n_valid and np.unique(g).size == n_valid for g in groups)
+        assert all(n_classes - g.size >= 2 for g in groups)  # 2 classes train
+        if n_folds * n_valid >= n_classes:  # (not capped) every class held out
+            assert set(np.concatenate(groups)) == set(range(n_classes))
+        rotating = class_folds(np.arange(n_classes), n_valid, 5, np.random.RandomState(seed))
+        if overlapping:
+            # the rotating folds, then distinct groups drawn at random
+            assert len(rotating) < n_folds
+            for g, r in zip(groups, rotating):
+                np.testing.assert_array_equal(g, r)
+        else:
+            # exactly the rotating folds (the same draws as before)
+            assert len(groups) == len(rotating)
+            for g, r in zip(groups, rotating):
+                np.testing.assert_array_equal(g, r)
+
+
+def _patched_folds(monkeypatch, folds, overlapping):
+    folds = np.asarray(folds, dtype=np.float64)
+
+    def fake(self, X, y_enc, rng):
+        return folds.mean(axis=0), [folds.shape[1] - 1] * len(folds), folds, overlapping
+
+    monkeypatch.setattr(ProtoClassifier, "_fold_curve", fake)
+
+
+# the mean gains at epoch 2 (0.61 > 0.5), one fold does not (0.48 < 0.5)
+_SPLIT_FOLDS = [[0.5, 0.6, 0.7], [0.5, 0.55, 0.65], [0.5, 0.45, 0.48]]
+
+
+def test_overlapping_folds_need_a_gain_in_every_fold(monkeypatch):
+    Xs, ys, Xu, _ = _subspace_classes(n_per_class=12)
+    keep = ys < 4
+    params = dict(TINY, validation_split="class_folds")
+    _patched_folds(monkeypatch, _SPLIT_FOLDS, overlapping=True)
+    with pytest.warns(StartingModelKeptWarning, match="starting embedding was kept"):
+        clf = ProtoClassifier(**params).fit(Xs[keep], ys[keep])
+    assert clf.best_epoch_ == 0
+    assert clf.baseline_score_ == 0.5 and clf.best_score_ == 0.5
+    control = ProtoClassifier(**LR0, **TINY).fit(Xs[keep], ys[keep])
+    np.testing.assert_allclose(clf.transform(Xu), control.transform(Xu), atol=1e-6)
+    # rotating folds (no class held out twice) keep the mean-curve rule:
+    # the same curves train for 2 epochs
+    _patched_folds(monkeypatch, _SPLIT_FOLDS, overlapping=False)
+    rotating = ProtoClassifier(**params).fit(Xs[keep], ys[keep])
+    assert rotating.best_epoch_ == 2 and rotating.n_epochs_ == 2
+    assert not np.allclose(rotating.transform(Xu), control.transform(Xu), atol=1e-4)
+    # every fold gaining at epoch 2 trains for 2 epochs with overlapping folds too
+    _patched_folds(monkeypatch, [[0.5, 0.6, 0.7], [0.5, 0.55, 0.65], [0.5, 0.45, 0.52]],
+                   overlapping=True)
+    assert ProtoClassifier(**params).fit(Xs[keep], ys[keep]).best_epoch_ == 2
+
+
+@pytest.mark.slow
+def test_four_classes_folds_train_where_training_transfers():
+    # 4 training classes (marketing's case in docs/proto.md): the default
+    # split runs 3 overlapping folds of 2 held-out classes and, where
+    # training transfers, trains and beats the untrained control
+    Xs, ys, Xu, yu = _subspace_classes()
+    keep = ys < 4
+    params = dict(FAST, lr_schedule="constant")
+    clf = ProtoClassifier(**params).fit(Xs[keep], ys[keep])
+    assert clf.validation_split_ == "class_folds"
+    assert clf.best_epoch_ > 0
+    control = ProtoClassifier(**LR0, **params).fit(Xs[keep], ys[keep])
+    assert _five_shot(clf, Xu, yu) > _five_shot(control, Xu, yu) + 0.05
