@@ -6,7 +6,7 @@ on raw features, on scikit-learn's ``NeighborhoodComponentsAnalysis``
 (defaults) and on ``MetricLearner(module="linear")`` (defaults); fit times
 of both measured in this process on one thread each (torch's and the BLAS
 under NCA's numpy), interleaved (the order alternates between repeats; the
-minimum of 3 repeats on sets of at most 1,500 training rows).  Wall-clock
+minimum of 15 repeats up to 500 training rows, of 3 up to 1,500).  Wall-clock
 seconds and their ratio, and the ratio of the CPU seconds of the process
 (``time.process_time``), which other jobs on a shared machine disturb less.
 
@@ -167,7 +167,9 @@ def profile(sets, repeats=15):
         ("fit", None, None),
         ("  validate X, y", engine.TorchTrainingMixin, "_validate_classification_data"),
         ("  build module and loss", emb_mod.EmbeddingLearnerMixin, "_build_blocks"),
+        ("  skorch initialize", engine._EngineNet, "initialize"),
         ("  training loop (skorch)", engine._EngineNet, "partial_fit"),
+        ("    callbacks (notify)", engine._EngineNet, "notify"),
         ("    L-BFGS steps", engine._EngineNet, "train_step"),
         ("      evaluations", engine._EngineNet, "train_step_single"),
         ("        NCA loss forward", nca_mod.NCALoss, "forward"),
@@ -257,7 +259,9 @@ def main():
     rows = []
     for name in sets:
         X_tr, X_te, y_tr, y_te = split(name)
-        repeats = 3 if len(X_tr) <= 1500 else 1
+        # fits of tens of milliseconds: their minimum over 15 repeats (a
+        # loaded machine stretches single runs many times over)
+        repeats = 15 if len(X_tr) <= 500 else 3 if len(X_tr) <= 1500 else 1
         times = {"nca": [], "ml": []}
         cpu = {"nca": [], "ml": []}
         models = {}

@@ -226,3 +226,93 @@ def test_seeded_draws_as_torch_manual_seed():
     with seeded(5):
         torch.rand(3)
     assert torch.equal(torch.random.get_rng_state(), state)
+
+
+# ------------------------------------------------- NCA masks and the fast step
+
+def test_nca_gradcheck_with_lone_anchor_and_miner_weights():
+    from skmetric.miners import get_miner
+
+    g = torch.Generator().manual_seed(3)
+    emb = torch.randn(9, 3, generator=g, dtype=torch.float64)
+    labels = torch.tensor([0, 0, 0, 1, 1, 2, 2, 2, 5])  # 5: no positive
+    indices = get_miner("multi_similarity")(emb, labels)
+    loss = NCALoss(temperature=0.6)
+    assert torch.autograd.gradcheck(lambda e: loss(e, labels, indices),
+                                    (emb.clone().requires_grad_(True),))
+
+
+def test_nca_masks_follow_the_labels_tensor():
+    g = torch.Generator().manual_seed(1)
+    emb = torch.randn(12, 4, generator=g, dtype=torch.float64)
+    labels = torch.randint(0, 3, (12,), generator=g)
+    loss = NCALoss()
+    first = loss(emb, labels)
+    assert torch.equal(loss(emb, labels), first)  # cached masks, same value
+    other = labels.roll(1)
+    expected = _nca_by_autograd(emb, other, torch.ones(12))
+    torch.testing.assert_close(loss(emb, other), expected, rtol=1e-10, atol=0)
+    labels.copy_(other)  # changed in place: the masks are rebuilt
+    torch.testing.assert_close(loss(emb, labels), expected, rtol=1e-10, atol=0)
+    # float32 masks for float32 embeddings, from the same labels tensor
+    torch.testing.assert_close(loss(emb.float(), labels), expected.float(), rtol=1e-5, atol=0)
+
+
+def test_nca_mask_cache_is_not_pickled_and_dies_with_the_labels():
+    import copy
+    import gc
+    import pickle
+
+    loss = NCALoss(temperature=0.5)
+    labels = torch.tensor([0, 0, 1, 1, 2, 2])
+    emb = torch.randn(6, 3, dtype=torch.float64)
+    value = loss(emb, labels)
+    assert "_masks_cache" in vars(loss)
+    for twin in (pickle.loads(pickle.dumps(loss)), copy.deepcopy(loss)):
+        assert "_masks_cache" not in vars(twin)
+        assert torch.equal(twin(emb, labels), value)
+    del labels
+    gc.collect()
+    assert "_masks_cache" not in vars(loss)
+
+
+class _LBFGSOwnZeroGrad(torch.optim.LBFGS):
+    """L-BFGS whose ``zero_grad`` is its own: the engine calls it as skorch does."""
+
+    def zero_grad(self, set_to_none=True):
+        super().zero_grad(set_to_none=set_to_none)
+
+
+def test_fast_step_equals_skorch_step(noisy_iris):
+    from skorch.callbacks import Callback
+
+    class CountGrads(Callback):
+        def initialize(self):
+            self.calls_ = 0
+            return self
+
+        def on_grad_computed(self, net, named_parameters, **kwargs):
+            self.calls_ += 1
+            assert all(p.grad is not None for _, p in named_parameters)
+
+    X_tr, _, y_tr, _ = noisy_iris
+    common = dict(module="linear", random_state=0, lr=1.0, batch_size=len(X_tr),
+                  samples_per_class=None,
+                  max_epochs=3, weight_decay=0.0, lr_schedule="constant",
+                  optimizer_params={"line_search_fn": "strong_wolfe", "max_iter": 10,
+                                    "history_size": 10, "tolerance_change": 1e-4})
+    fast = MetricLearner(optimizer=torch.optim.LBFGS, **common).fit(X_tr, y_tr)
+    plain = MetricLearner(optimizer=_LBFGSOwnZeroGrad, callbacks=[("count", CountGrads())],
+                          **common).fit(X_tr, y_tr)
+    for a, b in zip(fast.module_.state_dict().values(), plain.module_.state_dict().values()):
+        assert torch.equal(a, b)
+    assert ([h["train_loss"] for h in fast.history_[1:]]
+            == [h["train_loss"] for h in plain.history_[1:]])
+    # on_grad_computed is still notified at every loss evaluation when implemented
+    opt = plain.net_.optimizer_
+    evals = opt.state[opt.param_groups[0]["params"][0]]["func_evals"]
+    assert dict(plain.net_.callbacks_)["count"].calls_ == evals > 3
+    # and the fit moved the map away from its start
+    W0 = _start_map(X_tr)
+    W = fast.module_.skip.weight.detach().double().numpy()
+    assert np.linalg.norm(W - W0) > 0.5 * np.linalg.norm(W0)
