@@ -127,45 +127,63 @@ def _unkey(keys):
     return b.view(np.float32), (keys & 0xFFFFFFFF).astype(np.int32)
 
 
-def _smallest(V, Ind, k):
-    """The k smallest entries of each row by (value, index), sorted.
-
-    ``V`` holds the scores (``inf`` in empty slots), ``Ind`` the reference
-    indices (a sentinel larger than every index in empty slots), both
-    numpy arrays with at least k columns.  Float32 scores are packed with
-    their index into one int64 key (a partition, then a sort of k keys per
-    row); float64 rows are sorted by (value, index).
-    """
-    if V.dtype == np.float32:
-        keys = _keys(V, Ind)
-        if keys.shape[1] > k:
-            keys = np.partition(keys, k - 1, axis=1)[:, :k]
-        return _unkey(np.sort(keys, axis=1))
-    order = np.lexsort((Ind, V), axis=1)[:, :k]
-    return np.take_along_axis(V, order, 1), np.take_along_axis(Ind, order, 1)
+#: The key of an unset slot: after every real key.
+_NO_KEY = np.iinfo(np.int64).max
 
 
 class _Store:
     """Per-query candidate stores and thresholds of the symmetric search.
 
-    Row q holds ``count[q]`` candidates in ``V[q, :count[q]]`` (scores) and
-    ``Ind[q, :count[q]]`` (int32 reference indices); later slots are unset.
+    Row q holds ``count[q]`` candidates in its first slots; later slots are
+    unset.  Float32 candidates are stored as :func:`_keys` (one int64 per
+    candidate: one write per candidate, and the merges partition the keys
+    as they are); float64 ones as scores ``V`` and int32 indices ``Ind``.
     All numpy arrays.
     """
 
     def __init__(self, n, k, cap, dtype):
         self.n, self.k, self.cap = n, k, cap
-        self.V = np.empty((n, cap), dtype=dtype)
-        self.Ind = np.empty((n, cap), dtype=np.int32)
+        self.packed = dtype == np.float32
+        if self.packed:
+            self.K = np.empty((n, cap), dtype=np.int64)
+            self.arrays = (self.K,)
+        else:
+            self.V = np.empty((n, cap), dtype=dtype)
+            self.Ind = np.empty((n, cap), dtype=np.int32)
+            self.arrays = (self.V, self.Ind)
         self.count = np.zeros(n, dtype=np.int64)
         self.thresh = np.full(n, np.inf, dtype=dtype)
 
     def _padded(self, q, width):
-        """Scores and indices of queries ``q`` (a slice or index array), ``width``
-        slots wide, with ``inf`` and a sentinel index in the unset slots."""
-        V, Ind, count = self.V[q, :width], self.Ind[q, :width], self.count[q]
-        unset = np.arange(width) >= count[:, None]
-        return np.where(unset, np.inf, V).astype(V.dtype), np.where(unset, self.n, Ind)
+        """Entries of queries ``q`` (a slice or index array), ``width`` slots
+        wide: keys, with :data:`_NO_KEY` in the unset slots, or scores and
+        indices, with ``inf`` and a sentinel index."""
+        unset = np.arange(width) >= self.count[q][:, None]
+        if self.packed:
+            return (np.where(unset, _NO_KEY, self.K[q, :width]),)
+        return (np.where(unset, np.inf, self.V[q, :width]).astype(self.V.dtype),
+                np.where(unset, self.n, self.Ind[q, :width]))
+
+    def _smallest(self, entries, k, order):
+        """The k smallest entries of each row by (score, index), sorted if
+        ``order``, and the k-th smallest score."""
+        if self.packed:
+            (keys,) = entries
+            if keys.shape[1] > k:
+                keys = np.partition(keys, k - 1, axis=1)[:, :k]
+            if order:
+                keys = np.sort(keys, axis=1)
+                kth = keys[:, k - 1]
+            else:
+                kth = keys.max(axis=1)
+            return (keys,), _unkey(kth)[0]
+        V, Ind = entries
+        idx = np.lexsort((Ind, V), axis=1)[:, :k]
+        V, Ind = np.take_along_axis(V, idx, 1), np.take_along_axis(Ind, idx, 1)
+        return (V, Ind), V[:, k - 1]
+
+    def _entries(self, index, values):
+        return (_keys(values, index),) if self.packed else (values, index)
 
     def add(self, q0, n_rows, rows, index, values):
         """Store candidates ``(q0 + rows[i], index[i], values[i])``; ``rows`` ascending."""
@@ -185,8 +203,8 @@ class _Store:
             new = np.bincount(rows, minlength=n_rows)
         shift = count - (np.cumsum(new) - new) + np.arange(q0, q0 + n_rows) * self.cap
         flat = shift[rows] + np.arange(len(rows))
-        np.put(self.V, flat, values)
-        np.put(self.Ind, flat, index)
+        for a, e in zip(self.arrays, self._entries(index, values)):
+            a.reshape(-1)[flat] = e
         count += new
 
     def _cut(self, q0, n_rows, rows, index, values, new, over):
@@ -194,24 +212,25 @@ class _Store:
         k = self.k
         over_rows = np.flatnonzero(over)
         mine = over[rows]
-        r, i, v = rows[mine], index[mine], values[mine]
+        r = rows[mine]
         slot = np.full(n_rows, -1, dtype=np.int64)
         slot[over_rows] = np.arange(len(over_rows))
         n_over = new[over_rows]
         # Position of each candidate within its row's run (rows are ascending).
         pos = np.arange(len(r)) - (np.cumsum(n_over) - n_over)[slot[r]]
-        Vn = np.full((len(over_rows), int(n_over.max())), np.inf, dtype=self.V.dtype)
-        In = np.full(Vn.shape, self.n, dtype=np.int32)
-        Vn[slot[r], pos] = v
-        In[slot[r], pos] = i
         dest = over_rows + q0
-        Vo, Io = self._padded(dest, self.cap)
-        best_v, best_i = _smallest(np.concatenate([Vo, Vn], axis=1),
-                                   np.concatenate([Io, In], axis=1), k)
-        self.V[dest, :k] = best_v
-        self.Ind[dest, :k] = best_i
+        merged = []
+        for old, e, fill in zip(self._padded(dest, self.cap),
+                                self._entries(index[mine], values[mine]),
+                                (_NO_KEY,) if self.packed else (np.inf, self.n)):
+            fresh = np.full((len(over_rows), int(n_over.max())), fill, dtype=old.dtype)
+            fresh[slot[r], pos] = e
+            merged.append(np.concatenate([old, fresh], axis=1))
+        best, kth = self._smallest(merged, k, order=False)
+        for a, e in zip(self.arrays, best):
+            a[dest, :k] = e
         self.count[dest] = k
-        self.thresh[dest] = np.minimum(self.thresh[dest], best_v[:, k - 1])
+        self.thresh[dest] = np.minimum(self.thresh[dest], kth)
         keep = ~mine
         return rows[keep], index[keep], values[keep]
 
@@ -221,7 +240,7 @@ class _Store:
         Only the slots in use move, so the copy stays small early on.
         """
         width = int(self.count[q0:q1].max(initial=0))
-        for a in (self.V, self.Ind):
+        for a in self.arrays:
             a[q0:q1, :width] = a[q0:q1, :width][order]
         for a in (self.count, self.thresh):
             a[q0:q1] = a[q0:q1][order]
@@ -231,7 +250,8 @@ class _Store:
         and whether each query holds at least k candidates."""
         count = self.count[q0:q1]
         width = min(self.cap, max(int(count.max()), self.k))
-        _, index = _smallest(*self._padded(slice(q0, q1), width), self.k)
+        best, _ = self._smallest(self._padded(slice(q0, q1), width), self.k, order=True)
+        index = best[0] & 0xFFFFFFFF if self.packed else best[1]
         return index.astype(np.int64), count >= self.k
 
 

@@ -231,12 +231,23 @@ def test_smallest_orders_by_score_then_index(dtype):
     V[:, -2:] = np.inf
     Ind[:, -2:] = 40
     k = 6
-    values, index = loo._smallest(V, Ind, k)
+    store = loo._Store(40, k, 13, dtype)
+    entries = (loo._keys(V, Ind),) if dtype == np.float32 else (V, Ind)
+    best, kth = store._smallest(entries, k, order=True)
+    if dtype == np.float32:
+        values, index = loo._unkey(best[0])
+    else:
+        values, index = best
     for q in range(len(V)):
         order = sorted(range(13), key=lambda c: (float(V[q, c]), int(Ind[q, c])))[:k]
         np.testing.assert_array_equal(index[q], Ind[q, order])
         np.testing.assert_array_equal(values[q], V[q, order])
+        assert kth[q] == V[q, order[-1]]
     assert values.dtype == dtype and index.dtype == np.int32
+    # Unsorted (the merges of a cut): the same k entries and the same k-th score.
+    unsorted, kth2 = store._smallest(entries, k, order=False)
+    np.testing.assert_array_equal(np.sort(unsorted[0], axis=1), best[0])
+    np.testing.assert_array_equal(kth2, kth)
 
 
 @pytest.mark.parametrize("sample_rank", [None, 3])
