@@ -38,10 +38,10 @@ from ..neighbors import _iter_knn, _prepare
 #: Rows (and columns) of a square tile of the second phase.
 _TILE = 1024
 
-#: Rows of the sample (multiples of ``_TILE``), by number of rows: a larger
-#: sample gives tighter thresholds (fewer candidates) but a larger square.
-_SAMPLE = 2048
-_LARGE_SAMPLE, _LARGE_FROM = 4096, 16384
+#: Rows of the sample (multiples of ``_TILE``) and the fewest rows it is
+#: used from, largest first: a larger sample gives tighter thresholds (fewer
+#: candidates) but a larger square (m^2 / 2 more products than n^2 / 2).
+_SAMPLES = ((4096, 16384), (2048, 0))
 
 #: Group size of the group minima: a tile row of width w gives w / _GROUP
 #: minima (interleaved groups), and so does a tile column.
@@ -79,14 +79,14 @@ def _loo_plan(n, k, itemsize, memory_budget):
     tile = _TILE
     if tile % _GROUP:
         return None
-    samples = [_LARGE_SAMPLE, _SAMPLE] if n >= _LARGE_FROM else [_SAMPLE]
+    samples = [m for m, n_min in _SAMPLES if n >= n_min]
     for m in samples:
         if n < m + 2 * tile or n >= 2**31 - 1:
             continue
         j = _sample_rank(n, k, m)
         if j is None:
             continue
-        fixed = (m * m + 2 * m * tile + 2 * n * 132) * itemsize + 16 * n
+        fixed = (2 * m * tile + 2 * n * 136) * itemsize + 16 * n
         for ratio in (_CAP_RATIO, 3, 2):
             cap = ratio * k
             if n * cap * (itemsize + 4) + fixed <= memory_budget:
@@ -384,15 +384,19 @@ def _iter_loo_knn(X, k, metric, plan, memory_budget):
 
     with torch.no_grad():
         # Phase 1: the sample's own square, then its stripe against the other rows.
-        S = torch.mm(left[:m], right[:m].T)
-        S.fill_diagonal_(torch.inf)
-        S = S.numpy()
-        store.thresh[:m] = _kth_minimum(S.reshape(m, _GROUP, m // _GROUP).min(axis=1), j)
-        rows, cols, vals = _row_candidates(S, store.thresh[:m])
-        store.add(0, m, rows, orig[cols], vals)
-        del S
-        reorder(0, m, m)
+        # The square goes by stripes of `tile` rows (a sample row's
+        # threshold needs its whole row), through the stripe buffer.
         buf = torch.empty(m * tile, dtype=dtype)
+        for i0 in range(0, m, tile):
+            i1 = min(i0 + tile, m)
+            S = torch.mm(left[i0:i1], right[:m].T, out=buf[: (i1 - i0) * m].view(i1 - i0, m))
+            S[:, i0:i1].fill_diagonal_(torch.inf)
+            S = S.numpy()
+            store.thresh[i0:i1] = _kth_minimum(
+                S.reshape(i1 - i0, _GROUP, m // _GROUP).min(axis=1), j)
+            rows, cols, vals = _row_candidates(S, store.thresh[i0:i1])
+            store.add(i0, i1 - i0, rows, orig[cols], vals)
+        reorder(0, m, m)
         for c0 in range(m, n, tile):
             c1 = min(c0 + tile, n)
             F = torch.mm(left[:m], right[c0:c1].T,

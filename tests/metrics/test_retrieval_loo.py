@@ -74,7 +74,7 @@ def one_thread():
 def small_tiles(monkeypatch, one_thread):
     """Tiles of 32 rows and a sample of 128 rows, so that ~400 rows use the search."""
     monkeypatch.setattr(loo, "_TILE", 32)
-    monkeypatch.setattr(loo, "_SAMPLE", 128)
+    monkeypatch.setattr(loo, "_SAMPLES", ((128, 0),))
     return monkeypatch
 
 
@@ -304,3 +304,18 @@ def test_search_dot_with_zero_rows_equals_brute_force(small_tiles, dtype):
     for rows, ind in loo._iter_loo_knn(X, k, "dot", plan, 2**28):
         got[rows] = ind.numpy()
     np.testing.assert_array_equal(got, brute_neighbours(X, k, "dot"))
+
+
+@pytest.mark.parametrize("d", [5, 6, 14])
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_augmented_factors_give_the_scores(d, dtype):
+    # The factors' product is the score matrix, whatever zero padding they carry:
+    # squared distances for "euclidean", minus the inner products for "dot".
+    rng = np.random.RandomState(d)
+    X = rng.randint(-3, 4, size=(30, d)).astype(np.float64)  # exact in float32
+    left, right = loo._augmented(X, "euclidean", dtype)
+    assert left.shape[1] % 8 == 0 and left.shape[1] >= d + 2
+    expected = ((X[:, None, :] - X[None, :, :]) ** 2).sum(axis=2)
+    np.testing.assert_array_equal((left @ right.T).numpy(), expected)
+    left, right = loo._augmented(X, "dot", dtype)
+    np.testing.assert_array_equal((left @ right.T).numpy(), -(X @ X.T))
