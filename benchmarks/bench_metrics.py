@@ -249,7 +249,7 @@ def phases(n, dim=128, per_class=50, seed=0, repeats=2):
         ("per-query merge (cuts)", loo._Store, "_cut"),
         ("threshold order", loo._Store, "reorder"),
         ("final k best", loo._Store, "best"),
-        ("re-searches", loo, "_iter_knn"),
+        ("re-searches", loo, "_search_again"),
     ]
     spent, stack = {}, []
 

@@ -25,15 +25,15 @@ so that the ``k`` nearest neighbours lie below it except with probability
 < 0.2 % (a hypergeometric tail; it holds for any data, since the sample is
 uniform).  A query whose store fills up is cut back to its k best
 candidates, which lowers its threshold; a query that ends with fewer than k
-candidates (its threshold was too low) is searched again by the plain exact
-search.  Either way the k best candidates of a finished query, by (score,
+candidates (its threshold was too low) is searched again over its whole row
+of scores.  Either way the k best candidates of a finished query, by (score,
 index), are its exact neighbours.
 """
 
 import numpy as np
 import torch
 
-from ..neighbors import _iter_knn, _prepare
+from ..neighbors import _prepare
 
 #: Rows (and columns) of a square tile of the second phase.
 _TILE = 1024
@@ -348,6 +348,23 @@ def _threshold_order(thresh, tile):
     return order
 
 
+def _search_again(left, right, orig, store, pos, memory_budget):
+    """Indices of the k best of the queries at positions ``pos`` (int64,
+    ``(len(pos), k)``), from their whole rows of scores: the same factors
+    as the tiles, a few rows at a time, ordered by (score, index)."""
+    n, k = left.shape[0], store.k
+    index = np.empty((len(pos), k), dtype=np.int64)
+    step = max(1, memory_budget // (32 * n))
+    for r0 in range(0, len(pos), step):
+        p = pos[r0 : r0 + step]
+        S = torch.mm(left[torch.from_numpy(p)], right.T).numpy()
+        S[np.arange(len(p)), p] = np.inf  # leave one out
+        best, _ = store._smallest(store._entries(np.broadcast_to(orig, S.shape), S), k,
+                                  order=True)
+        index[r0 : r0 + len(p)] = best[0] & 0xFFFFFFFF if store.packed else best[1]
+    return index
+
+
 def _iter_loo_knn(X, k, metric, plan, memory_budget):
     """Yield ``(rows, indices)``: the k nearest other rows of the rows ``rows`` of ``X``.
 
@@ -369,11 +386,7 @@ def _iter_loo_knn(X, k, metric, plan, memory_budget):
         if not complete.all():
             # Thresholds below the k-th score: search those queries again.
             redo = np.flatnonzero(~complete)
-            rows = perm[q0 + redo]
-            again = [ind for _, _, _, ind in _iter_knn(
-                X[rows], X, k, metric=metric, memory_budget=memory_budget,
-                self_index=rows, return_distance=False)]
-            index[redo] = torch.cat(again).cpu().numpy()
+            index[redo] = _search_again(left, right, orig, store, q0 + redo, memory_budget)
         return perm[q0:q1].copy(), torch.from_numpy(index)
 
     def reorder(q0, q1, block):

@@ -122,17 +122,18 @@ def test_search_equals_brute_force_with_ties(small_tiles, n, dtype):
     np.testing.assert_array_equal(got, brute_neighbours(X, k, "euclidean"))
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("miss, cap_ratio", [(0.5, 4), (0.002, 2)])
-def test_search_redo_and_cut_paths(small_tiles, miss, cap_ratio):
+def test_search_redo_and_cut_paths(small_tiles, miss, cap_ratio, dtype):
     # miss=0.5: thresholds often below the k-th score, those queries are searched
     # again; cap 2k with loose thresholds: stores overflow and are cut back.
     small_tiles.setattr(loo, "_MISS", miss)
     small_tiles.setattr(loo, "_CAP_RATIO", cap_ratio)
     rng = np.random.RandomState(1)
     n, k = 410, 12
-    X = tie_data(n, 3, rng)
+    X = tie_data(n, 3, rng).astype(dtype)
     calls = {"redo": 0, "cut": 0}
-    redo, cut = loo._iter_knn, loo._Store._cut
+    redo, cut = loo._search_again, loo._Store._cut
 
     def count_redo(*args, **kwargs):
         calls["redo"] += 1
@@ -142,9 +143,9 @@ def test_search_redo_and_cut_paths(small_tiles, miss, cap_ratio):
         calls["cut"] += 1
         return cut(*args, **kwargs)
 
-    small_tiles.setattr(loo, "_iter_knn", count_redo)
+    small_tiles.setattr(loo, "_search_again", count_redo)
     small_tiles.setattr(loo._Store, "_cut", count_cut)
-    plan = loo._loo_plan(n, k, 8, 2**28)
+    plan = loo._loo_plan(n, k, X.itemsize, 2**28)
     assert plan is not None and plan[2] == cap_ratio * k
     got = np.empty((n, k), dtype=np.int64)
     for rows, ind in loo._iter_loo_knn(X, k, "euclidean", plan, 2**28):
