@@ -16,9 +16,11 @@
 4. With ``--breakdown N ...``: where the time goes (see :func:`breakdown`):
    skmetric's matmul alone, its search, its report, its plain tiled search,
    faiss's kNN alone, PML.
+5. With ``--phases N ...``: the CPU time of each phase of skmetric's
+   leave-one-out report (see :func:`phases`).
 
 Usage: ``python benchmarks/bench_metrics.py [--sizes 10000 50000] [--threads 1]
-[--repeats 3] [--breakdown 20000] [--skip retrieval knn peak]``.
+[--repeats 3] [--breakdown 20000] [--phases 20000] [--skip retrieval knn peak]``.
 """
 
 import argparse
@@ -111,7 +113,7 @@ def breakdown(n, dim=128, per_class=50, seed=0, repeats=2):
 
     * ``matmul``: skmetric's score tiles alone (the same ``mm`` calls, tile
       shapes and output buffer as its leave-one-out search, nothing else:
-      the sample's square and stripe, then the upper block triangle, so
+      the sample's square (by stripes) and stripe, then the upper block triangle, so
       about half of the N x N products);
     * ``search``: skmetric's exact leave-one-out kNN search (matmul +
       selection of the ``depth`` nearest per row), as ``retrieval_report``
@@ -154,8 +156,9 @@ def breakdown(n, dim=128, per_class=50, seed=0, repeats=2):
 
     def matmul():
         left, right = _augmented(X, "euclidean", torch.float32)
-        torch.mm(left[:m], right[:m].T)
         buf = torch.empty(m * tile)
+        for i0 in range(0, m, tile):
+            torch.mm(left[i0:i0 + tile], right[:m].T, out=buf.view(tile, m))
         for c0 in range(m, n, tile):
             c1 = min(c0 + tile, n)
             torch.mm(left[:m], right[c0:c1].T, out=buf[: m * (c1 - c0)].view(m, c1 - c0))
@@ -219,6 +222,77 @@ def breakdown(n, dim=128, per_class=50, seed=0, repeats=2):
     }
     for name in parts:
         print(f"  {name:<7} {wall[name]:7.2f} s wall {cpu[name]:7.2f} s CPU   {notes[name]}")
+
+
+def phases(n, dim=128, per_class=50, seed=0, repeats=2):
+    """CPU time of each phase of skmetric's leave-one-out report, per call site.
+
+    Same data as :func:`retrieval_vs_pml`.  The functions of
+    ``skmetric/metrics/_retrieval_loo.py`` are wrapped with timers that
+    count exclusive CPU time (a nested call's time goes to the nested
+    phase only); the fastest of ``repeats`` instrumented reports is printed.
+    "other" is the rest of the report: the statistics (P@1, R-Precision,
+    MAP@R from the neighbour lists), label encoding and glue.
+    """
+    import skmetric.metrics._retrieval_loo as loo
+    from skmetric.metrics import retrieval_report
+
+    rng = np.random.RandomState(seed)
+    X = rng.normal(size=(n, dim)).astype(np.float32)
+    y = rng.randint(n // per_class, size=n)
+    names = [
+        ("tile matmul", torch, "mm"),
+        ("threshold sampling", loo, "_kth_minimum"),
+        ("compare + compaction", loo, "_both_candidates"),
+        ("compare (diagonal, square)", loo, "_row_candidates"),
+        ("store writes", loo._Store, "add"),
+        ("per-query merge (cuts)", loo._Store, "_cut"),
+        ("threshold order", loo._Store, "reorder"),
+        ("final k best", loo._Store, "best"),
+        ("re-searches", loo, "_search_again"),
+    ]
+    spent, stack = {}, []
+
+    def timed(label, fn):
+        def wrapper(*args, **kwargs):
+            stack.append(0.0)
+            t0 = time.process_time()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                dt = time.process_time() - t0
+                inner = stack.pop()
+                spent[label] = spent.get(label, 0.0) + dt - inner
+                if stack:
+                    stack[-1] += dt
+        return wrapper
+
+    originals = [(obj, attr, getattr(obj, attr)) for _, obj, attr in names]
+    retrieval_report(X[:8192], y[:8192], ks=(1,))  # warm-up
+    best = None
+    try:
+        for label, obj, attr in names:
+            setattr(obj, attr, timed(label, getattr(obj, attr)))
+        for _ in range(repeats):
+            spent.clear()
+            t0 = time.process_time()
+            retrieval_report(X, y, ks=(1,))
+            total = time.process_time() - t0
+            if best is None or total < best[0]:
+                best = (total, dict(spent))
+    finally:
+        for obj, attr, fn in originals:
+            setattr(obj, attr, fn)
+    total, spent = best
+    print(f"Phases N={n} d={dim} (leave-one-out retrieval_report, CPU time, exclusive, "
+          f"fastest of {repeats} instrumented runs, threads={torch.get_num_threads()})")
+    for label, _, _ in names:
+        t = spent.get(label, 0.0)
+        print(f"  {label:<27} {t:6.2f} s  {t / total:6.1%}")
+    other = total - sum(spent.values())
+    print(f"  {'other (statistics, glue)':<27} {other:6.2f} s  {other / total:6.1%}")
+    print(f"  {'total':<27} {total:6.2f} s   selection (all but matmul and other) "
+          f"{total - spent.get('tile matmul', 0.0) - other:.2f} s")
 
 
 def positive_bound(n=20_000, dim=128, per_class=50, seed=0, n_rows=512):
@@ -338,6 +412,8 @@ def main():
     parser.add_argument("--breakdown", type=int, nargs="*", default=[],
                         help="sizes N for the time breakdown (matmul, search, report, "
                              "faiss kNN, PML)")
+    parser.add_argument("--phases", type=int, nargs="*", default=[],
+                        help="sizes N for the per-phase CPU time of skmetric's report")
     parser.add_argument("--skip", nargs="*", default=[], choices=["retrieval", "knn", "peak"],
                         help="parts of the benchmark to skip")
     args = parser.parse_args()
@@ -350,6 +426,9 @@ def main():
         except ImportError:
             pass
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads\n")
+    for n in args.phases:
+        phases(n, repeats=args.repeats)
+        print()
     for n in args.breakdown:
         breakdown(n, repeats=args.repeats)
         print("Threshold from the largest same-class distance (R-metrics only):")

@@ -127,8 +127,9 @@ class _Setup:
                 for block, ind in _iter_loo_knn(self.X, depth, self.metric, plan,
                                                 memory_budget):
                     block = torch.as_tensor(block)
-                    keep = valid[block]
-                    block, ind = block[keep], ind[keep]
+                    if not all_valid:
+                        keep = valid[block]
+                        block, ind = block[keep], ind[keep]
                     if len(block):
                         yield R_all[block], y_all[ind] == y_all[block].unsqueeze(1)
                 return

@@ -74,7 +74,7 @@ def one_thread():
 def small_tiles(monkeypatch, one_thread):
     """Tiles of 32 rows and a sample of 128 rows, so that ~400 rows use the search."""
     monkeypatch.setattr(loo, "_TILE", 32)
-    monkeypatch.setattr(loo, "_SAMPLE", 128)
+    monkeypatch.setattr(loo, "_SAMPLES", ((128, 0),))
     return monkeypatch
 
 
@@ -122,17 +122,18 @@ def test_search_equals_brute_force_with_ties(small_tiles, n, dtype):
     np.testing.assert_array_equal(got, brute_neighbours(X, k, "euclidean"))
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("miss, cap_ratio", [(0.5, 4), (0.002, 2)])
-def test_search_redo_and_cut_paths(small_tiles, miss, cap_ratio):
+def test_search_redo_and_cut_paths(small_tiles, miss, cap_ratio, dtype):
     # miss=0.5: thresholds often below the k-th score, those queries are searched
     # again; cap 2k with loose thresholds: stores overflow and are cut back.
     small_tiles.setattr(loo, "_MISS", miss)
     small_tiles.setattr(loo, "_CAP_RATIO", cap_ratio)
     rng = np.random.RandomState(1)
     n, k = 410, 12
-    X = tie_data(n, 3, rng)
+    X = tie_data(n, 3, rng).astype(dtype)
     calls = {"redo": 0, "cut": 0}
-    redo, cut = loo._iter_knn, loo._Store._cut
+    redo, cut = loo._search_again, loo._Store._cut
 
     def count_redo(*args, **kwargs):
         calls["redo"] += 1
@@ -142,9 +143,9 @@ def test_search_redo_and_cut_paths(small_tiles, miss, cap_ratio):
         calls["cut"] += 1
         return cut(*args, **kwargs)
 
-    small_tiles.setattr(loo, "_iter_knn", count_redo)
+    small_tiles.setattr(loo, "_search_again", count_redo)
     small_tiles.setattr(loo._Store, "_cut", count_cut)
-    plan = loo._loo_plan(n, k, 8, 2**28)
+    plan = loo._loo_plan(n, k, X.itemsize, 2**28)
     assert plan is not None and plan[2] == cap_ratio * k
     got = np.empty((n, k), dtype=np.int64)
     for rows, ind in loo._iter_loo_knn(X, k, "euclidean", plan, 2**28):
@@ -231,12 +232,23 @@ def test_smallest_orders_by_score_then_index(dtype):
     V[:, -2:] = np.inf
     Ind[:, -2:] = 40
     k = 6
-    values, index = loo._smallest(V, Ind, k)
+    store = loo._Store(40, k, 13, dtype)
+    entries = (loo._keys(V, Ind),) if dtype == np.float32 else (V, Ind)
+    best, kth = store._smallest(entries, k, order=True)
+    if dtype == np.float32:
+        values, index = loo._unkey(best[0])
+    else:
+        values, index = best
     for q in range(len(V)):
         order = sorted(range(13), key=lambda c: (float(V[q, c]), int(Ind[q, c])))[:k]
         np.testing.assert_array_equal(index[q], Ind[q, order])
         np.testing.assert_array_equal(values[q], V[q, order])
+        assert kth[q] == V[q, order[-1]]
     assert values.dtype == dtype and index.dtype == np.int32
+    # Unsorted (the merges of a cut): the same k entries and the same k-th score.
+    unsorted, kth2 = store._smallest(entries, k, order=False)
+    np.testing.assert_array_equal(np.sort(unsorted[0], axis=1), best[0])
+    np.testing.assert_array_equal(kth2, kth)
 
 
 @pytest.mark.parametrize("sample_rank", [None, 3])
@@ -293,3 +305,18 @@ def test_search_dot_with_zero_rows_equals_brute_force(small_tiles, dtype):
     for rows, ind in loo._iter_loo_knn(X, k, "dot", plan, 2**28):
         got[rows] = ind.numpy()
     np.testing.assert_array_equal(got, brute_neighbours(X, k, "dot"))
+
+
+@pytest.mark.parametrize("d", [5, 6, 14])
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_augmented_factors_give_the_scores(d, dtype):
+    # The factors' product is the score matrix, whatever zero padding they carry:
+    # squared distances for "euclidean", minus the inner products for "dot".
+    rng = np.random.RandomState(d)
+    X = rng.randint(-3, 4, size=(30, d)).astype(np.float64)  # exact in float32
+    left, right = loo._augmented(X, "euclidean", dtype)
+    assert left.shape[1] % 8 == 0 and left.shape[1] >= d + 2
+    expected = ((X[:, None, :] - X[None, :, :]) ** 2).sum(axis=2)
+    np.testing.assert_array_equal((left @ right.T).numpy(), expected)
+    left, right = loo._augmented(X, "dot", dtype)
+    np.testing.assert_array_equal((left @ right.T).numpy(), -(X @ X.T))
