@@ -71,7 +71,7 @@ def test_interpolated_scores_record_each_weight_and_restore_the_module():
     X = torch.randn(5, 3)
 
     def score(m, X, y):
-        return float(m(X).sum())
+        return float(m(X).detach().sum())
 
     scores = InterpolatedScores(score, [0.5, 1.0])
     start = {k: v.clone() for k, v in module.state_dict().items()}
