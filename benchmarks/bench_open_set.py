@@ -41,6 +41,7 @@ from sklearn.neighbors import KNeighborsClassifier
 from sklearn.preprocessing import StandardScaler
 
 from skmetric import MetricLearner
+from skmetric._training._callbacks import DecayToStart
 from skmetric.datasets import load_mnist1d
 
 try:
@@ -76,6 +77,19 @@ VARIANTS = {
     # (in the folds and in the final fit)
     "folds_ema": {**OPEN_VALID, "validation_split": "class_folds", "ema_decay": 0.99},
     "folds_ema_0.999": {**OPEN_VALID, "validation_split": "class_folds", "ema_decay": 0.999},
+    # the folds choose the epoch and the weight a of the interpolation toward
+    # the start, theta0 + a (theta - theta0) (WiSE-FT)
+    "folds_wise": {**OPEN_VALID, "validation_split": "class_folds",
+                   "start_interpolation": (0.25, 0.5, 0.75, 1.0)},
+    "folds_wise_fine": {**OPEN_VALID, "validation_split": "class_folds",
+                        "start_interpolation": (0.1, 0.2, 0.3, 0.5, 0.7, 1.0)},
+    # L2-SP: the gradient of lambda / 2 |theta - theta0|^2 added to the loss's
+    "folds_l2sp_1": {**OPEN_VALID, "validation_split": "class_folds",
+                     "callbacks": [DecayToStart(1.0)]},
+    "folds_l2sp_10": {**OPEN_VALID, "validation_split": "class_folds",
+                      "callbacks": [DecayToStart(10.0)]},
+    # mixup across classes (Metrix around the multi-similarity loss)
+    "folds_metrix": {**OPEN_VALID, "validation_split": "class_folds", "loss": "metrix"},
 }
 
 
@@ -171,7 +185,8 @@ def open_set_rows(name, X, y, split, variants, seed):
     for label, params in variants.items():
         model, secs = fit_timed(params, Xs, ys, seed)
         r1 = unseen_recall(model.transform(Xa), y, seen)
-        rows[label] = (r1, model.best_epoch_, model.n_epochs_, secs)
+        rows[label] = (r1, model.best_epoch_, model.n_epochs_, secs,
+                       getattr(model, "interpolation_weight_", 1.0))
     return rows
 
 
@@ -180,7 +195,7 @@ def bench_open(sets, variants, splits, max_rows, seed):
           f"classes' rows; <= {max_rows} rows per set; open_set = {OPEN_SET}")
     head = f"{'set':<14}{'split':>5}{'cls':>4}{'raw':>7}"
     for label in variants:
-        head += f" | {label[:18]:>18} {'d pt':>6} {'ep':>7} {'s':>5}"
+        head += f" | {label[:18]:>18} {'d pt':>6} {'ep':>10} {'s':>5}"
     print(head, flush=True)
     results = {}
     for name in sets:
@@ -191,8 +206,9 @@ def bench_open(sets, variants, splits, max_rows, seed):
             raw = rows["raw"][0]
             line = f"{name:<14}{split:>5}{np.unique(y).size:>4}{raw:>7.3f}"
             for label in variants:
-                r1, best, n, secs = rows[label]
-                line += f" | {r1:>18.3f} {100 * (r1 - raw):>+6.1f} {best:>3}/{n:<3} {secs:>5.1f}"
+                r1, best, n, secs, a = rows[label]
+                ep = f"{best}/{n}" + (f"@{a:g}" if a != 1 else "")
+                line += f" | {r1:>18.3f} {100 * (r1 - raw):>+6.1f} {ep:>10} {secs:>5.1f}"
             print(line, flush=True)
     many = [k for k in results if k[0] in MANY]
     for title, keys in (("mean >=8 cls", many), ("mean all", list(results))):
@@ -203,7 +219,15 @@ def bench_open(sets, variants, splits, max_rows, seed):
         for label in variants:
             r1 = np.mean([results[k][label][0] for k in keys])
             worst = min(100 * (results[k][label][0] - results[k]["raw"][0]) for k in keys)
-            line += f" | {r1:>18.3f} {100 * (r1 - raw):>+6.1f} {'worst':>7} {worst:>+5.1f}"
+            line += f" | {r1:>18.3f} {100 * (r1 - raw):>+6.1f} {'worst':>10} {worst:>+5.1f}"
+        print(line, flush=True)
+    # each set's mean gain over its splits, unrounded to 2 decimals of a point
+    for name in dict.fromkeys(k[0] for k in results):
+        keys = [k for k in results if k[0] == name]
+        line = f"{'d pt ' + name:<30}"
+        for label in variants:
+            gain = np.mean([100 * (results[k][label][0] - results[k]["raw"][0]) for k in keys])
+            line += f" | {label[:18]:>18} {gain:>+7.2f}"
         print(line, flush=True)
     return results
 

@@ -17,7 +17,15 @@ from ._training import (
     guarded_fit,
 )
 from ._training._callbacks import WeightEMA
-from ._training._class_folds import MAX_FOLDS, StopAtEpoch, choose_epoch, fold_curve, fold_plan
+from ._training._class_folds import (
+    MAX_FOLDS,
+    InterpolatedScores,
+    InterpolateToStart,
+    StopAtEpoch,
+    choose_epoch_and_weight,
+    fold_plan,
+    fold_weight_curves,
+)
 from .utils._validation import (
     Interval,
     StrOptions,
@@ -65,6 +73,10 @@ _OPEN_SET_LR = 1e-4
 # ... and ema_decay="auto": the decay of the moving average of the weights
 # that is validated and kept with the open-set setting (None: no averaging)
 _OPEN_SET_EMA_DECAY = None
+# ... and start_interpolation="auto" with validation_split="class_folds": the
+# weights a of theta0 + a (theta - theta0) that the folds choose from,
+# together with the epoch (1.0 alone: the trained weights, no interpolation)
+_OPEN_SET_INTERPOLATION = (1.0,)
 
 
 def _is_open_set(est):
@@ -117,6 +129,31 @@ def _auto_training_settings(est, n_train):
         ema_decay = _OPEN_SET_EMA_DECAY if not lbfgs and _is_open_set(est) else None
     settings["ema_decay"] = ema_decay
     return settings
+
+
+def _interpolation_weights(est):
+    """The sorted interpolation weights of ``start_interpolation`` (a tuple)."""
+    weights = est.start_interpolation
+    if isinstance(weights, str):  # "auto"
+        weights = _OPEN_SET_INTERPOLATION
+    try:
+        values = sorted({float(a) for a in weights})
+    except (TypeError, ValueError):
+        values = []
+    if not values or not all(0 < a <= 1 for a in values):
+        raise ValueError(
+            "MetricLearner: `start_interpolation` must be a non-empty tuple of "
+            f"weights in (0, 1] or 'auto'; got {est.start_interpolation!r}."
+        )
+    folded = est.validation_split == "class_folds" and est.validation_fraction is not None
+    if values != [1.0] and not folded:
+        raise ValueError(
+            "MetricLearner: `start_interpolation` weights other than 1.0 are chosen on "
+            "held-out class folds: they need validation_split='class_folds' and a "
+            f"validation_fraction; got validation_split={est.validation_split!r}, "
+            f"validation_fraction={est.validation_fraction!r}."
+        )
+    return tuple(values)
 
 
 def _averaging_callbacks(settings):
@@ -301,6 +338,19 @@ class MetricLearner(
         ``validation_split="class_folds"`` the folds average as the final fit
         does.  ``None``: no averaging.  ``"auto"``: no averaging (the
         open-set benchmark is in docs/metric_learner.md).
+    start_interpolation : tuple of float in (0, 1] or "auto", default="auto"
+        Weights ``a`` of the interpolation of the trained weights toward the
+        starting ones, ``theta0 + a * (theta - theta0)`` (WiSE-FT): with
+        ``validation_split="class_folds"`` every fold scores each weight
+        every epoch, and the folds choose the pair (epoch, ``a``) under the
+        same rule as the epoch alone (it must beat the start in every fold;
+        ties go to the latest epoch, then to the largest ``a``); the final
+        fit trains that many epochs and interpolates with that ``a``
+        (``interpolation_weight_``).  A small ``a`` keeps most of the
+        starting geometry (the raw features) and adds what of training
+        transfers to new classes.  ``(1.0,)``: no interpolation.  Weights
+        other than 1.0 need ``validation_split="class_folds"`` (a
+        ValueError otherwise).  ``"auto"``: ``(1.0,)``.
     validation_fraction : float or None, default=None
         Fraction of the training data held out to score the embedding each
         epoch, with early stopping (``patience``) and the best epoch's
@@ -385,6 +435,9 @@ class MetricLearner(
     baseline_score_, best_score_ : float or None
         Validation score of the starting embedding (epoch 0) and of the kept
         epoch; None without validation.
+    interpolation_weight_ : float
+        The weight ``a`` of ``start_interpolation`` kept (1.0: the trained
+        weights as they are).
     stop_reason_ : {"max_epochs", "patience", "callback", "interrupted"}
         Why training stopped.
 
@@ -433,6 +486,7 @@ class MetricLearner(
            for name in ("max_epochs", "batch_size", "lr", "weight_decay", "lr_schedule")},
         "optimizer": [StrOptions(set(OPTIMIZERS) | {"auto"}), type],
         "ema_decay": [Interval(Real, 0, 1, closed="neither"), None, StrOptions({"auto"})],
+        "start_interpolation": [tuple, list, StrOptions({"auto"})],
     }
 
     def __init__(
@@ -454,6 +508,7 @@ class MetricLearner(
         optimizer_params=None,
         lr_schedule="auto",
         ema_decay="auto",
+        start_interpolation="auto",
         validation_fraction=None,
         validation_split="samples",
         patience=10,
@@ -479,6 +534,7 @@ class MetricLearner(
         self.optimizer_params = optimizer_params
         self.lr_schedule = lr_schedule
         self.ema_decay = ema_decay
+        self.start_interpolation = start_interpolation
         self.validation_fraction = validation_fraction
         self.validation_split = validation_split
         self.patience = patience
@@ -505,9 +561,11 @@ class MetricLearner(
         """
         f = self._start_fit(X, y)
         self._check_class_counts(f.y_train, f.train_classes, f.loss, f.miner)
+        weights = _interpolation_weights(self)
+        self.interpolation_weight_ = 1.0
         folded = self.validation_split == "class_folds" and self.validation_fraction is not None
         if folded:
-            return self._fit_class_folds(f)
+            return self._fit_class_folds(f, weights)
         keep_start = self._warn_no_validation_split(f)
         valid_kwargs = {}
         if f.valid_idx is not None:
@@ -574,16 +632,19 @@ class MetricLearner(
             valid_scoring=scorer(X[ref].astype(np.float32), y_enc[ref]),
         )
 
-    def _fold_curve(self, X, y_enc, rng):
-        """Mean held-out-classes Recall@1 curve over rotating class folds.
+    def _fold_curve(self, X, y_enc, rng, weights=(1.0,)):
+        """Mean held-out-classes Recall@1 curves over rotating class folds.
 
         Each fold holds out ``max(1, round(validation_fraction * n_classes))``
         classes (:func:`class_folds`: at most ``MAX_FOLDS`` folds, no
         class held out twice), trains a fresh embedding on the others through
         the fit loop, with early stopping (``patience``) on the held-out
-        classes, and records its validation score per epoch.  Returns the
-        epoch-by-epoch mean over the folds (:func:`mean_curve`), the folds'
-        epochs and their padded curves, or ``(None, [], None)`` when no two
+        classes, and records its validation score per epoch and per
+        interpolation weight toward the start (``weights``,
+        :class:`InterpolatedScores`).  Returns the epoch-by-epoch mean over
+        the folds, shape ``(n_weights, length)``, the folds' epochs and their
+        padded curves, shape ``(n_folds, n_weights, length)``
+        (:func:`fold_weight_curves`), or ``(None, [], None)`` when no two
         folds leave 2 classes to train.
         """
         plan = fold_plan(np.unique(y_enc).size, self.validation_fraction, 2,
@@ -595,19 +656,23 @@ class MetricLearner(
             train_classes, y_train = np.unique(y_enc[train_idx], return_inverse=True)
             module, loss, miner, _ = self._build_blocks(X[train_idx], train_classes.size, seed)
             self._check_class_counts(y_train, train_classes, loss, miner)
+            valid_kwargs = self._recall_valid_kwargs(X, y_enc, train_idx, valid_idx, rng)
+            scores = InterpolatedScores(valid_kwargs["valid_scoring"], weights)
+            valid_kwargs["valid_scoring"] = scores
             self._fit_embedding(
                 module, loss, miner, X[train_idx], y_train, seed=seed, by_classes=True,
-                **self._recall_valid_kwargs(X, y_enc, train_idx, valid_idx, rng),
+                **valid_kwargs,
             )
-            return self.history_
+            return scores.table
 
-        return fold_curve(y_enc, plan[0], MAX_FOLDS, rng, fit_fold, return_folds=True)
+        return fold_weight_curves(y_enc, plan[0], MAX_FOLDS, rng, fit_fold)
 
-    def _fit_class_folds(self, f):
-        """``validation_split="class_folds"``: choose the epochs on rotating
-        held-out classes, then train on every class for that many epochs."""
-        curve, fold_epochs, folds = self._fold_curve(f.X, f.y_enc, f.rng)
-        if curve is None:
+    def _fit_class_folds(self, f, weights=(1.0,)):
+        """``validation_split="class_folds"``: choose the epochs (and the
+        interpolation weight toward the start) on rotating held-out classes,
+        then train on every class for that many epochs."""
+        curves, fold_epochs, folds = self._fold_curve(f.X, f.y_enc, f.rng, weights)
+        if curves is None:
             warnings.warn(
                 "MetricLearner: `validation_split`='class_folds' needs at least 2 "
                 "folds of held-out classes, each leaving 2 classes to train on; got "
@@ -618,25 +683,32 @@ class MetricLearner(
                 UserWarning,
                 stacklevel=3,
             )
-            best = 0
+            best, weight = 0, 1.0
         else:
             # among the epochs that beat the start in every fold, not only on
             # the mean (on penbased one fold's gain chose epochs that lost on
             # the unseen classes; "more than half of the folds" kept losses)
-            best = choose_epoch(curve, _FOLD_EPOCH_TOLERANCE, folds)
+            best, j = choose_epoch_and_weight(curves, _FOLD_EPOCH_TOLERANCE, folds)
+            weight = weights[j] if best > 0 else 1.0
+            curve = curves[j]
         # _fit_embedding adds the same weight averaging as the folds', whose
         # curve chose the epoch
         extra = []
         if best > 0:
             message = (f"the class folds' mean validation curve chose epoch {best} "
                        f"(folds trained {fold_epochs} epochs)")
+            if len(weights) > 1:
+                message += f" and the interpolation weight {weight:g} toward the start"
             extra.append(("class_folds", StopAtEpoch(best, message)))
+            if weight != 1:
+                extra.append(("start_interpolation", InterpolateToStart(weight)))
         self._fit_embedding(
             f.module, f.loss, f.miner, f.X_train, f.y_train, seed=f.seed, by_classes=True,
             max_epochs=0 if best == 0 else None, extra_callbacks=extra,
         )
         self.embedding_size_ = f.embedding_size
-        if curve is None:
+        self.interpolation_weight_ = weight
+        if curves is None:
             return self
         # the fold-mean curve is the validation record of the trained epochs
         for epoch in range(min(len(self.history_), len(curve))):
@@ -647,7 +719,8 @@ class MetricLearner(
             warnings.warn(
                 "MetricLearner: training did not improve on the starting embedding "
                 "on held-out classes: no epoch beat it in every one of the class folds "
-                f"(mean validation curve: epoch 0 {curve[0]:.4f}, best {curve.max():.4f}; "
+                f"(mean validation curve: epoch 0 {curves[0, 0]:.4f}, best "
+                f"{curves.max():.4f}; "
                 f"folds trained {fold_epochs} epochs); the starting embedding was "
                 "kept untrained.",
                 StartingModelKeptWarning,

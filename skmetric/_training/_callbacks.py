@@ -11,6 +11,7 @@ from skorch.callbacks import PrintLog as _SkorchPrintLog
 
 __all__ = [
     "CollapsedEmbeddingWarning",
+    "DecayToStart",
     "NaNGuard",
     "PrintLog",
     "StartingModelKeptWarning",
@@ -261,6 +262,42 @@ class WeightEMA(Callback):
     def on_train_end(self, net, **kwargs):
         self.hold_averaged(net)
         self._averaged = self._trained = None  # nothing kept in the fitted net
+
+
+class DecayToStart(Callback):
+    """Regularise the weights toward the start (L2-SP, Li et al. 2018).
+
+    Adds the gradient of ``strength / 2 * |theta - theta0|^2`` to the
+    module's parameters' gradients before every optimisation step, where
+    ``theta0`` are the module's weights when training begins: the loss
+    term of L2-SP, taken by the optimizer as the training loss is.
+
+    Parameters
+    ----------
+    strength : float
+        ``lambda`` of the penalty.
+    """
+
+    def __init__(self, strength=1.0):
+        self.strength = strength
+
+    def initialize(self):
+        self._start = None
+        return self
+
+    def on_train_begin(self, net, **kwargs):
+        self._start = [p.detach().clone() for p in net.module_.parameters()]
+
+    def on_grad_computed(self, net, named_parameters, training=None, **kwargs):
+        if self._start is None:
+            return
+        with torch.no_grad():
+            for p, p0 in zip(net.module_.parameters(), self._start):
+                if p.grad is not None:
+                    p.grad.add_(p - p0, alpha=self.strength)
+
+    def on_train_end(self, net, **kwargs):
+        self._start = None  # nothing kept in the fitted net
 
 
 class PrintLog(_SkorchPrintLog):

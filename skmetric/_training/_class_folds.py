@@ -10,6 +10,12 @@ do not train) that transfers on average; the estimator then trains on all
 classes and *replays* the averaged curve as its validation score, so that
 the same loop stops at, and restores, the chosen epoch.
 
+With interpolation weights (WiSE-FT, Wortsman et al. 2022), each fold also
+scores, every epoch, the weights interpolated toward the start,
+``theta0 + a (theta - theta0)``, and the folds choose the pair (epoch,
+``a``): a small ``a`` keeps most of the starting geometry and adds the part
+of training that transfers.
+
 Helpers of the one fit loop; the estimator owns the fits.
 """
 
@@ -17,6 +23,7 @@ import math
 import warnings
 
 import numpy as np
+import torch
 from skorch.callbacks import Callback
 
 from ._callbacks import CollapsedEmbeddingWarning, StartingModelKeptWarning, StopTraining
@@ -24,7 +31,8 @@ from ._callbacks import CollapsedEmbeddingWarning, StartingModelKeptWarning, Sto
 __all__ = [
     "MAX_FOLDS", "class_folds", "fold_curve", "fold_plan", "mean_curve", "padded_curves",
     "choose_epoch", "ReplayScore",
-    "StopAtEpoch",
+    "StopAtEpoch", "interpolate_state", "InterpolatedScores", "fold_weight_curves",
+    "choose_epoch_and_weight", "InterpolateToStart",
 ]
 
 
@@ -76,7 +84,18 @@ def fold_curve(y, n_valid, max_folds, rng, fit_fold, *, return_folds=False):
     ``return_folds``, the folds' curves padded as :func:`mean_curve` pads
     them, shape ``(n_folds, n_epochs + 1)``).
     """
-    curves = []
+    curves = [[row["valid_score"] for row in history]
+              for history in _run_folds(y, n_valid, max_folds, rng, fit_fold)]
+    epochs = [len(c) - 1 for c in curves]
+    if return_folds:
+        return mean_curve(curves), epochs, padded_curves(curves)
+    return mean_curve(curves), epochs
+
+
+def _run_folds(y, n_valid, max_folds, rng, fit_fold):
+    """``fit_fold(train_idx, valid_idx, seed)`` of each fold, in order (a list),
+    the folds' warnings about keeping the start or collapsing silenced."""
+    results = []
     for held in class_folds(np.unique(y), n_valid, max_folds, rng):
         is_valid = np.isin(y, held)
         train_idx, valid_idx = np.flatnonzero(~is_valid), np.flatnonzero(is_valid)
@@ -84,12 +103,27 @@ def fold_curve(y, n_valid, max_folds, rng, fit_fold, *, return_folds=False):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", StartingModelKeptWarning)
             warnings.simplefilter("ignore", CollapsedEmbeddingWarning)
-            history = fit_fold(train_idx, valid_idx, seed)
-        curves.append([row["valid_score"] for row in history])
-    epochs = [len(c) - 1 for c in curves]
-    if return_folds:
-        return mean_curve(curves), epochs, padded_curves(curves)
-    return mean_curve(curves), epochs
+            results.append(fit_fold(train_idx, valid_idx, seed))
+    return results
+
+
+def fold_weight_curves(y, n_valid, max_folds, rng, fit_fold):
+    """:func:`fold_curve` with one validation curve per interpolation weight.
+
+    ``fit_fold(train_idx, valid_idx, seed)`` returns the fold's scores as an
+    array of shape ``(n_weights, n_epochs + 1)`` (an :class:`InterpolatedScores`
+    table).  Returns the folds' mean, shape ``(n_weights, length)``, the
+    folds' epochs and the folds' padded tables, shape ``(n_folds, n_weights,
+    length)`` (each weight's curve padded with its last score, as
+    :func:`padded_curves`).
+    """
+    tables = [np.atleast_2d(np.asarray(t, dtype=np.float64))
+              for t in _run_folds(y, n_valid, max_folds, rng, fit_fold)]
+    epochs = [t.shape[1] - 1 for t in tables]
+    length = max(t.shape[1] for t in tables)
+    folds = np.stack([np.concatenate([t, np.repeat(t[:, -1:], length - t.shape[1], axis=1)],
+                                     axis=1) for t in tables])
+    return folds.mean(axis=0), epochs, folds
 
 
 def mean_curve(curves):
@@ -132,6 +166,126 @@ def choose_epoch(curve, tolerance, folds=None):
         return 0
     top = curve[ok].max()
     return int(np.flatnonzero(ok & (curve >= top - tolerance))[-1])
+
+
+def choose_epoch_and_weight(curves, tolerance, folds=None):
+    """``(epoch, weight index)`` from mean curves per interpolation weight.
+
+    ``curves[j, e]``: the mean validation score of epoch ``e`` interpolated
+    with the ``j``-th weight (weights in increasing order; column 0 is the
+    start, the same for every weight).  As :func:`choose_epoch` over all the
+    pairs: a pair counts when it beats the start on the mean and, with
+    ``folds`` (shape ``(n_folds, n_weights, length)``), in every fold;
+    ``(0, last)`` when none does; otherwise, among the pairs within
+    ``tolerance`` of the best counting one, the latest epoch, and at that
+    epoch the largest weight.
+    """
+    curves = np.atleast_2d(np.asarray(curves, dtype=np.float64))
+    start = curves[0, 0]
+    ok = curves > start
+    if folds is not None:
+        folds = np.asarray(folds, dtype=np.float64)
+        ok &= np.all(folds > folds[:, :1, :1], axis=0)
+    ok[:, 0] = False
+    if not ok.any():
+        return 0, curves.shape[0] - 1
+    top = curves[ok].max()
+    near = ok & (curves >= top - tolerance)
+    epoch = int(np.flatnonzero(near.any(axis=0))[-1])
+    return epoch, int(np.flatnonzero(near[:, epoch])[-1])
+
+
+def interpolate_state(start, end, weight):
+    """``start + weight * (end - start)`` of two state dicts (a new dict).
+
+    Floating-point entries (parameters and running statistics) are
+    interpolated; other entries (counters) are ``end``'s.  ``weight`` 0 gives
+    ``start``'s tensors, 1 ``end``'s, exactly.
+    """
+    out = {}
+    for name, value in end.items():
+        if torch.is_floating_point(value) and weight != 1:
+            first = start[name].to(value.device, value.dtype)
+            out[name] = first.clone() if weight == 0 else torch.lerp(first, value, weight)
+        else:
+            out[name] = value.clone()
+    return out
+
+
+class InterpolatedScores:
+    """A validation score, recorded for the weights interpolated toward the start.
+
+    Wraps ``scoring(module, X, y)``.  Its first call (the fit loop's epoch 0)
+    snapshots the module's weights as the start ``theta0``; every call
+    scores the module's weights ``theta`` interpolated as
+    ``theta0 + a (theta - theta0)`` for each ``a`` of ``weights``, puts
+    ``theta`` back, appends the scores as a column of ``table`` (shape
+    ``(n_weights, n_calls)``) and returns their maximum, so that early
+    stopping waits while any weight still improves.
+    """
+
+    def __init__(self, scoring, weights):
+        self.scoring = scoring
+        self.weights = [float(a) for a in weights]
+        self.start = None
+        self.columns = []
+
+    @property
+    def table(self):
+        return np.array(self.columns, dtype=np.float64).T
+
+    def __call__(self, module, X, y):
+        if self.weights == [1.0]:  # no interpolation: no copies of the weights
+            score = float(self.scoring(module, X, y))
+            self.columns.append([score])
+            return score
+        state = {k: v.detach().clone() for k, v in module.state_dict().items()}
+        if self.start is None:
+            self.start = state
+            score = float(self.scoring(module, X, y))
+            self.columns.append([score] * len(self.weights))
+            return score
+        scores = []
+        try:
+            for a in self.weights:
+                if a != 1:
+                    module.load_state_dict(interpolate_state(self.start, state, a))
+                scores.append(float(self.scoring(module, X, y)))
+                if a != 1:
+                    module.load_state_dict(state)
+        finally:
+            module.load_state_dict(state)
+        self.columns.append(scores)
+        return max(scores)
+
+
+class InterpolateToStart(Callback):
+    """At the end of training, move the module's weights toward the start.
+
+    Snapshots the module's state when training begins; when it ends (after
+    weight averaging and best-epoch restore, which run before it), the
+    weights become ``theta0 + weight * (theta - theta0)``
+    (:func:`interpolate_state`).
+    """
+
+    def __init__(self, weight):
+        self.weight = weight
+
+    def initialize(self):
+        self._start = None
+        return self
+
+    def on_train_begin(self, net, **kwargs):
+        self._start = {k: v.detach().clone() for k, v in net.module_.state_dict().items()}
+
+    def on_train_end(self, net, **kwargs):
+        if self._start is None:
+            return
+        if self.weight != 1:
+            with torch.no_grad():
+                net.module_.load_state_dict(
+                    interpolate_state(self._start, net.module_.state_dict(), self.weight))
+        self._start = None  # nothing kept in the fitted net
 
 
 class ReplayScore:
