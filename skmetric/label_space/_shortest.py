@@ -68,6 +68,38 @@ def _the_alive_neighbour(indptr, indices, weights, nodes, ok):
     return out, wt
 
 
+def peel_hanging_trees(indptr, indices, weights, pinned):
+    """Peel hanging trees: remove unpinned degree-1 nodes, a round at a time.
+
+    Returns ``alive`` (the nodes left), their degree among themselves, each
+    peeled node's ``parent`` (its neighbour when it was removed) and edge
+    length, and the peeled nodes of each round.
+    """
+    K = indptr.size - 1
+    deg = np.diff(indptr).copy()
+    alive = np.ones(K, dtype=bool)
+    parent = np.full(K, -1, dtype=np.intp)
+    plen = np.zeros(K)
+    in_round = np.zeros(K, dtype=bool)
+    rounds = []
+    cand = np.flatnonzero((deg == 1) & ~pinned)
+    while cand.size:
+        nb, wt = _the_alive_neighbour(indptr, indices, weights, cand, lambda u, o: alive[u])
+        # two adjacent leaves (the last edge of a tree): the smaller one stays
+        in_round[cand] = True
+        go = ~(in_round[nb] & (cand < nb))
+        in_round[cand] = False
+        peel = cand[go]
+        parent[peel] = nb[go]
+        plen[peel] = wt[go]
+        alive[peel] = False
+        np.subtract.at(deg, parent[peel], 1)
+        rounds.append(peel)
+        cand = np.unique(parent[peel])
+        cand = cand[alive[cand] & (deg[cand] == 1) & ~pinned[cand]]
+    return alive, deg, parent, plen, rounds
+
+
 class _Reduction:
     """Hanging trees and chains of a graph, with given nodes pinned.
 
@@ -79,30 +111,7 @@ class _Reduction:
 
     def __init__(self, indptr, indices, weights, pinned):
         K = indptr.size - 1
-        deg = np.diff(indptr)
-        alive = np.ones(K, dtype=bool)
-        parent = np.full(K, -1, dtype=np.intp)
-        plen = np.zeros(K)
-        in_round = np.zeros(K, dtype=bool)
-        rounds = []
-        cand = np.flatnonzero((deg == 1) & ~pinned)
-        # 1. peel degree-1 nodes, a round at a time
-        while cand.size:
-            nb, wt = _the_alive_neighbour(
-                indptr, indices, weights, cand, lambda u, o: alive[u]
-            )
-            # two adjacent leaves (the last edge of a tree): the smaller one stays
-            in_round[cand] = True
-            go = ~(in_round[nb] & (cand < nb))
-            in_round[cand] = False
-            peel = cand[go]
-            parent[peel] = nb[go]
-            plen[peel] = wt[go]
-            alive[peel] = False
-            np.subtract.at(deg, parent[peel], 1)
-            rounds.append(peel)
-            cand = np.unique(parent[peel])
-            cand = cand[alive[cand] & (deg[cand] == 1) & ~pinned[cand]]
+        alive, deg, parent, plen, rounds = peel_hanging_trees(indptr, indices, weights, pinned)
         # 2. kernel nodes: pinned, or core degree other than 2; walk the chains
         branch = alive & (pinned | (deg != 2))
         while True:
