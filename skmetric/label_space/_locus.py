@@ -303,10 +303,17 @@ def locus(
     On a tree (a :class:`TreeMetric`, or a graph with K - 1 edges that
     connects every label) the locus is exactly the set of labels on paths
     between observed classes (strict or not), found in O(K): 100,000 labels
-    take well under a second.  Otherwise membership is decided exactly by a
-    linear program per label (after cheap checks at corner, uniform and
-    random probability vectors), so the cost grows like K linear programs of
-    size (K, m); that suits label spaces of up to a few thousand labels.
+    take well under a second.  On other graphs, exact shortcuts come first:
+    labels in hanging trees without observed labels, and labels beaten row
+    by row by one neighbour or a mixture of two, are outside; labels on a
+    shortest path between two observed classes are inside (not strict).
+    Membership of the labels left is decided exactly by a linear program
+    each (after cheap checks at corner, uniform and random probability
+    vectors), with constraints generated as needed; a label found outside
+    yields a mixture of labels that is then tried on all the others.  Other
+    metrics take the checks and programs alone.  The programs dominate the
+    cost: graphs of tens of thousands of labels take about a minute, 100,000
+    labels far longer (see docs/frechet.md).
 
     Parameters
     ----------
