@@ -17,15 +17,20 @@ One process, prints a table per experiment:
 (e) graph  100,000-label graph (a branching-10 taxonomy plus 10,000 random
            cross-links), 1,000 observed classes: fit time of the prefit
            predictor, against the previous path (scipy Dijkstra from each
-           source, blocks of 256) run in the same process on the same graph.
+           source, blocks of 256) run in the same process on the same graph;
+           then the same graph with random edge lengths (reduced kernel +
+           Dijkstra against Dijkstra on the whole graph).
 (f) locus  on trees: the exact tree path against the linear programs (the
-           previous path, still used for other metrics) on a small tree, and
-           the tree path alone at 100,000 labels.
+           previous path) on a small tree, and the tree path alone at 100,000
+           labels; on taxonomy + cross-link graphs: dominance, geodesic and
+           certificate shortcuts before the programs, against the previous
+           path on the smallest graph.
 
 The wrapped model is LogisticRegression everywhere.  "argmax" is the same
 fitted model's ``predict``; E[d^2] is the expected squared label distance.
 
-Run: ``.venv/bin/python benchmarks/bench_frechet.py``
+Run: ``.venv/bin/python benchmarks/bench_frechet.py`` (all parts) or with part
+letters, e.g. ``benchmarks/bench_frechet.py e f``.
 """
 
 import time
@@ -34,6 +39,7 @@ import warnings
 
 import numpy as np
 import scipy.sparse as sp
+from scipy.optimize import linprog
 from scipy.sparse.csgraph import dijkstra
 from sklearn.datasets import load_digits
 from sklearn.decomposition import PCA
@@ -44,7 +50,6 @@ from sklearn.preprocessing import StandardScaler
 
 from skmetric._frechet import FrechetMeanPredictor
 from skmetric.label_space import EmbeddingMetric, GraphMetric, TreeMetric, locus
-from skmetric.label_space._locus import _locus_mask
 from skmetric.metrics import expected_squared_distance
 
 warnings.filterwarnings("ignore", category=ConvergenceWarning)
@@ -287,18 +292,104 @@ def graph_scale(K=100_000, m=1_000, n_cross=10_000, seed=0, repeat=3):
     rows.append(("now: FrechetMeanPredictor.fit (float32)", f"{t_new[0]:.2f}", f"{t_new[1]:.2f}",
                  f"{t_new[2]:.2f}", f"{t_old[2] / t_new[2]:.1f}x"))
     rows.append(("max |difference| of the (m, K) squared distances", f"{diff:g}", "", "", ""))
+    # the same graph with lengths drawn in [0.5, 2): reduced kernel + Dijkstra
     Aw = A.copy()
     Aw.data = rng.uniform(0.5, 2.0, Aw.nnz)
-    t_w = _best(lambda: GraphMetric(Aw).squared_distances_from(classes, np.float32), 1)
-    rows.append(("weighted copy (Dijkstra, unchanged)", f"{t_w[0]:.2f}", "", f"{t_w[2]:.2f}", ""))
+    t_wold = _best(lambda: _dijkstra_squared(Aw, classes, np.float32), 1)
+    wold32 = _dijkstra_squared(Aw, classes, np.float32)
+
+    def fit_w():
+        return FrechetMeanPredictor(model, GraphMetric(Aw), prefit=True, dtype=np.float32).fit()
+
+    t_wnew = _best(fit_w, repeat)
+    n_diff32 = int(np.count_nonzero(fit_w()._scorer.D2 != wold32))
+    del wold32
+    # float64 lengths from the first 100 observed classes, old against new
+    wold = dijkstra(Aw, directed=False, indices=classes[:100])
+    wnew = GraphMetric(Aw).distances_from(classes[:100])
+    rel = float(np.max(np.abs(wnew - wold) / np.maximum(wold, 1e-300)))
+    rows.append(("weighted copy, previous: Dijkstra (float32)", f"{t_wold[0]:.2f}",
+                 f"{t_wold[1]:.2f}", f"{t_wold[2]:.2f}", ""))
+    rows.append(("weighted copy, now: FrechetMeanPredictor.fit (float32)", f"{t_wnew[0]:.2f}",
+                 f"{t_wnew[1]:.2f}", f"{t_wnew[2]:.2f}", f"{t_wold[2] / t_wnew[2]:.1f}x"))
+    rows.append(("weighted: float32 squared lengths that differ", f"{n_diff32:,}", "", "", ""))
+    rows.append(("weighted: float64 lengths (100 sources) identical",
+                 f"{float(np.mean(wnew == wold)):.2%}", "", "", ""))
+    rows.append(("weighted: float64 max relative difference", f"{rel:.1e}", "", "", ""))
     report(
         f"(e) graph: {K:,} labels ({K - 1:,} taxonomy edges + {n_cross:,} cross-links, "
-        f"unweighted), {m:,} observed; min/max of {repeat} runs (previous path: 1 run)",
+        f"unweighted, then weighted), {m:,} observed; min/max of {repeat} runs "
+        f"(previous paths: 1 run)",
         rows,
     )
 
 
-def locus_scale(K_small=1_111, K=100_000, seed=0, repeat=3):
+def _previous_locus_mask(D2, *, strict, tol, n_samples, rng):
+    """The previous locus path, kept here to time against: corner, uniform and
+    random probability vectors, then one linear program per label left over
+    all K labels (skmetric.label_space._locus before the graph shortcuts).
+
+    ``D2`` is the (m, K) block of squared distances from the observed
+    classes.  Label j is in the locus when some p in the simplex makes it a
+    minimiser of ``p @ D2`` (``strict``: the unique minimiser).  Random and
+    corner probability vectors settle most labels; an LP settles the rest:
+    maximise t subject to ``p @ (D2[:, k] - D2[:, j]) >= t`` for all k.
+    """
+    m, K = D2.shape
+    scale = max(1.0, float(D2.max()))
+    inside = np.zeros(K, dtype=bool)
+    # probability vectors to try: corners, uniform, random Dirichlet draws
+    Ps = [np.eye(m), np.full((1, m), 1.0 / m)]
+    if n_samples:
+        for alpha in (1.0, 0.1):
+            Ps.append(rng.dirichlet(np.full(m, alpha), size=n_samples))
+    P = np.vstack(Ps)
+    S = P @ D2
+    best = S.min(axis=1)
+    if strict:
+        part = np.partition(S, 1, axis=1)[:, :2] if K > 1 else np.c_[best, best + np.inf]
+        unique = part[:, 1] - part[:, 0] > tol * scale
+        inside[np.argmin(S, axis=1)[unique]] = True
+    else:
+        inside[(S <= best[:, None] + tol * scale).any(axis=0)] = True
+    for j in np.flatnonzero(~inside):
+        diff = (D2 - D2[:, [j]]).T  # (K, m): p @ diff[k] >= t
+        keep = np.ones(K, dtype=bool)
+        keep[j] = False
+        diff = diff[keep]
+        # variables (p_1..p_m, t); minimise -t
+        c = np.zeros(m + 1)
+        c[-1] = -1.0
+        A_ub = np.hstack([-diff, np.ones((diff.shape[0], 1))])
+        b_ub = np.zeros(diff.shape[0])
+        A_eq = np.hstack([np.ones((1, m)), np.zeros((1, 1))])
+        res = linprog(
+            c,
+            A_ub=A_ub,
+            b_ub=b_ub,
+            A_eq=A_eq,
+            b_eq=[1.0],
+            bounds=[(0, None)] * m + [(None, scale)],
+            method="highs",
+        )
+        t = -res.fun if res.status == 0 else -np.inf
+        inside[j] = t > tol * scale if strict else t >= -tol * scale
+    return inside
+
+
+def _taxonomy_graph(K, seed=0):
+    """Branching-10 taxonomy of K labels plus K / 10 random cross-links."""
+    rng = np.random.default_rng(seed)
+    child = np.arange(1, K)
+    u = np.r_[child, rng.integers(0, K, K // 10)]
+    v = np.r_[(child - 1) // 10, rng.integers(0, K, K // 10)]
+    A = sp.csr_matrix((np.ones(u.size), (u, v)), shape=(K, K))
+    A.data[:] = 1.0
+    return A
+
+
+def locus_scale(K_small=1_111, K=100_000, graph_sizes=(2_000, 10_000, 30_000), seed=0,
+                repeat=3):
     rows = [("", "labels", "observed", "locus", "CPU [s]")]
     for k, old in [(K_small, True), (K_small, False), (K, False)]:
         tree = TreeMetric({i: (i - 1) // 10 for i in range(1, k)}, labels=np.arange(k))
@@ -307,13 +398,13 @@ def locus_scale(K_small=1_111, K=100_000, seed=0, repeat=3):
         if old:
             def run(tree=tree, obs=obs):
                 D2 = tree.squared_distances_from(obs)
-                return _locus_mask(D2, strict=False, tol=1e-9, n_samples=256,
-                                   rng=np.random.default_rng(0))
-            name = "previous: linear programs"
+                return _previous_locus_mask(D2, strict=False, tol=1e-9, n_samples=256,
+                                            rng=np.random.default_rng(0))
+            name = "tree, previous: linear programs"
         else:
             def run(tree=tree, obs=obs):
                 return np.isin(tree.labels, locus(tree, obs))
-            name = "now: tree path"
+            name = "tree, now: tree path"
         t = _best(run, 1 if old else repeat)[2]
         mask = run()
         if k == K_small:
@@ -321,15 +412,76 @@ def locus_scale(K_small=1_111, K=100_000, seed=0, repeat=3):
             if not old:
                 name += " (same labels)" if np.array_equal(mask, same) else " (DIFFERENT)"
         rows.append((name, f"{k:,}", f"{obs.size}", f"{int(mask.sum())}", f"{t:.4f}"))
-    report(f"(f) locus on trees (branching 10, random observed labels; min of {repeat})", rows)
+    # graphs with cycles: taxonomy + cross-links (unweighted), 1% observed
+    for k in graph_sizes:
+        g = GraphMetric(_taxonomy_graph(k, seed))
+        rng = np.random.default_rng(seed)
+        obs = np.sort(rng.choice(k, max(5, k // 100), replace=False))
+        variants = [False] if k > graph_sizes[0] else [True, False]
+        for old in variants:
+            if old:
+                def run(g=g, obs=obs):
+                    D2 = g.squared_distances_from(obs)
+                    return _previous_locus_mask(D2, strict=False, tol=1e-9, n_samples=256,
+                                                rng=np.random.default_rng(0))
+                name = "graph, previous: linear programs"
+            else:
+                def run(g=g, obs=obs):
+                    return np.isin(g.labels, locus(g, obs))
+                name = "graph, now: dominance + geodesics + programs"
+            t = _best(run, 1)[2]
+            mask = run()
+            if old:
+                gsame = mask
+            elif k == graph_sizes[0]:
+                name += " (same labels)" if np.array_equal(mask, gsame) else " (DIFFERENT)"
+            rows.append((name, f"{k:,}", f"{obs.size}", f"{int(mask.sum())}", f"{t:.2f}"))
+    report(f"(f) locus: trees (branching 10; min of {repeat}) and taxonomy + K/10 "
+           "cross-links graphs (1 run); random observed labels", rows)
+
+
+def locus_stages(K=100_000, seed=0, n_programs=3):
+    """Where the graph locus spends its time at K labels (no full run: the
+    programs left would take too long); each stage's CPU time, one run."""
+    from skmetric.label_space._locus import _graph_candidates, _lp_margin, _on_geodesics
+
+    g = GraphMetric(_taxonomy_graph(K, seed))
+    rng = np.random.default_rng(seed)
+    obs = np.sort(rng.choice(K, max(5, K // 100), replace=False))
+    rows = [("stage", "CPU [s]", "labels")]
+    c = time.thread_time()
+    D2 = g.squared_distances_from(obs)
+    rows.append(("(m, K) squared lengths", f"{time.thread_time() - c:.2f}", ""))
+    scale = max(1.0, float(D2.max()))
+    c = time.thread_time()
+    cand = np.flatnonzero(_graph_candidates(g, obs, D2, 1e-9, scale))
+    rows.append(("not beaten by hanging-tree / neighbour rules",
+                 f"{time.thread_time() - c:.2f}", f"{cand.size:,}"))
+    c = time.thread_time()
+    geo = _on_geodesics(D2, cand, obs, 1e-9, scale)
+    rows.append(("of which on a geodesic between observed (inside)",
+                 f"{time.thread_time() - c:.2f}", f"{int(geo.sum()):,}"))
+    rows.append(("left for linear programs", "", f"{int((~geo).sum()):,}"))
+    Dc = D2[:, cand]
+    left = np.flatnonzero(~geo)[:n_programs]
+    c = time.thread_time()
+    for j in left:
+        _lp_margin(Dc, j, False, 1e-9, scale, np.flatnonzero(geo)[:64])
+    rows.append((f"CPU per program ({left.size} programs)",
+                 f"{(time.thread_time() - c) / max(1, left.size):.2f}", ""))
+    report(f"(f') locus stages on the taxonomy + cross-links graph, {K:,} labels, "
+           f"{obs.size:,} observed", rows)
 
 
 if __name__ == "__main__":
+    import sys
+
+    # optional part letters, e.g. ``bench_frechet.py e f``; all by default
+    parts = set(sys.argv[1:]) or set("abcdef")
     t0 = time.perf_counter()
-    grid()
-    tree()
-    digits()
-    scale()
-    graph_scale()
-    locus_scale()
+    for letter, fn in zip("abcdef", (grid, tree, digits, scale, graph_scale, locus_scale)):
+        if letter in parts:
+            fn()
+    if "f" in parts:
+        locus_stages()
     print(f"\ntotal {time.perf_counter() - t0:.0f} s")

@@ -2,9 +2,10 @@
 
 import numpy as np
 import scipy.sparse as sp
-from scipy.sparse.csgraph import dijkstra
+from scipy.sparse.csgraph import connected_components, dijkstra
 
 from ._base import LabelMetric, _as_labels, _check_finite_matrix, _labels_for_rows
+from ._shortest import _simple_undirected, shortest_path_lengths
 
 # Bytes of the per-level gather of frontier words (one row per stored edge):
 # bounds the number of sources handled by one bit-parallel BFS.
@@ -14,6 +15,9 @@ _BFS_GATHER_BYTES = 2**25
 # depth stays below this many levels (measured: ~3 ns per edge-word and
 # level against ~20 ns per node and source for scipy's Dijkstra).
 _BFS_MAX_LEVELS = 250
+# Sources handled by one reduction of a weighted (or deep) graph: bounds the
+# (sources, kernel nodes) block of kernel distances.
+_WEIGHTED_BLOCK = 1024
 
 
 _TRANSPOSE_MASKS = [
@@ -114,8 +118,13 @@ class GraphMetric(LabelMetric):
     Distances are computed only from the sources asked for, so a K x K
     matrix is never built.  Unweighted graphs of moderate depth (at most 250
     levels) use a bit-parallel breadth-first search, 64 sources per machine
-    word, level by level in numpy; other graphs use Dijkstra's algorithm
-    (``scipy.sparse.csgraph.dijkstra``, undirected) from each source.
+    word, level by level in numpy.  Other graphs are reduced first: hanging
+    trees are peeled, chains of degree-2 nodes contracted and low-degree
+    nodes of the remaining kernel eliminated (their neighbours joined by
+    shortcuts); Dijkstra's algorithm (``scipy.sparse.csgraph.dijkstra``)
+    runs from each source on what is left, and the lengths to every label
+    are expanded from there in numpy.  Values equal those of Dijkstra on the
+    whole graph up to the order in which edge lengths are summed.
 
     Parameters
     ----------
@@ -185,6 +194,7 @@ class GraphMetric(LabelMetric):
         self._unweighted = bool(G.nnz) and bool(np.all(G.data == 1.0))
         self._sym = None
         self._use_bfs = None
+        self._simple = None
 
     def _bfs_graph(self):
         """The symmetric adjacency (CSR) if bit-parallel BFS pays off, else None.
@@ -205,10 +215,20 @@ class GraphMetric(LabelMetric):
                     self._use_bfs = True
         return self._sym if self._use_bfs else None
 
+    def _simple_graph(self):
+        """The undirected simple graph (CSR arrays) and its component labels."""
+        if self._simple is None:
+            G = self.graph.tocoo()
+            indptr, indices, data = _simple_undirected(G.row, G.col, G.data, self.n_labels)
+            S = sp.csr_matrix((data, indices, indptr), shape=G.shape)
+            _, comp = connected_components(S, directed=False)
+            self._simple = (indptr, indices, data, comp)
+        return self._simple
+
     def _block_size(self):
         S = self._bfs_graph()
         if S is None:
-            return 256
+            return _WEIGHTED_BLOCK
         words = max(1, _BFS_GATHER_BYTES // (8 * max(S.nnz, self.n_labels)))
         return 64 * min(words, 16)
 
@@ -216,14 +236,11 @@ class GraphMetric(LabelMetric):
         """Write the (squared) lengths from ``sources`` into ``out`` (m, K)."""
         S = self._bfs_graph()
         if S is None:
-            D = np.atleast_2d(
-                dijkstra(self.graph, directed=False, indices=sources, unweighted=self._unweighted)
-            )
-            self._check_reached(D, sources)
-            if square:
-                np.square(D, out=out, casting="unsafe")
-            else:
-                np.copyto(out, D, casting="unsafe")
+            indptr, indices, data, comp = self._simple_graph()
+            far = np.flatnonzero(comp != comp[sources[0]])
+            if far.size:
+                self._raise_unreached(sources[0], far[0])
+            shortest_path_lengths(indptr, indices, data, sources, out, square=square)
             return
         planes, reached = _bfs_hops(S.indptr, S.indices, sources, self.n_labels)
         if not reached:  # pragma: no cover - the graph was checked connected
@@ -236,13 +253,11 @@ class GraphMetric(LabelMetric):
             else:
                 out[rows] = hops
 
-    def _check_reached(self, D, sources):
-        if not np.isfinite(D).all():
-            r, c = np.argwhere(~np.isfinite(D))[0]
-            raise ValueError(
-                f"The label graph is disconnected: label {self.labels[[c]].tolist()[0]!r} "
-                f"cannot be reached from label {self.labels[[sources[r]]].tolist()[0]!r}."
-            )
+    def _raise_unreached(self, source, label):
+        raise ValueError(
+            f"The label graph is disconnected: label {self.labels[[label]].tolist()[0]!r} "
+            f"cannot be reached from label {self.labels[[source]].tolist()[0]!r}."
+        )
 
     def _lengths(self, sources, dtype, square):
         sources = np.asarray(sources, dtype=np.intp).ravel()

@@ -8,6 +8,7 @@ from scipy.sparse.csgraph import breadth_first_order, dijkstra
 
 from ._factory import make_label_metric
 from ._graph import GraphMetric
+from ._shortest import peel_hanging_trees
 from ._tree import TreeMetric
 
 
@@ -59,55 +60,224 @@ def _steiner_mask(parent, depth, obs):
     return (below > 0) & ((below < observed.sum()) | observed | (branches >= 2))
 
 
-def _locus_mask(D2, *, strict, tol, n_samples, rng):
-    """Boolean mask over the K labels: can label j be the Fréchet mean?
+def _lp_margin(Dc, j, strict, tol, scale, start):
+    """Decide label ``j`` (a column of ``Dc``) by a linear program.
 
-    ``D2`` is the (m, K) block of squared distances from the observed
-    classes.  Label j is in the locus when some p in the simplex makes it a
-    minimiser of ``p @ D2`` (``strict``: the unique minimiser).  Random and
-    corner probability vectors settle most labels; an LP settles the rest:
-    maximise t subject to ``p @ (D2[:, k] - D2[:, j]) >= t`` for all k.
+    Maximise t subject to ``p @ (Dc[:, k] - Dc[:, j]) >= t`` for every
+    other column k, p in the simplex.  The constraints are generated: the
+    program is solved over a working set of columns (``start`` first), and
+    the columns its p violates most are added until p satisfies all of them
+    (p then witnesses the label) or the bound t decides it.
+
+    Returns the decision and, for a label found outside, the columns whose
+    mixture (the dual solution) beats it at every p, with their weights.
     """
-    m, K = D2.shape
-    scale = max(1.0, float(D2.max()))
-    inside = np.zeros(K, dtype=bool)
-    # probability vectors to try: corners, uniform, random Dirichlet draws
-    Ps = [np.eye(m), np.full((1, m), 1.0 / m)]
-    if n_samples:
-        for alpha in (1.0, 0.1):
-            Ps.append(rng.dirichlet(np.full(m, alpha), size=n_samples))
-    P = np.vstack(Ps)
-    S = P @ D2
-    best = S.min(axis=1)
-    if strict:
-        part = np.partition(S, 1, axis=1)[:, :2] if K > 1 else np.c_[best, best + np.inf]
-        unique = part[:, 1] - part[:, 0] > tol * scale
-        inside[np.argmin(S, axis=1)[unique]] = True
-    else:
-        inside[(S <= best[:, None] + tol * scale).any(axis=0)] = True
-    for j in np.flatnonzero(~inside):
-        diff = (D2 - D2[:, [j]]).T  # (K, m): p @ diff[k] >= t
-        keep = np.ones(K, dtype=bool)
-        keep[j] = False
-        diff = diff[keep]
-        # variables (p_1..p_m, t); minimise -t
-        c = np.zeros(m + 1)
-        c[-1] = -1.0
+    m, K = Dc.shape
+    xj = Dc[:, j]
+    active = np.unique(np.r_[start, np.argsort(Dc.sum(axis=0))[:64]])
+    active = active[active != j]
+    c = np.zeros(m + 1)
+    c[-1] = -1.0
+    A_eq = np.hstack([np.ones((1, m)), np.zeros((1, 1))])
+    while True:
+        diff = (Dc[:, active] - xj[:, None]).T
         A_ub = np.hstack([-diff, np.ones((diff.shape[0], 1))])
-        b_ub = np.zeros(diff.shape[0])
-        A_eq = np.hstack([np.ones((1, m)), np.zeros((1, 1))])
         res = linprog(
             c,
             A_ub=A_ub,
-            b_ub=b_ub,
+            b_ub=np.zeros(diff.shape[0]),
             A_eq=A_eq,
             b_eq=[1.0],
             bounds=[(0, None)] * m + [(None, scale)],
             method="highs",
         )
-        t = -res.fun if res.status == 0 else -np.inf
-        inside[j] = t > tol * scale if strict else t >= -tol * scale
-    return inside
+        if res.status != 0:  # pragma: no cover - the program is always feasible
+            return False, None
+        t = -res.fun
+        # the working set relaxes the program: t bounds the true margin
+        if (t <= tol * scale) if strict else (t < -tol * scale):
+            lam = -res.ineqlin.marginals
+            keep = lam > 1e-12
+            return False, (active[keep], lam[keep] / lam[keep].sum())
+        p = np.clip(res.x[:m], 0, None)
+        g = p @ Dc - p @ xj
+        g[j] = np.inf
+        worst = float(g.min())
+        # p itself is a witness when every column is beaten by the margin
+        if (worst > tol * scale) if strict else (worst >= -tol * scale):
+            return True, None
+        new = np.argsort(g)[:64]
+        new = new[g[new] < t - 1e-12 * scale]
+        new = np.setdiff1d(new, active)
+        if not new.size:  # pragma: no cover - t already holds for every column
+            return ((t > tol * scale) if strict else (t >= -tol * scale)), None
+        active = np.r_[active, new]
+
+
+def _locus_mask(D2, *, strict, tol, n_samples, rng, candidates=None, known=None):
+    """Boolean mask over the K labels: can label j be the Fréchet mean?
+
+    ``D2`` is the (m, K) block of squared distances from the observed
+    classes.  Label j is in the locus when some p in the simplex makes it a
+    minimiser of ``p @ D2`` (``strict``: the unique minimiser).  Random and
+    corner probability vectors settle most labels; a linear program settles
+    the rest: maximise t subject to ``p @ (D2[:, k] - D2[:, j]) >= t`` for
+    all k.  ``candidates`` (a boolean mask) may exclude labels known to be
+    beaten at every p by a margin above the tolerance: they are outside and
+    never minimisers, so they are left out of every comparison.  ``known``
+    (a boolean mask) marks labels already shown to be inside.
+    """
+    m, K = D2.shape
+    cand = np.arange(K) if candidates is None else np.flatnonzero(candidates)
+    Dc = D2[:, cand]
+    Kc = cand.size
+    scale = max(1.0, float(D2.max()))
+    inside = np.zeros(Kc, dtype=bool) if known is None else known[cand].copy()
+    # probability vectors to try: corners (the rows of D2 themselves),
+    # uniform, random Dirichlet draws (fewer when the label space is large:
+    # they only save linear programs)
+    n_samples = min(n_samples, max(16, 2**28 // max(1, 2 * m * Kc)))
+    Ps = [np.full((1, m), 1.0 / m)]
+    if n_samples:
+        for alpha in (1.0, 0.1):
+            Ps.append(rng.dirichlet(np.full(m, alpha), size=n_samples))
+    P = np.vstack(Ps)
+    winners = []
+    for S in (Dc, P @ Dc):
+        best = S.min(axis=1)
+        win = np.argmin(S, axis=1)
+        if strict:
+            part = np.partition(S, 1, axis=1)[:, :2] if Kc > 1 else np.c_[best, best + np.inf]
+            unique = part[:, 1] - part[:, 0] > tol * scale
+            inside[win[unique]] = True
+        else:
+            inside[(S <= best[:, None] + tol * scale).any(axis=0)] = True
+        winners.append(win)
+        del S
+    winners = np.concatenate(winners)
+    start = np.unique(winners)
+    # labels left to decide; a mixture that beats one label by more than
+    # the tolerance at every p often beats others: each is tried on all
+    todo = ~inside
+    for j in np.flatnonzero(todo):
+        if not todo[j]:
+            continue
+        todo[j] = False
+        inside[j], cert = _lp_margin(Dc, j, strict, tol, scale, start)
+        if cert is None or not todo.any():
+            continue
+        cols, lam = cert
+        rest = np.flatnonzero(todo)
+        if cols.size <= 2:
+            z1, z2 = cols[0], cols[-1]
+            out = _pair_beaten(Dc, rest, np.full(rest.size, z1), np.full(rest.size, z2),
+                               tol * scale)
+        else:
+            mix = Dc[:, cols] @ lam
+            out = (Dc[:, rest] > mix[:, None] + tol * scale).all(axis=0)
+        todo[rest[out]] = False
+    mask = np.zeros(K, dtype=bool)
+    mask[cand[inside]] = True
+    return mask
+
+
+def _pair_beaten(D2, y, z1, z2, margin):
+    """Is ``D2[:, y]`` above some mixture of ``D2[:, z1]`` and ``D2[:, z2]``
+    by more than ``margin`` in every row?  (Vectorised over the triples.)
+
+    Then every p scores y worse than z1 or z2 by more than the margin: y is
+    outside the locus, strict or not.  The mixtures ``l z1 + (1 - l) z2``
+    that work form an interval of l, found row by row.
+    """
+    a = D2[:, z1] - D2[:, z2]
+    b = D2[:, y] - D2[:, z2] - margin
+    with np.errstate(divide="ignore", invalid="ignore"):
+        r = b / a
+    lo = np.maximum(0.0, np.where(a < 0, r, -np.inf).max(axis=0))
+    hi = np.minimum(1.0, np.where(a > 0, r, np.inf).min(axis=0))
+    flat_ok = np.where(a == 0, b > 0, True).all(axis=0)
+    return (lo < hi) & flat_ok
+
+
+def _graph_candidates(lm, obs, D2, tol, scale):
+    """Labels of a graph metric not beaten at every p by a margin > tol.
+
+    Exact rules, each a witness that some labels score worse at every p:
+    a label in a hanging tree without observed labels is farther than its
+    attachment node from every observed class (by at least the shortest
+    edge); a label whose squared distances exceed, row by row, a mixture of
+    two of its neighbours' (one neighbour: the mixture 1, 0) is beaten by
+    one of them at every p.
+    """
+    indptr, indices, weights, _ = lm._simple_graph()
+    K = lm.n_labels
+    margin = tol * scale
+    pinned = np.zeros(K, dtype=bool)
+    pinned[obs] = True
+    alive = np.ones(K, dtype=bool)
+    if weights.size and float(weights.min()) ** 2 > margin:
+        alive = peel_hanging_trees(indptr, indices, weights, pinned)[0]
+    # labels left, one row each (contiguous gathers)
+    left = np.flatnonzero(alive)
+    pos = np.full(K, -1, dtype=np.intp)
+    pos[left] = np.arange(left.size)
+    T = np.ascontiguousarray(D2[:, left].T)
+    u = np.repeat(np.arange(K), np.diff(indptr))
+    e = np.flatnonzero(alive[u] & alive[indices] & ~pinned[u])
+    eu, ev = pos[u[e]], pos[indices[e]]
+    beaten = np.zeros(left.size, dtype=bool)
+    # one neighbour closer to every observed class
+    step = max(1, 2**23 // max(1, T.shape[1]))
+    for s in range(0, eu.size, step):
+        ys, zs = eu[s : s + step], ev[s : s + step]
+        beaten[ys[(T[zs] + margin < T[ys]).all(axis=1)]] = True
+    # a mixture of two neighbours, for the labels left
+    sel = ~beaten[eu]
+    eu, ev = eu[sel], ev[sel]
+    start = np.searchsorted(eu, eu)  # first edge of the same label
+    k = np.arange(eu.size) - start  # rank of the edge among its label's
+    reps = np.bincount(eu, minlength=left.size)[eu] - k - 1  # pairs with a later edge
+    first = np.repeat(np.arange(eu.size), reps)
+    second = first + 1 + (np.arange(first.size) - np.repeat(np.cumsum(reps) - reps, reps))
+    y, z1, z2 = eu[first], ev[first], ev[second]
+    step = max(1, 2**21 // max(1, T.shape[1]))
+    for s in range(0, y.size, step):
+        sl = slice(s, s + step)
+        todo = ~beaten[y[sl]]
+        ys, z1s, z2s = y[sl][todo], z1[sl][todo], z2[sl][todo]
+        beaten[ys[_pair_beaten(T.T, ys, z1s, z2s, margin)]] = True
+    out = np.zeros(K, dtype=bool)
+    out[left[~beaten]] = True
+    return out
+
+
+def _on_geodesics(D2, cand, obs_cols, tol, scale, n_near=8):
+    """Labels on a shortest path between two observed classes (not strict).
+
+    With p on the ends a, b of a shortest path of length L, a label y on it
+    at distance x from a is a minimiser (p_a = 1 - x / L): any label z has
+    d(z, a) + d(z, b) >= L, and then p_a d(z, a)^2 + p_b d(z, b)^2 >=
+    x (L - x).  Endpoints a are tried among the ``n_near`` observed classes
+    nearest to y, b among all; sums within ``eps`` of L count (rounding),
+    which keeps y within the tolerance of the minimum.
+    """
+    D = np.sqrt(D2[:, cand])  # exact: sqrt(x * x) == x in IEEE arithmetic
+    Dobs = np.sqrt(D2[:, obs_cols])  # (m, m) lengths between observed classes
+    dmax = np.sqrt(scale)
+    eps = min(tol * scale / (4 * dmax), np.sqrt(tol * scale) / 2)
+    m = D.shape[0]
+    k = min(n_near, m)
+    out = np.zeros(cand.size, dtype=bool)
+    step = max(1, 2**22 // max(1, k * m))
+    for s in range(0, cand.size, step):
+        Ds = D[:, s : s + step]
+        near = np.argpartition(Ds, k - 1, axis=0)[:k] if k < m else np.tile(
+            np.arange(m)[:, None], (1, Ds.shape[1]))
+        da = np.take_along_axis(Ds, near, axis=0)  # (k, n)
+        # excess[i, b, y] = d(a_i, y) + d(y, b) - d(a_i, b)
+        excess = da[:, None, :] + Ds[None, :, :] - Dobs[near].transpose(0, 2, 1)
+        out[s : s + step] = (excess <= eps).any(axis=(0, 1))
+    return out
 
 
 def locus(
@@ -133,10 +303,17 @@ def locus(
     On a tree (a :class:`TreeMetric`, or a graph with K - 1 edges that
     connects every label) the locus is exactly the set of labels on paths
     between observed classes (strict or not), found in O(K): 100,000 labels
-    take well under a second.  Otherwise membership is decided exactly by a
-    linear program per label (after cheap checks at corner, uniform and
-    random probability vectors), so the cost grows like K linear programs of
-    size (K, m); that suits label spaces of up to a few thousand labels.
+    take well under a second.  On other graphs, exact shortcuts come first:
+    labels in hanging trees without observed labels, and labels beaten row
+    by row by one neighbour or a mixture of two, are outside; labels on a
+    shortest path between two observed classes are inside (not strict).
+    Membership of the labels left is decided exactly by a linear program
+    each (after cheap checks at corner, uniform and random probability
+    vectors), with constraints generated as needed; a label found outside
+    yields a mixture of labels that is then tried on all the others.  Other
+    metrics take the checks and programs alone.  The programs dominate the
+    cost: graphs of tens of thousands of labels take about a minute, 100,000
+    labels far longer (see docs/frechet.md).
 
     Parameters
     ----------
@@ -190,5 +367,16 @@ def locus(
         if min_edge**2 > tol * max(1.0, (2.0 * max_depth) ** 2):
             return lm.labels[_steiner_mask(parent, depth, obs)]
     D2 = lm.squared_distances_from(obs)
-    mask = _locus_mask(D2, strict=strict, tol=tol, n_samples=n_samples, rng=rng)
+    candidates = known = None
+    if isinstance(lm, GraphMetric):
+        scale = max(1.0, float(D2.max()))
+        candidates = _graph_candidates(lm, obs, D2, tol, scale)
+        if not strict:
+            cand = np.flatnonzero(candidates)
+            known = np.zeros(lm.n_labels, dtype=bool)
+            known[cand[_on_geodesics(D2, cand, obs, tol, scale)]] = True
+    mask = _locus_mask(
+        D2, strict=strict, tol=tol, n_samples=n_samples, rng=rng, candidates=candidates,
+        known=known,
+    )
     return lm.labels[mask]

@@ -2,6 +2,8 @@
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from skmetric.label_space import (
     GraphMetric,
@@ -110,3 +112,65 @@ def test_tree_locus_scales_to_100k_labels():
             v = (v - 1) // 10
             anc.add(v)
     assert set(loc.tolist()) == anc
+
+
+def _reference_locus(lm, obs, strict, tol=1e-9):
+    """One full linear program per label (every other label a constraint)."""
+    from scipy.optimize import linprog
+
+    D2 = lm.squared_distances_from(lm.index(np.unique(obs)))
+    m, K = D2.shape
+    scale = max(1.0, float(D2.max()))
+    inside = np.zeros(K, dtype=bool)
+    for j in range(K):
+        diff = np.delete(D2 - D2[:, [j]], j, axis=1).T
+        res = linprog(np.r_[np.zeros(m), -1.0], A_ub=np.hstack([-diff, np.ones((K - 1, 1))]),
+                      b_ub=np.zeros(K - 1), A_eq=np.r_[np.ones(m), 0.0][None], b_eq=[1.0],
+                      bounds=[(0, None)] * m + [(None, scale)], method="highs")
+        t = -res.fun
+        inside[j] = t > tol * scale if strict else t >= -tol * scale
+    return lm.labels[inside].tolist()
+
+
+@pytest.mark.slow
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 10**6), strict=st.booleans())
+def test_graph_locus_equals_full_linear_programs(seed, strict):
+    # random trees plus cross-links (cycles), unit or integer lengths; the
+    # dominance, geodesic and certificate shortcuts must not change the answer
+    rng = np.random.default_rng(seed)
+    K = int(rng.integers(4, 28))
+    child = np.arange(1, K)
+    par = rng.integers(0, child)
+    extra = rng.integers(0, K, size=(int(rng.integers(1, K)), 2))
+    u = np.r_[child, extra[:, 0]]
+    v = np.r_[par, extra[:, 1]]
+    keep = u != v
+    w = rng.integers(1, 4, u.size).astype(float) if seed % 2 else np.ones(u.size)
+    edges = [(int(a), int(b), float(c)) for a, b, c in zip(u[keep], v[keep], w[keep])]
+    lm = GraphMetric(edges, labels=np.arange(K))
+    obs = rng.choice(K, int(rng.integers(1, min(K, 6) + 1)), replace=False)
+    assert locus(lm, obs, strict=strict).tolist() == _reference_locus(lm, obs, strict)
+
+
+@pytest.mark.slow
+def test_graph_locus_shortcuts_decide_most_labels(monkeypatch):
+    # a taxonomy with cross-links: hanging trees and dominated labels are
+    # dropped and geodesic labels accepted without a linear program
+    import skmetric.label_space._locus as locus_module
+
+    rng = np.random.default_rng(0)
+    K = 250
+    child = np.arange(1, K)
+    u = np.r_[child, rng.integers(0, K, 20)]
+    v = np.r_[(child - 1) // 5, rng.integers(0, K, 20)]
+    edges = [(int(a), int(b)) for a, b in zip(u, v) if a != b]
+    lm = GraphMetric(edges, labels=np.arange(K))
+    obs = rng.choice(K, 8, replace=False)
+    calls = []
+    real = locus_module._lp_margin
+    monkeypatch.setattr(locus_module, "_lp_margin",
+                        lambda *a, **k: calls.append(1) or real(*a, **k))
+    loc = locus(lm, obs)
+    assert len(calls) < K // 25
+    assert loc.tolist() == _reference_locus(lm, obs, strict=False)
