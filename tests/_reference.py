@@ -22,9 +22,10 @@ def _unit(emb):
     return emb / emb.norm(dim=1, keepdim=True)
 
 
-def contrastive_terms(emb, labels, pos_margin=0.0, neg_margin=1.0, squared=False):
+def contrastive_terms(emb, labels, pos_margin=0.0, neg_margin=1.0, squared=False,
+                      normalize=True):
     """``(pos, neg)``: lists of ``(anchor, hinge term)`` over all ordered pairs."""
-    x = _unit(emb)
+    x = _unit(emb) if normalize else emb
     q = 2 if squared else 1
     pos, neg = [], []
     for i in range(len(x)):
@@ -39,8 +40,8 @@ def contrastive_terms(emb, labels, pos_margin=0.0, neg_margin=1.0, squared=False
     return pos, neg
 
 
-def contrastive(emb, labels, pos_margin=0.0, neg_margin=1.0, squared=False):
-    pos, neg = contrastive_terms(emb, labels, pos_margin, neg_margin, squared)
+def contrastive(emb, labels, pos_margin=0.0, neg_margin=1.0, squared=False, normalize=True):
+    pos, neg = contrastive_terms(emb, labels, pos_margin, neg_margin, squared, normalize)
     return _avg_nonzero([t for _, t in pos], emb) + _avg_nonzero([t for _, t in neg], emb)
 
 

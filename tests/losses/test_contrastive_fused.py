@@ -6,6 +6,8 @@ import torch
 from skmetric import losses as L
 from skmetric.distances import EuclideanDistance
 
+import _reference as ref
+
 
 class _Euclid(EuclideanDistance):
     """A subclass, so the loss takes its generic distance-matrix path."""
@@ -49,24 +51,6 @@ def test_fused_euclidean_path_against_pml():
     torch.testing.assert_close(e1.grad, e2.grad, rtol=1e-8, atol=1e-10)
 
 
-def _loop_contrastive(emb, labels, pos_margin, neg_margin, normalize):
-    """The loss written pair by pair (autograd through each norm)."""
-    x = torch.nn.functional.normalize(emb, dim=1) if normalize else emb
-    pos, neg = [], []
-    for i in range(len(x)):
-        for j in range(len(x)):
-            if i == j:
-                continue
-            d = (x[i] - x[j]).norm()
-            if labels[i] == labels[j]:
-                if d > pos_margin:
-                    pos.append(d - pos_margin)
-            elif d < neg_margin:
-                neg.append(neg_margin - d)
-    zero = emb.sum() * 0
-    return sum(pos, zero) / max(len(pos), 1) + sum(neg, zero) / max(len(neg), 1)
-
-
 def _fused(emb, labels, **kwargs):
     e = emb.clone().requires_grad_(True)
     normalize = kwargs.pop("normalize", True)
@@ -79,7 +63,7 @@ def _fused(emb, labels, **kwargs):
 
 def _looped(emb, labels, pos_margin=0.0, neg_margin=1.0, normalize=True):
     e = emb.clone().requires_grad_(True)
-    value = _loop_contrastive(e, labels, pos_margin, neg_margin, normalize)
+    value = ref.contrastive(e, labels, pos_margin, neg_margin, normalize=normalize)
     value.backward()
     return value, e.grad
 
