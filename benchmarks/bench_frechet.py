@@ -388,23 +388,30 @@ def _taxonomy_graph(K, seed=0):
     return A
 
 
+def _observed(k, seed):
+    """1% of k labels (at least 5), drawn at random: the observed classes."""
+    rng = np.random.default_rng(seed)
+    return np.sort(rng.choice(k, max(5, k // 100), replace=False))
+
+
+def _locus_run(metric, obs, old):
+    """The locus mask over ``metric``'s labels, by the previous path (``old``:
+    linear programs over all labels) or by ``locus``."""
+    if old:
+        return lambda: _previous_locus_mask(
+            metric.squared_distances_from(obs), strict=False, tol=1e-9, n_samples=256,
+            rng=np.random.default_rng(0))
+    return lambda: np.isin(metric.labels, locus(metric, obs))
+
+
 def locus_scale(K_small=1_111, K=100_000, graph_sizes=(2_000, 10_000, 30_000), seed=0,
                 repeat=3):
     rows = [("", "labels", "observed", "locus", "CPU [s]")]
     for k, old in [(K_small, True), (K_small, False), (K, False)]:
         tree = TreeMetric({i: (i - 1) // 10 for i in range(1, k)}, labels=np.arange(k))
-        rng = np.random.default_rng(seed)
-        obs = np.sort(rng.choice(k, max(5, k // 100), replace=False))
-        if old:
-            def run(tree=tree, obs=obs):
-                D2 = tree.squared_distances_from(obs)
-                return _previous_locus_mask(D2, strict=False, tol=1e-9, n_samples=256,
-                                            rng=np.random.default_rng(0))
-            name = "tree, previous: linear programs"
-        else:
-            def run(tree=tree, obs=obs):
-                return np.isin(tree.labels, locus(tree, obs))
-            name = "tree, now: tree path"
+        obs = _observed(k, seed)
+        run = _locus_run(tree, obs, old)
+        name = "tree, previous: linear programs" if old else "tree, now: tree path"
         t = _best(run, 1 if old else repeat)[2]
         mask = run()
         if k == K_small:
@@ -415,20 +422,12 @@ def locus_scale(K_small=1_111, K=100_000, graph_sizes=(2_000, 10_000, 30_000), s
     # graphs with cycles: taxonomy + cross-links (unweighted), 1% observed
     for k in graph_sizes:
         g = GraphMetric(_taxonomy_graph(k, seed))
-        rng = np.random.default_rng(seed)
-        obs = np.sort(rng.choice(k, max(5, k // 100), replace=False))
+        obs = _observed(k, seed)
         variants = [False] if k > graph_sizes[0] else [True, False]
         for old in variants:
-            if old:
-                def run(g=g, obs=obs):
-                    D2 = g.squared_distances_from(obs)
-                    return _previous_locus_mask(D2, strict=False, tol=1e-9, n_samples=256,
-                                                rng=np.random.default_rng(0))
-                name = "graph, previous: linear programs"
-            else:
-                def run(g=g, obs=obs):
-                    return np.isin(g.labels, locus(g, obs))
-                name = "graph, now: dominance + geodesics + programs"
+            run = _locus_run(g, obs, old)
+            name = ("graph, previous: linear programs" if old
+                    else "graph, now: dominance + geodesics + programs")
             t = _best(run, 1)[2]
             mask = run()
             if old:
@@ -446,8 +445,7 @@ def locus_stages(K=100_000, seed=0, n_programs=3):
     from skmetric.label_space._locus import _graph_candidates, _lp_margin, _on_geodesics
 
     g = GraphMetric(_taxonomy_graph(K, seed))
-    rng = np.random.default_rng(seed)
-    obs = np.sort(rng.choice(K, max(5, K // 100), replace=False))
+    obs = _observed(K, seed)
     rows = [("stage", "CPU [s]", "labels")]
     c = time.thread_time()
     D2 = g.squared_distances_from(obs)

@@ -1,6 +1,7 @@
 """``ProtoClassifier``: prototypical networks with few-shot addition of classes."""
 
 import warnings
+from math import comb
 from numbers import Integral, Real
 
 import numpy as np
@@ -62,8 +63,6 @@ def _fold_layout(n_classes, fraction):
     on, ``_MIN_CLASS_FOLDS`` *overlapping* folds (a class is held out more
     than once).  None when not even that is possible.
     """
-    from math import comb
-
     plan = fold_plan(n_classes, fraction, _MIN_CLASS_FOLDS, MAX_FOLDS)
     if plan is not None:
         return plan[0], plan[1], False

@@ -38,6 +38,18 @@ def brute_neighbours(X, k, metric):
     return np.array(out)
 
 
+def loo_neighbours(X, k, metric):
+    """The tiled leave-one-out search's (n, k) neighbours (asserting it applies)
+    and its plan."""
+    n = len(X)
+    plan = loo._loo_plan(n, k, X.itemsize, 2**28)
+    assert plan is not None
+    got = np.empty((n, k), dtype=np.int64)
+    for rows, ind in loo._iter_loo_knn(X, k, metric, plan, 2**28):
+        got[rows] = ind.numpy()
+    return got, plan
+
+
 def brute_report(X, y, metric, depth):
     """P@1, R-Precision, MAP@R, MAP and MRR within ``depth``, one query at a time."""
     y = np.asarray(y)
@@ -114,11 +126,7 @@ def test_search_equals_brute_force_with_ties(small_tiles, n, dtype):
     rng = np.random.RandomState(n)
     X = tie_data(n, 4, rng).astype(dtype)
     k = 9
-    plan = loo._loo_plan(n, k, X.itemsize, 2**28)
-    assert plan is not None
-    got = np.empty((n, k), dtype=np.int64)
-    for rows, ind in loo._iter_loo_knn(X, k, "euclidean", plan, 2**28):
-        got[rows] = ind.numpy()
+    got, _ = loo_neighbours(X, k, "euclidean")
     np.testing.assert_array_equal(got, brute_neighbours(X, k, "euclidean"))
 
 
@@ -145,11 +153,8 @@ def test_search_redo_and_cut_paths(small_tiles, miss, cap_ratio, dtype):
 
     small_tiles.setattr(loo, "_search_again", count_redo)
     small_tiles.setattr(loo._Store, "_cut", count_cut)
-    plan = loo._loo_plan(n, k, X.itemsize, 2**28)
-    assert plan is not None and plan[2] == cap_ratio * k
-    got = np.empty((n, k), dtype=np.int64)
-    for rows, ind in loo._iter_loo_knn(X, k, "euclidean", plan, 2**28):
-        got[rows] = ind.numpy()
+    got, plan = loo_neighbours(X, k, "euclidean")
+    assert plan[2] == cap_ratio * k
     np.testing.assert_array_equal(got, brute_neighbours(X, k, "euclidean"))
     assert calls["redo" if miss == 0.5 else "cut"] > 0
 
@@ -299,11 +304,7 @@ def test_search_dot_with_zero_rows_equals_brute_force(small_tiles, dtype):
     n, k = 410, 7
     X = tie_data(n, 3, rng).astype(dtype)
     X[rng.choice(n, 30, replace=False)] = 0.0
-    plan = loo._loo_plan(n, k, X.itemsize, 2**28)
-    assert plan is not None
-    got = np.empty((n, k), dtype=np.int64)
-    for rows, ind in loo._iter_loo_knn(X, k, "dot", plan, 2**28):
-        got[rows] = ind.numpy()
+    got, _ = loo_neighbours(X, k, "dot")
     np.testing.assert_array_equal(got, brute_neighbours(X, k, "dot"))
 
 
