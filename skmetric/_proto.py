@@ -18,7 +18,7 @@ from torch import nn
 from ._embedding import EmbeddingLearnerMixin
 from ._export import TorchExportMixin
 from ._training import TRAINING_PARAMETER_CONSTRAINTS, guarded_fit
-from ._training._callbacks import CollapsedEmbeddingWarning, StartingModelKeptWarning
+from ._training._callbacks import StartingModelKeptWarning
 from ._training._class_folds import (
     MAX_FOLDS,
     ReplayScore,
@@ -27,6 +27,7 @@ from ._training._class_folds import (
     class_folds,
     fold_plan,
     padded_curves,
+    run_folds,
 )
 from ._training._sampler import EpisodicBatchSampler
 from .distances import prototype_distances
@@ -682,27 +683,21 @@ class ProtoClassifier(
                 stacklevel=3,
             )
             return None, [], None, False
-        curves = []
-        for held in groups:
-            is_valid = np.isin(y_enc, held)
-            train_idx, valid_idx = np.flatnonzero(~is_valid), np.flatnonzero(is_valid)
-            seed = int(rng.randint(np.iinfo(np.int32).max))
+        def fit_fold(train_idx, valid_idx, seed):
             train_classes, y_train = np.unique(y_enc[train_idx], return_inverse=True)
             module, loss, _, _ = self._build_blocks(X[train_idx], train_classes.size, seed)
             train_kwargs = self._train_kwargs(
                 loss, y_enc, train_idx, valid_idx, y_train, train_classes
             )
-            # a fold keeping its start or collapsing is a result, not news
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", StartingModelKeptWarning)
-                warnings.simplefilter("ignore", CollapsedEmbeddingWarning)
-                self._train_embedding(
-                    module, loss, None, X[train_idx], y_train, seed=seed,
-                    normalize=self._resolve_normalize(loss),
-                    **train_kwargs,
-                    **self._class_valid_kwargs(X, y_enc, valid_idx, rng),
-                )
-            curves.append([row["valid_score"] for row in self.history_])
+            self._train_embedding(
+                module, loss, None, X[train_idx], y_train, seed=seed,
+                normalize=self._resolve_normalize(loss),
+                **train_kwargs,
+                **self._class_valid_kwargs(X, y_enc, valid_idx, rng),
+            )
+            return [row["valid_score"] for row in self.history_]
+
+        curves = run_folds(y_enc, groups, rng, fit_fold)
         folds = padded_curves(curves)
         overlapping = _fold_layout(classes.size, self.validation_fraction)[2]
         return folds.mean(axis=0), [len(c) - 1 for c in curves], folds, overlapping

@@ -29,7 +29,7 @@ from skorch.callbacks import Callback
 from ._callbacks import CollapsedEmbeddingWarning, StartingModelKeptWarning, StopTraining
 
 __all__ = [
-    "MAX_FOLDS", "class_folds", "fold_curve", "fold_plan", "mean_curve", "padded_curves",
+    "MAX_FOLDS", "class_folds", "fold_plan", "mean_curve", "padded_curves", "run_folds",
     "choose_epoch", "ReplayScore",
     "StopAtEpoch", "interpolate_state", "InterpolatedScores", "fold_weight_curves",
     "choose_epoch_and_weight", "InterpolateToStart",
@@ -70,33 +70,18 @@ def class_folds(classes, n_valid, max_folds, rng):
     return [np.sort(order[(np.arange(n_valid) + i * n_valid) % n]) for i in range(n_folds)]
 
 
-def fold_curve(y, n_valid, max_folds, rng, fit_fold, *, return_folds=False):
-    """Mean validation curve of one fit per fold of held-out classes.
+def run_folds(y, groups, rng, fit_fold):
+    """``fit_fold(train_idx, valid_idx, seed)`` of each fold, in order (a list).
 
-    For each fold of :func:`class_folds` over the classes of ``y``, draws a
-    seed from ``rng`` and calls ``fit_fold(train_idx, valid_idx, seed)``,
-    which trains a fresh embedding on the rows ``train_idx`` through the fit
-    loop, validating on the held-out rows ``valid_idx``, and returns its
-    ``history_``.  A fold keeping its starting embedding or collapsing is a
-    result here, not news for the user: those warnings are silenced.
-    Returns the epoch-by-epoch :func:`mean_curve` of the folds'
-    ``valid_score`` and the folds' numbers of epochs (and, with
-    ``return_folds``, the folds' curves padded as :func:`mean_curve` pads
-    them, shape ``(n_folds, n_epochs + 1)``).
+    Fold ``i`` holds out the rows of ``y`` whose class is in ``groups[i]``
+    (e.g. :func:`class_folds`) and trains on the others, with a seed drawn
+    from ``rng``; ``fit_fold`` trains a fresh embedding through the fit loop
+    and returns what its caller needs (its ``history_``, a score table).  A
+    fold keeping its starting embedding or collapsing is a result here, not
+    news for the user: those warnings are silenced.
     """
-    curves = [[row["valid_score"] for row in history]
-              for history in _run_folds(y, n_valid, max_folds, rng, fit_fold)]
-    epochs = [len(c) - 1 for c in curves]
-    if return_folds:
-        return mean_curve(curves), epochs, padded_curves(curves)
-    return mean_curve(curves), epochs
-
-
-def _run_folds(y, n_valid, max_folds, rng, fit_fold):
-    """``fit_fold(train_idx, valid_idx, seed)`` of each fold, in order (a list),
-    the folds' warnings about keeping the start or collapsing silenced."""
     results = []
-    for held in class_folds(np.unique(y), n_valid, max_folds, rng):
+    for held in groups:
         is_valid = np.isin(y, held)
         train_idx, valid_idx = np.flatnonzero(~is_valid), np.flatnonzero(is_valid)
         seed = int(rng.randint(np.iinfo(np.int32).max))
@@ -108,9 +93,10 @@ def _run_folds(y, n_valid, max_folds, rng, fit_fold):
 
 
 def fold_weight_curves(y, n_valid, max_folds, rng, fit_fold):
-    """:func:`fold_curve` with one validation curve per interpolation weight.
+    """Validation curves, one per interpolation weight, of one fit per fold.
 
-    ``fit_fold(train_idx, valid_idx, seed)`` returns the fold's scores as an
+    For each fold of :func:`class_folds` over the classes of ``y``
+    (:func:`run_folds`), ``fit_fold(train_idx, valid_idx, seed)`` returns the fold's scores as an
     array of shape ``(n_weights, n_epochs + 1)`` (an :class:`InterpolatedScores`
     table).  Returns the folds' mean, shape ``(n_weights, length)``, the
     folds' epochs and the folds' padded tables, shape ``(n_folds, n_weights,
@@ -118,7 +104,8 @@ def fold_weight_curves(y, n_valid, max_folds, rng, fit_fold):
     :func:`padded_curves`).
     """
     tables = [np.atleast_2d(np.asarray(t, dtype=np.float64))
-              for t in _run_folds(y, n_valid, max_folds, rng, fit_fold)]
+              for t in run_folds(y, class_folds(np.unique(y), n_valid, max_folds, rng), rng,
+                                 fit_fold)]
     epochs = [t.shape[1] - 1 for t in tables]
     length = max(t.shape[1] for t in tables)
     folds = np.stack([np.concatenate([t, np.repeat(t[:, -1:], length - t.shape[1], axis=1)],
