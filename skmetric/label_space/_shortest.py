@@ -216,13 +216,17 @@ def _eliminate(graph, pinned, max_degree=_ELIMINATE_DEGREE, max_rounds=_ELIMINAT
     u, v, w = C.row.astype(np.intp), C.col.astype(np.intp), C.data
     gone = np.zeros(n, dtype=bool)
     rounds = []
+    scramble = np.random.default_rng(0).permutation(n)  # a fixed order of the nodes
     for _ in range(max_rounds):
         deg = np.bincount(u, minlength=n)
         ok = ~gone & ~pinned & (deg <= max_degree) & (deg > 0)
         if not ok.any():
             break
-        # independent: no eligible neighbour ranks lower (degree, then index)
-        rank = deg * n + np.arange(n)
+        # independent: no eligible neighbour ranks lower (degree, then a
+        # fixed scrambled order, unique per node: on a regular graph, index
+        # order would let only the few nodes without a lower-index neighbour
+        # go each round)
+        rank = deg * n + scramble
         both = ok[u] & ok[v] & (rank[v] < rank[u])
         ok[u[both]] = False
         X = np.flatnonzero(ok)
@@ -278,7 +282,13 @@ def _kernel_lengths(graph, sources):
     return D[:, :n]
 
 
-def shortest_path_lengths(indptr, indices, weights, sources, out, square=False, block=16):
+# Expansion tiles: a few sources (their kernel rows stay in cache while
+# gathered from) by a run of labels (the float64 temporaries stay in cache).
+_EXPAND_ROWS = 8
+_EXPAND_COLS = 16384
+
+
+def shortest_path_lengths(indptr, indices, weights, sources, out, square=False):
     """Write the shortest-path lengths from ``sources`` into ``out`` (m, K).
 
     ``(indptr, indices, weights)`` is a connected undirected simple graph in
@@ -294,27 +304,31 @@ def shortest_path_lengths(indptr, indices, weights, sources, out, square=False, 
     Dk = _kernel_lengths(red.kernel_graph, red.kernel[uniq])
     p0, p1 = red.port
     o0, o1 = red.offset
-    tmp = np.empty((2, block, K))
-    for s in range(0, uniq.size, block):
-        rows = Dk[s : s + block]
-        b = rows.shape[0]
-        t, t1 = tmp[0, :b], tmp[1, :b]
-        # mode="clip": numpy buffers ``out`` for the default mode="raise"
-        np.take(rows, p0, axis=1, out=t, mode="clip")
-        t += o0
-        np.take(rows, p1, axis=1, out=t1, mode="clip")
-        t1 += o1
-        np.minimum(t, t1, out=t)
-        dst = np.flatnonzero((inv >= s) & (inv < s + b))
-        if dst.size == b and dst[-1] - dst[0] == b - 1 and np.all(inv[dst] == np.arange(s, s + b)):
-            # the usual case: sorted sources without repeats
-            target = out[dst[0] : dst[0] + b]
-            if square:
-                np.square(t, out=target, casting="unsafe")
-            else:
-                np.copyto(target, t, casting="unsafe")
+    b, C = _EXPAND_ROWS, _EXPAND_COLS
+    tmp = np.empty((2, b, min(C, K)))
+    # the usual case: sorted sources without repeats write straight into out
+    direct = uniq.size == sources.size and np.array_equal(inv, np.arange(sources.size))
+    for s in range(0, uniq.size, b):
+        rows = Dk[s : s + b]
+        nb = rows.shape[0]
+        if direct:
+            target = out[s : s + nb]
         else:
+            target = np.empty((nb, K))
+        for c in range(0, K, C):
+            cols = slice(c, min(c + C, K))
+            t, t1 = tmp[0, :nb, : cols.stop - c], tmp[1, :nb, : cols.stop - c]
+            # mode="clip": numpy buffers ``out`` for the default mode="raise"
+            np.take(rows, p0[cols], axis=1, out=t, mode="clip")
+            t += o0[cols]
+            np.take(rows, p1[cols], axis=1, out=t1, mode="clip")
+            t1 += o1[cols]
+            np.minimum(t, t1, out=t)
             if square:
-                np.square(t, out=t)
-            out[dst] = t[inv[dst] - s]
+                np.square(t, out=target[:, cols], casting="unsafe")
+            else:
+                np.copyto(target[:, cols], t, casting="unsafe")
+        if not direct:
+            dst = np.flatnonzero((inv >= s) & (inv < s + nb))
+            out[dst] = target[inv[dst] - s]
     return out

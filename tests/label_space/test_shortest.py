@@ -9,6 +9,8 @@ identical; with arbitrary real lengths they agree to rounding.
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy.sparse.csgraph import dijkstra
 
 from skmetric.label_space import GraphMetric
@@ -153,3 +155,71 @@ def test_kernel_elimination_is_exercised_and_exact():
     full = dijkstra(red.kernel_graph, indices=left)[:, left]
     np.testing.assert_array_equal(dijkstra(H), full)
     _check(A, sources)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    seed=st.integers(0, 10**6),
+    shape=st.sampled_from(["tree", "few links", "many links", "dense"]),
+    lengths=st.sampled_from(["quarter", "real"]),
+)
+def test_kernel_lengths_match_dijkstra_on_the_kernel(seed, shape, lengths):
+    # the contracted kernel (sources eliminated or left in the core, shortcuts,
+    # start nodes joined by upward lengths) against Dijkstra on the kernel
+    from skmetric.label_space._shortest import _kernel_lengths
+
+    rng = np.random.default_rng(seed)
+    K = int(rng.integers(2, 150))
+    n_extra = {"tree": 0, "few links": 3, "many links": K // 4, "dense": 2 * K}[shape]
+    A = _graph(K, n_extra, rng, lengths=lengths)
+    indptr, indices, w = _simple_undirected(*sp.find(A), K)
+    sources = np.unique(rng.choice(K, int(rng.integers(1, K + 1))))
+    pinned = np.zeros(K, dtype=bool)
+    pinned[sources] = True
+    red = _Reduction(indptr, indices, w, pinned)
+    ks = red.kernel[sources]
+    got = _kernel_lengths(red.kernel_graph, ks)
+    ref = dijkstra(red.kernel_graph, directed=True, indices=ks)
+    if lengths == "quarter":
+        np.testing.assert_array_equal(got, ref)
+    else:
+        np.testing.assert_allclose(got, ref, rtol=1e-13, atol=0)
+
+
+def test_elimination_on_a_weighted_grid():
+    # every node of a grid has degree 4 at most: the elimination must take a
+    # large share of them each round (in index order only the few nodes
+    # without a lower-index neighbour would go), and stay exact
+    from skmetric.label_space import _shortest
+
+    rng = np.random.default_rng(5)
+    side = 30
+    i = np.arange(side * side).reshape(side, side)
+    u = np.r_[i[:, :-1].ravel(), i[:-1, :].ravel()]
+    v = np.r_[i[:, 1:].ravel(), i[1:, :].ravel()]
+    A = sp.csr_matrix((rng.integers(1, 12, u.size) / 4.0, (u, v)), shape=(side**2,) * 2)
+    G = sp.csr_matrix(A + A.T)
+    n = G.shape[0]
+    sources = rng.choice(n, 10, replace=False)
+    pinned = np.zeros(n, dtype=bool)
+    pinned[sources] = True
+    left, _, rounds = _shortest._eliminate(G, pinned)
+    assert left.size < 0.7 * n
+    assert len(rounds[0][0]) > 0.15 * n
+    got = _shortest._kernel_lengths(G, sources)
+    np.testing.assert_array_equal(got, dijkstra(G, directed=True, indices=sources))
+    _check(A, sources)
+
+
+def test_expansion_tiles_and_unsorted_sources(monkeypatch):
+    # tiles smaller than the labels and the sources, repeated and unsorted
+    # sources written through the indirect path
+    from skmetric.label_space import _shortest
+
+    monkeypatch.setattr(_shortest, "_EXPAND_ROWS", 3)
+    monkeypatch.setattr(_shortest, "_EXPAND_COLS", 7)
+    rng = np.random.default_rng(11)
+    K = 90
+    A = _graph(K, 20, rng)
+    _check(A, np.sort(rng.choice(K, 10, replace=False)))
+    _check(A, rng.choice(K, 25))
