@@ -19,7 +19,8 @@ One process, prints a table per experiment:
            predictor, against the previous path (scipy Dijkstra from each
            source, blocks of 256) run in the same process on the same graph;
            then the same graph with random edge lengths (reduced kernel +
-           Dijkstra against Dijkstra on the whole graph).
+           Dijkstra against Dijkstra on the whole graph), and where that
+           fit's time goes (phases, kernel and core sizes).
 (f) locus  on trees: the exact tree path against the linear programs (the
            previous path) on a small tree, and the tree path alone at 100,000
            labels; on taxonomy + cross-link graphs: dominance, geodesic and
@@ -267,6 +268,49 @@ def _dijkstra_squared(graph, sources, dtype):
     return out
 
 
+def _graph_phases(A, sources, repeat=3):
+    """Where a weighted GraphMetric fit's time goes: CPU time of each phase of
+    skmetric.label_space._shortest (minimum of ``repeat`` runs), with the
+    sizes of the kernel and of the core that Dijkstra runs on."""
+    from skmetric.label_space import _shortest as sh
+
+    K = A.shape[0]
+    coo = A.tocoo()
+    uniq = np.unique(sources)
+    pinned = np.zeros(K, dtype=bool)
+    pinned[uniq] = True
+    best = {}
+
+    def clock(name, fn):
+        c = time.thread_time()
+        out = fn()
+        best[name] = min(best.get(name, np.inf), time.thread_time() - c)
+        return out
+
+    out = np.empty((uniq.size, K), dtype=np.float32)
+    for _ in range(repeat):
+        ip, ix, w = clock("simple graph", lambda: sh._simple_undirected(coo.row, coo.col,
+                                                                        coo.data, K))
+        red = clock("peel trees, contract chains", lambda: sh._Reduction(ip, ix, w, pinned))
+        G, ks = red.kernel_graph, red.kernel[uniq]
+        kpin = np.zeros(G.shape[0], dtype=bool)
+        kpin[ks] = True
+        left, H, rounds = clock("eliminate kernel nodes", lambda: sh._eliminate(G, kpin))
+        clock("kernel lengths (elimination, Dijkstra on the core, back-substitution)",
+              lambda: sh._kernel_lengths(G, ks))
+        clock("shortest_path_lengths (all of the above but the simple graph, + expansion)",
+              lambda: sh.shortest_path_lengths(ip, ix, w, uniq, out, square=True))
+    rows = [("", "CPU [s]")] + [(k, f"{v:.2f}") for k, v in best.items()]
+    rest = (best["shortest_path_lengths (all of the above but the simple graph, + expansion)"]
+            - best["peel trees, contract chains"]
+            - best["kernel lengths (elimination, Dijkstra on the core, back-substitution)"])
+    rows.append(("expansion to all labels, (m, K) float32 (the difference)", f"{rest:.2f}"))
+    report(f"(e') weighted graph fit, phases: kernel {G.shape[0]:,} nodes / "
+           f"{G.nnz // 2:,} edges ({uniq.size:,} sources pinned); core after elimination "
+           f"{left.size:,} nodes / {H.nnz // 2:,} edges in {len(rounds)} rounds; "
+           f"min of {repeat} runs", rows)
+
+
 def graph_scale(K=100_000, m=1_000, n_cross=10_000, seed=0, repeat=3):
     rng = np.random.default_rng(seed)
     child = np.arange(1, K)
@@ -322,6 +366,7 @@ def graph_scale(K=100_000, m=1_000, n_cross=10_000, seed=0, repeat=3):
         f"(previous paths: 1 run)",
         rows,
     )
+    _graph_phases(Aw, classes, repeat)
 
 
 def _previous_locus_mask(D2, *, strict, tol, n_samples, rng):
