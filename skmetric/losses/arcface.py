@@ -4,29 +4,49 @@ import math
 
 import torch
 
-from .margin_softmax import BaseMarginSoftmaxLoss, FusedHead
+from .margin_softmax import _LOG2E, BaseMarginSoftmaxLoss, FusedHead
 
 __all__ = ["ArcFaceLoss"]
 
 
+_CONSTANTS = {}
+
+
+def _constant(value, like):
+    # a cached 0-dim tensor of like's dtype and device (no operator per call)
+    key = (value, like.dtype, like.device)
+    if key not in _CONSTANTS:
+        _CONSTANTS[key] = torch.full((), value, dtype=like.dtype, device=like.device)
+    return _CONSTANTS[key]
+
+
 def _arc_target(scaled_cos, margin, scale):
     """``s cos(theta + m)`` from ``s cos(theta)`` (with the theta > pi - m
-    fallback) and its derivative, in one pass."""
+    fallback) and its derivative, in one pass (twelve operators on the
+    column; ``c = cos(theta)`` is never formed: ``1 / s`` is folded in)."""
     cos_m, sin_m = math.cos(margin), math.sin(margin)
     eps = torch.finfo(scaled_cos.dtype).eps
-    c = scaled_cos / scale
-    one_minus = torch.addcmul(torch.ones_like(c), c, c, value=-1)  # 1 - c^2
+    # 1 - c^2
+    one_minus = torch.addcmul(
+        _constant(1.0, scaled_cos), scaled_cos, scaled_cos, value=-1.0 / (scale * scale)
+    )
     flat = one_minus < eps  # sin clamped: constant there
     sin = one_minus.clamp_min_(eps).sqrt_()
-    fallback = c < -cos_m  # theta > pi - margin
-    # main branch: c cos m - sin(theta) sin m, slope cos m + (c / sin) sin m
-    value = torch.addcmul(c * cos_m, sin, torch.full_like(c, -sin_m))
-    slope = torch.addcdiv(torch.full_like(c, cos_m), c, sin, value=sin_m)
+    # main branch: s (c cos m - sin(theta) sin m), slope cos m + (c / sin) sin m
+    value = torch.add(scaled_cos * cos_m, sin, alpha=-scale * sin_m)
+    slope = torch.addcdiv(_constant(cos_m, scaled_cos), scaled_cos, sin, value=sin_m / scale)
     slope.masked_fill_(flat, cos_m)
-    # fallback branch: c - m sin m, slope 1
-    value = torch.where(fallback, c - margin * sin_m, value)
+    # fallback branch (c < -cos m): s (c - m sin m), slope 1
+    fallback = scaled_cos < -cos_m * scale if scale > 0 else scaled_cos > -cos_m * scale
+    value = torch.where(fallback, scaled_cos - scale * margin * sin_m, value)
     slope.masked_fill_(fallback, 1.0)
-    return value.mul_(scale), slope
+    return value, slope
+
+
+def _arc_bound(margin, scale):
+    """A bound on ``|s cos theta_j|`` and on the true class's ``s cos(theta + m)``
+    from above (the fallback ``s (c - m sin m)`` applies where ``c < -cos m``)."""
+    return abs(scale) * max(1.0, -math.cos(margin) - margin * math.sin(margin))
 
 
 class _ArcMarginTarget(torch.autograd.Function):
@@ -97,7 +117,9 @@ class ArcFaceLoss(BaseMarginSoftmaxLoss):
     def fused_head(self, embeddings, labels):
         margin, scale = math.radians(self.margin), self.scale
         return self.class_columns(embeddings.dtype), FusedHead(
-            scale, target_fn=lambda t: _arc_target(t, margin, scale)
+            # the node passes base-2 logits (scale / ln 2)
+            scale, target_fn=lambda t: _arc_target(t, margin, scale * _LOG2E),
+            bound=_arc_bound(margin, scale),
         )
 
     def margin_parts(self, embeddings, labels):

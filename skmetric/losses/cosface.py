@@ -45,8 +45,10 @@ class CosFaceLoss(BaseMarginSoftmaxLoss):
         )
 
     def fused_head(self, embeddings, labels):
+        # |s cos| <= |s|; the true class's s (cos - m) is lower unless m < 0
         return self.class_columns(embeddings.dtype), FusedHead(
-            self.scale, target_shift=self.scale * self.margin
+            self.scale, target_shift=self.scale * self.margin,
+            bound=abs(self.scale) * (1 + max(0.0, -self.margin)),
         )
 
     def margin_parts(self, embeddings, labels):

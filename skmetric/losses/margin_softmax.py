@@ -43,7 +43,9 @@ class FusedHead:
         ``(batch, C)`` slices.
     ``target_fn``
         Maps the ``(batch, 1)`` true-class logits ``t`` to ``(f(t), f'(t))``
-        (``f'`` may be None for 1); None: no margin.
+        (``f'`` may be None for 1); None: no margin.  The logits are in base-2
+        units (divided by ``ln 2``: a margin function of ``scale * cos``
+        is given ``scale / ln 2``).
     ``target_shift``
         A constant margin instead of ``target_fn``: the true-class logit
         becomes ``t - target_shift`` (CosFace, SoftTriple); fewer ops.
@@ -53,10 +55,15 @@ class FusedHead:
         ``c`` to ``(psi(c), psi'(c))`` and the true-class logit is ``scale *
         |x| * psi(c)``.  Only with ``pool=None``.
     ``bound``
-        A bound on the logits' absolute values (margin included), or None.
-        Within ``100 ln 2`` (about 69) the softmax is exponentiated without
-        subtracting each row's maximum (``2^100`` times the classes stays
-        finite in float32, float64 and bfloat16; float16 always subtracts it).
+        A bound on the absolute values of the other classes' logits and on
+        the true class's logit from above (a margin may take the true class's
+        logit lower), or None.  Within ``100 ln 2`` (about 69) the softmax is
+        exponentiated without subtracting each row's maximum: ``2^100`` times
+        the classes stays finite in float32, float64 and bfloat16, and with
+        two or more classes the row's sum is at least ``2^-100`` whatever the
+        true class's logit (its exponential may underflow to 0: the loss
+        takes it in log space).  float16, and a single class, always
+        subtract the maximum.
     """
 
     __slots__ = ("scale", "pool", "k", "logit_scale", "target_fn", "target_shift",
@@ -99,9 +106,10 @@ def _normalize_columns_backward(grad, y, norm, clamped):
     return grad.addcmul_(y, dot, value=-1).div_(norm)
 
 
-def _margin_cross_entropy(xn, wn, column, head, norms=None, inv_norm=None):
-    # (per-sample cross-entropies as a (batch, 1) column, the buffers the
-    # backward pass reuses) from the normalised x and w (norm_scaled: the
+def _margin_cross_entropy(xn, wn, column, head, norms=None, inv_norm=None, factor=_LN2):
+    # (per-sample cross-entropies times factor / ln 2 as a (batch, 1) column,
+    # the buffers the backward pass reuses; factor = ln 2 / batch folds the
+    # mean into the last product) from the normalised x and w (norm_scaled: the
     # raw x, and norms = (clamped, raw) row norms; inv_norm: the raw x, whose
     # logits are divided by the clamped norms in the softmax's pass).
     # Everything runs in base-2 units (the products' scale carries log2(e)):
@@ -166,15 +174,14 @@ def _margin_cross_entropy(xn, wn, column, head, norms=None, inv_norm=None):
         target = logits.gather(1, column)
         if inv_norm is not None:
             target.mul_(inv_norm)
-        value, slope = head.target_fn(target.mul_(_LN2))
-        target = value.mul_(_LOG2E)
+        target, slope = head.target_fn(target)
         logits.scatter_(1, column, target if inv_norm is None else target / inv_norm)
     # -log p_y = ln 2 (log2 sum_j 2^(z_j - m) + m - z_y), m the row's
     # maximum, or 0 when the logits are known to be small
-    if head.shift_free and logits.dtype in _WIDE:
+    if head.shift_free and C > 1 and logits.dtype in _WIDE:
         e = (logits if inv_norm is None else logits.mul_(inv_norm)).exp2_()
         total = e.sum(1, keepdim=True)
-        losses = total.log2().sub_(target).mul_(_LN2)
+        losses = total.log2().sub_(target).mul_(factor)
     else:
         shift = logits.amax(1, keepdim=True)
         if inv_norm is None:
@@ -184,7 +191,7 @@ def _margin_cross_entropy(xn, wn, column, head, norms=None, inv_norm=None):
             torch.addcmul(shift.neg(), logits, inv_norm, out=logits)
         e = logits.exp2_()
         total = e.sum(1, keepdim=True)
-        losses = total.log2().add_(shift).sub_(target).mul_(_LN2)
+        losses = total.log2().add_(shift).sub_(target).mul_(factor)
     return losses, (e, total, pooled, slope, extra)
 
 
@@ -234,15 +241,16 @@ class _MarginSoftmaxCE(torch.autograd.Function):
             w = w.index_select(1, _centre_major_order(w.shape[1] // head.k, head.k, w.device)[0])
         wn, nw, cw = _normalize_columns(w, 1e-12)
         column = labels.unsqueeze(1)
+        factor = _LN2 / x.shape[0] if mean else _LN2
         if head.norm_scaled:
             raw = torch.linalg.vector_norm(x, dim=-1, keepdim=True)
             nx = raw.clamp_min(1e-12)
             xn = cx = None
-            losses, buffers = _margin_cross_entropy(x, wn, column, head, (nx, raw))
+            losses, buffers = _margin_cross_entropy(x, wn, column, head, (nx, raw), factor=factor)
         elif head.pool == "soft":
             xn, nx, cx = _normalize_rows(x, 1e-12)
             raw = None
-            losses, buffers = _margin_cross_entropy(xn, wn, column, head)
+            losses, buffers = _margin_cross_entropy(xn, wn, column, head, factor=factor)
         else:
             # the raw x's product, divided by |x| on the (batch, classes)
             # logits: no normalised copy of x
@@ -251,11 +259,12 @@ class _MarginSoftmaxCE(torch.autograd.Function):
             nx.clamp_min_(1e-12)
             xn = raw = None
             losses, buffers = _margin_cross_entropy(
-                x, wn, column, head, inv_norm=nx.reciprocal()
+                x, wn, column, head, inv_norm=nx.reciprocal(), factor=factor
             )
         ctx.save_for_backward(x, xn, nx, cx, raw, wn, nw, cw, column)
         ctx.head, ctx.mean, ctx.buffers = head, mean, buffers
-        return losses.mean() if mean else losses.squeeze(1)
+        # the mean's 1 / batch is in factor
+        return losses.sum() if mean else losses.squeeze(1)
 
     @staticmethod
     def backward(ctx, grad):
@@ -411,7 +420,9 @@ class BaseMarginSoftmaxLoss(BaseProxyLoss):
         With ``k > 1`` they are reordered centre-major: column ``j * C + c``
         is vector ``j`` of class ``c`` (stored at ``c * k + j``).
         """
-        w = getattr(self, self.weight_name).to(dtype)
+        w = getattr(self, self.weight_name)
+        if w.dtype != dtype:
+            w = w.to(dtype)
         if self.weight_layout != "columns":
             w = w.T
         if k == 1:

@@ -5,8 +5,8 @@ import math
 import torch
 
 from ..distances._normalize import cosine_matrix
-from .arcface import ArcFaceLoss, _arc_target
-from .margin_softmax import FusedHead
+from .arcface import ArcFaceLoss, _arc_bound, _arc_target
+from .margin_softmax import _LOG2E, FusedHead
 
 __all__ = ["SubCenterArcFaceLoss"]
 
@@ -93,7 +93,9 @@ class SubCenterArcFaceLoss(ArcFaceLoss):
         margin, scale = math.radians(self.margin), self.scale
         return self.class_columns(embeddings.dtype), FusedHead(
             scale, pool="max", k=self.sub_centers,
-            target_fn=lambda t: _arc_target(t, margin, scale),
+            # the node passes base-2 logits (scale / ln 2)
+            target_fn=lambda t: _arc_target(t, margin, scale * _LOG2E),
+            bound=_arc_bound(margin, scale),
         )
 
     def margin_parts(self, embeddings, labels):

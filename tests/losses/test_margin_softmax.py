@@ -302,3 +302,82 @@ def test_one_node_path_float16_keeps_the_row_maximum():
     v16 = loss.half()(emb.half(), labels)
     assert torch.isfinite(v16)
     torch.testing.assert_close(v16.float(), v32, rtol=2e-2, atol=2e-2)
+
+
+@pytest.mark.parametrize("make, free", [
+    (lambda s, m: L.CosFaceLoss(scale=s, margin=m, num_classes=4, embedding_size=DIM), True),
+    (lambda s, m: L.ArcFaceLoss(scale=s, margin=m * 57.3, num_classes=4, embedding_size=DIM),
+     True),
+    (lambda s, m: L.SubCenterArcFaceLoss(scale=s, margin=m * 57.3, num_classes=4,
+                                         embedding_size=DIM), True),
+    (lambda s, m: L.SphereFaceLoss(scale=s / 64, num_classes=4, embedding_size=DIM), False),
+])
+def test_margin_heads_shift_free_at_scale_64(make, free):
+    # the other classes' |s cos| <= 64 bounds the row from both sides: the
+    # margin heads skip the row maximum at scale 64 (not at 70: 2^(70 / ln 2)
+    # times the classes is past float32's 2^100 allowance); SphereFace's
+    # logits grow with |x|, so it always subtracts it
+    e = torch.zeros(1, DIM)
+    assert make(64.0, 0.5).fused_head(e, None)[1].shift_free == free
+    assert not make(70.0, 0.5).fused_head(e, None)[1].shift_free
+    # a negative cosine margin raises the true class's logit above s
+    assert L.CosFaceLoss(scale=64.0, margin=-0.05, num_classes=4,
+                         embedding_size=DIM).fused_head(e, None)[1].shift_free
+    assert not L.CosFaceLoss(scale=64.0, margin=-0.2, num_classes=4,
+                             embedding_size=DIM).fused_head(e, None)[1].shift_free
+
+
+@pytest.mark.parametrize("make", [
+    # true-class logits down to -64 * 2 (2^-185 underflows float32 to 0)
+    lambda C: L.CosFaceLoss(margin=1.0, num_classes=C, embedding_size=DIM),
+    lambda C: L.ArcFaceLoss(margin=170.0, num_classes=C, embedding_size=DIM),
+    lambda C: L.SubCenterArcFaceLoss(margin=170.0, num_classes=C, embedding_size=DIM),
+])
+@pytest.mark.parametrize("n_classes", [1, 4])
+@pytest.mark.parametrize("separated", [False, True])
+def test_shift_free_margin_path_equals_logits_path(make, n_classes, separated):
+    # without the row maximum: the true class's exponential may underflow
+    # (the loss takes it in log space, the other classes keep the row's sum
+    # above 2^-93); one class keeps the maximum.  Well-separated classes give
+    # near-zero losses (margin 0 then): base-2 logits of ~92 cancel in them
+    torch.manual_seed(6)
+    loss = make(n_classes)
+    labels = torch.arange(12) % n_classes
+    if separated:
+        loss.margin = 0.0
+        w = loss.class_vectors(torch.float32).detach()
+        emb = w[labels * loss.vectors_per_class] + 0.01 * torch.randn(12, DIM)
+    else:
+        emb = 3 * torch.randn(12, DIM)
+    assert loss.fused_head(emb, labels)[1].shift_free
+    v1, g1, w1 = _grads(loss, emb, labels, None, "fused")
+    v2, g2, w2 = _grads(loss, emb, labels, None, "logits")
+    assert torch.isfinite(v1) and torch.isfinite(g1).all()
+    if separated and n_classes > 1:
+        assert v2 < 1e-3
+        # an absolute error of a few float32 steps at 92 (2^-17)
+        torch.testing.assert_close(v1, v2, rtol=0, atol=2e-5)
+        v1 = v2
+    for a, b in [(v1, v2), (g1, g2), *zip(w1, w2)]:
+        _assert_close32(a, b)
+
+
+@pytest.mark.parametrize("margin, scale", [(0.5, 64.0), (0.5, 64.0 / math.log(2)), (2.9, 8.0)])
+def test_arc_target_against_the_plain_formula(margin, scale):
+    # s cos(acos(c) + m) (s (c - m sin m) past pi - m) and its derivative in
+    # s c, against acos and autograd, on cosines across [-1, 1] (ends excluded:
+    # acos' slope is infinite there) and on both sides of the fallback's edge
+    from skmetric.losses.arcface import _arc_target
+
+    c = torch.cat([torch.linspace(-0.999, 0.999, 41, dtype=torch.float64),
+                   torch.tensor([-math.cos(margin) - 1e-9, -math.cos(margin) + 1e-9],
+                                dtype=torch.float64)])
+    t = (scale * c).requires_grad_(True)
+    cos = t / scale
+    plain = torch.where(cos < -math.cos(margin),
+                        scale * (cos - margin * math.sin(margin)),
+                        scale * torch.cos(torch.acos(cos) + margin))
+    (slope_ref,) = torch.autograd.grad(plain.sum(), t)
+    value, slope = _arc_target(t.detach(), margin, scale)
+    torch.testing.assert_close(value, plain.detach(), rtol=1e-12, atol=1e-9)
+    torch.testing.assert_close(slope, slope_ref, rtol=1e-9, atol=1e-9)
