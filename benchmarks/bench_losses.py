@@ -150,13 +150,16 @@ def step(loss, miner, emb, labels):
 
 def timed(ours, theirs, emb, labels, repeats, warmup=3):
     """Per-round times of the two steps, run alternately so that load drifts
-    (other processes on the machine) hit both alike."""
+    (other processes on the machine) hit both alike; the order flips every
+    round (ours first, then theirs first), so that neither side always runs
+    in the cache the other one's step leaves behind."""
     for _ in range(warmup):
         step(*ours, emb, labels)
         step(*theirs, emb, labels)
     t_ours, t_theirs = [], []
-    for _ in range(repeats):
-        for fn, out in ((ours, t_ours), (theirs, t_theirs)):
+    pair = ((ours, t_ours), (theirs, t_theirs))
+    for r in range(repeats):
+        for fn, out in (pair if r % 2 == 0 else pair[::-1]):
             t0 = CLOCK()
             step(*fn, emb, labels)
             out.append(CLOCK() - t0)
