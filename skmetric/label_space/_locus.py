@@ -3,6 +3,7 @@
 from numbers import Integral
 
 import numpy as np
+import scipy.sparse as sp
 from scipy.optimize import linprog
 from scipy.sparse.csgraph import breadth_first_order, dijkstra
 
@@ -114,7 +115,84 @@ def _lp_margin(Dc, j, strict, tol, scale, start):
         active = np.r_[active, new]
 
 
-def _locus_mask(D2, *, strict, tol, n_samples, rng, candidates=None, known=None):
+def _small_game(Dc, j, strict, tol, scale, comp, cols0, n_rows=4, n_add=4, max_iter=50):
+    """Decide label ``j`` by a double oracle (no program over all classes).
+
+    The game: the row player picks an observed class i (a row), the column
+    player a competitor z (a column in ``comp``), and the row player is paid
+    ``Dc[i, z] - Dc[i, j]``; label j is in the locus when the value is at
+    least ``-tol * scale`` (``strict``: above ``tol * scale``).  Programs on
+    small subgames (a few rows: the observed classes nearest to j, and a
+    few columns: ``cols0``) give a mixed strategy for each side; p over rows
+    that beats the margin against every column proves j inside, a mixture of
+    columns below column j in every row proves it outside.  Otherwise each
+    side's best replies join the subgame and it is solved again.
+
+    Returns (decision, certificate) as :func:`_lp_margin`, or None when the
+    subgame stops growing before either proof (rounding at the tolerance):
+    then the full program decides.
+    """
+    m = Dc.shape[0]
+    xj = Dc[:, j]
+    margin = tol * scale
+    rows = np.argsort(xj, kind="stable")[: min(n_rows, m)]
+    # columns: ``cols0`` and the best replies to p uniform on the rows
+    g = Dc[rows].mean(axis=0)
+    g[~comp] = np.inf
+    g[j] = np.inf
+    cols = np.argsort(g)[:n_add]
+    cols = np.unique(np.r_[cols[np.isfinite(g[cols])], np.asarray(cols0, dtype=np.intp)])
+    cols = cols[comp[cols] & (cols != j)]
+    if not cols.size:  # no competitor: j is the only label left
+        return True, None
+    for _ in range(max_iter):
+        s, c = rows.size, cols.size
+        M = Dc[np.ix_(rows, cols)] - xj[rows, None]  # (s, c): p @ M[:, z] >= t
+        res = linprog(
+            np.r_[np.zeros(s), -1.0],
+            A_ub=np.c_[-M.T, np.ones(c)],
+            b_ub=np.zeros(c),
+            A_eq=np.r_[np.ones(s), 0.0][None],
+            b_eq=[1.0],
+            bounds=[(0, None)] * s + [(None, scale)],
+            method="highs",
+        )
+        if res.status != 0:  # pragma: no cover - the program is always feasible
+            return None
+        t = -res.fun
+        p = np.clip(res.x[:s], 0, None)
+        p /= p.sum()
+        # the row player's p against every competitor
+        g = p @ Dc[rows] - p @ xj[rows]
+        g[~comp] = np.inf
+        g[j] = np.inf
+        worst = float(g.min())
+        if (worst > margin) if strict else (worst >= -margin):
+            return True, None
+        lam = np.clip(-res.ineqlin.marginals, 0, None)
+        new_rows = np.zeros(0, dtype=np.intp)
+        if lam.sum() > 0:
+            lam /= lam.sum()
+            keep = lam > 1e-12
+            h = Dc[:, cols[keep]] @ lam[keep] - xj
+            top = float(h.max())
+            if (top <= margin) if strict else (top < -margin):
+                return False, (cols[keep], lam[keep] / lam[keep].sum())
+            new_rows = np.argsort(-h)[:n_add]
+            new_rows = new_rows[h[new_rows] > t + 1e-12 * scale]
+            new_rows = np.setdiff1d(new_rows, rows)
+        new_cols = np.argsort(g)[:n_add]
+        new_cols = new_cols[g[new_cols] < t - 1e-12 * scale]
+        new_cols = np.setdiff1d(new_cols, cols)
+        if not new_rows.size and not new_cols.size:
+            return None
+        rows = np.r_[rows, new_rows]
+        cols = np.r_[cols, new_cols]
+    return None
+
+
+def _locus_mask(D2, *, strict, tol, n_samples, rng, candidates=None, known=None,
+                neighbours=None):
     """Boolean mask over the K labels: can label j be the Fréchet mean?
 
     ``D2`` is the (m, K) block of squared distances from the observed
@@ -159,11 +237,21 @@ def _locus_mask(D2, *, strict, tol, n_samples, rng, candidates=None, known=None)
     # labels left to decide; a mixture that beats one label by more than
     # the tolerance at every p often beats others: each is tried on all
     todo = ~inside
+    # competitors: a label shown outside is beaten by more than the
+    # tolerance at every p, never a minimiser, so (not strict) it leaves them
+    comp = np.ones(Kc, dtype=bool)
     for j in np.flatnonzero(todo):
         if not todo[j]:
             continue
         todo[j] = False
-        inside[j], cert = _lp_margin(Dc, j, strict, tol, scale, start)
+        near = () if neighbours is None else neighbours.indices[
+            neighbours.indptr[j] : neighbours.indptr[j + 1]]
+        decided = _small_game(Dc, j, strict, tol, scale, comp, near)
+        if decided is None:
+            decided = _lp_margin(Dc, j, strict, tol, scale, start)
+        inside[j], cert = decided
+        if not strict and not inside[j]:
+            comp[j] = False
         if cert is None or not todo.any():
             continue
         cols, lam = cert
@@ -176,6 +264,8 @@ def _locus_mask(D2, *, strict, tol, n_samples, rng, candidates=None, known=None)
             mix = Dc[:, cols] @ lam
             out = (Dc[:, rest] > mix[:, None] + tol * scale).all(axis=0)
         todo[rest[out]] = False
+        if not strict:
+            comp[rest[out]] = False
     mask = np.zeros(K, dtype=bool)
     mask[cand[inside]] = True
     return mask
@@ -375,8 +465,15 @@ def locus(
             cand = np.flatnonzero(candidates)
             known = np.zeros(lm.n_labels, dtype=bool)
             known[cand[_on_geodesics(D2, cand, obs, tol, scale)]] = True
+    neighbours = None
+    if isinstance(lm, GraphMetric):
+        # neighbours among the candidates (first competitors in the games)
+        indptr, indices = lm._simple_graph()[:2]
+        adj = sp.csr_matrix((np.ones(indices.size), indices, indptr),
+                            shape=(lm.n_labels, lm.n_labels))
+        neighbours = adj[candidates][:, candidates].tocsr()
     mask = _locus_mask(
         D2, strict=strict, tol=tol, n_samples=n_samples, rng=rng, candidates=candidates,
-        known=known,
+        known=known, neighbours=neighbours,
     )
     return lm.labels[mask]
