@@ -115,80 +115,139 @@ def _lp_margin(Dc, j, strict, tol, scale, start):
         active = np.r_[active, new]
 
 
-def _small_game(Dc, j, strict, tol, scale, comp, cols0, n_rows=4, n_add=4, max_iter=50):
-    """Decide label ``j`` by a double oracle (no program over all classes).
+def _small_games(Dc, js, strict, tol, scale, comp, neighbours, n_rows=4, n_add=4,
+                 max_iter=50):
+    """Decide labels ``js`` (columns of ``Dc``) by a double oracle each.
 
-    The game: the row player picks an observed class i (a row), the column
-    player a competitor z (a column in ``comp``), and the row player is paid
-    ``Dc[i, z] - Dc[i, j]``; label j is in the locus when the value is at
-    least ``-tol * scale`` (``strict``: above ``tol * scale``).  Programs on
-    small subgames (a few rows: the observed classes nearest to j, and a
-    few columns: ``cols0``) give a mixed strategy for each side; p over rows
-    that beats the margin against every column proves j inside, a mixture of
-    columns below column j in every row proves it outside.  Otherwise each
-    side's best replies join the subgame and it is solved again.
+    Label j's game: the row player picks an observed class i (a row), the
+    column player a competitor z (a column in ``comp``), and the row player
+    is paid ``Dc[i, z] - Dc[i, j]``; j is in the locus when the value is at
+    least ``-tol * scale`` (``strict``: above ``tol * scale``).  Each label
+    starts from a small subgame: the observed classes nearest to it, and its
+    ``neighbours`` (a CSR matrix over the columns, or None) with the best
+    replies to p uniform on those rows.  The subgames of all the labels are
+    solved as one block-diagonal program, which gives a mixed strategy for
+    each side: a p over the rows that beats the margin against every
+    competitor proves j inside; a mixture of columns below column j by more
+    than the margin in every row proves it outside.  Otherwise each side's
+    best replies join j's subgame and the programs are solved again.
 
-    Returns (decision, certificate) as :func:`_lp_margin`, or None when the
-    subgame stops growing before either proof (rounding at the tolerance):
-    then the full program decides.
+    Returns, per label, ``(decision, certificate, rows)`` (the certificate
+    as :func:`_lp_margin`'s; ``rows``: the subgame's rows, where a mixture is
+    tight), or None where the subgame stopped growing before either proof
+    (rounding at the tolerance): then the full program decides.
     """
-    m = Dc.shape[0]
-    xj = Dc[:, j]
+    m, Kc = Dc.shape
     margin = tol * scale
-    rows = np.argsort(xj, kind="stable")[: min(n_rows, m)]
-    # columns: ``cols0`` and the best replies to p uniform on the rows
-    g = Dc[rows].mean(axis=0)
-    g[~comp] = np.inf
-    g[j] = np.inf
-    cols = np.argsort(g)[:n_add]
-    cols = np.unique(np.r_[cols[np.isfinite(g[cols])], np.asarray(cols0, dtype=np.intp)])
-    cols = cols[comp[cols] & (cols != j)]
-    if not cols.size:  # no competitor: j is the only label left
-        return True, None
+    js = np.asarray(js, dtype=np.intp)
+    n = js.size
+    out = [None] * n
+    X = Dc[:, js]
+    k = min(n_rows, m)
+    R = np.argsort(X, axis=0, kind="stable")[:k].T  # (n, k) nearest rows
+    # best replies to p uniform on those rows
+    P = sp.csr_matrix((np.full(n * k, 1.0 / k), R.ravel(), np.arange(0, n * k + 1, k)),
+                      shape=(n, m))
+    G = np.asarray(P @ Dc)
+    G[:, ~comp] = np.inf
+    G[np.arange(n), js] = np.inf
+    na = min(n_add, Kc)
+    top = np.argpartition(G, na - 1, axis=1)[:, :na] if na < Kc else np.tile(
+        np.arange(Kc), (n, 1))
+    rows, cols, live = [], [], []
+    for b, j in enumerate(js):
+        c = top[b][np.isfinite(G[b, top[b]])]
+        if neighbours is not None:
+            c = np.r_[c, neighbours.indices[neighbours.indptr[j] : neighbours.indptr[j + 1]]]
+        c = np.unique(c)
+        c = c[comp[c] & (c != j)]
+        rows.append(R[b])
+        cols.append(c)
+        if not c.size:  # no competitor: j is the only label left
+            out[b] = (True, None, R[b])
+        else:
+            live.append(b)
+    del G
     for _ in range(max_iter):
-        s, c = rows.size, cols.size
-        M = Dc[np.ix_(rows, cols)] - xj[rows, None]  # (s, c): p @ M[:, z] >= t
-        res = linprog(
-            np.r_[np.zeros(s), -1.0],
-            A_ub=np.c_[-M.T, np.ones(c)],
-            b_ub=np.zeros(c),
-            A_eq=np.r_[np.ones(s), 0.0][None],
-            b_eq=[1.0],
-            bounds=[(0, None)] * s + [(None, scale)],
-            method="highs",
-        )
-        if res.status != 0:  # pragma: no cover - the program is always feasible
-            return None
-        t = -res.fun
-        p = np.clip(res.x[:s], 0, None)
-        p /= p.sum()
-        # the row player's p against every competitor
-        g = p @ Dc[rows] - p @ xj[rows]
-        g[~comp] = np.inf
-        g[j] = np.inf
-        worst = float(g.min())
-        if (worst > margin) if strict else (worst >= -margin):
-            return True, None
-        lam = np.clip(-res.ineqlin.marginals, 0, None)
-        new_rows = np.zeros(0, dtype=np.intp)
-        if lam.sum() > 0:
-            lam /= lam.sum()
-            keep = lam > 1e-12
-            h = Dc[:, cols[keep]] @ lam[keep] - xj
-            top = float(h.max())
-            if (top <= margin) if strict else (top < -margin):
-                return False, (cols[keep], lam[keep] / lam[keep].sum())
-            new_rows = np.argsort(-h)[:n_add]
-            new_rows = new_rows[h[new_rows] > t + 1e-12 * scale]
-            new_rows = np.setdiff1d(new_rows, rows)
-        new_cols = np.argsort(g)[:n_add]
-        new_cols = new_cols[g[new_cols] < t - 1e-12 * scale]
-        new_cols = np.setdiff1d(new_cols, cols)
-        if not new_rows.size and not new_cols.size:
-            return None
-        rows = np.r_[rows, new_rows]
-        cols = np.r_[cols, new_cols]
-    return None
+        if not live:
+            break
+        # one block-diagonal program: per label, maximise t subject to
+        # p @ M[:, z] >= t for its columns z, p on the simplex over its rows
+        ai, aj, av, ei, ej = [], [], [], [], []
+        vo = ro = 0
+        offs = []
+        for e, b in enumerate(live):
+            r, c, j = rows[b], cols[b], js[b]
+            s, nc = r.size, c.size
+            M = Dc[np.ix_(r, c)] - Dc[r, j][:, None]
+            ai.append(np.repeat(np.arange(ro, ro + nc), s + 1))
+            aj.append(np.tile(np.arange(vo, vo + s + 1), nc))
+            av.append(np.c_[-M.T, np.ones(nc)].ravel())
+            ei.append(np.full(s, e))
+            ej.append(np.arange(vo, vo + s))
+            offs.append((vo, ro, s, nc))
+            vo += s + 1
+            ro += nc
+        A_ub = sp.csr_matrix((np.concatenate(av), (np.concatenate(ai), np.concatenate(aj))),
+                             shape=(ro, vo))
+        ej = np.concatenate(ej)
+        A_eq = sp.csr_matrix((np.ones(ej.size), (np.concatenate(ei), ej)),
+                             shape=(len(live), vo))
+        tpos = np.array([o[0] + o[2] for o in offs])
+        cost = np.zeros(vo)
+        cost[tpos] = -1.0
+        bounds = np.zeros((vo, 2))
+        bounds[:, 1] = np.inf
+        bounds[tpos] = (-np.inf, scale)
+        res = linprog(cost, A_ub=A_ub, b_ub=np.zeros(ro), A_eq=A_eq,
+                      b_eq=np.ones(len(live)), bounds=bounds, method="highs")
+        if res.status != 0:  # pragma: no cover - the programs are always feasible
+            break
+        x = np.clip(res.x, 0, None)
+        x[tpos] = res.x[tpos]
+        duals = np.clip(-res.ineqlin.marginals, 0, None)
+        # every label's p against every competitor: one sparse product
+        pv = x[ej]
+        sums = np.bincount(np.concatenate(ei), weights=pv, minlength=len(live))
+        pv /= np.repeat(sums, [o[2] for o in offs])
+        P = sp.csr_matrix((pv, np.concatenate([rows[b] for b in live]),
+                           np.r_[0, np.cumsum([o[2] for o in offs])]), shape=(len(live), m))
+        G = np.asarray(P @ Dc)
+        G -= G[np.arange(len(live)), js[live]][:, None]
+        G[:, ~comp] = np.inf
+        G[np.arange(len(live)), js[live]] = np.inf
+        still = []
+        for e, b in enumerate(live):
+            vo, ro, s, nc = offs[e]
+            j, r, c = js[b], rows[b], cols[b]
+            t = res.x[vo + s]
+            g = G[e]
+            worst = float(g.min())
+            if (worst > margin) if strict else (worst >= -margin):
+                out[b] = (True, None, r)
+                continue
+            lam = duals[ro : ro + nc]
+            new_rows = np.zeros(0, dtype=np.intp)
+            if lam.sum() > 0:
+                keep = lam > 1e-12 * lam.sum()
+                lam = lam[keep] / lam[keep].sum()
+                h = Dc[:, c[keep]] @ lam - Dc[:, j]
+                topv = float(h.max())
+                if (topv <= margin) if strict else (topv < -margin):
+                    out[b] = (False, (c[keep], lam), r)
+                    continue
+                new_rows = np.argpartition(-h, na - 1)[:na] if na < m else np.arange(m)
+                new_rows = new_rows[h[new_rows] > t + 1e-12 * scale]
+                new_rows = np.setdiff1d(new_rows, r)
+            new_cols = np.argpartition(g, na - 1)[:na] if na < Kc else np.arange(Kc)
+            new_cols = new_cols[g[new_cols] < t - 1e-12 * scale]
+            new_cols = np.setdiff1d(new_cols, c)
+            if new_rows.size or new_cols.size:
+                rows[b] = np.r_[r, new_rows]
+                cols[b] = np.r_[c, new_cols]
+                still.append(b)
+        live = still
+    return out
 
 
 def _locus_mask(D2, *, strict, tol, n_samples, rng, candidates=None, known=None,
@@ -234,41 +293,63 @@ def _locus_mask(D2, *, strict, tol, n_samples, rng, candidates=None, known=None,
         del S
     winners = np.concatenate(winners)
     start = np.unique(winners)
-    # labels left to decide; a mixture that beats one label by more than
-    # the tolerance at every p often beats others: each is tried on all
+    # labels left to decide, in batches of growing size (in random order:
+    # neighbouring labels tend to share certificates); a mixture that beats
+    # one label by more than the tolerance at every p often beats others:
+    # each is tried on all the labels left
     todo = ~inside
+    order = rng.permutation(np.flatnonzero(todo))
+    # rows tried first when a certificate is shared (most labels fail there)
+    probe = rng.choice(m, min(m, 8), replace=False)
     # competitors: a label shown outside is beaten by more than the
     # tolerance at every p, never a minimiser, so (not strict) it leaves them
     comp = np.ones(Kc, dtype=bool)
-    for j in np.flatnonzero(todo):
-        if not todo[j]:
+    size, at = 8, 0
+    while at < order.size:
+        batch = order[at : at + size][todo[order[at : at + size]]]
+        at += size
+        size = min(2 * size, 128)
+        if not batch.size:
             continue
-        todo[j] = False
-        near = () if neighbours is None else neighbours.indices[
-            neighbours.indptr[j] : neighbours.indptr[j + 1]]
-        decided = _small_game(Dc, j, strict, tol, scale, comp, near)
-        if decided is None:
-            decided = _lp_margin(Dc, j, strict, tol, scale, start)
-        inside[j], cert = decided
-        if not strict and not inside[j]:
-            comp[j] = False
-        if cert is None or not todo.any():
-            continue
-        cols, lam = cert
-        rest = np.flatnonzero(todo)
-        if cols.size <= 2:
-            z1, z2 = cols[0], cols[-1]
-            out = _pair_beaten(Dc, rest, np.full(rest.size, z1), np.full(rest.size, z2),
-                               tol * scale)
-        else:
-            mix = Dc[:, cols] @ lam
-            out = (Dc[:, rest] > mix[:, None] + tol * scale).all(axis=0)
-        todo[rest[out]] = False
-        if not strict:
-            comp[rest[out]] = False
+        todo[batch] = False
+        certs = []
+        for j, decided in zip(batch, _small_games(Dc, batch, strict, tol, scale, comp,
+                                                 neighbours)):
+            if decided is None:
+                decided = (*_lp_margin(Dc, j, strict, tol, scale, start), probe)
+            inside[j], cert, rows = decided
+            if not inside[j]:
+                if not strict:
+                    comp[j] = False
+                if cert is not None:
+                    certs.append((cert, np.union1d(rows, probe)))
+        for (cols, lam), pre in certs:
+            rest = np.flatnonzero(todo)
+            if not rest.size:
+                break
+            out = _beaten_by(Dc, rest, cols, lam, pre, tol * scale)
+            todo[out] = False
+            if not strict:
+                comp[out] = False
     mask = np.zeros(K, dtype=bool)
     mask[cand[inside]] = True
     return mask
+
+
+def _beaten_by(Dc, y, cols, lam, pre, margin):
+    """The labels ``y`` (columns of ``Dc``) beaten in every row by more than
+    ``margin`` by the mixture ``lam`` of columns ``cols`` (two columns: by
+    any mixture of them), tried on the rows ``pre`` first."""
+    for rows in (pre, slice(None)):
+        D = Dc[rows]
+        if cols.size <= 2:
+            z1, z2 = np.full(y.size, cols[0]), np.full(y.size, cols[-1])
+            y = y[_pair_beaten(D, y, z1, z2, margin)]
+        else:
+            y = y[(D[:, y] > (D[:, cols] @ lam)[:, None] + margin).all(axis=0)]
+        if not y.size:
+            break
+    return y
 
 
 def _pair_beaten(D2, y, z1, z2, margin):
