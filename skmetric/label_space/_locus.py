@@ -266,7 +266,7 @@ def _locus_mask(D2, *, strict, tol, n_samples, rng, candidates=None, known=None,
     """
     m, K = D2.shape
     cand = np.arange(K) if candidates is None else np.flatnonzero(candidates)
-    Dc = D2[:, cand]
+    Dc = np.take(D2, cand, axis=1)  # C order: rows are gathered often
     Kc = cand.size
     scale = max(1.0, float(D2.max()))
     inside = np.zeros(Kc, dtype=bool) if known is None else known[cand].copy()
@@ -299,8 +299,13 @@ def _locus_mask(D2, *, strict, tol, n_samples, rng, candidates=None, known=None,
     # each is tried on all the labels left
     todo = ~inside
     order = rng.permutation(np.flatnonzero(todo))
-    # rows tried first when a certificate is shared (most labels fail there)
-    probe = rng.choice(m, min(m, 8), replace=False)
+    # each label's nearest observed classes: where a shared certificate is
+    # tried first on it (a mixture most often fails there)
+    near = np.zeros((Kc, min(m, 4)), dtype=np.intp)
+    if order.size:
+        X = Dc[:, order]
+        near[order] = np.argpartition(X, near.shape[1] - 1, axis=0)[: near.shape[1]].T
+        del X
     # competitors: a label shown outside is beaten by more than the
     # tolerance at every p, never a minimiser, so (not strict) it leaves them
     comp = np.ones(Kc, dtype=bool)
@@ -316,18 +321,18 @@ def _locus_mask(D2, *, strict, tol, n_samples, rng, candidates=None, known=None,
         for j, decided in zip(batch, _small_games(Dc, batch, strict, tol, scale, comp,
                                                  neighbours)):
             if decided is None:
-                decided = (*_lp_margin(Dc, j, strict, tol, scale, start), probe)
+                decided = (*_lp_margin(Dc, j, strict, tol, scale, start), None)
             inside[j], cert, rows = decided
             if not inside[j]:
                 if not strict:
                     comp[j] = False
                 if cert is not None:
-                    certs.append((cert, np.union1d(rows, probe)))
-        for (cols, lam), pre in certs:
+                    certs.append(cert)
+        for cols, lam in certs:
             rest = np.flatnonzero(todo)
             if not rest.size:
                 break
-            out = _beaten_by(Dc, rest, cols, lam, pre, tol * scale)
+            out = _beaten_by(Dc, rest, cols, lam, near, tol * scale)
             todo[out] = False
             if not strict:
                 comp[out] = False
@@ -336,17 +341,32 @@ def _locus_mask(D2, *, strict, tol, n_samples, rng, candidates=None, known=None,
     return mask
 
 
-def _beaten_by(Dc, y, cols, lam, pre, margin):
+def _beaten_by(Dc, y, cols, lam, near, margin):
     """The labels ``y`` (columns of ``Dc``) beaten in every row by more than
     ``margin`` by the mixture ``lam`` of columns ``cols`` (two columns: by
-    any mixture of them), tried on the rows ``pre`` first."""
-    for rows in (pre, slice(None)):
-        D = Dc[rows]
-        if cols.size <= 2:
-            z1, z2 = np.full(y.size, cols[0]), np.full(y.size, cols[-1])
-            y = y[_pair_beaten(D, y, z1, z2, margin)]
+    any mixture of them, as :func:`_pair_beaten`).  Each label is tried
+    first on its own rows ``near[y]`` (its nearest observed classes: where a
+    mixture most often fails), then the labels left on all rows."""
+    mix = Dc[:, cols] @ lam if cols.size > 2 else None
+    for stage in range(2):
+        if stage == 0:
+            rows = near[y].T  # (k, n)
+            Y = Dc[rows, y]
+            Z = [Dc[rows, c] for c in cols[[0, -1]]] if mix is None else mix[rows]
         else:
-            y = y[(D[:, y] > (D[:, cols] @ lam)[:, None] + margin).all(axis=0)]
+            Y = Dc[:, y]
+            Z = [Dc[:, [c]] for c in cols[[0, -1]]] if mix is None else mix[:, None]
+        if mix is None:
+            a = Z[0] - Z[1]
+            b = Y - Z[1] - margin  # l * a < b in every row
+            with np.errstate(divide="ignore", invalid="ignore"):
+                r = b / a
+            lo = np.maximum(0.0, np.where(a < 0, r, -np.inf).max(axis=0))
+            hi = np.minimum(1.0, np.where(a > 0, r, np.inf).min(axis=0))
+            keep = (lo < hi) & np.where(a == 0, b > 0, True).all(axis=0)
+        else:
+            keep = (Y > Z + margin).all(axis=0)
+        y = y[keep]
         if not y.size:
             break
     return y
