@@ -357,13 +357,7 @@ def _beaten_by(Dc, y, cols, lam, near, margin):
             Y = Dc[:, y]
             Z = [Dc[:, [c]] for c in cols[[0, -1]]] if mix is None else mix[:, None]
         if mix is None:
-            a = Z[0] - Z[1]
-            b = Y - Z[1] - margin  # l * a < b in every row
-            with np.errstate(divide="ignore", invalid="ignore"):
-                r = b / a
-            lo = np.maximum(0.0, np.where(a < 0, r, -np.inf).max(axis=0))
-            hi = np.minimum(1.0, np.where(a > 0, r, np.inf).min(axis=0))
-            keep = (lo < hi) & np.where(a == 0, b > 0, True).all(axis=0)
+            keep = _mixable(Z[0] - Z[1], Y - Z[1] - margin, axis=0)
         else:
             keep = (Y > Z + margin).all(axis=0)
         y = y[keep]
@@ -380,14 +374,16 @@ def _pair_beaten(D2, y, z1, z2, margin):
     outside the locus, strict or not.  The mixtures ``l z1 + (1 - l) z2``
     that work form an interval of l, found row by row.
     """
-    a = D2[:, z1] - D2[:, z2]
-    b = D2[:, y] - D2[:, z2] - margin
+    return _mixable(D2[:, z1] - D2[:, z2], D2[:, y] - D2[:, z2] - margin, axis=0)
+
+
+def _mixable(a, b, axis):
+    """Is there an l in [0, 1] with ``l * a < b`` all along ``axis``?"""
     with np.errstate(divide="ignore", invalid="ignore"):
         r = b / a
-    lo = np.maximum(0.0, np.where(a < 0, r, -np.inf).max(axis=0))
-    hi = np.minimum(1.0, np.where(a > 0, r, np.inf).min(axis=0))
-    flat_ok = np.where(a == 0, b > 0, True).all(axis=0)
-    return (lo < hi) & flat_ok
+    lo = np.maximum(0.0, np.where(a < 0, r, -np.inf).max(axis=axis))
+    hi = np.minimum(1.0, np.where(a > 0, r, np.inf).min(axis=axis))
+    return (lo < hi) & np.where(a == 0, b > 0, True).all(axis=axis)
 
 
 def _graph_candidates(lm, obs, D2, tol, scale):
@@ -417,11 +413,24 @@ def _graph_candidates(lm, obs, D2, tol, scale):
     e = np.flatnonzero(alive[u] & alive[indices] & ~pinned[u])
     eu, ev = pos[u[e]], pos[indices[e]]
     beaten = np.zeros(left.size, dtype=bool)
+    # each label's nearest observed classes: a rule is tried there first
+    # (where a neighbour most often fails to beat it), then on every class
+    k = min(T.shape[1], 4)
+    near = np.argpartition(T, k - 1, axis=1)[:, :k] if k < T.shape[1] else np.tile(
+        np.arange(k), (left.size, 1))
+
+    def probe_then_all(test, ys, *zs):
+        keep = test(T[ys[:, None], near[ys]], *(T[z[:, None], near[ys]] for z in zs))
+        ys, zs = ys[keep], [z[keep] for z in zs]
+        return ys[test(T[ys], *(T[z] for z in zs))]
+
     # one neighbour closer to every observed class
+    def one(Y, Z):
+        return (Z + margin < Y).all(axis=1)
+
     step = max(1, 2**23 // max(1, T.shape[1]))
     for s in range(0, eu.size, step):
-        ys, zs = eu[s : s + step], ev[s : s + step]
-        beaten[ys[(T[zs] + margin < T[ys]).all(axis=1)]] = True
+        beaten[probe_then_all(one, eu[s : s + step], ev[s : s + step])] = True
     # a mixture of two neighbours, for the labels left
     sel = ~beaten[eu]
     eu, ev = eu[sel], ev[sel]
@@ -431,12 +440,15 @@ def _graph_candidates(lm, obs, D2, tol, scale):
     first = np.repeat(np.arange(eu.size), reps)
     second = first + 1 + (np.arange(first.size) - np.repeat(np.cumsum(reps) - reps, reps))
     y, z1, z2 = eu[first], ev[first], ev[second]
+
+    def two(Y, Z1, Z2):
+        return _mixable(Z1 - Z2, Y - Z2 - margin, axis=1)
+
     step = max(1, 2**21 // max(1, T.shape[1]))
     for s in range(0, y.size, step):
         sl = slice(s, s + step)
         todo = ~beaten[y[sl]]
-        ys, z1s, z2s = y[sl][todo], z1[sl][todo], z2[sl][todo]
-        beaten[ys[_pair_beaten(T.T, ys, z1s, z2s, margin)]] = True
+        beaten[probe_then_all(two, y[sl][todo], z1[sl][todo], z2[sl][todo])] = True
     out = np.zeros(K, dtype=bool)
     out[left[~beaten]] = True
     return out
@@ -460,14 +472,22 @@ def _on_geodesics(D2, cand, obs_cols, tol, scale, n_near=8):
     k = min(n_near, m)
     out = np.zeros(cand.size, dtype=bool)
     step = max(1, 2**22 // max(1, k * m))
-    for s in range(0, cand.size, step):
-        Ds = D[:, s : s + step]
+
+    def hits(Ds, k):
         near = np.argpartition(Ds, k - 1, axis=0)[:k] if k < m else np.tile(
             np.arange(m)[:, None], (1, Ds.shape[1]))
         da = np.take_along_axis(Ds, near, axis=0)  # (k, n)
         # excess[i, b, y] = d(a_i, y) + d(y, b) - d(a_i, b)
         excess = da[:, None, :] + Ds[None, :, :] - Dobs[near].transpose(0, 2, 1)
-        out[s : s + step] = (excess <= eps).any(axis=(0, 1))
+        return (excess <= eps).any(axis=(0, 1))
+
+    for s in range(0, cand.size, step):
+        Ds = D[:, s : s + step]
+        # the nearest observed class first: it settles most labels
+        hit = hits(Ds, 1)
+        if k > 1 and not hit.all():
+            hit[~hit] = hits(Ds[:, ~hit], k)
+        out[s : s + step] = hit
     return out
 
 
