@@ -148,8 +148,10 @@ def _small_games(Dc, js, strict, tol, scale, comp, neighbours, n_rows=4, n_add=4
     # best replies to p uniform on those rows
     P = sp.csr_matrix((np.full(n * k, 1.0 / k), R.ravel(), np.arange(0, n * k + 1, k)),
                       shape=(n, m))
+    # +inf on the labels that are no competitors (one broadcast add)
+    off = np.where(comp, 0.0, np.inf)
     G = np.asarray(P @ Dc)
-    G[:, ~comp] = np.inf
+    G += off
     G[np.arange(n), js] = np.inf
     na = min(n_add, Kc)
     top = np.argpartition(G, na - 1, axis=1)[:, :na] if na < Kc else np.tile(
@@ -213,16 +215,21 @@ def _small_games(Dc, js, strict, tol, scale, comp, neighbours, n_rows=4, n_add=4
         P = sp.csr_matrix((pv, np.concatenate([rows[b] for b in live]),
                            np.r_[0, np.cumsum([o[2] for o in offs])]), shape=(len(live), m))
         G = np.asarray(P @ Dc)
-        G -= G[np.arange(len(live)), js[live]][:, None]
-        G[:, ~comp] = np.inf
-        G[np.arange(len(live)), js[live]] = np.inf
+        ar = np.arange(len(live))
+        G -= G[ar, js[live]][:, None]
+        G += off
+        G[ar, js[live]] = np.inf
+        # each label's best replies (the smallest entries of its row)
+        TOP = np.argpartition(G, na - 1, axis=1)[:, :na] if na < Kc else np.tile(
+            np.arange(Kc), (len(live), 1))
+        GT = G[ar[:, None], TOP]
+        del G
         still = []
         for e, b in enumerate(live):
             vo, ro, s, nc = offs[e]
             j, r, c = js[b], rows[b], cols[b]
             t = res.x[vo + s]
-            g = G[e]
-            worst = float(g.min())
+            worst = float(GT[e].min())
             if (worst > margin) if strict else (worst >= -margin):
                 out[b] = (True, None, r)
                 continue
@@ -239,8 +246,7 @@ def _small_games(Dc, js, strict, tol, scale, comp, neighbours, n_rows=4, n_add=4
                 new_rows = np.argpartition(-h, na - 1)[:na] if na < m else np.arange(m)
                 new_rows = new_rows[h[new_rows] > t + 1e-12 * scale]
                 new_rows = np.setdiff1d(new_rows, r)
-            new_cols = np.argpartition(g, na - 1)[:na] if na < Kc else np.arange(Kc)
-            new_cols = new_cols[g[new_cols] < t - 1e-12 * scale]
+            new_cols = TOP[e][GT[e] < t - 1e-12 * scale]
             new_cols = np.setdiff1d(new_cols, c)
             if new_rows.size or new_cols.size:
                 rows[b] = np.r_[r, new_rows]
