@@ -208,31 +208,12 @@ def _small_games(Dc, js, strict, tol, scale, comp, neighbours, n_rows=4, n_add=4
         x = np.clip(res.x, 0, None)
         x[tpos] = res.x[tpos]
         duals = np.clip(-res.ineqlin.marginals, 0, None)
-        # every label's p against every competitor: one sparse product
-        pv = x[ej]
-        sums = np.bincount(np.concatenate(ei), weights=pv, minlength=len(live))
-        pv /= np.repeat(sums, [o[2] for o in offs])
-        P = sp.csr_matrix((pv, np.concatenate([rows[b] for b in live]),
-                           np.r_[0, np.cumsum([o[2] for o in offs])]), shape=(len(live), m))
-        G = np.asarray(P @ Dc)
-        ar = np.arange(len(live))
-        G -= G[ar, js[live]][:, None]
-        G += off
-        G[ar, js[live]] = np.inf
-        # each label's best replies (the smallest entries of its row)
-        TOP = np.argpartition(G, na - 1, axis=1)[:, :na] if na < Kc else np.tile(
-            np.arange(Kc), (len(live), 1))
-        GT = G[ar[:, None], TOP]
-        del G
-        still = []
+        # the column player's mixture first (cheap: m rows); most labels
+        # end outside, and those need no product over the competitors
+        pending, grow = [], {}
         for e, b in enumerate(live):
             vo, ro, s, nc = offs[e]
             j, r, c = js[b], rows[b], cols[b]
-            t = res.x[vo + s]
-            worst = float(GT[e].min())
-            if (worst > margin) if strict else (worst >= -margin):
-                out[b] = (True, None, r)
-                continue
             lam = duals[ro : ro + nc]
             new_rows = np.zeros(0, dtype=np.intp)
             if lam.sum() > 0:
@@ -244,12 +225,45 @@ def _small_games(Dc, js, strict, tol, scale, comp, neighbours, n_rows=4, n_add=4
                     out[b] = (False, (c[keep], lam), r)
                     continue
                 new_rows = np.argpartition(-h, na - 1)[:na] if na < m else np.arange(m)
-                new_rows = new_rows[h[new_rows] > t + 1e-12 * scale]
+                new_rows = new_rows[h[new_rows] > x[vo + s] + 1e-12 * scale]
                 new_rows = np.setdiff1d(new_rows, r)
-            new_cols = TOP[e][GT[e] < t - 1e-12 * scale]
+            pending.append(e)
+            grow[e] = new_rows
+        if not pending:
+            live = []
+            break
+        # the row player's p against every competitor: one sparse product
+        pend = np.array(pending)
+        sz = np.array([offs[e][2] for e in pending])
+        pv = np.concatenate([x[offs[e][0] : offs[e][0] + offs[e][2]] for e in pending])
+        sums = np.add.reduceat(pv, np.r_[0, np.cumsum(sz)[:-1]])
+        pv /= np.repeat(sums, sz)
+        jp = js[np.asarray(live)[pend]]
+        P = sp.csr_matrix((pv, np.concatenate([rows[live[e]] for e in pending]),
+                           np.r_[0, np.cumsum(sz)]), shape=(pend.size, m))
+        G = np.asarray(P @ Dc)
+        ar = np.arange(pend.size)
+        G -= G[ar, jp][:, None]
+        G += off
+        G[ar, jp] = np.inf
+        # each label's best replies (the smallest entries of its row)
+        TOP = np.argpartition(G, na - 1, axis=1)[:, :na] if na < Kc else np.tile(
+            np.arange(Kc), (pend.size, 1))
+        GT = G[ar[:, None], TOP]
+        del G
+        still = []
+        for q, e in enumerate(pending):
+            b = live[e]
+            vo, ro, s, nc = offs[e]
+            r, c = rows[b], cols[b]
+            worst = float(GT[q].min())
+            if (worst > margin) if strict else (worst >= -margin):
+                out[b] = (True, None, r)
+                continue
+            new_cols = TOP[q][GT[q] < x[vo + s] - 1e-12 * scale]
             new_cols = np.setdiff1d(new_cols, c)
-            if new_rows.size or new_cols.size:
-                rows[b] = np.r_[r, new_rows]
+            if grow[e].size or new_cols.size:
+                rows[b] = np.r_[r, grow[e]]
                 cols[b] = np.r_[c, new_cols]
                 still.append(b)
         live = still
