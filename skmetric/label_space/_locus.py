@@ -277,11 +277,14 @@ def _locus_mask(D2, *, strict, tol, n_samples, rng, candidates=None, known=None,
     ``D2`` is the (m, K) block of squared distances from the observed
     classes.  Label j is in the locus when some p in the simplex makes it a
     minimiser of ``p @ D2`` (``strict``: the unique minimiser).  Random and
-    corner probability vectors settle most labels; a linear program settles
-    the rest: maximise t subject to ``p @ (D2[:, k] - D2[:, j]) >= t`` for
-    all k.  ``candidates`` (a boolean mask) may exclude labels known to be
-    beaten at every p by a margin above the tolerance: they are outside and
-    never minimisers, so they are left out of every comparison.  ``known``
+    corner probability vectors settle most labels; small games
+    (:func:`_small_games`, with the full program :func:`_lp_margin` where
+    one stalls) the rest: maximise t subject to ``p @ (D2[:, k] - D2[:, j])
+    >= t`` for all k.  ``neighbours`` (a CSR matrix over the candidates, or
+    None) seeds each game's competitors.  ``candidates`` (a boolean mask)
+    may exclude labels known to be beaten at every p by a margin above the
+    tolerance: they are outside and never minimisers, so they are left out
+    of every comparison.  ``known``
     (a boolean mask) marks labels already shown to be inside.
     """
     m, K = D2.shape
@@ -538,13 +541,15 @@ def locus(
     labels in hanging trees without observed labels, and labels beaten row
     by row by one neighbour or a mixture of two, are outside; labels on a
     shortest path between two observed classes are inside (not strict).
-    Membership of the labels left is decided exactly by a linear program
-    each (after cheap checks at corner, uniform and random probability
-    vectors), with constraints generated as needed; a label found outside
-    yields a mixture of labels that is then tried on all the others.  Other
-    metrics take the checks and programs alone.  The programs dominate the
-    cost: graphs of tens of thousands of labels take about a minute, 100,000
-    labels far longer (see docs/frechet.md).
+    Membership of the labels left (after cheap checks at corner, uniform
+    and random probability vectors) is decided exactly as a zero-sum game
+    each: small subgames (the observed classes nearest to the label, its
+    neighbours and best replies as competitors), solved many labels at a
+    time as one block-diagonal linear program, grow until a probability
+    vector proves the label inside or a mixture of labels proves it outside;
+    that mixture is then tried on all the labels left.  Other metrics take
+    the checks and games alone.  A graph of 100,000 labels and 1,000
+    observed classes takes seconds (see docs/frechet.md).
 
     Parameters
     ----------
