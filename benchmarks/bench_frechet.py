@@ -23,9 +23,10 @@ One process, prints a table per experiment:
            fit's time goes (phases, kernel and core sizes).
 (f) locus  on trees: the exact tree path against the linear programs (the
            previous path) on a small tree, and the tree path alone at 100,000
-           labels; on taxonomy + cross-link graphs: dominance, geodesic and
-           certificate shortcuts before the programs, against the previous
-           path on the smallest graph.
+           labels; on taxonomy + cross-link graphs up to 100,000 labels:
+           dominance and geodesic rules, then small games, against the
+           previous paths (programs for all labels; rules + one program per
+           label) on the smaller graphs.
 
 The wrapped model is LogisticRegression everywhere.  "argmax" is the same
 fitted model's ``predict``; E[d^2] is the expected squared label distance.
@@ -439,20 +440,61 @@ def _observed(k, seed):
     return np.sort(rng.choice(k, max(5, k // 100), replace=False))
 
 
+def _programs_locus_mask(metric, obs):
+    """The previous graph locus: the same dominance and geodesic rules, then
+    one program per label left, one at a time, each certificate of a label
+    outside tried on the labels left (skmetric.label_space._locus before the
+    games)."""
+    from skmetric.label_space._locus import (
+        _graph_candidates, _lp_margin, _on_geodesics, _pair_beaten)
+
+    D2 = metric.squared_distances_from(obs)
+    scale = max(1.0, float(D2.max()))
+    cand = np.flatnonzero(_graph_candidates(metric, obs, D2, 1e-9, scale))
+    Dc = np.take(D2, cand, axis=1)
+    inside = _on_geodesics(D2, cand, obs, 1e-9, scale)
+    # the corner and uniform checks of the previous path
+    for S in (Dc, Dc.mean(axis=0, keepdims=True)):
+        inside[(S <= S.min(axis=1, keepdims=True) + 1e-9 * scale).any(axis=0)] = True
+    start = np.unique(np.argmin(Dc, axis=1))
+    todo = ~inside
+    for j in np.flatnonzero(todo):
+        if not todo[j]:
+            continue
+        todo[j] = False
+        inside[j], cert = _lp_margin(Dc, j, False, 1e-9, scale, start)
+        if cert is None or not todo.any():
+            continue
+        cols, lam = cert
+        rest = np.flatnonzero(todo)
+        if cols.size <= 2:
+            out = _pair_beaten(Dc, rest, np.full(rest.size, cols[0]),
+                               np.full(rest.size, cols[-1]), 1e-9 * scale)
+        else:
+            out = (Dc[:, rest] > (Dc[:, cols] @ lam)[:, None] + 1e-9 * scale).all(axis=0)
+        todo[rest[out]] = False
+    mask = np.zeros(metric.n_labels, dtype=bool)
+    mask[cand[inside]] = True
+    return mask
+
+
 def _locus_run(metric, obs, old):
-    """The locus mask over ``metric``'s labels, by the previous path (``old``:
-    linear programs over all labels) or by ``locus``."""
-    if old:
+    """The locus mask over ``metric``'s labels, by a previous path (``old``:
+    "programs" for all labels, or "per label" after the graph rules) or by
+    ``locus``."""
+    if old == "programs":
         return lambda: _previous_locus_mask(
             metric.squared_distances_from(obs), strict=False, tol=1e-9, n_samples=256,
             rng=np.random.default_rng(0))
+    if old == "per label":
+        return lambda: _programs_locus_mask(metric, obs)
     return lambda: np.isin(metric.labels, locus(metric, obs))
 
 
-def locus_scale(K_small=1_111, K=100_000, graph_sizes=(2_000, 10_000, 30_000), seed=0,
-                repeat=3):
+def locus_scale(K_small=1_111, K=100_000, graph_sizes=(2_000, 10_000, 30_000, 100_000),
+                seed=0, repeat=3, per_label_up_to=30_000):
     rows = [("", "labels", "observed", "locus", "CPU [s]")]
-    for k, old in [(K_small, True), (K_small, False), (K, False)]:
+    for k, old in [(K_small, "programs"), (K_small, None), (K, None)]:
         tree = TreeMetric({i: (i - 1) // 10 for i in range(1, k)}, labels=np.arange(k))
         obs = _observed(k, seed)
         run = _locus_run(tree, obs, old)
@@ -464,30 +506,38 @@ def locus_scale(K_small=1_111, K=100_000, graph_sizes=(2_000, 10_000, 30_000), s
             if not old:
                 name += " (same labels)" if np.array_equal(mask, same) else " (DIFFERENT)"
         rows.append((name, f"{k:,}", f"{obs.size}", f"{int(mask.sum())}", f"{t:.4f}"))
-    # graphs with cycles: taxonomy + cross-links (unweighted), 1% observed
+    # graphs with cycles: taxonomy + cross-links (unweighted), 1% observed;
+    # the previous paths on the smaller graphs, each against ``locus``
+    names = {"programs": "graph, previous: linear programs for all labels",
+             "per label": "graph, previous: rules + one program per label",
+             None: "graph, now: rules + small games"}
     for k in graph_sizes:
         g = GraphMetric(_taxonomy_graph(k, seed))
         obs = _observed(k, seed)
-        variants = [False] if k > graph_sizes[0] else [True, False]
-        for old in variants:
+        variants = ["programs"] if k == graph_sizes[0] else []
+        variants += ["per label"] if k <= per_label_up_to else []
+        ref = {}
+        for old in variants + [None]:
             run = _locus_run(g, obs, old)
-            name = ("graph, previous: linear programs" if old
-                    else "graph, now: dominance + geodesics + programs")
             t = _best(run, 1)[2]
             mask = run()
+            name = names[old]
             if old:
-                gsame = mask
-            elif k == graph_sizes[0]:
-                name += " (same labels)" if np.array_equal(mask, gsame) else " (DIFFERENT)"
-            rows.append((name, f"{k:,}", f"{obs.size}", f"{int(mask.sum())}", f"{t:.2f}"))
+                ref[old] = mask
+            else:
+                if ref:
+                    same = all(np.array_equal(mask, r) for r in ref.values())
+                    name += " (same labels)" if same else " (DIFFERENT)"
+            rows.append((name, f"{k:,}", f"{obs.size}", f"{int(mask.sum()):,}", f"{t:.2f}"))
     report(f"(f) locus: trees (branching 10; min of {repeat}) and taxonomy + K/10 "
-           "cross-links graphs (1 run); random observed labels", rows)
+           "cross-links graphs (1 run); random observed labels; CPU time (loaded machine)",
+           rows)
 
 
-def locus_stages(K=100_000, seed=0, n_programs=3):
-    """Where the graph locus spends its time at K labels (no full run: the
-    programs left would take too long); each stage's CPU time, one run."""
-    from skmetric.label_space._locus import _graph_candidates, _lp_margin, _on_geodesics
+def locus_stages(K=100_000, seed=0):
+    """Where the graph locus spends its time at K labels: each stage's CPU
+    time, one run (the games counted by wrapping the module's function)."""
+    import skmetric.label_space._locus as L
 
     g = GraphMetric(_taxonomy_graph(K, seed))
     obs = _observed(K, seed)
@@ -497,21 +547,46 @@ def locus_stages(K=100_000, seed=0, n_programs=3):
     rows.append(("(m, K) squared lengths", f"{time.thread_time() - c:.2f}", ""))
     scale = max(1.0, float(D2.max()))
     c = time.thread_time()
-    cand = np.flatnonzero(_graph_candidates(g, obs, D2, 1e-9, scale))
+    cmask = L._graph_candidates(g, obs, D2, 1e-9, scale)
+    cand = np.flatnonzero(cmask)
     rows.append(("not beaten by hanging-tree / neighbour rules",
                  f"{time.thread_time() - c:.2f}", f"{cand.size:,}"))
     c = time.thread_time()
-    geo = _on_geodesics(D2, cand, obs, 1e-9, scale)
+    geo = L._on_geodesics(D2, cand, obs, 1e-9, scale)
     rows.append(("of which on a geodesic between observed (inside)",
                  f"{time.thread_time() - c:.2f}", f"{int(geo.sum()):,}"))
-    rows.append(("left for linear programs", "", f"{int((~geo).sum()):,}"))
-    Dc = D2[:, cand]
-    left = np.flatnonzero(~geo)[:n_programs]
-    c = time.thread_time()
-    for j in left:
-        _lp_margin(Dc, j, False, 1e-9, scale, np.flatnonzero(geo)[:64])
-    rows.append((f"CPU per program ({left.size} programs)",
-                 f"{(time.thread_time() - c) / max(1, left.size):.2f}", ""))
+    known = np.zeros(K, dtype=bool)
+    known[cand[geo]] = True
+    indptr, indices = g._simple_graph()[:2]
+    adj = sp.csr_matrix((np.ones(indices.size), indices, indptr), shape=(K, K))
+    neighbours = adj[cmask][:, cmask].tocsr()
+    played, cpu = [], [0.0]
+    real_games, real_lp = L._small_games, L._lp_margin
+    fallback = []
+
+    def games(Dc, js, *a, **k):
+        c = time.thread_time()
+        out = real_games(Dc, js, *a, **k)
+        cpu[0] += time.thread_time() - c
+        played.extend(js)
+        return out
+
+    L._small_games = games
+    L._lp_margin = lambda *a, **k: fallback.append(1) or real_lp(*a, **k)
+    try:
+        c = time.thread_time()
+        mask = L._locus_mask(D2, strict=False, tol=1e-9, n_samples=256,
+                             rng=np.random.default_rng(0), candidates=cmask, known=known,
+                             neighbours=neighbours)
+        total = time.thread_time() - c
+    finally:
+        L._small_games, L._lp_margin = real_games, real_lp
+    left = int((~geo).sum())
+    rows.append(("left: checks, games, shared certificates", f"{total:.2f}", f"{left:,}"))
+    rows.append(("  decided by their own game (block programs)", f"{cpu[0]:.2f}",
+                 f"{len(played):,}"))
+    rows.append(("  full programs (a game stalled)", "", f"{len(fallback):,}"))
+    rows.append(("locus", "", f"{int(mask.sum()):,}"))
     report(f"(f') locus stages on the taxonomy + cross-links graph, {K:,} labels, "
            f"{obs.size:,} observed", rows)
 

@@ -168,9 +168,86 @@ def test_graph_locus_shortcuts_decide_most_labels(monkeypatch):
     lm = GraphMetric(edges, labels=np.arange(K))
     obs = rng.choice(K, 8, replace=False)
     calls = []
-    real = locus_module._lp_margin
-    monkeypatch.setattr(locus_module, "_lp_margin",
-                        lambda *a, **k: calls.append(1) or real(*a, **k))
+    real = locus_module._small_games
+    monkeypatch.setattr(locus_module, "_small_games",
+                        lambda Dc, js, *a, **k: calls.extend(js) or real(Dc, js, *a, **k))
     loc = locus(lm, obs)
-    assert len(calls) < K // 25
+    assert 0 < len(calls) < K // 25  # labels left to the games
     assert loc.tolist() == _reference_locus(lm, obs, strict=False)
+
+
+def _line_block(positions, observed):
+    """(m, K) squared distances between points on a line (observed rows)."""
+    x = np.asarray(positions, dtype=float)
+    return (x[observed][:, None] - x[None, :]) ** 2
+
+
+def test_small_games_prove_inside_and_outside():
+    from skmetric.label_space._locus import _lp_margin, _small_games
+
+    # labels at 0, 1, 2, 3, 10 on a line, 0 and 3 observed: p on the two
+    # observed classes moves the mean anywhere in [0, 3], so 1 and 2 are
+    # minimisers; 10 is beaten by 3 at every p
+    Dc = _line_block([0, 1, 2, 3, 10], [0, 3])
+    comp = np.ones(5, dtype=bool)
+    scale = float(Dc.max())
+    games = _small_games(Dc, [1, 2, 4], False, 1e-9, scale, comp, None)
+    (in1, c1, _), (in2, c2, _), (in4, c4, _) = games
+    assert in1 and in2 and c1 is None and c2 is None
+    assert not in4
+    # the certificate: a mixture of labels below label 10 in every row
+    cols, lam = c4
+    assert np.all(Dc[:, cols] @ lam < Dc[:, 4])
+    # the same decisions as the full program, strict or not
+    for strict in (False, True):
+        got = _small_games(Dc, np.arange(5), strict, 1e-9, scale, comp, None)
+        assert [g[0] for g in got] == [_lp_margin(Dc, j, strict, 1e-9, scale, [0])[0]
+                                       for j in range(5)]
+
+
+def test_small_games_strict_drops_a_tied_label():
+    from skmetric.label_space._locus import _small_games
+
+    # labels 1 and 2 sit at the same point: minimisers for some p (not
+    # strict) but never the unique one (strict)
+    Dc = _line_block([0, 1, 1, 2], [0, 3])
+    comp = np.ones(4, dtype=bool)
+    scale = float(Dc.max())
+    assert [g[0] for g in _small_games(Dc, [1, 2], False, 1e-9, scale, comp, None)] == [
+        True, True]
+    assert [g[0] for g in _small_games(Dc, [1, 2], True, 1e-9, scale, comp, None)] == [
+        False, False]
+
+
+def test_small_games_match_the_full_program_on_random_points():
+    from skmetric.label_space._locus import _lp_margin, _small_games
+
+    rng = np.random.default_rng(3)
+    pts = rng.normal(size=(60, 2))
+    obs = rng.choice(60, 6, replace=False)
+    Dc = ((pts[obs][:, None] - pts[None]) ** 2).sum(-1)
+    scale = float(Dc.max())
+    comp = np.ones(60, dtype=bool)
+    got = _small_games(Dc, np.arange(60), False, 1e-9, scale, comp, None)
+    want = [_lp_margin(Dc, j, False, 1e-9, scale, obs)[0] for j in range(60)]
+    decided = [g is not None for g in got]
+    assert all(decided)
+    assert [g[0] for g in got] == want
+    assert 0 < sum(want) < 60  # both answers occur
+
+
+def test_shared_certificate_drops_beaten_labels_only():
+    from skmetric.label_space._locus import _beaten_by
+
+    # rows: observed classes; columns 0, 1: a certificate's labels; label 2
+    # lies above their midpoint by 1 in every row, label 3 below it in row 0
+    Dc = np.array([[0.0, 4.0, 3.0, 1.0],
+                   [4.0, 0.0, 3.0, 3.0],
+                   [2.0, 2.0, 3.0, 3.0]])
+    near = np.array([[0, 1], [1, 0], [0, 1], [0, 1]])
+    for cols, lam in [(np.array([0, 1]), np.array([0.5, 0.5])),
+                      (np.array([0, 1, 0]), np.array([0.25, 0.5, 0.25]))]:
+        # pairs: any mixture (here 1/2); three columns: the given mixture
+        assert _beaten_by(Dc, np.array([2, 3]), cols, lam, near, 1e-9).tolist() == [2]
+        # no label is beaten by more than the margin when the margin is 1
+        assert _beaten_by(Dc, np.array([2, 3]), cols, lam, near, 1.0).tolist() == []
