@@ -54,7 +54,7 @@ _AUTO = {
     # "auto" otherwise: the engine sets the epochs from a budget of steps
 }
 # module="linear" on data that fits in one L-BFGS batch: SciPy's L-BFGS-B
-# (compiled, its curvature pairs kept through one step of up to 30
+# (compiled, its curvature pairs kept through one step of up to 15
 # iterations), in one epoch: the loop's per-epoch work is paid once
 # (benchmarks/bench_linear_nca.py, docs/metric_learner.md "Linear metric")
 _LBFGSB_EPOCHS = 1
@@ -330,7 +330,7 @@ class MetricLearner(
         batch (2,048), else ``"lbfgs"``; otherwise ``"adamw"``.  ``"lbfgs"``
         is ``torch.optim.LBFGS`` with a strong-Wolfe line search, at most 10
         iterations per batch and ``tolerance_change=1e-4``; ``"lbfgsb"`` is
-        SciPy's L-BFGS-B (compiled), one minimisation of at most 30
+        SciPy's L-BFGS-B (compiled), one minimisation of at most 15
         iterations per batch, ended once an iteration lowers the loss by
         less than ``tolerance_change=1e-3`` times ``max(|loss|, 1)``; it
         takes ``lr=1.0`` only (``optimizer_params`` overrides the others).

@@ -139,7 +139,7 @@ def test_linear_default_is_one_lbfgsb_epoch_on_small_data(wine):
     assert est.n_epochs_ == 1 and len(est.history_) == 2  # epoch 0 and the one epoch
     assert est.history_[1]["batches"][0]["train_batch_size"] == len(X)
     evals = opt.state[opt.param_groups[0]["params"][0]]["func_evals"]
-    assert 3 < evals <= 37  # max_iter=30, at most max_eval = 37 evaluations
+    assert 3 < evals <= 18  # max_iter=15, at most max_eval = 18 evaluations
     # the NCA loss of the kept map is the last one SciPy accepted: below the start's
     assert est.history_[1]["train_loss"] > est.loss_(
         torch.as_tensor(est.transform(X)), torch.as_tensor(y)).item()

@@ -52,7 +52,7 @@ def test_linear_module_trains_nca_with_lbfgs_by_default(noisy_iris, monkeypatch)
     # all rows in one batch: SciPy's L-BFGS-B, one epoch
     assert isinstance(est.net_.optimizer_, LBFGSB)
     group = est.net_.optimizer_.param_groups[0]
-    assert group["lr"] == 1.0 and group["max_iter"] == 30
+    assert group["lr"] == 1.0 and group["max_iter"] == 15
     assert group["tolerance_change"] == 1e-3
     assert est.n_epochs_ == 1
     assert [len(h["batches"]) for h in est.history_[1:]] == [1]
