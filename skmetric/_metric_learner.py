@@ -26,6 +26,7 @@ from ._training._class_folds import (
     fold_plan,
     fold_weight_curves,
 )
+from ._training._lbfgsb import LBFGSB
 from .utils._validation import (
     Interval,
     StrOptions,
@@ -52,6 +53,11 @@ _AUTO = {
     "max_epochs": (3, "auto"),  # L-BFGS: 3 x (at most) 10 iterations per batch;
     # "auto" otherwise: the engine sets the epochs from a budget of steps
 }
+# module="linear" on data that fits in one L-BFGS batch: SciPy's L-BFGS-B
+# (compiled, its curvature pairs kept through one step of up to 15
+# iterations), in one epoch: the loop's per-epoch work is paid once
+# (benchmarks/bench_linear_nca.py, docs/metric_learner.md "Linear metric")
+_LBFGSB_EPOCHS = 1
 
 
 # closed set (no held-out classes), max_epochs="auto" with a gradient-based
@@ -97,25 +103,31 @@ def _auto_loss(module, open_set=False):
 
 
 def _is_lbfgs(optimizer):
-    return optimizer == "lbfgs" or optimizer is torch.optim.LBFGS
+    return optimizer in ("lbfgs", "lbfgsb") or optimizer in (torch.optim.LBFGS, LBFGSB)
 
 
 def _auto_training_settings(est, n_train):
     """The training parameters of ``est`` with ``"auto"`` resolved (a dict).
 
-    ``optimizer``: ``"lbfgs"`` for ``module="linear"``, else ``"adamw"``; then
+    ``optimizer``: for ``module="linear"`` ``"lbfgsb"`` (SciPy's L-BFGS-B,
+    one epoch: ``_LBFGSB_EPOCHS``) when the training rows fit in one batch,
+    else ``"lbfgs"``; otherwise ``"adamw"``; then
     ``lr``, ``weight_decay``, ``lr_schedule``, ``max_epochs`` by optimizer
     (``_AUTO``) and ``batch_size``: L-BFGS takes the whole training set in
     one batch (at most ``_LBFGS_MAX_BATCH`` rows), other optimizers 256.
     """
     optimizer = est.optimizer
     if optimizer == "auto":
-        optimizer = "lbfgs" if est.module == "linear" else "adamw"
+        optimizer = "adamw"
+        if est.module == "linear":
+            optimizer = "lbfgsb" if n_train <= _LBFGS_MAX_BATCH else "lbfgs"
     lbfgs = _is_lbfgs(optimizer)
     settings = {"optimizer": optimizer}
     for name, (with_lbfgs, other) in _AUTO.items():
         value = getattr(est, name)
         settings[name] = (with_lbfgs if lbfgs else other) if value == "auto" else value
+    if est.max_epochs == "auto" and optimizer in ("lbfgsb", LBFGSB):
+        settings["max_epochs"] = _LBFGSB_EPOCHS
     batch_size = est.batch_size
     if batch_size == "auto":
         batch_size = max(2, min(n_train, _LBFGS_MAX_BATCH)) if lbfgs else 256
@@ -292,8 +304,8 @@ class MetricLearner(
         set), shuffled batches for proxy losses and with L-BFGS.
     max_epochs : int or "auto", default="auto"
         Epochs of training; an int makes each epoch one pass over the
-        training data.  ``"auto"``: 3 with L-BFGS (at most 10 iterations per
-        batch and epoch); otherwise the number of optimisation steps sets
+        training data.  ``"auto"``: 1 with ``"lbfgsb"``, 3 with ``"lbfgs"``
+        (at most 10 iterations per batch and epoch); otherwise the number of optimisation steps sets
         the cost -- a budget of ``300 * (n_samples / batch_size - 1)`` steps
         (300 passes' worth of the rows beyond the first batch; with the
         open-set setting ``100 * n_samples / batch_size``), at least 50 and
@@ -312,12 +324,16 @@ class MetricLearner(
     weight_decay : float or "auto", default="auto"
         ``"auto"``: 0 with L-BFGS (which has none), else 1e-4.
     optimizer : str or optimizer class, default="auto"
-        ``"adamw"``, ``"adam"``, ``"sgd"``, ``"rmsprop"``, ``"lbfgs"`` or a
-        ``torch.optim`` class.  ``"auto"``: ``"lbfgs"`` for
-        ``module="linear"``, else ``"adamw"``.  ``"lbfgs"`` is
-        ``torch.optim.LBFGS`` with a strong-Wolfe line search, at most 10
-        iterations per batch and ``tolerance_change=1e-5``
-        (``optimizer_params`` overrides them).
+        ``"adamw"``, ``"adam"``, ``"sgd"``, ``"rmsprop"``, ``"lbfgs"``,
+        ``"lbfgsb"`` or a ``torch.optim`` class.  ``"auto"``: for
+        ``module="linear"``, ``"lbfgsb"`` when the training rows fit in one
+        batch (2,048), else ``"lbfgs"``; otherwise ``"adamw"``.  ``"lbfgs"``
+        is ``torch.optim.LBFGS`` with a strong-Wolfe line search, at most 10
+        iterations per batch and ``tolerance_change=1e-4``; ``"lbfgsb"`` is
+        SciPy's L-BFGS-B (compiled), one minimisation of at most 15
+        iterations per batch, ended once an iteration lowers the loss by
+        less than ``tolerance_change=1e-3`` times ``max(|loss|, 1)``; it
+        takes ``lr=1.0`` only (``optimizer_params`` overrides the others).
     optimizer_params : dict or None, default=None
         Further keyword arguments of the optimizer (``{"momentum": 0.9}``,
         ``{"betas": (0.9, 0.99)}``); ``lr`` and ``weight_decay`` have their own

@@ -17,6 +17,7 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 import skmetric._metric_learner as ml_module
+from skmetric._training._lbfgsb import LBFGSB
 from skmetric import MetricLearner
 from skmetric.losses import NCALoss
 
@@ -44,17 +45,26 @@ def _knn_of(model, X_tr, X_te, y_tr, y_te):
     return _knn(model.transform(X_tr), y_tr, model.transform(X_te), y_te)
 
 
-def test_linear_module_trains_nca_with_lbfgs_by_default(noisy_iris):
+def test_linear_module_trains_nca_with_lbfgs_by_default(noisy_iris, monkeypatch):
     X_tr, _, y_tr, _ = noisy_iris
     est = MetricLearner(module="linear", random_state=0).fit(X_tr, y_tr)
     assert isinstance(est.loss_, NCALoss)
+    # all rows in one batch: SciPy's L-BFGS-B, one epoch
+    assert isinstance(est.net_.optimizer_, LBFGSB)
+    group = est.net_.optimizer_.param_groups[0]
+    assert group["lr"] == 1.0 and group["max_iter"] == 15
+    assert group["tolerance_change"] == 1e-3
+    assert est.n_epochs_ == 1
+    assert [len(h["batches"]) for h in est.history_[1:]] == [1]
+    assert est.history_[1]["batches"][0]["train_batch_size"] == len(X_tr)
+    # more rows than one batch: torch's L-BFGS, 3 epochs of shuffled batches
+    monkeypatch.setattr(ml_module, "_LBFGS_MAX_BATCH", 60)
+    est = MetricLearner(module="linear", random_state=0).fit(X_tr, y_tr)
     assert isinstance(est.net_.optimizer_, torch.optim.LBFGS)
     group = est.net_.optimizer_.param_groups[0]
     assert group["lr"] == 1.0 and group["line_search_fn"] == "strong_wolfe"
     assert est.n_epochs_ == 3
-    # one batch of every training row per epoch
-    assert [len(h["batches"]) for h in est.history_[1:]] == [1, 1, 1]
-    assert est.history_[1]["batches"][0]["train_batch_size"] == len(X_tr)
+    assert [len(h["batches"]) for h in est.history_[1:]] == [2, 2, 2]
     # "auto" is resolved in fit, never written back
     params = est.get_params()
     for name in ("loss", "optimizer", "lr", "weight_decay", "batch_size", "max_epochs",
