@@ -350,14 +350,12 @@ def _both_candidates(F, row_thresh, col_thresh=None, sample_rank=None):
     order = np.argsort(cols.astype(np.int16) if w < 2**15 else cols, kind="stable")
     keep, member, k_hit = keep[order], member[order], k_hit[order]
     col_part = cols[order], member * G + hg[k_hit], vals.reshape(-1)[keep]
-    # Row candidates, from the hit groups that can hold one (most hits are
-    # there for their column: far fewer).  They come member-major, and the
-    # hits ascend by (group, column), so the rows ``member * G + group``
-    # ascend, then the columns: no sort.
-    sel = np.flatnonzero(minima[hit] <= group_max[hg])
-    vals, hg, hc = vals[:, sel], hg[sel], hc[sel]
+    # Row candidates, compared over all the hit groups (selecting first the
+    # groups that can hold one costs more than it saves).  They come
+    # member-major, and the hits ascend by (group, column), so the rows
+    # ``member * G + group`` ascend, then the columns: no sort.
     keep = np.flatnonzero(vals <= by_group[:, hg])
-    member, k_hit = np.divmod(keep, len(sel))
+    member, k_hit = np.divmod(keep, n_hit)
     row_part = member * G + hg[k_hit], hc[k_hit], vals.reshape(-1)[keep]
     return row_part, col_part, col_thresh
 
