@@ -138,9 +138,9 @@ def _keys(V, Ind):
     """int64 keys of float32 scores ``V`` and int32 indices ``Ind`` whose order
     is the order by (score, index): the score's bits, flipped so that their
     signed order is the float order, above the index."""
-    b = (V + np.float32(0.0)).view(np.int32).astype(np.int64)  # + 0: -0.0 becomes 0.0
-    b = np.where(b < 0, b ^ 0x7FFFFFFF, b)
-    return (b << 32) | Ind.astype(np.int64)
+    b = (V + np.float32(0.0)).view(np.int32)  # + 0: -0.0 becomes 0.0
+    b = b ^ ((b >> 31) & 0x7FFFFFFF)  # negative: flip all bits but the sign
+    return (b.astype(np.int64) << 32) | Ind.astype(np.int64)
 
 
 def _unkey(keys):
@@ -225,7 +225,7 @@ class _Store:
                 return
             new = np.bincount(rows, minlength=n_rows)
         shift = count - (np.cumsum(new) - new) + np.arange(q0, q0 + n_rows) * self.cap
-        flat = shift[rows] + np.arange(len(rows))
+        flat = shift.take(rows) + np.arange(len(rows))
         for a, e in zip(self.arrays, self._entries(index, values)):
             a.reshape(-1)[flat] = e
         count += new
@@ -343,20 +343,23 @@ def _both_candidates(F, row_thresh, col_thresh=None, sample_rank=None):
     else:  # a power of two (every full tile): shifts, not divisions
         hg, hc = hit >> (w.bit_length() - 1), hit & (w - 1)
     n_hit = len(hit)
-    # Column candidates, sorted by column (stably).
-    keep = np.flatnonzero(vals <= col_thresh[hc])
+    flat = vals.reshape(-1)
+    # Column candidates, sorted by column (stably).  (``take``, not fancy
+    # indexing, for every gather: less overhead on these small arrays.)
+    keep = np.flatnonzero(vals <= col_thresh.take(hc))
     member, k_hit = np.divmod(keep, n_hit)
-    cols = hc[k_hit]
+    cols = hc.take(k_hit)
     order = np.argsort(cols.astype(np.int16) if w < 2**15 else cols, kind="stable")
-    keep, member, k_hit = keep[order], member[order], k_hit[order]
-    col_part = cols[order], member * G + hg[k_hit], vals.reshape(-1)[keep]
+    k_hit = k_hit.take(order)
+    col_part = (cols.take(order), member.take(order) * G + hg.take(k_hit),
+                flat.take(keep.take(order)))
     # Row candidates, compared over all the hit groups (selecting first the
     # groups that can hold one costs more than it saves).  They come
     # member-major, and the hits ascend by (group, column), so the rows
     # ``member * G + group`` ascend, then the columns: no sort.
-    keep = np.flatnonzero(vals <= by_group[:, hg])
+    keep = np.flatnonzero(vals <= by_group.take(hg, axis=1))
     member, k_hit = np.divmod(keep, n_hit)
-    row_part = member * G + hg[k_hit], hc[k_hit], vals.reshape(-1)[keep]
+    row_part = member * G + hg.take(k_hit), hc.take(k_hit), flat.take(keep)
     return row_part, col_part, col_thresh
 
 
@@ -442,9 +445,9 @@ def _iter_loo_knn(X, k, metric, plan, memory_budget):
             F = _mm(left[:m], right[c0:c1], buf[: m * (c1 - c0)].view(m, c1 - c0)).numpy()
             (rows, cols, vals), (cols2, rows2, vals2), thresh = _both_candidates(
                 F, store.thresh[:m], sample_rank=j)
-            store.add(0, m, rows, orig[cols + c0], vals)
+            store.add(0, m, rows, orig.take(cols + c0), vals)
             store.thresh[c0:c1] = thresh
-            store.add(c0, c1 - c0, cols2, orig[rows2], vals2)
+            store.add(c0, c1 - c0, cols2, orig.take(rows2), vals2)
         result = finish(0, m)
         reorder(m, n, tile)
         return result
@@ -460,12 +463,12 @@ def _iter_loo_knn(X, k, metric, plan, memory_budget):
             if a0 == b0:
                 np.fill_diagonal(F, np.inf)
                 rows, cols, vals = _row_candidates(F, store.thresh[a0:a1])
-                store.add(a0, a1 - a0, rows, orig[cols + b0], vals)
+                store.add(a0, a1 - a0, rows, orig.take(cols + b0), vals)
                 continue
             (rows, cols, vals), (cols2, rows2, vals2), _ = _both_candidates(
                 F, store.thresh[a0:a1], store.thresh[b0:b1])
-            store.add(a0, a1 - a0, rows, orig[cols + b0], vals)
-            store.add(b0, b1 - b0, cols2, orig[rows2 + a0], vals2)
+            store.add(a0, a1 - a0, rows, orig.take(cols + b0), vals)
+            store.add(b0, b1 - b0, cols2, orig.take(rows2 + a0), vals2)
         return finish(a0, a1)
 
     # numpy's BLAS on torch's threads while the search runs, not while the
