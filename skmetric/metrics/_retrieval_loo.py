@@ -67,8 +67,9 @@ def _blas_threads():
 
 def _mm(a, b, out):
     """``a @ b.T`` into ``out`` (torch tensors on the CPU, ``out`` contiguous),
-    through numpy's BLAS: on a 1,024 x 136 x 1,024 tile, OpenBLAS took 20 %
-    less time than torch's MKL (a 1-thread A/B on the 2-core AMD EPYC)."""
+    through numpy's BLAS: on the 1,024 x 136 x 1,024 tiles, OpenBLAS (numpy's
+    wheels) took 10 to 20 % less time than torch's MKL in 1-thread A/Bs on a
+    2-core AMD EPYC (``benchmarks/bench_metrics.py --blas``)."""
     np.matmul(a.numpy(), b.numpy().T, out=out.numpy())
     return out
 
@@ -383,7 +384,8 @@ def _search_again(left, right, orig, store, pos, memory_budget):
     step = max(1, memory_budget // (32 * n))
     for r0 in range(0, len(pos), step):
         p = pos[r0 : r0 + step]
-        S = _mm(left[torch.from_numpy(p)], right, torch.empty((len(p), n), dtype=left.dtype)).numpy()
+        S = _mm(left[torch.from_numpy(p)], right,
+                torch.empty((len(p), n), dtype=left.dtype)).numpy()
         S[np.arange(len(p)), p] = np.inf  # leave one out
         best, _ = store._smallest(store._entries(np.broadcast_to(orig, S.shape), S), k,
                                   order=True)
