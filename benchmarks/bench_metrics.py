@@ -18,9 +18,12 @@
    faiss's kNN alone, PML.
 5. With ``--phases N ...``: the CPU time of each phase of skmetric's
    leave-one-out report (see :func:`phases`).
+6. With ``--blas N ...``: the score tiles through ``torch.mm`` and through
+   the search's ``np.matmul`` (see :func:`blas_tiles`).
 
 Usage: ``python benchmarks/bench_metrics.py [--sizes 10000 50000] [--threads 1]
-[--repeats 3] [--breakdown 20000] [--phases 20000] [--skip retrieval knn peak]``.
+[--repeats 3] [--breakdown 20000] [--phases 20000] [--blas 20000]
+[--skip retrieval knn peak]``.
 """
 
 import argparse
@@ -136,7 +139,8 @@ def breakdown(n, dim=128, per_class=50, seed=0, repeats=2):
 
     from skmetric.metrics import retrieval_report
     from skmetric.metrics._retrieval import DEFAULT_MEMORY_BUDGET, _Setup
-    from skmetric.metrics._retrieval_loo import _augmented, _iter_loo_knn, _loo_plan
+    from skmetric.metrics._retrieval_loo import (
+        _augmented, _blas_threads, _iter_loo_knn, _loo_plan, _mm)
     from skmetric.neighbors import _iter_knn
 
     rng = np.random.RandomState(seed)
@@ -157,17 +161,18 @@ def breakdown(n, dim=128, per_class=50, seed=0, repeats=2):
     def matmul():
         left, right = _augmented(X, "euclidean", torch.float32)
         buf = torch.empty(m * tile)
-        for i0 in range(0, m, tile):
-            torch.mm(left[i0:i0 + tile], right[:m].T, out=buf.view(tile, m))
-        for c0 in range(m, n, tile):
-            c1 = min(c0 + tile, n)
-            torch.mm(left[:m], right[c0:c1].T, out=buf[: m * (c1 - c0)].view(m, c1 - c0))
-        for a0 in range(m, n, tile):
-            a1 = min(a0 + tile, n)
-            for b0 in range(a0, n, tile):
-                b1 = min(b0 + tile, n)
-                torch.mm(left[a0:a1], right[b0:b1].T,
-                         out=buf[: (a1 - a0) * (b1 - b0)].view(a1 - a0, b1 - b0))
+        with _blas_threads():
+            for i0 in range(0, m, tile):
+                _mm(left[i0:i0 + tile], right[:m], buf.view(tile, m))
+            for c0 in range(m, n, tile):
+                c1 = min(c0 + tile, n)
+                _mm(left[:m], right[c0:c1], buf[: m * (c1 - c0)].view(m, c1 - c0))
+            for a0 in range(m, n, tile):
+                a1 = min(a0 + tile, n)
+                for b0 in range(a0, n, tile):
+                    b1 = min(b0 + tile, n)
+                    _mm(left[a0:a1], right[b0:b1],
+                        buf[: (a1 - a0) * (b1 - b0)].view(a1 - a0, b1 - b0))
 
     def search():
         for _ in _iter_loo_knn(X, depth, "euclidean", plan, DEFAULT_MEMORY_BUDGET):
@@ -224,6 +229,47 @@ def breakdown(n, dim=128, per_class=50, seed=0, repeats=2):
         print(f"  {name:<7} {wall[name]:7.2f} s wall {cpu[name]:7.2f} s CPU   {notes[name]}")
 
 
+def blas_tiles(n, dim=128, tile=1024, repeats=3):
+    """The score tiles of the leave-one-out search through torch's BLAS and numpy's.
+
+    The upper block triangle of ``tile`` x ``tile`` tiles of N random rows
+    (the factors of ``_augmented``: width 136 for d = 128), once with
+    ``torch.mm`` (MKL in the PyPI wheels) and once with the search's
+    ``_mm`` (``np.matmul``: OpenBLAS in numpy's wheels) on torch's thread
+    count; interleaved, CPU time, the minimum of ``repeats`` runs each.
+    """
+    from skmetric.metrics._retrieval_loo import _augmented, _blas_threads, _mm
+
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(n, dim)).astype(np.float32)
+    left, right = _augmented(X, "euclidean", torch.float32)
+    buf = torch.empty(tile * tile)
+
+    def tiles(mm):
+        with _blas_threads():
+            for a0 in range(0, n, tile):
+                a1 = min(a0 + tile, n)
+                for b0 in range(a0, n, tile):
+                    b1 = min(b0 + tile, n)
+                    mm(left[a0:a1], right[b0:b1],
+                       buf[: (a1 - a0) * (b1 - b0)].view(a1 - a0, b1 - b0))
+
+    kinds = {"torch.mm": lambda a, b, out: torch.mm(a, b.T, out=out), "np.matmul": _mm}
+    spent = {name: [] for name in kinds}
+    for r in range(repeats):
+        for name in (list(kinds) if r % 2 == 0 else list(kinds)[::-1]):
+            t0 = time.process_time()
+            tiles(kinds[name])
+            spent[name].append(time.process_time() - t0)
+    t_torch, t_numpy = min(spent["torch.mm"]), min(spent["np.matmul"])
+    print(f"BLAS on the score tiles N={n} K={left.shape[1]} tile={tile}x{tile} "
+          f"threads={torch.get_num_threads()} runs={repeats} (interleaved, CPU time)")
+    for name in kinds:
+        print(f"  {name:<9} min {min(spent[name]):6.2f} s   per run "
+              + " ".join(f"{t:.2f}" for t in spent[name]))
+    print(f"  torch.mm / np.matmul {t_torch / t_numpy:.2f}x")
+
+
 def phases(n, dim=128, per_class=50, seed=0, repeats=2):
     """CPU time of each phase of skmetric's leave-one-out report, per call site.
 
@@ -241,7 +287,7 @@ def phases(n, dim=128, per_class=50, seed=0, repeats=2):
     X = rng.normal(size=(n, dim)).astype(np.float32)
     y = rng.randint(n // per_class, size=n)
     names = [
-        ("tile matmul", torch, "mm"),
+        ("tile matmul", loo, "_mm"),
         ("threshold sampling", loo, "_kth_minimum"),
         ("compare + compaction", loo, "_both_candidates"),
         ("compare (diagonal, square)", loo, "_row_candidates"),
@@ -414,6 +460,8 @@ def main():
                              "faiss kNN, PML)")
     parser.add_argument("--phases", type=int, nargs="*", default=[],
                         help="sizes N for the per-phase CPU time of skmetric's report")
+    parser.add_argument("--blas", type=int, nargs="*", default=[],
+                        help="sizes N for the score tiles through torch.mm and np.matmul")
     parser.add_argument("--skip", nargs="*", default=[], choices=["retrieval", "knn", "peak"],
                         help="parts of the benchmark to skip")
     args = parser.parse_args()
@@ -426,6 +474,9 @@ def main():
         except ImportError:
             pass
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads\n")
+    for n in args.blas:
+        blas_tiles(n, repeats=args.repeats)
+        print()
     for n in args.phases:
         phases(n, repeats=args.repeats)
         print()

@@ -50,6 +50,30 @@ _GROUP = 8
 #: Candidates a query may store before it is cut back to k, as a multiple of k.
 _CAP_RATIO = 4
 
+#: numpy's BLAS controller (threadpoolctl), made on first use.
+_BLAS = None
+
+
+def _blas_threads():
+    """Context in which numpy's BLAS runs on torch's thread count, so that
+    ``torch.set_num_threads`` governs the search as it does torch's ops."""
+    global _BLAS
+    if _BLAS is None:
+        from threadpoolctl import ThreadpoolController
+
+        _BLAS = ThreadpoolController().select(user_api="blas")
+    return _BLAS.limit(limits=torch.get_num_threads())
+
+
+def _mm(a, b, out):
+    """``a @ b.T`` into ``out`` (torch tensors on the CPU, ``out`` contiguous),
+    through numpy's BLAS: on the 1,024 x 136 x 1,024 tiles, OpenBLAS (numpy's
+    wheels) took 10 to 20 % less time than torch's MKL in 1-thread A/Bs on a
+    2-core AMD EPYC (``benchmarks/bench_metrics.py --blas``)."""
+    np.matmul(a.numpy(), b.numpy().T, out=out.numpy())
+    return out
+
+
 #: Highest probability that a query's sampled threshold lies below its k-th
 #: smallest score (it is then searched again).
 _MISS = 0.002
@@ -115,9 +139,9 @@ def _keys(V, Ind):
     """int64 keys of float32 scores ``V`` and int32 indices ``Ind`` whose order
     is the order by (score, index): the score's bits, flipped so that their
     signed order is the float order, above the index."""
-    b = (V + np.float32(0.0)).view(np.int32).astype(np.int64)  # + 0: -0.0 becomes 0.0
-    b = np.where(b < 0, b ^ 0x7FFFFFFF, b)
-    return (b << 32) | Ind.astype(np.int64)
+    b = (V + np.float32(0.0)).view(np.int32)  # + 0: -0.0 becomes 0.0
+    b = b ^ ((b >> 31) & 0x7FFFFFFF)  # negative: flip all bits but the sign
+    return (b.astype(np.int64) << 32) | Ind.astype(np.int64)
 
 
 def _unkey(keys):
@@ -202,7 +226,7 @@ class _Store:
                 return
             new = np.bincount(rows, minlength=n_rows)
         shift = count - (np.cumsum(new) - new) + np.arange(q0, q0 + n_rows) * self.cap
-        flat = shift[rows] + np.arange(len(rows))
+        flat = shift.take(rows) + np.arange(len(rows))
         for a, e in zip(self.arrays, self._entries(index, values)):
             a.reshape(-1)[flat] = e
         count += new
@@ -315,25 +339,28 @@ def _both_candidates(F, row_thresh, col_thresh=None, sample_rank=None):
     # The _GROUP members of each hit group, one member row at a time: each
     # row's reads run forward through the tile.
     vals = F8.take(hit, axis=1)  # (_GROUP, n_hit)
-    hg, hc = np.divmod(hit, w)
+    if w & (w - 1):
+        hg, hc = np.divmod(hit, w)
+    else:  # a power of two (every full tile): shifts, not divisions
+        hg, hc = hit >> (w.bit_length() - 1), hit & (w - 1)
     n_hit = len(hit)
-    # Column candidates, sorted by column (stably).
-    keep = np.flatnonzero(vals <= col_thresh[hc])
+    flat = vals.reshape(-1)
+    # Column candidates, sorted by column (stably).  (``take``, not fancy
+    # indexing, for every gather: less overhead on these small arrays.)
+    keep = np.flatnonzero(vals <= col_thresh.take(hc))
     member, k_hit = np.divmod(keep, n_hit)
-    cols = hc[k_hit]
+    cols = hc.take(k_hit)
     order = np.argsort(cols.astype(np.int16) if w < 2**15 else cols, kind="stable")
-    keep, member, k_hit = keep[order], member[order], k_hit[order]
-    col_part = cols[order], member * G + hg[k_hit], vals.reshape(-1)[keep]
-    # Row candidates, sorted by row (stably), from the hit groups that can
-    # hold one (most hits are there for their column: far fewer).
-    sel = np.flatnonzero(minima[hit] <= group_max[hg])
-    vals, hg, hc = vals[:, sel], hg[sel], hc[sel]
-    keep = np.flatnonzero(vals <= by_group[:, hg])
-    member, k_hit = np.divmod(keep, len(sel))
-    rows = member * G + hg[k_hit]
-    order = np.argsort(rows.astype(np.int16) if n < 2**15 else rows, kind="stable")
-    keep, k_hit = keep[order], k_hit[order]
-    row_part = rows[order], hc[k_hit], vals.reshape(-1)[keep]
+    k_hit = k_hit.take(order)
+    col_part = (cols.take(order), member.take(order) * G + hg.take(k_hit),
+                flat.take(keep.take(order)))
+    # Row candidates, compared over all the hit groups (selecting first the
+    # groups that can hold one costs more than it saves).  They come
+    # member-major, and the hits ascend by (group, column), so the rows
+    # ``member * G + group`` ascend, then the columns: no sort.
+    keep = np.flatnonzero(vals <= by_group.take(hg, axis=1))
+    member, k_hit = np.divmod(keep, n_hit)
+    row_part = member * G + hg.take(k_hit), hc.take(k_hit), flat.take(keep)
     return row_part, col_part, col_thresh
 
 
@@ -357,7 +384,8 @@ def _search_again(left, right, orig, store, pos, memory_budget):
     step = max(1, memory_budget // (32 * n))
     for r0 in range(0, len(pos), step):
         p = pos[r0 : r0 + step]
-        S = torch.mm(left[torch.from_numpy(p)], right.T).numpy()
+        S = _mm(left[torch.from_numpy(p)], right,
+                torch.empty((len(p), n), dtype=left.dtype)).numpy()
         S[np.arange(len(p)), p] = np.inf  # leave one out
         best, _ = store._smallest(store._entries(np.broadcast_to(orig, S.shape), S), k,
                                   order=True)
@@ -399,16 +427,16 @@ def _iter_loo_knn(X, k, metric, plan, memory_budget):
         orig[q0:q1] = orig[q0:q1][new]
         store.reorder(q0, q1, new)
 
-    with torch.no_grad():
+    buf = torch.empty(m * tile, dtype=dtype)  # the tiles (the stripe's, the square's)
+
+    def sample():
         # Phase 1: the sample's own square, then its stripe against the other rows.
         # The square goes by stripes of `tile` rows (a sample row's
         # threshold needs its whole row), through the stripe buffer.
-        buf = torch.empty(m * tile, dtype=dtype)
         for i0 in range(0, m, tile):
             i1 = min(i0 + tile, m)
-            S = torch.mm(left[i0:i1], right[:m].T, out=buf[: (i1 - i0) * m].view(i1 - i0, m))
-            S[:, i0:i1].fill_diagonal_(torch.inf)
-            S = S.numpy()
+            S = _mm(left[i0:i1], right[:m], buf[: (i1 - i0) * m].view(i1 - i0, m)).numpy()
+            np.fill_diagonal(S[:, i0:i1], np.inf)
             store.thresh[i0:i1] = _kth_minimum(
                 S.reshape(i1 - i0, _GROUP, m // _GROUP).min(axis=1), j)
             rows, cols, vals = _row_candidates(S, store.thresh[i0:i1])
@@ -416,30 +444,41 @@ def _iter_loo_knn(X, k, metric, plan, memory_budget):
         reorder(0, m, m)
         for c0 in range(m, n, tile):
             c1 = min(c0 + tile, n)
-            F = torch.mm(left[:m], right[c0:c1].T,
-                         out=buf[: m * (c1 - c0)].view(m, c1 - c0)).numpy()
+            F = _mm(left[:m], right[c0:c1], buf[: m * (c1 - c0)].view(m, c1 - c0)).numpy()
             (rows, cols, vals), (cols2, rows2, vals2), thresh = _both_candidates(
                 F, store.thresh[:m], sample_rank=j)
-            store.add(0, m, rows, orig[cols + c0], vals)
+            store.add(0, m, rows, orig.take(cols + c0), vals)
             store.thresh[c0:c1] = thresh
-            store.add(c0, c1 - c0, cols2, orig[rows2], vals2)
-        yield finish(0, m)
+            store.add(c0, c1 - c0, cols2, orig.take(rows2), vals2)
+        result = finish(0, m)
         reorder(m, n, tile)
-        # Phase 2: the upper block triangle of the other rows.
-        for a0 in range(m, n, tile):
-            a1 = min(a0 + tile, n)
-            La = left[a0:a1]
-            for b0 in range(a0, n, tile):
-                b1 = min(b0 + tile, n)
-                F = torch.mm(La, right[b0:b1].T,
-                             out=buf[: (a1 - a0) * (b1 - b0)].view(a1 - a0, b1 - b0))
-                if a0 == b0:
-                    F.fill_diagonal_(torch.inf)
-                    rows, cols, vals = _row_candidates(F.numpy(), store.thresh[a0:a1])
-                    store.add(a0, a1 - a0, rows, orig[cols + b0], vals)
-                    continue
-                (rows, cols, vals), (cols2, rows2, vals2), _ = _both_candidates(
-                    F.numpy(), store.thresh[a0:a1], store.thresh[b0:b1])
-                store.add(a0, a1 - a0, rows, orig[cols + b0], vals)
-                store.add(b0, b1 - b0, cols2, orig[rows2 + a0], vals2)
-            yield finish(a0, a1)
+        return result
+
+    def row_block(a0):
+        # Phase 2: one row of tiles of the upper block triangle of the other rows.
+        a1 = min(a0 + tile, n)
+        La = left[a0:a1]
+        for b0 in range(a0, n, tile):
+            b1 = min(b0 + tile, n)
+            F = _mm(La, right[b0:b1],
+                    buf[: (a1 - a0) * (b1 - b0)].view(a1 - a0, b1 - b0)).numpy()
+            if a0 == b0:
+                np.fill_diagonal(F, np.inf)
+                rows, cols, vals = _row_candidates(F, store.thresh[a0:a1])
+                store.add(a0, a1 - a0, rows, orig.take(cols + b0), vals)
+                continue
+            (rows, cols, vals), (cols2, rows2, vals2), _ = _both_candidates(
+                F, store.thresh[a0:a1], store.thresh[b0:b1])
+            store.add(a0, a1 - a0, rows, orig.take(cols + b0), vals)
+            store.add(b0, b1 - b0, cols2, orig.take(rows2 + a0), vals2)
+        return finish(a0, a1)
+
+    # numpy's BLAS on torch's threads while the search runs, not while the
+    # caller consumes a block.
+    with _blas_threads():
+        result = sample()
+    yield result
+    for a0 in range(m, n, tile):
+        with _blas_threads():
+            result = row_block(a0)
+        yield result

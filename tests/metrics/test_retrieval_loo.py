@@ -256,10 +256,11 @@ def test_smallest_orders_by_score_then_index(dtype):
     np.testing.assert_array_equal(kth2, kth)
 
 
+@pytest.mark.parametrize("w", [24, 32])  # tile widths: divisions, and shifts (a power of two)
 @pytest.mark.parametrize("sample_rank", [None, 3])
-def test_both_candidates_equal_the_thresholded_entries(sample_rank):
+def test_both_candidates_equal_the_thresholded_entries(sample_rank, w):
     rng = np.random.RandomState(1)
-    n, w = 64, 24  # 8 column groups of 8 rows
+    n = 64  # 8 column groups of 8 rows
     F = rng.randint(0, 40, size=(n, w)).astype(np.float32)  # many ties with the thresholds
     row_thresh = rng.randint(0, 8, size=n).astype(np.float32)
     col_thresh = rng.randint(0, 8, size=w).astype(np.float32)
@@ -321,3 +322,28 @@ def test_augmented_factors_give_the_scores(d, dtype):
     np.testing.assert_array_equal((left @ right.T).numpy(), expected)
     left, right = loo._augmented(X, "dot", dtype)
     np.testing.assert_array_equal((left @ right.T).numpy(), -(X @ X.T))
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_tile_products_through_numpy_blas(threads, dtype):
+    # np.matmul into the tile buffer gives the exact products (small integers),
+    # and numpy's BLAS runs on torch's thread count inside _blas_threads.
+    from threadpoolctl import threadpool_info
+
+    rng = np.random.RandomState(0)
+    a = torch.as_tensor(rng.randint(-3, 4, size=(40, 16)), dtype=dtype)
+    b = torch.as_tensor(rng.randint(-3, 4, size=(24, 16)), dtype=dtype)
+    buf = torch.full((2000,), torch.nan, dtype=dtype)
+    before = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        with loo._blas_threads():
+            out = loo._mm(a[5:35], b[2:20], buf[: 30 * 18].view(30, 18))
+            mine = {lib.filepath for lib in loo._BLAS.lib_controllers}
+            blas = [lib for lib in threadpool_info() if lib["filepath"] in mine]
+    finally:
+        torch.set_num_threads(before)
+    assert out.data_ptr() == buf.data_ptr()
+    np.testing.assert_array_equal(out.numpy(), (a[5:35].double() @ b[2:20].double().T).numpy())
+    assert blas and all(lib["num_threads"] == threads for lib in blas)
