@@ -83,6 +83,12 @@ VARIANTS = {
                    "start_interpolation": (0.25, 0.5, 0.75, 1.0)},
     "folds_wise_fine": {**OPEN_VALID, "validation_split": "class_folds",
                         "start_interpolation": (0.1, 0.2, 0.3, 0.5, 0.7, 1.0)},
+    # the folds choose the epoch and the weight a of the output mixing with the
+    # start, [sqrt(1 - a) f0(x), sqrt(a) f(x)] (d^2 = (1 - a) d0^2 + a d^2)
+    "folds_mix": {**OPEN_VALID, "validation_split": "class_folds",
+                  "start_mixing": (0.02, 0.05, 0.1, 0.2, 0.5, 1.0)},
+    # a Mahalanobis metric (module="linear": the NCA loss, L-BFGS) under the folds
+    "folds_linear": {**OPEN_VALID, "validation_split": "class_folds", "module": "linear"},
     # L2-SP: the gradient of lambda / 2 |theta - theta0|^2 added to the loss's
     "folds_l2sp_1": {**OPEN_VALID, "validation_split": "class_folds",
                      "callbacks": [DecayToStart(1.0)]},
@@ -185,8 +191,10 @@ def open_set_rows(name, X, y, split, variants, seed):
     for label, params in variants.items():
         model, secs = fit_timed(params, Xs, ys, seed)
         r1 = unseen_recall(model.transform(Xa), y, seen)
+        mixed = getattr(model, "mixing_weight_", 1.0)
         rows[label] = (r1, model.best_epoch_, model.n_epochs_, secs,
-                       getattr(model, "interpolation_weight_", 1.0))
+                       getattr(model, "interpolation_weight_", 1.0),
+                       f"m{mixed:g}" if mixed != 1 else "")
     return rows
 
 
@@ -206,8 +214,8 @@ def bench_open(sets, variants, splits, max_rows, seed):
             raw = rows["raw"][0]
             line = f"{name:<14}{split:>5}{np.unique(y).size:>4}{raw:>7.3f}"
             for label in variants:
-                r1, best, n, secs, a = rows[label]
-                ep = f"{best}/{n}" + (f"@{a:g}" if a != 1 else "")
+                r1, best, n, secs, a, mixed = rows[label]
+                ep = f"{best}/{n}" + (f"@{a:g}" if a != 1 else "") + mixed
                 line += f" | {r1:>18.3f} {100 * (r1 - raw):>+6.1f} {ep:>10} {secs:>5.1f}"
             print(line, flush=True)
     many = [k for k in results if k[0] in MANY]

@@ -21,6 +21,8 @@ from ._training._class_folds import (
     MAX_FOLDS,
     InterpolatedScores,
     InterpolateToStart,
+    MixedScores,
+    MixWithStart,
     StopAtEpoch,
     choose_epoch_and_weight,
     fold_plan,
@@ -83,6 +85,10 @@ _OPEN_SET_EMA_DECAY = None
 # weights a of theta0 + a (theta - theta0) that the folds choose from,
 # together with the epoch (1.0 alone: the trained weights, no interpolation)
 _OPEN_SET_INTERPOLATION = (1.0,)
+# ... and start_mixing="auto" with validation_split="class_folds": the weights
+# a of the output mixing [sqrt(1 - a) f0(x), sqrt(a) f(x)] that the folds
+# choose from, together with the epoch (1.0 alone: no mixing)
+_OPEN_SET_MIXING = (1.0,)
 
 
 def _is_open_set(est):
@@ -143,29 +149,51 @@ def _auto_training_settings(est, n_train):
     return settings
 
 
-def _interpolation_weights(est):
-    """The sorted interpolation weights of ``start_interpolation`` (a tuple)."""
-    weights = est.start_interpolation
+def _start_weights(est, name, auto):
+    """The sorted weights of ``start_interpolation`` or ``start_mixing`` (a tuple)."""
+    weights = getattr(est, name)
     if isinstance(weights, str):  # "auto"
-        weights = _OPEN_SET_INTERPOLATION
+        weights = auto
     try:
         values = sorted({float(a) for a in weights})
     except (TypeError, ValueError):
         values = []
     if not values or not all(0 < a <= 1 for a in values):
         raise ValueError(
-            "MetricLearner: `start_interpolation` must be a non-empty tuple of "
-            f"weights in (0, 1] or 'auto'; got {est.start_interpolation!r}."
+            f"MetricLearner: `{name}` must be a non-empty tuple of "
+            f"weights in (0, 1] or 'auto'; got {getattr(est, name)!r}."
         )
     folded = est.validation_split == "class_folds" and est.validation_fraction is not None
     if values != [1.0] and not folded:
         raise ValueError(
-            "MetricLearner: `start_interpolation` weights other than 1.0 are chosen on "
+            f"MetricLearner: `{name}` weights other than 1.0 are chosen on "
             "held-out class folds: they need validation_split='class_folds' and a "
             f"validation_fraction; got validation_split={est.validation_split!r}, "
             f"validation_fraction={est.validation_fraction!r}."
         )
     return tuple(values)
+
+
+def _interpolation_weights(est):
+    """The sorted interpolation weights of ``start_interpolation`` (a tuple)."""
+    return _start_weights(est, "start_interpolation", _OPEN_SET_INTERPOLATION)
+
+
+def _mixing_weights(est):
+    """``(weights, mix)``: the weights toward the start the folds choose from,
+    and whether they mix outputs (``start_mixing``) rather than weights
+    (``start_interpolation``); at most one of the two is not ``(1.0,)``."""
+    interpolation = _interpolation_weights(est)
+    mixing = _start_weights(est, "start_mixing", _OPEN_SET_MIXING)
+    if mixing == (1.0,):
+        return interpolation, False
+    if interpolation != (1.0,):
+        raise ValueError(
+            "MetricLearner: `start_interpolation` and `start_mixing` cannot both "
+            f"have weights other than 1.0; got {est.start_interpolation!r} and "
+            f"{est.start_mixing!r}."
+        )
+    return mixing, True
 
 
 def _averaging_callbacks(settings):
@@ -367,6 +395,17 @@ class MetricLearner(
         transfers to new classes.  ``(1.0,)``: no interpolation.  Weights
         other than 1.0 need ``validation_split="class_folds"`` (a
         ValueError otherwise).  ``"auto"``: ``(1.0,)``.
+    start_mixing : tuple of float in (0, 1] or "auto", default="auto"
+        Weights ``a`` of the output mixing with the starting embedding
+        ``f0``: the embedding ``[sqrt(1 - a) f0(x), sqrt(a) f(x)]``
+        (:class:`~skmetric.nn.MixedWithStart`, twice ``n_components`` wide),
+        whose squared distances are ``(1 - a) d0^2 + a d^2``.  Chosen with
+        the epoch on the class folds as ``start_interpolation`` is
+        (``mixing_weight_``); a small ``a`` keeps the starting distances
+        and lets the trained ones reorder their near ties.  ``(1.0,)``: no
+        mixing.  Weights other than 1.0 need ``validation_split="class_folds"``
+        and ``start_interpolation`` left at ``(1.0,)`` (a ValueError
+        otherwise).  ``"auto"``: ``(1.0,)``.
     validation_fraction : float or None, default=None
         Fraction of the training data held out to score the embedding each
         epoch, with early stopping (``patience``) and the best epoch's
@@ -454,6 +493,9 @@ class MetricLearner(
     interpolation_weight_ : float
         The weight ``a`` of ``start_interpolation`` kept (1.0: the trained
         weights as they are).
+    mixing_weight_ : float
+        The weight ``a`` of ``start_mixing`` kept (1.0: the trained
+        embedding alone).
     stop_reason_ : {"max_epochs", "patience", "callback", "interrupted"}
         Why training stopped.
 
@@ -503,6 +545,7 @@ class MetricLearner(
         "optimizer": [StrOptions(set(OPTIMIZERS) | {"auto"}), type],
         "ema_decay": [Interval(Real, 0, 1, closed="neither"), None, StrOptions({"auto"})],
         "start_interpolation": [tuple, list, StrOptions({"auto"})],
+        "start_mixing": [tuple, list, StrOptions({"auto"})],
     }
 
     def __init__(
@@ -525,6 +568,7 @@ class MetricLearner(
         lr_schedule="auto",
         ema_decay="auto",
         start_interpolation="auto",
+        start_mixing="auto",
         validation_fraction=None,
         validation_split="samples",
         patience=10,
@@ -551,6 +595,7 @@ class MetricLearner(
         self.lr_schedule = lr_schedule
         self.ema_decay = ema_decay
         self.start_interpolation = start_interpolation
+        self.start_mixing = start_mixing
         self.validation_fraction = validation_fraction
         self.validation_split = validation_split
         self.patience = patience
@@ -577,11 +622,12 @@ class MetricLearner(
         """
         f = self._start_fit(X, y)
         self._check_class_counts(f.y_train, f.train_classes, f.loss, f.miner)
-        weights = _interpolation_weights(self)
+        weights, mix = _mixing_weights(self)
         self.interpolation_weight_ = 1.0
+        self.mixing_weight_ = 1.0
         folded = self.validation_split == "class_folds" and self.validation_fraction is not None
         if folded:
-            return self._fit_class_folds(f, weights)
+            return self._fit_class_folds(f, weights, mix)
         keep_start = self._warn_no_validation_split(f)
         valid_kwargs = {}
         if f.valid_idx is not None:
@@ -648,7 +694,7 @@ class MetricLearner(
             valid_scoring=scorer(X[ref].astype(np.float32), y_enc[ref]),
         )
 
-    def _fold_curve(self, X, y_enc, rng, weights=(1.0,)):
+    def _fold_curve(self, X, y_enc, rng, weights=(1.0,), mix=False):
         """Mean held-out-classes Recall@1 curves over rotating class folds.
 
         Each fold holds out ``max(1, round(validation_fraction * n_classes))``
@@ -657,7 +703,8 @@ class MetricLearner(
         the fit loop, with early stopping (``patience``) on the held-out
         classes, and records its validation score per epoch and per
         interpolation weight toward the start (``weights``,
-        :class:`InterpolatedScores`).  Returns the epoch-by-epoch mean over
+        :class:`InterpolatedScores`), or per weight of the output mixing with
+        the start (``mix``, :class:`MixedScores`).  Returns the epoch-by-epoch mean over
         the folds, shape ``(n_weights, length)``, the folds' epochs and their
         padded curves, shape ``(n_folds, n_weights, length)``
         (:func:`fold_weight_curves`), or ``(None, [], None)`` when no two
@@ -673,7 +720,8 @@ class MetricLearner(
             module, loss, miner, _ = self._build_blocks(X[train_idx], train_classes.size, seed)
             self._check_class_counts(y_train, train_classes, loss, miner)
             valid_kwargs = self._recall_valid_kwargs(X, y_enc, train_idx, valid_idx, rng)
-            scores = InterpolatedScores(valid_kwargs["valid_scoring"], weights)
+            scores = (MixedScores if mix else InterpolatedScores)(
+                valid_kwargs["valid_scoring"], weights)
             valid_kwargs["valid_scoring"] = scores
             self._fit_embedding(
                 module, loss, miner, X[train_idx], y_train, seed=seed, by_classes=True,
@@ -683,11 +731,11 @@ class MetricLearner(
 
         return fold_weight_curves(y_enc, plan[0], MAX_FOLDS, rng, fit_fold)
 
-    def _fit_class_folds(self, f, weights=(1.0,)):
+    def _fit_class_folds(self, f, weights=(1.0,), mix=False):
         """``validation_split="class_folds"``: choose the epochs (and the
-        interpolation weight toward the start) on rotating held-out classes,
-        then train on every class for that many epochs."""
-        curves, fold_epochs, folds = self._fold_curve(f.X, f.y_enc, f.rng, weights)
+        interpolation or mixing weight toward the start) on rotating held-out
+        classes, then train on every class for that many epochs."""
+        curves, fold_epochs, folds = self._fold_curve(f.X, f.y_enc, f.rng, weights, mix)
         if curves is None:
             warnings.warn(
                 "MetricLearner: `validation_split`='class_folds' needs at least 2 "
@@ -714,16 +762,24 @@ class MetricLearner(
             message = (f"the class folds' mean validation curve chose epoch {best} "
                        f"(folds trained {fold_epochs} epochs)")
             if len(weights) > 1:
-                message += f" and the interpolation weight {weight:g} toward the start"
+                message += (f" and the {'mixing' if mix else 'interpolation'} weight "
+                            f"{weight:g} toward the start")
             extra.append(("class_folds", StopAtEpoch(best, message)))
-            if weight != 1:
+            if weight != 1 and mix:
+                extra.append(("start_mixing", MixWithStart(weight)))
+            elif weight != 1:
                 extra.append(("start_interpolation", InterpolateToStart(weight)))
         self._fit_embedding(
             f.module, f.loss, f.miner, f.X_train, f.y_train, seed=f.seed, by_classes=True,
             max_epochs=0 if best == 0 else None, extra_callbacks=extra,
         )
-        self.embedding_size_ = f.embedding_size
-        self.interpolation_weight_ = weight
+        mixed = mix and weight != 1
+        # mixed: the start's output beside the trained one
+        self.embedding_size_ = 2 * f.embedding_size if mixed else f.embedding_size
+        if mix:
+            self.mixing_weight_ = weight
+        else:
+            self.interpolation_weight_ = weight
         if curves is None:
             return self
         # the fold-mean curve is the validation record of the trained epochs

@@ -16,8 +16,17 @@ scores, every epoch, the weights interpolated toward the start,
 ``a``): a small ``a`` keeps most of the starting geometry and adds the part
 of training that transfers.
 
+With output mixing weights, each fold scores instead the embedding
+``[sqrt(1 - a) f0(x), sqrt(a) f(x)]`` beside a frozen copy of the start
+(:class:`~skmetric.nn.MixedWithStart`; squared distances ``(1 - a) d0^2 +
+a d^2``), and the folds choose (epoch, ``a``) the same way: a small ``a``
+keeps the starting distances and lets the trained ones reorder their near
+ties.
+
 Helpers of the one fit loop; the estimator owns the fits.
 """
+
+import copy
 
 import math
 import warnings
@@ -26,13 +35,14 @@ import numpy as np
 import torch
 from skorch.callbacks import Callback
 
+from ..nn import MixedWithStart
 from ._callbacks import CollapsedEmbeddingWarning, StartingModelKeptWarning, StopTraining
 
 __all__ = [
     "MAX_FOLDS", "class_folds", "fold_plan", "mean_curve", "padded_curves", "run_folds",
     "choose_epoch", "ReplayScore",
     "StopAtEpoch", "interpolate_state", "InterpolatedScores", "fold_weight_curves",
-    "choose_epoch_and_weight", "InterpolateToStart",
+    "choose_epoch_and_weight", "InterpolateToStart", "MixedScores", "MixWithStart",
 ]
 
 
@@ -273,6 +283,55 @@ class InterpolateToStart(Callback):
                 net.module_.load_state_dict(
                     interpolate_state(self._start, net.module_.state_dict(), self.weight))
         self._start = None  # nothing kept in the fitted net
+
+
+class MixedScores(InterpolatedScores):
+    """A validation score, recorded for outputs mixed with the start's.
+
+    As :class:`InterpolatedScores`, but each weight ``a`` scores the module
+    :class:`~skmetric.nn.MixedWithStart` of a frozen copy of the module
+    taken at the first call (the start, ``f0``) and the module itself:
+    squared distances ``(1 - a) d0^2 + a d^2``.  ``a = 1`` scores the module
+    alone.
+    """
+
+    def __call__(self, module, X, y):
+        if self.start is None:
+            self.start = copy.deepcopy(module).eval()
+            score = float(self.scoring(module, X, y))
+            self.columns.append([score] * len(self.weights))
+            return score
+        scores = [float(self.scoring(module if a == 1 else MixedWithStart(self.start, module, a),
+                                     X, y)) for a in self.weights]
+        self.columns.append(scores)
+        return max(scores)
+
+
+class MixWithStart(Callback):
+    """At the end of training, mix the module's output with its start's.
+
+    Keeps a frozen copy of the module when training begins; when it ends
+    (after weight averaging and best-epoch restore, which run before it),
+    the net's module becomes :class:`~skmetric.nn.MixedWithStart` of that
+    copy and the trained module with ``weight`` (unchanged for 1).
+    """
+
+    def __init__(self, weight):
+        self.weight = weight
+
+    def initialize(self):
+        self._start = None
+        return self
+
+    def on_train_begin(self, net, **kwargs):
+        self._start = copy.deepcopy(net.module_).eval()
+
+    def on_train_end(self, net, **kwargs):
+        if self._start is None:
+            return
+        if self.weight != 1:
+            net.module_ = MixedWithStart(self._start, net.module_, self.weight)
+        self._start = None
 
 
 class ReplayScore:
