@@ -530,7 +530,7 @@ def locus_scale(K_small=1_111, K=100_000, graph_sizes=(2_000, 10_000, 30_000, 10
                     name += " (same labels)" if same else " (DIFFERENT)"
             rows.append((name, f"{k:,}", f"{obs.size}", f"{int(mask.sum()):,}", f"{t:.2f}"))
     report(f"(f) locus: trees (branching 10; min of {repeat}) and taxonomy + K/10 "
-           "cross-links graphs (1 run); random observed labels; CPU time (loaded machine)",
+           "cross-links graphs (1 run); random observed labels; CPU time",
            rows)
 
 
