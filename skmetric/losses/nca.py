@@ -123,10 +123,9 @@ class _SquaredNCA(torch.autograd.Function):
 
     @staticmethod
     def backward(ctx, grad):
-        # with S = G + G^T: dL/de = (2/T) (S e - diag(S 1) e), one product
         emb, g = ctx.saved_tensors
-        s = g + g.T
-        out = torch.addmm(emb * s.sum(1, keepdim=True), s, emb, beta=-1.0)
+        coef = (g.sum(1) + g.sum(0)).unsqueeze(1)
+        out = torch.addmm(torch.mm(g.T, emb), g, emb).sub_(emb * coef)
         return out.mul_(grad * (2.0 * ctx.scale)), None, None, None
 
 
