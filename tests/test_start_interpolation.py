@@ -5,14 +5,11 @@ References are written out: the interpolated weights against the formula
 choice of (epoch, weight) against a loop over the folds' tables.
 """
 
-import warnings
-
 import numpy as np
 import pytest
 import torch
 
-from skmetric import MetricLearner, StartingModelKeptWarning
-from skmetric._training import _class_folds
+from skmetric import MetricLearner
 from skmetric._training._class_folds import (
     InterpolatedScores,
     InterpolateToStart,
@@ -20,18 +17,8 @@ from skmetric._training._class_folds import (
     interpolate_state,
 )
 
-FAST = dict(max_epochs=3, hidden_sizes=(16,), batch_size=32, lr=3e-3,
-            loss="multi_similarity", random_state=0)
-
-
-def _data(n_classes=6, n_per_class=20, seed=0):
-    rng = np.random.RandomState(seed)
-    centres = rng.normal(scale=1.5, size=(n_classes, 3))
-    y = np.repeat(np.arange(n_classes), n_per_class)
-    X = np.hstack([centres[y] + rng.normal(scale=0.5, size=(y.size, 3)),
-                   rng.normal(scale=2.0, size=(y.size, 5))])
-    return X.astype(np.float32), y
-
+from _start_folds import FAST, choose_loop, fit_twice_recording_choice
+from _start_folds import make_data as _data
 
 def _params(est):
     return [p.detach().clone() for p in est.module_.parameters()]
@@ -90,20 +77,6 @@ def test_interpolated_scores_record_each_weight_and_restore_the_module():
     assert got == max(want)
 
 
-def _choose_loop(folds):
-    """(epoch, weight index) by loops over folds[k][j][e] (start: [k][*][0])."""
-    n_folds, n_weights, length = len(folds), len(folds[0]), len(folds[0][0])
-    mean = [[sum(folds[k][j][e] for k in range(n_folds)) / n_folds for e in range(length)]
-            for j in range(n_weights)]
-    ok = [(e, j) for e in range(1, length) for j in range(n_weights)
-          if mean[j][e] > mean[0][0]
-          and all(folds[k][j][e] > folds[k][0][0] for k in range(n_folds))]
-    if not ok:
-        return 0, n_weights - 1
-    top = max(mean[j][e] for e, j in ok)
-    return max((e, j) for e, j in ok if mean[j][e] >= top)
-
-
 @pytest.mark.parametrize("folds, expected", [
     # the trained weights (a = 1) lose in fold 1 at every epoch; a = 0.5
     # gains in both folds at epoch 2
@@ -122,31 +95,12 @@ def _choose_loop(folds):
 def test_choose_epoch_and_weight_matches_loop(folds, expected):
     arr = np.array(folds)
     got = choose_epoch_and_weight(arr.mean(axis=0), 0.0, arr)
-    assert got == _choose_loop(folds) == expected
+    assert got == choose_loop(folds) == expected
 
 
 @pytest.fixture(scope="module")
 def interpolated_fit():
-    X, y = _data(n_classes=6)
-    seen = y < 5
-    captured = {}
-    original = _class_folds.choose_epoch_and_weight
-
-    def spy(curves, tolerance, folds=None):
-        captured["curves"], captured["folds"] = curves, folds
-        captured["choice"] = original(curves, tolerance, folds)
-        return captured["choice"]
-
-    params = dict(FAST, max_epochs=6, validation_fraction=0.4, validation_split="class_folds",
-                  start_interpolation=(0.25, 0.5, 1.0))
-    import skmetric._metric_learner as ml
-
-    with warnings.catch_warnings(), pytest.MonkeyPatch.context() as mp:
-        warnings.simplefilter("ignore", StartingModelKeptWarning)
-        mp.setattr(ml, "choose_epoch_and_weight", spy)
-        est = MetricLearner(**params).fit(X[seen], y[seen])
-        again = MetricLearner(**params).fit(X[seen], y[seen])
-    return est, again, captured, X
+    return fit_twice_recording_choice(start_interpolation=(0.25, 0.5, 1.0))
 
 
 @pytest.mark.slow
@@ -156,7 +110,7 @@ def test_class_folds_choose_epoch_and_weight_by_the_rule(interpolated_fit):
     # one curve per weight in every fold, the start shared by the weights
     assert folds.shape[1] == 3
     np.testing.assert_array_equal(folds[:, :, 0], folds[:, :1, 0].repeat(3, axis=1))
-    epoch, j = _choose_loop(folds.tolist())
+    epoch, j = choose_loop(folds.tolist())
     assert (est.best_epoch_, est.interpolation_weight_) == (
         epoch, (0.25, 0.5, 1.0)[j] if epoch else 1.0)
     # history_ holds the chosen weight's fold-mean curve

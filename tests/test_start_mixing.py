@@ -6,27 +6,20 @@ against scoring the concatenation by hand, and the choice of (epoch,
 weight) against a loop over the folds' tables.
 """
 
-import warnings
 
 import numpy as np
 import pytest
 import torch
 
-from skmetric import MetricLearner, StartingModelKeptWarning
+from skmetric import MetricLearner
 from skmetric._training._class_folds import InterpolateToStart, MixedScores, MixWithStart
 from skmetric.nn import MixedWithStart
 
-FAST = dict(max_epochs=3, hidden_sizes=(16,), batch_size=32, lr=3e-3,
-            loss="multi_similarity", random_state=0, normalize=False)
+from _start_folds import FAST as _FAST
+from _start_folds import choose_loop, fit_twice_recording_choice
+from _start_folds import make_data as _data
 
-
-def _data(n_classes=6, n_per_class=20, seed=0):
-    rng = np.random.RandomState(seed)
-    centres = rng.normal(scale=1.5, size=(n_classes, 3))
-    y = np.repeat(np.arange(n_classes), n_per_class)
-    X = np.hstack([centres[y] + rng.normal(scale=0.5, size=(y.size, 3)),
-                   rng.normal(scale=2.0, size=(y.size, 5))])
-    return X.astype(np.float32), y
+FAST = dict(_FAST, normalize=False)
 
 
 def _sq_dists(Z):
@@ -99,40 +92,7 @@ def test_mixed_scores_score_the_concatenation():
 
 @pytest.fixture(scope="module")
 def mixed_fit():
-    X, y = _data(n_classes=6)
-    seen = y < 5
-    captured = {}
-    import skmetric._metric_learner as ml
-
-    original = ml.choose_epoch_and_weight
-
-    def spy(curves, tolerance, folds=None):
-        captured["curves"], captured["folds"] = curves, folds
-        captured["choice"] = original(curves, tolerance, folds)
-        return captured["choice"]
-
-    params = dict(FAST, max_epochs=6, validation_fraction=0.4, validation_split="class_folds",
-                  start_mixing=(0.1, 0.5, 1.0))
-    with warnings.catch_warnings(), pytest.MonkeyPatch.context() as mp:
-        warnings.simplefilter("ignore", StartingModelKeptWarning)
-        mp.setattr(ml, "choose_epoch_and_weight", spy)
-        est = MetricLearner(**params).fit(X[seen], y[seen])
-        again = MetricLearner(**params).fit(X[seen], y[seen])
-    return est, again, captured, X
-
-
-def _choose_loop(folds):
-    """(epoch, weight index) by loops over folds[k][j][e] (start: [k][*][0])."""
-    n_folds, n_weights, length = len(folds), len(folds[0]), len(folds[0][0])
-    mean = [[sum(folds[k][j][e] for k in range(n_folds)) / n_folds for e in range(length)]
-            for j in range(n_weights)]
-    ok = [(e, j) for e in range(1, length) for j in range(n_weights)
-          if mean[j][e] > mean[0][0]
-          and all(folds[k][j][e] > folds[k][0][0] for k in range(n_folds))]
-    if not ok:
-        return 0, n_weights - 1
-    top = max(mean[j][e] for e, j in ok)
-    return max((e, j) for e, j in ok if mean[j][e] >= top)
+    return fit_twice_recording_choice(start_mixing=(0.1, 0.5, 1.0), normalize=False)
 
 
 @pytest.mark.slow
@@ -142,7 +102,7 @@ def test_class_folds_choose_epoch_and_mixing_weight_by_the_rule(mixed_fit):
     assert folds.shape[1] == 3
     # the mixed scores at epoch 0 are the start's for every weight
     np.testing.assert_array_equal(folds[:, :, 0], folds[:, :1, 0].repeat(3, axis=1))
-    epoch, j = _choose_loop(folds.tolist())
+    epoch, j = choose_loop(folds.tolist())
     weight = (0.1, 0.5, 1.0)[j] if epoch else 1.0
     assert (est.best_epoch_, est.mixing_weight_) == (epoch, weight)
     assert est.interpolation_weight_ == 1.0

@@ -256,13 +256,13 @@ class InterpolatedScores:
         return max(scores)
 
 
-class InterpolateToStart(Callback):
-    """At the end of training, move the module's weights toward the start.
+class _CombineWithStart(Callback):
+    """At the end of training, combine the module with its start by ``weight``.
 
-    Snapshots the module's state when training begins; when it ends (after
-    weight averaging and best-epoch restore, which run before it), the
-    weights become ``theta0 + weight * (theta - theta0)``
-    (:func:`interpolate_state`).
+    Snapshots the module (:meth:`_snapshot`) when training begins; when it
+    ends (after weight averaging and best-epoch restore, which run before
+    it), :meth:`_combine` applies the snapshot unless ``weight`` is 1.
+    Nothing is kept in the fitted net.
     """
 
     def __init__(self, weight):
@@ -273,16 +273,27 @@ class InterpolateToStart(Callback):
         return self
 
     def on_train_begin(self, net, **kwargs):
-        self._start = {k: v.detach().clone() for k, v in net.module_.state_dict().items()}
+        self._start = self._snapshot(net.module_)
 
     def on_train_end(self, net, **kwargs):
         if self._start is None:
             return
         if self.weight != 1:
-            with torch.no_grad():
-                net.module_.load_state_dict(
-                    interpolate_state(self._start, net.module_.state_dict(), self.weight))
-        self._start = None  # nothing kept in the fitted net
+            self._combine(net, self._start)
+        self._start = None
+
+
+class InterpolateToStart(_CombineWithStart):
+    """At the end of training, move the module's weights toward the start:
+    ``theta0 + weight * (theta - theta0)`` (:func:`interpolate_state`)."""
+
+    def _snapshot(self, module):
+        return {k: v.detach().clone() for k, v in module.state_dict().items()}
+
+    def _combine(self, net, start):
+        with torch.no_grad():
+            net.module_.load_state_dict(
+                interpolate_state(start, net.module_.state_dict(), self.weight))
 
 
 class MixedScores(InterpolatedScores):
@@ -307,31 +318,16 @@ class MixedScores(InterpolatedScores):
         return max(scores)
 
 
-class MixWithStart(Callback):
-    """At the end of training, mix the module's output with its start's.
+class MixWithStart(_CombineWithStart):
+    """At the end of training, mix the module's output with its start's: the
+    net's module becomes :class:`~skmetric.nn.MixedWithStart` of a frozen
+    copy of the starting module and the trained one, with ``weight``."""
 
-    Keeps a frozen copy of the module when training begins; when it ends
-    (after weight averaging and best-epoch restore, which run before it),
-    the net's module becomes :class:`~skmetric.nn.MixedWithStart` of that
-    copy and the trained module with ``weight`` (unchanged for 1).
-    """
+    def _snapshot(self, module):
+        return copy.deepcopy(module).eval()
 
-    def __init__(self, weight):
-        self.weight = weight
-
-    def initialize(self):
-        self._start = None
-        return self
-
-    def on_train_begin(self, net, **kwargs):
-        self._start = copy.deepcopy(net.module_).eval()
-
-    def on_train_end(self, net, **kwargs):
-        if self._start is None:
-            return
-        if self.weight != 1:
-            net.module_ = MixedWithStart(self._start, net.module_, self.weight)
-        self._start = None
+    def _combine(self, net, start):
+        net.module_ = MixedWithStart(start, net.module_, self.weight)
 
 
 class ReplayScore:
