@@ -269,3 +269,33 @@ def test_bad_input(args, kwargs, message):
 def test_bad_ks_in_report():
     with pytest.raises(ValueError, match=re.escape("`ks` must be an integer >= 1; got 0.")):
         retrieval_report(np.eye(3), [0, 1, 1], ks=(1, 0))
+
+
+def test_block_statistics_match_loop_written_definitions():
+    # The per-query statistics of a block of relevance rows (sums over the
+    # relevant neighbours only) against their definitions written as loops:
+    # rows with no relevant neighbour, all relevant, R above and below the
+    # depth (AP divides by R whatever the depth).
+    from skmetric.metrics import _retrieval as ret
+
+    rng = np.random.RandomState(0)
+    n, depth = 60, 9
+    rel = rng.rand(n, depth) < 0.3
+    rel[0] = False
+    rel[1] = True
+    R = rng.randint(1, 14, size=n)
+    R[1] = depth
+    b = ret._Block(rel, R)
+    for q in range(n):
+        row, r = rel[q], R[q]
+        hits = np.cumsum(row)
+        prec = [hits[i] / (i + 1) * row[i] for i in range(depth)]
+        assert ret._hit(b, 3)[q] == float(row[:3].any())
+        assert ret._precision(b, 4)[q] == hits[3] / 4
+        assert ret._precision(b, 12)[q] == hits[-1] / 12  # k beyond the depth
+        assert ret._average_precision(b)[q] == pytest.approx(sum(prec) / r, abs=1e-15)
+        first = [i for i in range(depth) if row[i]]
+        assert ret._reciprocal_rank(b)[q] == (1 / (first[0] + 1) if first else 0.0)
+        if r <= depth:
+            assert ret._r_precision(b)[q] == hits[r - 1] / r
+            assert ret._map_at_r(b)[q] == pytest.approx(sum(prec[:r]) / r, abs=1e-15)
