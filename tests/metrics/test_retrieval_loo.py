@@ -312,12 +312,13 @@ def test_search_dot_with_zero_rows_equals_brute_force(small_tiles, dtype):
 @pytest.mark.parametrize("d", [5, 6, 14])
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
 def test_augmented_factors_give_the_scores(d, dtype):
-    # The factors' product is the score matrix, whatever zero padding they carry:
-    # squared distances for "euclidean", minus the inner products for "dot".
+    # The factors' product is the score matrix: squared distances for
+    # "euclidean" (two norm columns, no zero padding), minus the inner
+    # products for "dot".
     rng = np.random.RandomState(d)
     X = rng.randint(-3, 4, size=(30, d)).astype(np.float64)  # exact in float32
     left, right = loo._augmented(X, "euclidean", dtype)
-    assert left.shape[1] % 8 == 0 and left.shape[1] >= d + 2
+    assert left.shape[1] == right.shape[1] == d + 2
     expected = ((X[:, None, :] - X[None, :, :]) ** 2).sum(axis=2)
     np.testing.assert_array_equal((left @ right.T).numpy(), expected)
     left, right = loo._augmented(X, "dot", dtype)
