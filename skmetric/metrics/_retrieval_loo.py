@@ -128,11 +128,14 @@ def _augmented(X, metric, dtype):
     # OpenBLAS ran the 1,024 x 1,024 tiles at K = 130 in 5 to 13 % less
     # time than at K = 136 (the width padded to a multiple of 8), about as
     # fast as at K = 128 (interleaved, 1 thread, this AMD EPYC).
-    width = d + 2
-    left = torch.empty((n, width), dtype=dtype)
-    right = torch.empty((n, width), dtype=dtype)
+    # Assembled in numpy: half the time of torch's strided column writes.
+    T, sq = T.numpy(), sq.numpy()
+    left = np.empty((n, d + 2), dtype=T.dtype)
+    right = np.empty((n, d + 2), dtype=T.dtype)
     left[:, :d], left[:, d], left[:, d + 1] = T, sq, 1
-    right[:, :d], right[:, d], right[:, d + 1] = -2 * T, 1, sq
+    np.multiply(T, -2, out=right[:, :d])
+    right[:, d], right[:, d + 1] = 1, sq
+    left, right = torch.from_numpy(left), torch.from_numpy(right)
     return left, right
 
 
