@@ -20,9 +20,11 @@
    leave-one-out report (see :func:`phases`).
 6. With ``--blas N ...``: the score tiles through ``torch.mm`` and through
    the search's ``np.matmul`` (see :func:`blas_tiles`).
+7. With ``--widths N ...``: the score tiles through the search's
+   ``np.matmul`` at K = 128, 130, 132 and 136 (see :func:`width_tiles`).
 
 Usage: ``python benchmarks/bench_metrics.py [--sizes 10000 50000] [--threads 1]
-[--repeats 3] [--breakdown 20000] [--phases 20000] [--blas 20000]
+[--repeats 3] [--breakdown 20000] [--phases 20000] [--blas 20000] [--widths 20000]
 [--skip retrieval knn peak]``.
 """
 
@@ -270,6 +272,43 @@ def blas_tiles(n, dim=128, tile=1024, repeats=3):
     print(f"  torch.mm / np.matmul {t_torch / t_numpy:.2f}x")
 
 
+def width_tiles(n, widths=(128, 130, 132, 136), tile=1024, repeats=3):
+    """The score tiles of the leave-one-out search at several widths K.
+
+    The upper block triangle of ``tile`` x ``tile`` tiles of N random rows
+    of K columns through the search's ``_mm`` (numpy's BLAS on torch's
+    thread count); K = 130 is d + 2 for d = 128 (the search's factors), 136
+    the same padded with zeros to a multiple of 8, 128 the products alone.
+    Interleaved, CPU time, the minimum of ``repeats`` runs each.
+    """
+    from skmetric.metrics._retrieval_loo import _blas_threads, _mm
+
+    rng = np.random.RandomState(0)
+    factors = {K: (torch.as_tensor(rng.normal(size=(n, K)).astype(np.float32)),
+                   torch.as_tensor(rng.normal(size=(n, K)).astype(np.float32)))
+               for K in widths}
+    buf = torch.empty(tile * tile)
+    spent = {K: [] for K in widths}
+    for r in range(repeats):
+        for K in (widths if r % 2 == 0 else widths[::-1]):
+            left, right = factors[K]
+            t0 = time.process_time()
+            with _blas_threads():
+                for a0 in range(0, n, tile):
+                    a1 = min(a0 + tile, n)
+                    for b0 in range(a0, n, tile):
+                        b1 = min(b0 + tile, n)
+                        _mm(left[a0:a1], right[b0:b1],
+                            buf[: (a1 - a0) * (b1 - b0)].view(a1 - a0, b1 - b0))
+            spent[K].append(time.process_time() - t0)
+    print(f"Score tiles by width K, N={n} tile={tile}x{tile} threads={torch.get_num_threads()} "
+          f"runs={repeats} (interleaved, CPU time)")
+    for K in widths:
+        print(f"  K={K}  min {min(spent[K]):6.2f} s   per run "
+              + " ".join(f"{t:.2f}" for t in spent[K])
+              + f"   min / min at K=136 {min(spent[K]) / min(spent[widths[-1]]):.3f}")
+
+
 def phases(n, dim=128, per_class=50, seed=0, repeats=2):
     """CPU time of each phase of skmetric's leave-one-out report, per call site.
 
@@ -462,6 +501,8 @@ def main():
                         help="sizes N for the per-phase CPU time of skmetric's report")
     parser.add_argument("--blas", type=int, nargs="*", default=[],
                         help="sizes N for the score tiles through torch.mm and np.matmul")
+    parser.add_argument("--widths", type=int, nargs="*", default=[],
+                        help="sizes N for the score tiles at K = 128, 130, 132, 136")
     parser.add_argument("--skip", nargs="*", default=[], choices=["retrieval", "knn", "peak"],
                         help="parts of the benchmark to skip")
     args = parser.parse_args()
@@ -476,6 +517,9 @@ def main():
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads\n")
     for n in args.blas:
         blas_tiles(n, repeats=args.repeats)
+        print()
+    for n in args.widths:
+        width_tiles(n, repeats=args.repeats)
         print()
     for n in args.phases:
         phases(n, repeats=args.repeats)
