@@ -1040,15 +1040,22 @@ class TorchTrainingMixin:
         X, y = validate_data(
             self, X, y, ensure_min_samples=2, dtype=[np.float32, np.float64]
         )
-        check_classification_targets(y)
-        encoder = LabelEncoder().fit(y)
-        self.classes_ = encoder.classes_
+        if y.dtype.kind in "biu":
+            # a 1-D array of integers (``validate_data`` made it 1-D) is
+            # "binary" or "multiclass" to scikit-learn's target check, and
+            # ``np.unique`` encodes it as ``LabelEncoder`` does (sorted
+            # classes, their indices), without its checks of ``y`` again
+            self.classes_, y_enc = np.unique(y, return_inverse=True)
+        else:
+            check_classification_targets(y)
+            encoder = LabelEncoder().fit(y)
+            self.classes_, y_enc = encoder.classes_, encoder.transform(y)
         if self.classes_.size < 2:
             raise ValueError(
                 f"{type(self).__name__} needs samples of at least 2 classes; got 1 "
                 f"class ({self.classes_[0].item()!r})."
             )
-        return X, encoder.transform(y).astype(np.int64)
+        return X, y_enc.reshape(-1).astype(np.int64)
 
     def _split_validation(self, y, rng, *, by="samples", min_train=2, min_valid=2):
         """Indices ``(train, valid)`` from ``validation_fraction``, or ``(all, None)``.
