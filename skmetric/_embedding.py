@@ -155,14 +155,19 @@ class EmbeddingLearnerMixin(TorchTrainingMixin):
         """The first steps of ``fit``, shared: validate, split, build the blocks.
 
         Returns a namespace with ``X``, ``y_enc`` (encoded labels), ``seed``,
-        ``rng``, ``train_idx``, ``valid_idx`` (None without validation),
-        ``X_train``, ``train_classes`` and ``y_train`` (training labels
-        re-encoded to ``[0, n_train_classes)`` for the loss), ``module``,
-        ``loss``, ``miner`` and ``embedding_size``.
+        ``rng`` (None when ``validation_fraction`` is None), ``train_idx``,
+        ``valid_idx`` (None without validation), ``X_train``,
+        ``train_classes`` and ``y_train`` (training labels re-encoded to
+        ``[0, n_train_classes)`` for the loss), ``module``, ``loss``,
+        ``miner`` and ``embedding_size``.
         """
         X, y_enc = self._validate_classification_data(X, y)
         seed = self._make_seed()
-        rng = np.random.RandomState(seed)
+        # the generator of the held-out split (and of the validation
+        # reference set, the class folds): only drawn from when
+        # ``validation_fraction`` holds data out, else None (seeding one
+        # costs more than a small model's loss evaluation)
+        rng = None if self.validation_fraction is None else np.random.RandomState(seed)
         by = "classes" if self.validation_split == "classes" else "samples"
         train_idx, valid_idx = self._split_validation(y_enc, rng, by=by)
         # no copy of X when every row trains (no validation split) and X is

@@ -6,6 +6,8 @@ NaN guard working, and be what ``MetricLearner(module="linear")`` trains
 small data with (one epoch, one full batch, bit-identical refits).
 """
 
+import math
+
 import numpy as np
 import pytest
 import torch
@@ -14,6 +16,7 @@ from sklearn.datasets import load_iris, load_wine
 from sklearn.preprocessing import StandardScaler
 
 from skmetric import MetricLearner, TrainingDivergedError
+from skmetric._training import _lbfgsb as _lbfgsb_module
 from skmetric._training._lbfgsb import LBFGSB
 from skmetric.losses import NCALoss
 
@@ -162,3 +165,57 @@ def test_explicit_lbfgsb_equals_the_auto_setting(wine):
     opt = short.net_.optimizer_
     assert opt.state[opt.param_groups[0]["params"][0]]["n_iter"] == 2
     assert not torch.equal(short.module_.skip.weight, auto.module_.skip.weight)
+
+
+def _rosenbrock(x):
+    f = np.sum(100.0 * (x[1:] - x[:-1] ** 2) ** 2 + (1.0 - x[:-1]) ** 2)
+    g = np.zeros_like(x)
+    g[:-1] = -400.0 * x[:-1] * (x[1:] - x[:-1] ** 2) - 2.0 * (1.0 - x[:-1])
+    g[1:] += 200.0 * (x[1:] - x[:-1] ** 2)
+    return float(f), g
+
+
+def _walled(x):
+    # a quadratic with a wall of non-finite values: the line search backs off
+    if x[0] > 0.5:
+        return math.inf, np.zeros_like(x)
+    return float(np.sum((x - 1.0) ** 2)), 2.0 * (x - 1.0)
+
+
+@pytest.mark.parametrize("name, fun, x0, options", [
+    ("quadratic", lambda v: (0.5 * v @ _quadratic()[0] @ v - _quadratic()[1] @ v,
+                             _quadratic()[0] @ v - _quadratic()[1]), np.zeros(12),
+     dict(maxiter=30, maxfun=60, maxcor=10, gtol=1e-8, ftol=1e-12)),
+    # stopped by max_iter; by max_eval (maxfun); by the tolerance on the loss
+    ("rosenbrock, maxiter", _rosenbrock, np.full(6, -1.2),
+     dict(maxiter=15, maxfun=18, maxcor=10, gtol=1e-5, ftol=1e-3)),
+    ("rosenbrock, maxfun", _rosenbrock, np.full(6, -1.2),
+     dict(maxiter=100, maxfun=7, maxcor=3, gtol=1e-5, ftol=1e-12)),
+    ("rosenbrock, ftol", _rosenbrock, np.linspace(-1, 1, 5),
+     dict(maxiter=200, maxfun=300, maxcor=10, gtol=1e-5, ftol=1e-3)),
+    ("non-finite wall", _walled, np.zeros(3),
+     dict(maxiter=20, maxfun=40, maxcor=10, gtol=1e-5, ftol=1e-9)),
+])
+def test_own_driver_loop_repeats_scipys_minimize(name, fun, x0, options, monkeypatch):
+    # the optimizer runs SciPy's driver loop of the compiled routine itself
+    # (no ``minimize`` wrappers): the same evaluation points in the same
+    # order, the same result, bit for bit, as ``minimize`` (the fallback)
+    calls = {"own": [], "minimize": []}
+
+    def recorded(key):
+        def f(x):
+            calls[key].append(x.copy())
+            value, grad = fun(x)
+            return value, grad
+        return f
+
+    assert _lbfgsb_module._setulb is not None  # SciPy >= 1.15 here: the own loop runs
+    x_own, f_own, nit_own = _lbfgsb_module._minimize(recorded("own"), x0.copy(), options)
+    monkeypatch.setattr(_lbfgsb_module, "_setulb", None)
+    x_ref, f_ref, nit_ref = _lbfgsb_module._minimize(recorded("minimize"), x0.copy(), options)
+    reference = minimize(fun, x0.copy(), jac=True, method="L-BFGS-B", options=options)
+    assert np.array_equal(x_own, reference.x) and np.array_equal(x_ref, reference.x)
+    assert f_own == f_ref == reference.fun and nit_own == nit_ref == reference.nit
+    assert len(calls["own"]) == len(calls["minimize"]) == reference.nfev > 2
+    for a, b in zip(calls["own"], calls["minimize"]):
+        assert np.array_equal(a, b)

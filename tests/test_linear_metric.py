@@ -326,3 +326,78 @@ def test_fast_step_equals_skorch_step(noisy_iris):
     W0 = _start_map(X_tr)
     W = fast.module_.skip.weight.detach().double().numpy()
     assert np.linalg.norm(W - W0) > 0.5 * np.linalg.norm(W0)
+
+
+@pytest.mark.parametrize("module", ["linear", "mlp"])
+def test_lean_evaluation_equals_skorchs_train_step_single(noisy_iris, monkeypatch, module):
+    # the engine evaluates a batch without skorch's per-evaluation chores
+    # (training mode, unpacking, to_tensor): the same fit, bit for bit, as
+    # through skorch's train_step_single -- for L-BFGS-B's many evaluations
+    # of one batch and for AdamW on batches with dropout (the same draws)
+    from skorch import NeuralNet
+
+    import skmetric._training._engine as engine
+
+    X_tr, _, y_tr, _ = noisy_iris
+    params = dict(module=module, random_state=0)
+    if module == "mlp":
+        params.update(max_epochs=3, hidden_sizes=(16,), dropout=0.3, batch_size=32)
+    calls = []
+    original = NeuralNet.train_step_single
+
+    def counted(self, *args, **kwargs):
+        calls.append(1)
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(NeuralNet, "train_step_single", counted)
+    lean = MetricLearner(**params).fit(X_tr, y_tr)
+    assert calls == []  # every evaluation took the lean path
+    monkeypatch.setattr(engine._EngineNet, "_lean_step_single", lambda self, b, f: None)
+    plain = MetricLearner(**params).fit(X_tr, y_tr)
+    assert len(calls) > 3
+    for a, b in zip(lean.module_.state_dict().values(), plain.module_.state_dict().values()):
+        assert torch.equal(a, b)
+    assert ([h.get("train_loss") for h in lean.history_]
+            == [h.get("train_loss") for h in plain.history_])
+    # and the fits trained: the map moved from its start
+    W = lean.module_.get_submodule("module" if module == "mlp" else "").skip.weight
+    assert np.linalg.norm(W.detach().double().numpy() - _start_map(X_tr)) > 1e-3
+
+
+@pytest.mark.parametrize("labels", [
+    np.array([7, -3, 7, 12, -3, 12, 7, 12]),  # integers: np.unique encodes them
+    np.array([True, False, True, False, True, False, False, True]),
+    np.array([2.0, -1.0, 2.0, -1.0, 5.0, 5.0, 2.0, -1.0]),  # others: LabelEncoder
+    np.array(["b", "a", "c", "a", "b", "c", "c", "a"], dtype=object),
+])
+def test_labels_are_encoded_as_label_encoder_does(labels):
+    from sklearn.preprocessing import LabelEncoder
+
+    X = np.random.RandomState(0).normal(size=(labels.size, 3))
+    est = MetricLearner(module="linear")
+    _, y_enc = est._validate_classification_data(X, labels)
+    encoder = LabelEncoder().fit(labels)
+    assert np.array_equal(est.classes_, encoder.classes_)
+    assert est.classes_.dtype == encoder.classes_.dtype
+    assert y_enc.dtype == np.int64 and y_enc.shape == labels.shape
+    assert np.array_equal(y_enc, encoder.transform(labels))
+    assert np.array_equal(est.classes_[y_enc], labels)
+    with pytest.raises(ValueError, match="continuous"):
+        est._validate_classification_data(X, np.linspace(0, 1, labels.size))
+
+
+def test_parameter_names_are_read_once_per_class():
+    # get_params reads the names of __init__ once per class: a subclass
+    # with its own parameter gets its own names, the base class keeps its own
+    class WithExtra(MetricLearner):
+        def __init__(self, extra=3, module="mlp"):
+            self.extra = extra
+            self.module = module
+
+    base = set(MetricLearner().get_params())
+    assert set(WithExtra(extra=5).get_params()) == {"extra", "module"}
+    assert WithExtra(extra=5).get_params()["extra"] == 5
+    assert set(MetricLearner().get_params()) == base and "extra" not in base
+    names = MetricLearner._get_param_names()
+    names.append("not_a_parameter")  # callers get a copy
+    assert "not_a_parameter" not in MetricLearner._get_param_names()

@@ -15,7 +15,9 @@ import functools
 import inspect
 import threading
 import warnings
+import weakref
 from collections import defaultdict
+from collections.abc import Mapping
 from contextlib import contextmanager
 from numbers import Integral, Real
 from typing import NamedTuple
@@ -25,8 +27,8 @@ import torch
 from sklearn.preprocessing import LabelEncoder
 from skorch import NeuralNet
 from skorch.callbacks import Callback, LRScheduler
-from skorch.dataset import get_len
-from skorch.utils import TeeGenerator
+from skorch.dataset import get_len, unpack_data
+from skorch.utils import TeeGenerator, to_tensor
 from torch.optim.lr_scheduler import CosineAnnealingLR
 from torch.utils.data import DataLoader
 
@@ -323,10 +325,13 @@ class _EngineNet(NeuralNet):
         step_accumulator = self.get_train_step_accumulator()
         notify_grad = _implements(self, NeuralNet, "on_grad_computed") or any(
             _implements(cb, Callback, "on_grad_computed") for _, cb in self.callbacks_)
+        evaluate = self._lean_step_single(batch, fit_params) if not notify_grad else None
+        if evaluate is None:
+            evaluate = functools.partial(self.train_step_single, batch, **fit_params)
 
         def step_fn():
             self._zero_grad_optimizer()
-            step = self.train_step_single(batch, **fit_params)
+            step = evaluate()
             step_accumulator.store_step(step)
             if notify_grad:
                 self.notify(
@@ -339,6 +344,38 @@ class _EngineNet(NeuralNet):
 
         self._step_optimizer(step_fn)
         return step_accumulator.get_step()
+
+    def _lean_step_single(self, batch, fit_params):
+        """skorch's ``train_step_single`` for ``batch``, with its per-batch work done once.
+
+        A function that computes ``{"loss", "y_pred"}`` as skorch's
+        ``train_step_single(batch)`` does (training mode, the module on the
+        input, the criterion on its output and the target, backward), with
+        what does not change between evaluations of one batch done here,
+        once: setting training mode, unpacking the batch and moving it to
+        the device (``infer`` and ``get_loss`` call ``to_tensor`` at every
+        evaluation).  None when a subclass (Accelerate's) overrides one of
+        those methods or the input is a dict: skorch's method is then used.
+        """
+        cls = type(self)
+        if (cls.train_step_single is not NeuralNet.train_step_single
+                or cls.infer is not NeuralNet.infer or cls.get_loss is not NeuralNet.get_loss):
+            return None
+        Xi, yi = unpack_data(batch)
+        Xi = to_tensor(Xi, device=self.device)
+        if isinstance(Xi, Mapping):
+            return None
+        yi = to_tensor(yi, device=self.device)
+        self._set_training(True)
+        module, criterion = self.module_, self.criterion_
+
+        def evaluate():
+            y_pred = module(Xi, **fit_params)
+            loss = criterion(y_pred, yi)
+            loss.backward()
+            return {"loss": loss, "y_pred": y_pred}
+
+        return evaluate
 
     def _zero_grad_optimizer(self, set_to_none=None):
         """As skorch's: ``optimizer.zero_grad()`` (gradients set to None).
@@ -492,12 +529,13 @@ def embedding_spread(module, X, device):
     n = X.shape[0]
     if n < 2:
         return None
-    idx = torch.linspace(0, n - 1, min(n, _COLLAPSE_ROWS)).round().long().unique()
+    if n > _COLLAPSE_ROWS:
+        X = X[torch.linspace(0, n - 1, _COLLAPSE_ROWS).round().long().unique()]
     was_training = module.training
     module.eval()
     try:
         with torch.no_grad():
-            out = module(X[idx].to(device))
+            out = module(X.to(device))
     except Exception:  # e.g. a module that needs more than the rows
         return None
     finally:
@@ -626,6 +664,11 @@ def guarded_fit(fit):
     return guarded
 
 
+# ``_get_param_names`` of each estimator class (weak keys: classes made at run
+# time, e.g. in tests, are not kept alive)
+_PARAM_NAMES = weakref.WeakKeyDictionary()
+
+
 class TorchTrainingMixin:
     """Mixin of torch estimators: one method, :meth:`_train`, runs the fit loop.
 
@@ -654,6 +697,19 @@ class TorchTrainingMixin:
     :class:`~skmetric.PickleVersionWarning`.  A loaded estimator predicts
     bit for bit as the original on the same hardware.
     """
+
+    @classmethod
+    def _get_param_names(cls):
+        """scikit-learn's, once per class: the parameter names of ``__init__``.
+
+        scikit-learn reads ``__init__``'s signature (``inspect.signature``)
+        at every ``get_params``, i.e. at every ``fit`` (parameter
+        validation), ``clone`` and ``repr``; the names of a class do not change.
+        """
+        names = _PARAM_NAMES.get(cls)
+        if names is None:
+            names = _PARAM_NAMES[cls] = super()._get_param_names()
+        return list(names)
 
     def set_params(self, **params):
         """Set parameters; ``optimizer__<name>`` sets a key of ``optimizer_params``.
@@ -1040,15 +1096,22 @@ class TorchTrainingMixin:
         X, y = validate_data(
             self, X, y, ensure_min_samples=2, dtype=[np.float32, np.float64]
         )
-        check_classification_targets(y)
-        encoder = LabelEncoder().fit(y)
-        self.classes_ = encoder.classes_
+        if y.dtype.kind in "biu":
+            # a 1-D array of integers (``validate_data`` made it 1-D) is
+            # "binary" or "multiclass" to scikit-learn's target check, and
+            # ``np.unique`` encodes it as ``LabelEncoder`` does (sorted
+            # classes, their indices), without its checks of ``y`` again
+            self.classes_, y_enc = np.unique(y, return_inverse=True)
+        else:
+            check_classification_targets(y)
+            encoder = LabelEncoder().fit(y)
+            self.classes_, y_enc = encoder.classes_, encoder.transform(y)
         if self.classes_.size < 2:
             raise ValueError(
                 f"{type(self).__name__} needs samples of at least 2 classes; got 1 "
                 f"class ({self.classes_[0].item()!r})."
             )
-        return X, encoder.transform(y).astype(np.int64)
+        return X, y_enc.reshape(-1).astype(np.int64)
 
     def _split_validation(self, y, rng, *, by="samples", min_train=2, min_valid=2):
         """Indices ``(train, valid)`` from ``validation_fraction``, or ``(all, None)``.

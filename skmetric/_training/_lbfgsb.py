@@ -19,7 +19,16 @@ import numpy as np
 import torch
 from scipy.optimize import minimize
 
+try:  # SciPy's compiled L-BFGS-B routine (private; its signature since SciPy 1.15)
+    from scipy.optimize._lbfgsb import setulb as _setulb
+except ImportError:  # pragma: no cover
+    _setulb = None
+
 __all__ = ["LBFGSB"]
+
+_SETULB_SIGNATURE = "setulb(m,x,l,u,nbd,f,g,factr,pgtol,wa,iwa,task,lsave,isave,dsave,maxls,ln_task)"
+# SciPy's default number of line-search steps per iteration (``maxls``)
+_MAXLS = 20
 
 
 class LBFGSB(torch.optim.Optimizer):
@@ -81,43 +90,122 @@ class LBFGSB(torch.optim.Optimizer):
         state = self.state[params[0]]
         state.setdefault("func_evals", 0)
         state.setdefault("n_iter", 0)
-        closure = torch.enable_grad()(closure)
         sizes = [p.numel() for p in params]
-        x0 = np.concatenate([p.detach().reshape(-1).double().cpu().numpy()
-                             for p in params])
+        # flat float64 host buffers: ``x_t`` / ``grad_t`` share memory with
+        # ``x`` / ``grad``; each parameter is a slice of them
+        x = np.empty(sum(sizes))
+        grad = np.empty(sum(sizes))
+        x_t, grad_t = torch.from_numpy(x), torch.from_numpy(grad)
+        parts, start = [], 0
+        for p, size in zip(params, sizes):
+            parts.append((p, x_t[start:start + size].view(p.shape),
+                          grad_t[start:start + size].view(p.shape)))
+            start += size
+        for p, x_part, _ in parts:
+            x_part.copy_(p)
         first, bad = [], []
 
-        def fun(x):
-            if len(params) == 1:
-                params[0].copy_(torch.from_numpy(x).view_as(params[0]))
-            else:
-                for p, part in zip(params, np.split(x, np.cumsum(sizes)[:-1])):
-                    p.copy_(torch.from_numpy(part).view_as(p))
-            loss = closure()
+        def load(values):
+            """The parameters set to the flat float64 ``values``."""
+            x[:] = values
+            for p, x_part, _ in parts:
+                p.copy_(x_part)
+
+        def fun(values):
+            load(values)
+            with torch.enable_grad():
+                loss = closure()
             if not first:
                 first.append(loss)
-            grads = [p.grad if p.grad is not None else torch.zeros_like(p) for p in params]
-            grad = (grads[0].reshape(-1) if len(grads) == 1
-                    else torch.cat([g.reshape(-1) for g in grads]))
             value = float(loss)
             state["func_evals"] += 1
             if not math.isfinite(value):
                 bad.append(loss)
                 # SciPy's line search backs off from a non-finite point
-                return math.inf, np.zeros_like(x)
-            return value, grad.double().cpu().numpy()
+                grad.fill(0.0)
+                return math.inf, grad
+            for p, _, g_part in parts:
+                if p.grad is None:
+                    g_part.zero_()
+                else:
+                    g_part.copy_(p.grad)
+            return value, grad
 
-        result = minimize(fun, x0, jac=True, method="L-BFGS-B", options={
-            "maxiter": group["max_iter"], "maxfun": group["max_eval"],
-            "maxcor": group["history_size"], "gtol": group["tolerance_grad"],
-            "ftol": group["tolerance_change"]})
-        state["n_iter"] += int(result.nit)
-        x = result.x
-        if len(params) == 1:
-            params[0].copy_(torch.from_numpy(x).view_as(params[0]))
-        else:
-            for p, part in zip(params, np.split(x, np.cumsum(sizes)[:-1])):
-                p.copy_(torch.from_numpy(part).view_as(p))
-        if not math.isfinite(float(result.fun)):
-            return bad[-1] if bad else torch.tensor(float(result.fun))
+        options = dict(maxiter=group["max_iter"], maxfun=group["max_eval"],
+                       maxcor=group["history_size"], gtol=group["tolerance_grad"],
+                       ftol=group["tolerance_change"])
+        result_x, result_f, n_iter = _minimize(fun, x.copy(), options)
+        state["n_iter"] += n_iter
+        load(result_x)
+        if not math.isfinite(result_f):
+            return bad[-1] if bad else torch.tensor(result_f)
         return first[0]
+
+
+def _minimize(fun, x0, options):
+    """``(x, f, n_iter)`` of SciPy's L-BFGS-B from ``x0`` (no bounds).
+
+    ``fun(x) -> (f, grad)``; ``options`` as ``minimize``'s for L-BFGS-B.
+    Where SciPy's compiled routine has the signature that its own driver
+    calls (SciPy 1.15 and later), the driver loop of
+    ``scipy.optimize._lbfgsb_py._minimize_lbfgsb`` is run here, without its
+    wrappers (``minimize``'s option checks, ``ScalarFunction``'s copies and
+    caches): the same calls of the routine on the same numbers, so the same
+    iterates, evaluations and result.  Otherwise through ``minimize``.
+    """
+    if _setulb is None or (_setulb.__doc__ or "").strip() != _SETULB_SIGNATURE:
+        result = minimize(lambda x: tuple(np.copy(v) for v in fun(x)), x0, jac=True,
+                          method="L-BFGS-B", options=options)
+        return result.x, float(result.fun), int(result.nit)
+    return _lbfgsb_loop(fun, x0, **options)
+
+
+def _lbfgsb_loop(fun, x0, *, maxiter, maxfun, maxcor, gtol, ftol):
+    """SciPy's driver loop of ``setulb`` (``_minimize_lbfgsb``, no bounds).
+
+    As there: ``fun`` is evaluated once at ``x0`` first; the routine asks
+    for the value and gradient (task 3) at a point, evaluated unless it is
+    the last one evaluated; a new iteration (task 1) stops the run after
+    ``maxiter`` iterations or more than ``maxfun`` evaluations.
+    """
+    n = x0.size
+    m = maxcor
+    x = np.array(x0, dtype=np.float64)
+    nbd = np.zeros(n, np.int32)
+    low = np.zeros(n, np.float64)
+    high = np.zeros(n, np.float64)
+    wa = np.zeros(2 * m * n + 5 * n + 11 * m * m + 8 * m, np.float64)
+    iwa = np.zeros(3 * n, dtype=np.int32)
+    task = np.zeros(2, dtype=np.int32)
+    ln_task = np.zeros(2, dtype=np.int32)
+    lsave = np.zeros(4, dtype=np.int32)
+    isave = np.zeros(44, dtype=np.int32)
+    dsave = np.zeros(29, dtype=np.float64)
+    factr = ftol / np.finfo(float).eps
+    last_x = x.copy()
+    f_last, g_last = fun(last_x.copy())
+    g_last = np.array(g_last, dtype=np.float64)
+    n_eval = 1
+    f = np.array(0.0, dtype=np.float64)
+    g = np.zeros(n, dtype=np.float64)
+    n_iter = 0
+    while True:
+        g = np.array(g, dtype=np.float64)
+        _setulb(m, x, low, high, nbd, f, g, factr, gtol, wa, iwa, task, lsave, isave,
+                dsave, _MAXLS, ln_task)
+        if task[0] == 3:
+            if not np.array_equal(x, last_x):
+                last_x = x.copy()
+                f_last, g_last = fun(x.copy())
+                g_last = np.array(g_last, dtype=np.float64)
+                n_eval += 1
+            f, g = f_last, g_last
+        elif task[0] == 1:
+            n_iter += 1
+            if n_iter >= maxiter:
+                task[0], task[1] = 5, 504
+            elif n_eval > maxfun:
+                task[0], task[1] = 5, 502
+        else:
+            break
+    return x, float(f), n_iter
