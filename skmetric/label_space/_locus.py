@@ -115,7 +115,7 @@ def _lp_margin(Dc, j, strict, tol, scale, start):
         active = np.r_[active, new]
 
 
-def _small_games(Dc, js, strict, tol, scale, comp, neighbours, n_rows=4, n_add=4,
+def _small_games(Dc, js, strict, tol, scale, comp, neighbours, n_rows=8, n_add=8,
                  max_iter=50):
     """Decide labels ``js`` (columns of ``Dc``) by a double oracle each.
 
@@ -123,42 +123,52 @@ def _small_games(Dc, js, strict, tol, scale, comp, neighbours, n_rows=4, n_add=4
     column player a competitor z (a column in ``comp``), and the row player
     is paid ``Dc[i, z] - Dc[i, j]``; j is in the locus when the value is at
     least ``-tol * scale`` (``strict``: above ``tol * scale``).  Each label
-    starts from a small subgame: the observed classes nearest to it, and its
-    ``neighbours`` (a CSR matrix over the columns, or None) with the best
-    replies to p uniform on those rows.  The subgames of all the labels are
-    solved as one block-diagonal program, which gives a mixed strategy for
-    each side: a p over the rows that beats the margin against every
-    competitor proves j inside; a mixture of columns below column j by more
-    than the margin in every row proves it outside.  Otherwise each side's
-    best replies join j's subgame and the programs are solved again.
+    starts from a small subgame: the ``n_rows`` observed classes nearest to
+    it, and its ``neighbours`` (a CSR matrix over the columns, or None) with
+    the ``n_add`` best replies to p uniform on those rows.  The subgames of
+    all the labels are solved as one block-diagonal program, which gives a
+    mixed strategy for each side: a p over the rows that beats the margin
+    against every competitor proves j inside; a mixture of columns below
+    column j by more than the margin in every row proves it outside.
+    Otherwise each side's best replies join j's subgame and the programs are
+    solved again.  The programs are built, and both proofs checked, for all
+    the labels at once (no Python work per label but the growth).
 
-    Returns, per label, ``(decision, certificate, rows)`` (the certificate
-    as :func:`_lp_margin`'s; ``rows``: the subgame's rows, where a mixture is
-    tight), or None where the subgame stopped growing before either proof
-    (rounding at the tolerance): then the full program decides.
+    Returns, per label, ``(decision, certificate)`` (the certificate as
+    :func:`_lp_margin`'s), or None where the subgame stopped growing before
+    either proof (rounding at the tolerance): then the full program decides.
     """
     m, Kc = Dc.shape
     margin = tol * scale
     js = np.asarray(js, dtype=np.intp)
     n = js.size
     out = [None] * n
-    X = Dc[:, js]
     k = min(n_rows, m)
-    R = np.argsort(X, axis=0, kind="stable")[:k].T  # (n, k) nearest rows
-    # best replies to p uniform on those rows
-    P = sp.csr_matrix((np.full(n * k, 1.0 / k), R.ravel(), np.arange(0, n * k + 1, k)),
-                      shape=(n, m))
+    X = Dc[:, js]
+    R = np.argpartition(X, k - 1, axis=0)[:k].T if k < m else np.tile(np.arange(m), (n, 1))
+    del X
     # +inf on the labels that are no competitors (one broadcast add)
     off = np.where(comp, 0.0, np.inf)
-    G = np.asarray(P @ Dc)
-    G += off
-    G[np.arange(n), js] = np.inf
     na = min(n_add, Kc)
-    top = np.argpartition(G, na - 1, axis=1)[:, :na] if na < Kc else np.tile(
-        np.arange(Kc), (n, 1))
+
+    def best_replies(G, jp):
+        """Each row's ``na`` smallest entries (columns, values), j excluded."""
+        ar = np.arange(G.shape[0])
+        G += off
+        G[ar, jp] = np.inf
+        top = np.argpartition(G, na - 1, axis=1)[:, :na] if na < Kc else np.tile(
+            np.arange(Kc), (G.shape[0], 1))
+        return top, G[ar[:, None], top]
+
+    # best replies to p uniform on the nearest rows (one sparse product)
+    P = sp.csr_matrix((np.full(n * k, 1.0 / k), R.ravel(), np.arange(0, n * k + 1, k)),
+                      shape=(n, m))
+    G = np.asarray(P @ Dc)
+    top, gtop = best_replies(G, js)
+    del G
     rows, cols, live = [], [], []
     for b, j in enumerate(js):
-        c = top[b][np.isfinite(G[b, top[b]])]
+        c = top[b][np.isfinite(gtop[b])]
         if neighbours is not None:
             c = np.r_[c, neighbours.indices[neighbours.indptr[j] : neighbours.indptr[j + 1]]]
         c = np.unique(c)
@@ -166,108 +176,117 @@ def _small_games(Dc, js, strict, tol, scale, comp, neighbours, n_rows=4, n_add=4
         rows.append(R[b])
         cols.append(c)
         if not c.size:  # no competitor: j is the only label left
-            out[b] = (True, None, R[b])
+            out[b] = (True, None)
         else:
             live.append(b)
-    del G
     for _ in range(max_iter):
         if not live:
             break
+        L = len(live)
+        live_a = np.asarray(live)
+        jl = js[live_a]
+        s = np.array([rows[b].size for b in live])
+        nc = np.array([cols[b].size for b in live])
+        RR = np.concatenate([rows[b] for b in live])
+        CC = np.concatenate([cols[b] for b in live])
+        r0 = np.r_[0, np.cumsum(s)[:-1]]  # each game's first row in RR
+        c0 = np.r_[0, np.cumsum(nc)[:-1]]  # its first column in CC (and constraint)
+        v0 = r0 + np.arange(L)  # its first variable (s rows, then t)
+        tpos = v0 + s
         # one block-diagonal program: per label, maximise t subject to
-        # p @ M[:, z] >= t for its columns z, p on the simplex over its rows
-        ai, aj, av, ei, ej = [], [], [], [], []
-        vo = ro = 0
-        offs = []
-        for e, b in enumerate(live):
-            r, c, j = rows[b], cols[b], js[b]
-            s, nc = r.size, c.size
-            M = Dc[np.ix_(r, c)] - Dc[r, j][:, None]
-            ai.append(np.repeat(np.arange(ro, ro + nc), s + 1))
-            aj.append(np.tile(np.arange(vo, vo + s + 1), nc))
-            av.append(np.c_[-M.T, np.ones(nc)].ravel())
-            ei.append(np.full(s, e))
-            ej.append(np.arange(vo, vo + s))
-            offs.append((vo, ro, s, nc))
-            vo += s + 1
-            ro += nc
-        A_ub = sp.csr_matrix((np.concatenate(av), (np.concatenate(ai), np.concatenate(aj))),
-                             shape=(ro, vo))
-        ej = np.concatenate(ej)
-        A_eq = sp.csr_matrix((np.ones(ej.size), (np.concatenate(ei), ej)),
-                             shape=(len(live), vo))
-        tpos = np.array([o[0] + o[2] for o in offs])
-        cost = np.zeros(vo)
+        # p @ (Dc[r, z] - Dc[r, j]) >= t for its columns z, p on the simplex
+        # over its rows r; entries (constraint, row) of each block, flattened
+        size = s * nc
+        e = np.repeat(np.arange(L), size)
+        w = np.arange(e.size) - np.repeat(np.cumsum(size) - size, size)
+        zi, ri = np.divmod(w, s[e])
+        rl = RR[r0[e] + ri]
+        val = Dc[rl, CC[c0[e] + zi]] - Dc[rl, jl[e]]
+        con = c0[e] + zi
+        nv = int(tpos[-1]) + 1
+        A_ub = sp.csr_matrix(
+            (np.r_[-val, np.ones(CC.size)],
+             (np.r_[con, np.arange(CC.size)], np.r_[v0[e] + ri, np.repeat(tpos, nc)])),
+            shape=(CC.size, nv))
+        ge = np.repeat(np.arange(L), s)
+        A_eq = sp.csr_matrix((np.ones(RR.size), (ge, v0[ge] + np.arange(RR.size) - r0[ge])),
+                             shape=(L, nv))
+        cost = np.zeros(nv)
         cost[tpos] = -1.0
-        bounds = np.zeros((vo, 2))
+        bounds = np.zeros((nv, 2))
         bounds[:, 1] = np.inf
         bounds[tpos] = (-np.inf, scale)
-        res = linprog(cost, A_ub=A_ub, b_ub=np.zeros(ro), A_eq=A_eq,
-                      b_eq=np.ones(len(live)), bounds=bounds, method="highs")
+        res = linprog(cost, A_ub=A_ub, b_ub=np.zeros(CC.size), A_eq=A_eq, b_eq=np.ones(L),
+                      bounds=bounds, method="highs")
         if res.status != 0:  # pragma: no cover - the programs are always feasible
             break
-        x = np.clip(res.x, 0, None)
-        x[tpos] = res.x[tpos]
-        duals = np.clip(-res.ineqlin.marginals, 0, None)
-        # the column player's mixture first (cheap: m rows); most labels
-        # end outside, and those need no product over the competitors
-        pending, grow = [], {}
-        for e, b in enumerate(live):
-            vo, ro, s, nc = offs[e]
-            j, r, c = js[b], rows[b], cols[b]
-            lam = duals[ro : ro + nc]
-            new_rows = np.zeros(0, dtype=np.intp)
-            if lam.sum() > 0:
-                keep = lam > 1e-12 * lam.sum()
-                lam = lam[keep] / lam[keep].sum()
-                h = Dc[:, c[keep]] @ lam - Dc[:, j]
-                topv = float(h.max())
-                if (topv <= margin) if strict else (topv < -margin):
-                    out[b] = (False, (c[keep], lam), r)
-                    continue
-                new_rows = np.argpartition(-h, na - 1)[:na] if na < m else np.arange(m)
-                new_rows = new_rows[h[new_rows] > x[vo + s] + 1e-12 * scale]
-                new_rows = np.setdiff1d(new_rows, r)
-            pending.append(e)
-            grow[e] = new_rows
-        if not pending:
-            live = []
+        tval = res.x[tpos]
+        # the column player's mixtures first (cheap: m rows each); most
+        # labels end outside, and those need no product over the competitors
+        lam = np.clip(-res.ineqlin.marginals, 0, None)
+        tot = np.add.reduceat(lam, c0)
+        lam = np.where(lam > 1e-12 * np.repeat(tot, nc), lam, 0.0)
+        tot = np.add.reduceat(lam, c0)
+        lam /= np.repeat(np.where(tot > 0, tot, 1.0), nc)
+        # each mixture less column j, over all rows (games without a
+        # mixture: zeros, never a proof)
+        ok = tot > 0
+        sel = lam > 0
+        cnt = np.add.reduceat(sel.astype(np.intp), c0)[ok]
+        H = np.zeros((m, L))
+        if ok.any():
+            H[:, ok] = np.add.reduceat(np.take(Dc, CC[sel], axis=1) * lam[sel],
+                                       np.cumsum(cnt) - cnt, axis=1) - Dc[:, jl[ok]]
+        topv = H.max(axis=0)
+        beaten = ok & ((topv <= margin) if strict else (topv < -margin))
+        for q in np.flatnonzero(beaten):
+            sl = slice(c0[q], c0[q] + nc[q])
+            keep = lam[sl] > 0
+            out[live[q]] = (False, (CC[sl][keep], lam[sl][keep]))
+        pend = np.flatnonzero(~beaten)
+        if not pend.size:
             break
+        # the rows that the mixtures hit hardest join the subgames
+        Hp = H[:, pend]
+        grow_rows = np.argpartition(-Hp, na - 1, axis=0)[:na].T if na < m else np.tile(
+            np.arange(m), (pend.size, 1))
+        grow_ok = (np.take_along_axis(Hp, grow_rows.T, axis=0).T
+                   > tval[pend, None] + 1e-12 * scale) & ok[pend, None]
+        del H, Hp
         # the row player's p against every competitor: one sparse product
-        pend = np.array(pending)
-        sz = np.array([offs[e][2] for e in pending])
-        pv = np.concatenate([x[offs[e][0] : offs[e][0] + offs[e][2]] for e in pending])
-        sums = np.add.reduceat(pv, np.r_[0, np.cumsum(sz)[:-1]])
-        pv /= np.repeat(sums, sz)
-        jp = js[np.asarray(live)[pend]]
-        P = sp.csr_matrix((pv, np.concatenate([rows[live[e]] for e in pending]),
-                           np.r_[0, np.cumsum(sz)]), shape=(pend.size, m))
+        xs = np.clip(res.x, 0, None)
+        sp_ = s[pend]
+        idx = np.concatenate([np.arange(r0[q], r0[q] + s[q]) for q in pend])
+        pv = xs[np.concatenate([np.arange(v0[q], v0[q] + s[q]) for q in pend])]
+        sums = np.add.reduceat(pv, np.r_[0, np.cumsum(sp_)[:-1]])
+        pv /= np.repeat(np.where(sums > 0, sums, 1.0), sp_)
+        P = sp.csr_matrix((pv, RR[idx], np.r_[0, np.cumsum(sp_)]), shape=(pend.size, m))
         G = np.asarray(P @ Dc)
-        ar = np.arange(pend.size)
-        G -= G[ar, jp][:, None]
-        G += off
-        G[ar, jp] = np.inf
-        # each label's best replies (the smallest entries of its row)
-        TOP = np.argpartition(G, na - 1, axis=1)[:, :na] if na < Kc else np.tile(
-            np.arange(Kc), (pend.size, 1))
-        GT = G[ar[:, None], TOP]
+        jp = jl[pend]
+        G -= G[np.arange(pend.size), jp][:, None]
+        TOP, GT = best_replies(G, jp)
         del G
+        worst = GT.min(axis=1)
+        wins = (worst > margin) if strict else (worst >= -margin)
         still = []
-        for q, e in enumerate(pending):
-            b = live[e]
-            vo, ro, s, nc = offs[e]
-            r, c = rows[b], cols[b]
-            worst = float(GT[q].min())
-            if (worst > margin) if strict else (worst >= -margin):
-                out[b] = (True, None, r)
+        for q, qq in enumerate(pend):
+            b = live[qq]
+            if wins[q]:
+                out[b] = (True, None)
                 continue
-            new_cols = TOP[q][GT[q] < x[vo + s] - 1e-12 * scale]
-            new_cols = np.setdiff1d(new_cols, c)
-            if grow[e].size or new_cols.size:
-                rows[b] = np.r_[r, grow[e]]
-                cols[b] = np.r_[c, new_cols]
+            new_cols = _new(TOP[q][GT[q] < tval[qq] - 1e-12 * scale], cols[b])
+            new_rows = _new(grow_rows[q][grow_ok[q]], rows[b])
+            if new_rows.size or new_cols.size:
+                rows[b] = np.r_[rows[b], new_rows]
+                cols[b] = np.r_[cols[b], new_cols]
                 still.append(b)
         live = still
     return out
+
+
+def _new(a, b):
+    """The entries of ``a`` (distinct) not in ``b``: small arrays, one comparison."""
+    return a[(a[:, None] != b[None, :]).all(axis=1)]
 
 
 def _locus_mask(D2, *, strict, tol, n_samples, rng, candidates=None, known=None,
@@ -332,30 +351,29 @@ def _locus_mask(D2, *, strict, tol, n_samples, rng, candidates=None, known=None,
     # competitors: a label shown outside is beaten by more than the
     # tolerance at every p, never a minimiser, so (not strict) it leaves them
     comp = np.ones(Kc, dtype=bool)
-    size, at = 8, 0
-    while at < order.size:
-        batch = order[at : at + size][todo[order[at : at + size]]]
-        at += size
+    # batches of up to 128 labels still undecided, in that order
+    size = 8
+    while True:
+        order = order[todo[order]]
+        if not order.size:
+            break
+        batch, order = order[:size], order[size:]
         size = min(2 * size, 128)
-        if not batch.size:
-            continue
         todo[batch] = False
         certs = []
         for j, decided in zip(batch, _small_games(Dc, batch, strict, tol, scale, comp,
                                                  neighbours)):
             if decided is None:
-                decided = (*_lp_margin(Dc, j, strict, tol, scale, start), None)
-            inside[j], cert, rows = decided
+                decided = _lp_margin(Dc, j, strict, tol, scale, start)
+            inside[j], cert = decided
             if not inside[j]:
                 if not strict:
                     comp[j] = False
                 if cert is not None:
                     certs.append(cert)
-        for cols, lam in certs:
-            rest = np.flatnonzero(todo)
-            if not rest.size:
-                break
-            out = _beaten_by(Dc, rest, cols, lam, near, tol * scale)
+        rest = np.flatnonzero(todo)
+        if certs and rest.size:
+            out = _beaten_by(Dc, rest, certs, near, tol * scale)
             todo[out] = False
             if not strict:
                 comp[out] = False
@@ -364,29 +382,37 @@ def _locus_mask(D2, *, strict, tol, n_samples, rng, candidates=None, known=None,
     return mask
 
 
-def _beaten_by(Dc, y, cols, lam, near, margin):
+def _beaten_by(Dc, y, certs, near, margin):
     """The labels ``y`` (columns of ``Dc``) beaten in every row by more than
-    ``margin`` by the mixture ``lam`` of columns ``cols`` (two columns: by
-    any mixture of them, as :func:`_pair_beaten`).  Each label is tried
-    first on its own rows ``near[y]`` (its nearest observed classes: where a
-    mixture most often fails), then the labels left on all rows."""
-    mix = Dc[:, cols] @ lam if cols.size > 2 else None
-    for stage in range(2):
-        if stage == 0:
-            rows = near[y].T  # (k, n)
-            Y = Dc[rows, y]
-            Z = [Dc[rows, c] for c in cols[[0, -1]]] if mix is None else mix[rows]
-        else:
-            Y = Dc[:, y]
-            Z = [Dc[:, [c]] for c in cols[[0, -1]]] if mix is None else mix[:, None]
-        if mix is None:
-            keep = _mixable(Z[0] - Z[1], Y - Z[1] - margin, axis=0)
-        else:
-            keep = (Y > Z + margin).all(axis=0)
-        y = y[keep]
-        if not y.size:
-            break
-    return y
+    ``margin`` by one of the certificates ``certs`` (``(cols, lam)`` pairs:
+    the mixture ``lam`` of columns ``cols``; one or two columns: any mixture
+    of them, as :func:`_pair_beaten`).  Every (label, certificate) pair is
+    tried first on the label's own rows ``near[y]`` (its nearest observed
+    classes: where a mixture most often fails), the pairs left on all rows;
+    all at once."""
+    m = Dc.shape[0]
+    beaten = np.zeros(y.size, dtype=bool)
+    rows = near[y].T  # (k, n)
+    Y = Dc[rows, y]
+    step = max(1, 2**22 // m)
+    mixes = [c for c in certs if c[0].size > 2]
+    if mixes:
+        mix = np.column_stack([Dc[:, c] @ lam for c, lam in mixes])  # (m, n_mix)
+        yi, ci = np.nonzero((Y[:, :, None] > mix[rows] + margin).all(axis=0))
+        for s in range(0, yi.size, step):
+            a, c = yi[s : s + step], ci[s : s + step]
+            beaten[a[(Dc[:, y[a]] > mix[:, c] + margin).all(axis=0)]] = True
+    pairs = [c for c, _ in certs if c.size <= 2]
+    if pairs:
+        Z0 = Dc[:, [c[0] for c in pairs]]
+        Z1 = Dc[:, [c[-1] for c in pairs]]
+        hit = _mixable(Z0[rows] - Z1[rows], Y[:, :, None] - Z1[rows] - margin, axis=0)
+        yi, ci = np.nonzero(hit & ~beaten[:, None])
+        for s in range(0, yi.size, step):
+            a, c = yi[s : s + step], ci[s : s + step]
+            ok = _mixable(Z0[:, c] - Z1[:, c], Dc[:, y[a]] - Z1[:, c] - margin, axis=0)
+            beaten[a[ok]] = True
+    return y[beaten]
 
 
 def _pair_beaten(D2, y, z1, z2, margin):

@@ -192,7 +192,7 @@ def test_small_games_prove_inside_and_outside():
     comp = np.ones(5, dtype=bool)
     scale = float(Dc.max())
     games = _small_games(Dc, [1, 2, 4], False, 1e-9, scale, comp, None)
-    (in1, c1, _), (in2, c2, _), (in4, c4, _) = games
+    (in1, c1), (in2, c2), (in4, c4) = games
     assert in1 and in2 and c1 is None and c2 is None
     assert not in4
     # the certificate: a mixture of labels below label 10 in every row
@@ -248,6 +248,6 @@ def test_shared_certificate_drops_beaten_labels_only():
     for cols, lam in [(np.array([0, 1]), np.array([0.5, 0.5])),
                       (np.array([0, 1, 0]), np.array([0.25, 0.5, 0.25]))]:
         # pairs: any mixture (here 1/2); three columns: the given mixture
-        assert _beaten_by(Dc, np.array([2, 3]), cols, lam, near, 1e-9).tolist() == [2]
+        assert _beaten_by(Dc, np.array([2, 3]), [(cols, lam)], near, 1e-9).tolist() == [2]
         # no label is beaten by more than the margin when the margin is 1
-        assert _beaten_by(Dc, np.array([2, 3]), cols, lam, near, 1.0).tolist() == []
+        assert _beaten_by(Dc, np.array([2, 3]), [(cols, lam)], near, 1.0).tolist() == []
