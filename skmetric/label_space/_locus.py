@@ -284,13 +284,32 @@ def _small_games(Dc, js, strict, tol, scale, comp, neighbours, n_rows=8, n_add=8
     return out
 
 
+def _nearest_rows(X, k):
+    """``(n, k)``: the rows of the k smallest entries of each column of ``X``
+    (m, n), nearest first (ties: the first row).  By blocks of columns, each
+    transposed (so that it stays in cache) and taken by k passes of argmin
+    along its rows: much faster than a partition for small k."""
+    m, n = X.shape
+    k = min(k, m)
+    out = np.empty((n, k), dtype=np.intp)
+    step = max(1, 2**18 // max(1, m))
+    ar = np.arange(step)
+    for s in range(0, n, step):
+        B = X[:, s : s + step].T.copy()
+        a = ar[: B.shape[0]]
+        for t in range(k):
+            out[s : s + B.shape[0], t] = w = np.argmin(B, axis=1)
+            B[a, w] = np.inf
+    return out
+
+
 def _new(a, b):
     """The entries of ``a`` (distinct) not in ``b``: small arrays, one comparison."""
     return a[(a[:, None] != b[None, :]).all(axis=1)]
 
 
 def _locus_mask(D2, *, strict, tol, n_samples, rng, candidates=None, known=None,
-                neighbours=None):
+                neighbours=None, scale=None):
     """Boolean mask over the K labels: can label j be the Fréchet mean?
 
     ``D2`` is the (m, K) block of squared distances from the observed
@@ -304,13 +323,20 @@ def _locus_mask(D2, *, strict, tol, n_samples, rng, candidates=None, known=None,
     may exclude labels known to be beaten at every p by a margin above the
     tolerance: they are outside and never minimisers, so they are left out
     of every comparison.  ``known``
-    (a boolean mask) marks labels already shown to be inside.
+    (a boolean mask) marks labels already shown to be inside.  ``scale``
+    (the largest squared distance, at least 1; the tolerance is relative to
+    it) defaults to ``D2``'s.
     """
     m, K = D2.shape
-    cand = np.arange(K) if candidates is None else np.flatnonzero(candidates)
-    Dc = np.take(D2, cand, axis=1)  # C order: rows are gathered often
+    if candidates is None:
+        cand = np.arange(K)
+        Dc = np.ascontiguousarray(D2)  # rows are gathered often
+    else:
+        cand = np.flatnonzero(candidates)
+        Dc = np.take(D2, cand, axis=1)
     Kc = cand.size
-    scale = max(1.0, float(D2.max()))
+    if scale is None:
+        scale = max(1.0, float(D2.max()))
     inside = np.zeros(Kc, dtype=bool) if known is None else known[cand].copy()
     # probability vectors to try: corners (the rows of D2 themselves),
     # uniform, random Dirichlet draws (fewer when the label space is large:
@@ -323,14 +349,16 @@ def _locus_mask(D2, *, strict, tol, n_samples, rng, candidates=None, known=None,
     P = np.vstack(Ps)
     winners = []
     for S in (Dc, P @ Dc):
-        best = S.min(axis=1)
         win = np.argmin(S, axis=1)
+        best = S[np.arange(S.shape[0]), win]
         if strict:
             part = np.partition(S, 1, axis=1)[:, :2] if Kc > 1 else np.c_[best, best + np.inf]
             unique = part[:, 1] - part[:, 0] > tol * scale
             inside[win[unique]] = True
         else:
-            inside[(S <= best[:, None] + tol * scale).any(axis=0)] = True
+            # only the labels not yet known inside need the comparison
+            left = np.flatnonzero(~inside)
+            inside[left[(S[:, left] <= best[:, None] + tol * scale).any(axis=0)]] = True
         winners.append(win)
         del S
     winners = np.concatenate(winners)
@@ -345,9 +373,7 @@ def _locus_mask(D2, *, strict, tol, n_samples, rng, candidates=None, known=None,
     # tried first on it (a mixture most often fails there)
     near = np.zeros((Kc, min(m, 4)), dtype=np.intp)
     if order.size:
-        X = Dc[:, order]
-        near[order] = np.argpartition(X, near.shape[1] - 1, axis=0)[: near.shape[1]].T
-        del X
+        near[order] = _nearest_rows(Dc[:, order], near.shape[1])
     # competitors: a label shown outside is beaten by more than the
     # tolerance at every p, never a minimiser, so (not strict) it leaves them
     comp = np.ones(Kc, dtype=bool)
@@ -444,42 +470,54 @@ def _graph_candidates(lm, obs, D2, tol, scale):
     edge); a label whose squared distances exceed, row by row, a mixture of
     two of its neighbours' (one neighbour: the mixture 1, 0) is beaten by
     one of them at every p.
+
+    Returns the candidates (sorted label indices), their squared distances
+    ``D2[:, cand]`` (a new C-ordered array) and each one's 8 nearest
+    observed classes (rows, nearest first).
     """
     indptr, indices, weights, _ = lm._simple_graph()
     K = lm.n_labels
+    m = D2.shape[0]
     margin = tol * scale
     pinned = np.zeros(K, dtype=bool)
     pinned[obs] = True
     alive = np.ones(K, dtype=bool)
     if weights.size and float(weights.min()) ** 2 > margin:
         alive = peel_hanging_trees(indptr, indices, weights, pinned)[0]
-    # labels left, one row each (contiguous gathers)
+    # labels left, one column each
     left = np.flatnonzero(alive)
     pos = np.full(K, -1, dtype=np.intp)
     pos[left] = np.arange(left.size)
-    T = np.ascontiguousarray(D2[:, left].T)
+    Da = np.take(D2, left, axis=1)
     u = np.repeat(np.arange(K), np.diff(indptr))
     e = np.flatnonzero(alive[u] & alive[indices] & ~pinned[u])
     eu, ev = pos[u[e]], pos[indices[e]]
     beaten = np.zeros(left.size, dtype=bool)
     # each label's nearest observed classes: a rule is tried there first
-    # (where a neighbour most often fails to beat it), then on every class
-    k = min(T.shape[1], 4)
-    near = np.argpartition(T, k - 1, axis=1)[:, :k] if k < T.shape[1] else np.tile(
-        np.arange(k), (left.size, 1))
+    # (where a neighbour most often fails to beat it), then on every class,
+    # a block of rows at a time (a pair leaves at the first row it fails)
+    nearest = _nearest_rows(Da, 8)  # (n, 8): also returned
+    near = nearest[:, :4].T  # (k, n)
 
-    def probe_then_all(test, ys, *zs):
-        keep = test(T[ys[:, None], near[ys]], *(T[z[:, None], near[ys]] for z in zs))
-        ys, zs = ys[keep], [z[keep] for z in zs]
-        return ys[test(T[ys], *(T[z] for z in zs))]
+    def rows_then_all(test, ys, *zs):
+        r = near[:, ys]
+        state = test(None, Da[r, ys], *(Da[r, z] for z in zs))
+        for b in range(0, m, 64):
+            keep = state[-1]
+            ys, zs, state = ys[keep], [z[keep] for z in zs], [x[keep] for x in state]
+            if not ys.size:
+                break
+            blk = Da[b : b + 64]
+            state = test(state, blk[:, ys], *(blk[:, z] for z in zs))
+        return ys[state[-1]]
 
     # one neighbour closer to every observed class
-    def one(Y, Z):
-        return (Z + margin < Y).all(axis=1)
+    def one(state, Y, Z):
+        return [(Z + margin < Y).all(axis=0)]
 
-    step = max(1, 2**23 // max(1, T.shape[1]))
+    step = 2**16  # pairs at a time: (64, step) blocks
     for s in range(0, eu.size, step):
-        beaten[probe_then_all(one, eu[s : s + step], ev[s : s + step])] = True
+        beaten[rows_then_all(one, eu[s : s + step], ev[s : s + step])] = True
     # a mixture of two neighbours, for the labels left
     sel = ~beaten[eu]
     eu, ev = eu[sel], ev[sel]
@@ -490,52 +528,65 @@ def _graph_candidates(lm, obs, D2, tol, scale):
     second = first + 1 + (np.arange(first.size) - np.repeat(np.cumsum(reps) - reps, reps))
     y, z1, z2 = eu[first], ev[first], ev[second]
 
-    def two(Y, Z1, Z2):
-        return _mixable(Z1 - Z2, Y - Z2 - margin, axis=1)
+    def two(state, Y, Z1, Z2):
+        # the interval of mixtures l z1 + (1 - l) z2 below y, row block by
+        # row block (as _mixable over all rows at once)
+        lo, hi, ok = (0.0, 1.0, True) if state is None else state[:3]
+        a, b = Z1 - Z2, Y - Z2 - margin
+        with np.errstate(divide="ignore", invalid="ignore"):
+            r = b / a
+        lo = np.maximum(lo, np.where(a < 0, r, -np.inf).max(axis=0))
+        hi = np.minimum(hi, np.where(a > 0, r, np.inf).min(axis=0))
+        ok = ok & np.where(a == 0, b > 0, True).all(axis=0)
+        return [lo, hi, ok, (lo < hi) & ok]
 
-    step = max(1, 2**21 // max(1, T.shape[1]))
     for s in range(0, y.size, step):
         sl = slice(s, s + step)
         todo = ~beaten[y[sl]]
-        beaten[probe_then_all(two, y[sl][todo], z1[sl][todo], z2[sl][todo])] = True
-    out = np.zeros(K, dtype=bool)
-    out[left[~beaten]] = True
-    return out
+        beaten[rows_then_all(two, y[sl][todo], z1[sl][todo], z2[sl][todo])] = True
+    keep = ~beaten
+    if keep.all():
+        return left, Da, nearest
+    return left[keep], np.compress(keep, Da, axis=1), nearest[keep]
 
 
-def _on_geodesics(D2, cand, obs_cols, tol, scale, n_near=8):
+def _on_geodesics(Dc, Dobs2, tol, scale, near=None, n_near=8):
     """Labels on a shortest path between two observed classes (not strict).
 
-    With p on the ends a, b of a shortest path of length L, a label y on it
-    at distance x from a is a minimiser (p_a = 1 - x / L): any label z has
-    d(z, a) + d(z, b) >= L, and then p_a d(z, a)^2 + p_b d(z, b)^2 >=
-    x (L - x).  Endpoints a are tried among the ``n_near`` observed classes
-    nearest to y, b among all; sums within ``eps`` of L count (rounding),
-    which keeps y within the tolerance of the minimum.
+    ``Dc``: (m, n) squared distances from the observed classes to the labels,
+    ``Dobs2``: (m, m) between the observed classes; ``near`` (n, >= n_near),
+    if given: each label's nearest observed classes, nearest first.  With p
+    on the ends a, b of a shortest path of length L, a label y on it at
+    distance x from a is a minimiser (p_a = 1 - x / L): any label z has
+    d(z, a) + d(z, b) >= L, and then p_a d(z, a)^2 + p_b d(z, b)^2 >= x (L -
+    x).  Endpoints a are tried among the ``n_near`` observed classes nearest
+    to y (the nearest first: it settles most labels), b among all; sums
+    within ``eps`` of L count (rounding), which keeps y within the tolerance
+    of the minimum.
     """
-    D = np.sqrt(D2[:, cand])  # exact: sqrt(x * x) == x in IEEE arithmetic
-    Dobs = np.sqrt(D2[:, obs_cols])  # (m, m) lengths between observed classes
+    Dobs = np.sqrt(Dobs2)  # [a, b] = d(a, b)
     dmax = np.sqrt(scale)
     eps = min(tol * scale / (4 * dmax), np.sqrt(tol * scale) / 2)
-    m = D.shape[0]
+    m, n = Dc.shape
     k = min(n_near, m)
-    out = np.zeros(cand.size, dtype=bool)
-    step = max(1, 2**22 // max(1, k * m))
-
-    def hits(Ds, k):
-        near = np.argpartition(Ds, k - 1, axis=0)[:k] if k < m else np.tile(
-            np.arange(m)[:, None], (1, Ds.shape[1]))
-        da = np.take_along_axis(Ds, near, axis=0)  # (k, n)
-        # excess[i, b, y] = d(a_i, y) + d(y, b) - d(a_i, b)
-        excess = da[:, None, :] + Ds[None, :, :] - Dobs[near].transpose(0, 2, 1)
-        return (excess <= eps).any(axis=(0, 1))
-
-    for s in range(0, cand.size, step):
-        Ds = D[:, s : s + step]
-        # the nearest observed class first: it settles most labels
-        hit = hits(Ds, 1)
-        if k > 1 and not hit.all():
-            hit[~hit] = hits(Ds[:, ~hit], k)
+    out = np.zeros(n, dtype=bool)
+    # small blocks of labels: every temporary stays in cache
+    step = max(1, 2**17 // max(1, m))
+    for s in range(0, n, step):
+        # exact: sqrt(x * x) == x in IEEE arithmetic
+        Ds = np.sqrt(Dc[:, s : s + step])
+        nr = _nearest_rows(Ds, k) if near is None else near[s : s + step, :k]
+        hit = np.zeros(Ds.shape[1], dtype=bool)
+        y = np.arange(Ds.shape[1])
+        for i in range(k):
+            a = nr[y, i]
+            # excess[b, y] = d(a, y) + d(y, b) - d(a, b)
+            excess = (Ds[:, y] if i else Ds) + Ds[a, y]
+            excess -= Dobs[a].T
+            hit[y[(excess <= eps).any(axis=0)]] = True
+            y = np.flatnonzero(~hit)
+            if not y.size:
+                break
         out[s : s + step] = hit
     return out
 
@@ -629,23 +680,21 @@ def locus(
         if min_edge**2 > tol * max(1.0, (2.0 * max_depth) ** 2):
             return lm.labels[_steiner_mask(parent, depth, obs)]
     D2 = lm.squared_distances_from(obs)
-    candidates = known = None
-    if isinstance(lm, GraphMetric):
-        scale = max(1.0, float(D2.max()))
-        candidates = _graph_candidates(lm, obs, D2, tol, scale)
-        if not strict:
-            cand = np.flatnonzero(candidates)
-            known = np.zeros(lm.n_labels, dtype=bool)
-            known[cand[_on_geodesics(D2, cand, obs, tol, scale)]] = True
-    neighbours = None
-    if isinstance(lm, GraphMetric):
-        # neighbours among the candidates (first competitors in the games)
-        indptr, indices = lm._simple_graph()[:2]
-        adj = sp.csr_matrix((np.ones(indices.size), indices, indptr),
-                            shape=(lm.n_labels, lm.n_labels))
-        neighbours = adj[candidates][:, candidates].tocsr()
-    mask = _locus_mask(
-        D2, strict=strict, tol=tol, n_samples=n_samples, rng=rng, candidates=candidates,
-        known=known, neighbours=neighbours,
-    )
+    if not isinstance(lm, GraphMetric):
+        mask = _locus_mask(D2, strict=strict, tol=tol, n_samples=n_samples, rng=rng)
+        return lm.labels[mask]
+    scale = max(1.0, float(D2.max()))
+    Dobs2 = D2[:, obs]
+    # the candidates' block replaces the (m, K) one from here on
+    cand, D2, near = _graph_candidates(lm, obs, D2, tol, scale)
+    known = None if strict else _on_geodesics(D2, Dobs2, tol, scale, near)
+    # neighbours among the candidates (first competitors in the games)
+    indptr, indices = lm._simple_graph()[:2]
+    adj = sp.csr_matrix((np.ones(indices.size), indices, indptr),
+                        shape=(lm.n_labels, lm.n_labels))
+    neighbours = adj[cand][:, cand].tocsr()
+    inside = _locus_mask(D2, strict=strict, tol=tol, n_samples=n_samples, rng=rng,
+                         known=known, neighbours=neighbours, scale=scale)
+    mask = np.zeros(lm.n_labels, dtype=bool)
+    mask[cand[inside]] = True
     return lm.labels[mask]
