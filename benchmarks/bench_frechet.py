@@ -450,8 +450,9 @@ def _programs_locus_mask(metric, obs):
 
     D2 = metric.squared_distances_from(obs)
     scale = max(1.0, float(D2.max()))
-    cand, Dc, near = _graph_candidates(metric, obs, D2, 1e-9, scale)
-    inside = _on_geodesics(Dc, D2[:, obs], 1e-9, scale, near)
+    left, Da, near, keep = _graph_candidates(metric, obs, D2, 1e-9, scale)
+    cand, Dc = left[keep], Da[:, keep]
+    inside = _on_geodesics(Dc, D2[:, obs], 1e-9, scale, near[keep])
     # the corner and uniform checks of the previous path
     for S in (Dc, Dc.mean(axis=0, keepdims=True)):
         inside[(S <= S.min(axis=1, keepdims=True) + 1e-9 * scale).any(axis=0)] = True
@@ -549,17 +550,17 @@ def locus_stages(K=100_000, seed=0):
     scale = max(1.0, float(D2.max()))
     Dobs2 = D2[:, obs]
     c = time.thread_time()
-    cand, Dc, near = L._graph_candidates(g, obs, D2, 1e-9, scale)
+    left, Dc, near, keep = L._graph_candidates(g, obs, D2, 1e-9, scale)
     del D2
     rows.append(("not beaten by hanging-tree / neighbour rules",
-                 f"{time.thread_time() - c:.2f}", f"{cand.size:,}"))
+                 f"{time.thread_time() - c:.2f}", f"{int(keep.sum()):,}"))
     c = time.thread_time()
-    geo = L._on_geodesics(Dc, Dobs2, 1e-9, scale, near)
+    geo = L._on_geodesics(Dc, Dobs2, 1e-9, scale, near) & keep
     rows.append(("of which on a geodesic between observed (inside)",
                  f"{time.thread_time() - c:.2f}", f"{int(geo.sum()):,}"))
     indptr, indices = g._simple_graph()[:2]
     adj = sp.csr_matrix((np.ones(indices.size), indices, indptr), shape=(K, K))
-    neighbours = adj[cand][:, cand].tocsr()
+    neighbours = adj[left][:, left].tocsr()
     stats = {k: [0.0, 0] for k in ("games", "shared", "highs", "full")}
     real = {k: getattr(L, k) for k in ("_small_games", "_beaten_by", "linprog", "_lp_margin")}
 
@@ -579,13 +580,13 @@ def locus_stages(K=100_000, seed=0):
     try:
         c = time.thread_time()
         mask = L._locus_mask(Dc, strict=False, tol=1e-9, n_samples=256,
-                             rng=np.random.default_rng(0), known=geo,
-                             neighbours=neighbours, scale=scale)
+                             rng=np.random.default_rng(0), candidates=keep, known=geo,
+                             neighbours=neighbours, scale=scale, near=near)
         total = time.thread_time() - c
     finally:
         for k, v in real.items():
             setattr(L, k, v)
-    left = int((~geo).sum())
+    left = int((keep & ~geo).sum())
     games, shared, highs, full = (stats[k] for k in ("games", "shared", "highs", "full"))
     rows.append(("left: checks, games, shared certificates", f"{total:.2f}", f"{left:,}"))
     rows.append(("  decided by a probability-vector check", "",

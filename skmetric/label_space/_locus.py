@@ -151,21 +151,30 @@ def _small_games(Dc, js, strict, tol, scale, comp, neighbours, n_rows=8, n_add=8
     off = np.where(comp, 0.0, np.inf)
     na = min(n_add, Kc)
 
-    def best_replies(G, jp):
-        """Each row's ``na`` smallest entries (columns, values), j excluded."""
-        ar = np.arange(G.shape[0])
-        G += off
-        G[ar, jp] = np.inf
-        top = np.argpartition(G, na - 1, axis=1)[:, :na] if na < Kc else np.tile(
-            np.arange(Kc), (G.shape[0], 1))
-        return top, G[ar[:, None], top]
+    def best_replies(P, jp):
+        """For each row q of ``P`` (sparse, (n, m)): the ``na`` smallest
+        entries of ``P[q] @ Dc - P[q] @ Dc[:, jp[q]]`` over the competitors
+        but ``jp[q]`` (columns, values).  By blocks of 16 rows: each product
+        stays in cache."""
+        top = np.empty((P.shape[0], na), dtype=np.intp)
+        val = np.empty((P.shape[0], na))
+        for s0 in range(0, P.shape[0], 16):
+            G = np.asarray(P[s0 : s0 + 16] @ Dc)
+            ar = np.arange(G.shape[0])
+            j = jp[s0 : s0 + 16]
+            G -= G[ar, j][:, None]
+            G += off
+            G[ar, j] = np.inf
+            t = np.argpartition(G, na - 1, axis=1)[:, :na] if na < Kc else np.tile(
+                np.arange(Kc), (G.shape[0], 1))
+            top[s0 : s0 + 16] = t
+            val[s0 : s0 + 16] = G[ar[:, None], t]
+        return top, val
 
-    # best replies to p uniform on the nearest rows (one sparse product)
+    # best replies to p uniform on the nearest rows
     P = sp.csr_matrix((np.full(n * k, 1.0 / k), R.ravel(), np.arange(0, n * k + 1, k)),
                       shape=(n, m))
-    G = np.asarray(P @ Dc)
-    top, gtop = best_replies(G, js)
-    del G
+    top, gtop = best_replies(P, js)
     rows, cols, live = [], [], []
     for b, j in enumerate(js):
         c = top[b][np.isfinite(gtop[b])]
@@ -216,8 +225,9 @@ def _small_games(Dc, js, strict, tol, scale, comp, neighbours, n_rows=8, n_add=8
         bounds = np.zeros((nv, 2))
         bounds[:, 1] = np.inf
         bounds[tpos] = (-np.inf, scale)
+        # (HiGHS's presolve only costs time on these small blocks)
         res = linprog(cost, A_ub=A_ub, b_ub=np.zeros(CC.size), A_eq=A_eq, b_eq=np.ones(L),
-                      bounds=bounds, method="highs")
+                      bounds=bounds, method="highs", options={"presolve": False})
         if res.status != 0:  # pragma: no cover - the programs are always feasible
             break
         tval = res.x[tpos]
@@ -261,11 +271,7 @@ def _small_games(Dc, js, strict, tol, scale, comp, neighbours, n_rows=8, n_add=8
         sums = np.add.reduceat(pv, np.r_[0, np.cumsum(sp_)[:-1]])
         pv /= np.repeat(np.where(sums > 0, sums, 1.0), sp_)
         P = sp.csr_matrix((pv, RR[idx], np.r_[0, np.cumsum(sp_)]), shape=(pend.size, m))
-        G = np.asarray(P @ Dc)
-        jp = jl[pend]
-        G -= G[np.arange(pend.size), jp][:, None]
-        TOP, GT = best_replies(G, jp)
-        del G
+        TOP, GT = best_replies(P, jl[pend])
         worst = GT.min(axis=1)
         wins = (worst > margin) if strict else (worst >= -margin)
         still = []
@@ -309,7 +315,7 @@ def _new(a, b):
 
 
 def _locus_mask(D2, *, strict, tol, n_samples, rng, candidates=None, known=None,
-                neighbours=None, scale=None):
+                neighbours=None, scale=None, near=None):
     """Boolean mask over the K labels: can label j be the Fréchet mean?
 
     ``D2`` is the (m, K) block of squared distances from the observed
@@ -318,26 +324,23 @@ def _locus_mask(D2, *, strict, tol, n_samples, rng, candidates=None, known=None,
     corner probability vectors settle most labels; small games
     (:func:`_small_games`, with the full program :func:`_lp_margin` where
     one stalls) the rest: maximise t subject to ``p @ (D2[:, k] - D2[:, j])
-    >= t`` for all k.  ``neighbours`` (a CSR matrix over the candidates, or
+    >= t`` for all k.  ``neighbours`` (a CSR matrix over the labels, or
     None) seeds each game's competitors.  ``candidates`` (a boolean mask)
     may exclude labels known to be beaten at every p by a margin above the
     tolerance: they are outside and never minimisers, so they are left out
-    of every comparison.  ``known``
+    of every comparison (their columns stay in ``D2``: no copy).  ``known``
     (a boolean mask) marks labels already shown to be inside.  ``scale``
     (the largest squared distance, at least 1; the tolerance is relative to
-    it) defaults to ``D2``'s.
+    it) defaults to ``D2``'s.  ``near`` (K, >= 4), if given: each label's
+    nearest observed classes, nearest first.
     """
     m, K = D2.shape
-    if candidates is None:
-        cand = np.arange(K)
-        Dc = np.ascontiguousarray(D2)  # rows are gathered often
-    else:
-        cand = np.flatnonzero(candidates)
-        Dc = np.take(D2, cand, axis=1)
-    Kc = cand.size
+    Dc = np.ascontiguousarray(D2)  # rows are gathered often
+    Kc = K
+    cand = np.ones(K, dtype=bool) if candidates is None else np.asarray(candidates, bool)
     if scale is None:
         scale = max(1.0, float(D2.max()))
-    inside = np.zeros(Kc, dtype=bool) if known is None else known[cand].copy()
+    inside = np.zeros(K, dtype=bool) if known is None else known & cand
     # probability vectors to try: corners (the rows of D2 themselves),
     # uniform, random Dirichlet draws (fewer when the label space is large:
     # they only save linear programs)
@@ -356,8 +359,8 @@ def _locus_mask(D2, *, strict, tol, n_samples, rng, candidates=None, known=None,
             unique = part[:, 1] - part[:, 0] > tol * scale
             inside[win[unique]] = True
         else:
-            # only the labels not yet known inside need the comparison
-            left = np.flatnonzero(~inside)
+            # only the candidates not yet known inside need the comparison
+            left = np.flatnonzero(cand & ~inside)
             inside[left[(S[:, left] <= best[:, None] + tol * scale).any(axis=0)]] = True
         winners.append(win)
         del S
@@ -367,16 +370,20 @@ def _locus_mask(D2, *, strict, tol, n_samples, rng, candidates=None, known=None,
     # neighbouring labels tend to share certificates); a mixture that beats
     # one label by more than the tolerance at every p often beats others:
     # each is tried on all the labels left
-    todo = ~inside
+    inside &= cand
+    todo = cand & ~inside
     order = rng.permutation(np.flatnonzero(todo))
     # each label's nearest observed classes: where a shared certificate is
     # tried first on it (a mixture most often fails there)
-    near = np.zeros((Kc, min(m, 4)), dtype=np.intp)
-    if order.size:
-        near[order] = _nearest_rows(Dc[:, order], near.shape[1])
+    if near is None:
+        near = np.zeros((Kc, min(m, 4)), dtype=np.intp)
+        if order.size:
+            near[order] = _nearest_rows(Dc[:, order], near.shape[1])
+    else:
+        near = near[:, :4]
     # competitors: a label shown outside is beaten by more than the
     # tolerance at every p, never a minimiser, so (not strict) it leaves them
-    comp = np.ones(Kc, dtype=bool)
+    comp = cand.copy()
     # batches of up to 128 labels still undecided, in that order
     size = 8
     while True:
@@ -403,9 +410,7 @@ def _locus_mask(D2, *, strict, tol, n_samples, rng, candidates=None, known=None,
             todo[out] = False
             if not strict:
                 comp[out] = False
-    mask = np.zeros(K, dtype=bool)
-    mask[cand[inside]] = True
-    return mask
+    return inside
 
 
 def _beaten_by(Dc, y, certs, near, margin):
@@ -471,9 +476,10 @@ def _graph_candidates(lm, obs, D2, tol, scale):
     two of its neighbours' (one neighbour: the mixture 1, 0) is beaten by
     one of them at every p.
 
-    Returns the candidates (sorted label indices), their squared distances
-    ``D2[:, cand]`` (a new C-ordered array) and each one's 8 nearest
-    observed classes (rows, nearest first).
+    Returns the labels left by the hanging-tree rule (sorted label indices),
+    their squared distances ``D2[:, left]`` (a new C-ordered array), each
+    one's 8 nearest observed classes (rows, nearest first) and the mask of
+    those that no neighbour rule beats (the candidates).
     """
     indptr, indices, weights, _ = lm._simple_graph()
     K = lm.n_labels
@@ -544,10 +550,7 @@ def _graph_candidates(lm, obs, D2, tol, scale):
         sl = slice(s, s + step)
         todo = ~beaten[y[sl]]
         beaten[rows_then_all(two, y[sl][todo], z1[sl][todo], z2[sl][todo])] = True
-    keep = ~beaten
-    if keep.all():
-        return left, Da, nearest
-    return left[keep], np.compress(keep, Da, axis=1), nearest[keep]
+    return left, Da, nearest, ~beaten
 
 
 def _on_geodesics(Dc, Dobs2, tol, scale, near=None, n_near=8):
@@ -685,16 +688,18 @@ def locus(
         return lm.labels[mask]
     scale = max(1.0, float(D2.max()))
     Dobs2 = D2[:, obs]
-    # the candidates' block replaces the (m, K) one from here on
-    cand, D2, near = _graph_candidates(lm, obs, D2, tol, scale)
-    known = None if strict else _on_geodesics(D2, Dobs2, tol, scale, near)
-    # neighbours among the candidates (first competitors in the games)
+    # the block of the labels left by the hanging-tree rule replaces the
+    # (m, K) one from here on; ``keep``: those no neighbour rule beats
+    left, D2, near, keep = _graph_candidates(lm, obs, D2, tol, scale)
+    known = None if strict else _on_geodesics(D2, Dobs2, tol, scale, near) & keep
+    # neighbours (first competitors in the games)
     indptr, indices = lm._simple_graph()[:2]
     adj = sp.csr_matrix((np.ones(indices.size), indices, indptr),
                         shape=(lm.n_labels, lm.n_labels))
-    neighbours = adj[cand][:, cand].tocsr()
+    neighbours = adj[left][:, left].tocsr()
     inside = _locus_mask(D2, strict=strict, tol=tol, n_samples=n_samples, rng=rng,
-                         known=known, neighbours=neighbours, scale=scale)
+                         candidates=keep, known=known, neighbours=neighbours, scale=scale,
+                         near=near)
     mask = np.zeros(lm.n_labels, dtype=bool)
-    mask[cand[inside]] = True
+    mask[left[inside]] = True
     return lm.labels[mask]
