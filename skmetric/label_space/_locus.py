@@ -131,8 +131,10 @@ def _small_games(Dc, js, strict, tol, scale, comp, neighbours, n_rows=8, n_add=8
     against every competitor proves j inside; a mixture of columns below
     column j by more than the margin in every row proves it outside.
     Otherwise each side's best replies join j's subgame and the programs are
-    solved again.  The programs are built, and both proofs checked, for all
-    the labels at once (no Python work per label but the growth).
+    solved again (a label whose subgame gains rows plays again before its
+    p is checked against every competitor).  The programs are built, and
+    both proofs checked, for all the labels at once (no Python work per
+    label but the growth).
 
     Returns, per label, ``(decision, certificate)`` (the certificate as
     :func:`_lp_margin`'s), or None where the subgame stopped growing before
@@ -263,27 +265,37 @@ def _small_games(Dc, js, strict, tol, scale, comp, neighbours, n_rows=8, n_add=8
         grow_ok = (np.take_along_axis(Hp, grow_rows.T, axis=0).T
                    > tval[pend, None] + 1e-12 * scale) & ok[pend, None]
         del H, Hp
+        new_rows = [_new(grow_rows[q][grow_ok[q]], rows[live[qq]]) for q, qq in enumerate(pend)]
+        # a label whose subgame gains rows plays again before its p is
+        # checked against every competitor (the product below); the others
+        # need that product
+        prod = np.array([not r.size for r in new_rows], dtype=bool)
         # the row player's p against every competitor: one sparse product
+        qs = pend[prod]
         xs = np.clip(res.x, 0, None)
-        sp_ = s[pend]
-        idx = np.concatenate([np.arange(r0[q], r0[q] + s[q]) for q in pend])
-        pv = xs[np.concatenate([np.arange(v0[q], v0[q] + s[q]) for q in pend])]
-        sums = np.add.reduceat(pv, np.r_[0, np.cumsum(sp_)[:-1]])
-        pv /= np.repeat(np.where(sums > 0, sums, 1.0), sp_)
-        P = sp.csr_matrix((pv, RR[idx], np.r_[0, np.cumsum(sp_)]), shape=(pend.size, m))
-        TOP, GT = best_replies(P, jl[pend])
-        worst = GT.min(axis=1)
-        wins = (worst > margin) if strict else (worst >= -margin)
+        sp_ = s[qs]
+        if qs.size:
+            idx = np.concatenate([np.arange(r0[q], r0[q] + s[q]) for q in qs])
+            pv = xs[np.concatenate([np.arange(v0[q], v0[q] + s[q]) for q in qs])]
+            sums = np.add.reduceat(pv, np.r_[0, np.cumsum(sp_)[:-1]])
+            pv /= np.repeat(np.where(sums > 0, sums, 1.0), sp_)
+            P = sp.csr_matrix((pv, RR[idx], np.r_[0, np.cumsum(sp_)]), shape=(qs.size, m))
+            TOP, GT = best_replies(P, jl[qs])
+            worst = GT.min(axis=1)
+            wins = (worst > margin) if strict else (worst >= -margin)
+        at = np.cumsum(prod) - 1  # each pending label's row in TOP
         still = []
         for q, qq in enumerate(pend):
             b = live[qq]
-            if wins[q]:
-                out[b] = (True, None)
-                continue
-            new_cols = _new(TOP[q][GT[q] < tval[qq] - 1e-12 * scale], cols[b])
-            new_rows = _new(grow_rows[q][grow_ok[q]], rows[b])
-            if new_rows.size or new_cols.size:
-                rows[b] = np.r_[rows[b], new_rows]
+            new_cols = np.zeros(0, dtype=np.intp)
+            if prod[q]:
+                w = at[q]
+                if wins[w]:
+                    out[b] = (True, None)
+                    continue
+                new_cols = _new(TOP[w][GT[w] < tval[qq] - 1e-12 * scale], cols[b])
+            if new_rows[q].size or new_cols.size:
+                rows[b] = np.r_[rows[b], new_rows[q]]
                 cols[b] = np.r_[cols[b], new_cols]
                 still.append(b)
         live = still
