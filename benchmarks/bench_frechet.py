@@ -450,9 +450,9 @@ def _programs_locus_mask(metric, obs):
 
     D2 = metric.squared_distances_from(obs)
     scale = max(1.0, float(D2.max()))
-    cand = np.flatnonzero(_graph_candidates(metric, obs, D2, 1e-9, scale))
-    Dc = np.take(D2, cand, axis=1)
-    inside = _on_geodesics(D2, cand, obs, 1e-9, scale)
+    left, Da, near, keep = _graph_candidates(metric, obs, D2, 1e-9, scale)
+    cand, Dc = left[keep], Da[:, keep]
+    inside = _on_geodesics(Dc, D2[:, obs], 1e-9, scale, near[keep])
     # the corner and uniform checks of the previous path
     for S in (Dc, Dc.mean(axis=0, keepdims=True)):
         inside[(S <= S.min(axis=1, keepdims=True) + 1e-9 * scale).any(axis=0)] = True
@@ -536,7 +536,9 @@ def locus_scale(K_small=1_111, K=100_000, graph_sizes=(2_000, 10_000, 30_000, 10
 
 def locus_stages(K=100_000, seed=0):
     """Where the graph locus spends its time at K labels: each stage's CPU
-    time, one run (the games counted by wrapping the module's function)."""
+    time, one run, as ``locus`` runs them (the games, shared certificates,
+    HiGHS calls and full programs counted by wrapping the module's
+    functions)."""
     import skmetric.label_space._locus as L
 
     g = GraphMetric(_taxonomy_graph(K, seed))
@@ -544,48 +546,56 @@ def locus_stages(K=100_000, seed=0):
     rows = [("stage", "CPU [s]", "labels")]
     c = time.thread_time()
     D2 = g.squared_distances_from(obs)
-    rows.append(("(m, K) squared lengths", f"{time.thread_time() - c:.2f}", ""))
+    rows.append(("(m, K) squared lengths", f"{time.thread_time() - c:.2f}", f"{K:,}"))
     scale = max(1.0, float(D2.max()))
+    Dobs2 = D2[:, obs]
     c = time.thread_time()
-    cmask = L._graph_candidates(g, obs, D2, 1e-9, scale)
-    cand = np.flatnonzero(cmask)
+    left, Dc, near, keep = L._graph_candidates(g, obs, D2, 1e-9, scale)
+    del D2
     rows.append(("not beaten by hanging-tree / neighbour rules",
-                 f"{time.thread_time() - c:.2f}", f"{cand.size:,}"))
+                 f"{time.thread_time() - c:.2f}", f"{int(keep.sum()):,}"))
     c = time.thread_time()
-    geo = L._on_geodesics(D2, cand, obs, 1e-9, scale)
+    geo = L._on_geodesics(Dc, Dobs2, 1e-9, scale, near) & keep
     rows.append(("of which on a geodesic between observed (inside)",
                  f"{time.thread_time() - c:.2f}", f"{int(geo.sum()):,}"))
-    known = np.zeros(K, dtype=bool)
-    known[cand[geo]] = True
     indptr, indices = g._simple_graph()[:2]
     adj = sp.csr_matrix((np.ones(indices.size), indices, indptr), shape=(K, K))
-    neighbours = adj[cmask][:, cmask].tocsr()
-    played, cpu = [], [0.0]
-    real_games, real_lp = L._small_games, L._lp_margin
-    fallback = []
+    neighbours = adj[left][:, left].tocsr()
+    stats = {k: [0.0, 0] for k in ("games", "shared", "highs", "full")}
+    real = {k: getattr(L, k) for k in ("_small_games", "_beaten_by", "linprog", "_lp_margin")}
 
-    def games(Dc, js, *a, **k):
-        c = time.thread_time()
-        out = real_games(Dc, js, *a, **k)
-        cpu[0] += time.thread_time() - c
-        played.extend(js)
-        return out
+    def timed(name, key, count):
+        def f(*a, **k):
+            c = time.thread_time()
+            out = real[name](*a, **k)
+            stats[key][0] += time.thread_time() - c
+            stats[key][1] += count(a, out)
+            return out
+        return f
 
-    L._small_games = games
-    L._lp_margin = lambda *a, **k: fallback.append(1) or real_lp(*a, **k)
+    L._small_games = timed("_small_games", "games", lambda a, out: len(out))
+    L._beaten_by = timed("_beaten_by", "shared", lambda a, out: out.size)
+    L.linprog = timed("linprog", "highs", lambda a, out: 1)
+    L._lp_margin = timed("_lp_margin", "full", lambda a, out: 1)
     try:
         c = time.thread_time()
-        mask = L._locus_mask(D2, strict=False, tol=1e-9, n_samples=256,
-                             rng=np.random.default_rng(0), candidates=cmask, known=known,
-                             neighbours=neighbours)
+        mask = L._locus_mask(Dc, strict=False, tol=1e-9, n_samples=256,
+                             rng=np.random.default_rng(0), candidates=keep, known=geo,
+                             neighbours=neighbours, scale=scale, near=near)
         total = time.thread_time() - c
     finally:
-        L._small_games, L._lp_margin = real_games, real_lp
-    left = int((~geo).sum())
+        for k, v in real.items():
+            setattr(L, k, v)
+    left = int((keep & ~geo).sum())
+    games, shared, highs, full = (stats[k] for k in ("games", "shared", "highs", "full"))
     rows.append(("left: checks, games, shared certificates", f"{total:.2f}", f"{left:,}"))
-    rows.append(("  decided by their own game (block programs)", f"{cpu[0]:.2f}",
-                 f"{len(played):,}"))
-    rows.append(("  full programs (a game stalled)", "", f"{len(fallback):,}"))
+    rows.append(("  decided by a probability-vector check", "",
+                 f"{left - games[1] - shared[1]:,}"))
+    rows.append(("  decided by their own game (block programs)", f"{games[0]:.2f}",
+                 f"{games[1]:,}"))
+    rows.append((f"    of which HiGHS ({highs[1]} block programs)", f"{highs[0]:.2f}", ""))
+    rows.append(("  decided by a shared certificate", f"{shared[0]:.2f}", f"{shared[1]:,}"))
+    rows.append(("  full programs (a game stalled)", f"{full[0]:.2f}", f"{full[1]:,}"))
     rows.append(("locus", "", f"{int(mask.sum()):,}"))
     report(f"(f') locus stages on the taxonomy + cross-links graph, {K:,} labels, "
            f"{obs.size:,} observed", rows)

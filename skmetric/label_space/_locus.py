@@ -115,7 +115,7 @@ def _lp_margin(Dc, j, strict, tol, scale, start):
         active = np.r_[active, new]
 
 
-def _small_games(Dc, js, strict, tol, scale, comp, neighbours, n_rows=4, n_add=4,
+def _small_games(Dc, js, strict, tol, scale, comp, neighbours, n_rows=8, n_add=8,
                  max_iter=50):
     """Decide labels ``js`` (columns of ``Dc``) by a double oracle each.
 
@@ -123,42 +123,63 @@ def _small_games(Dc, js, strict, tol, scale, comp, neighbours, n_rows=4, n_add=4
     column player a competitor z (a column in ``comp``), and the row player
     is paid ``Dc[i, z] - Dc[i, j]``; j is in the locus when the value is at
     least ``-tol * scale`` (``strict``: above ``tol * scale``).  Each label
-    starts from a small subgame: the observed classes nearest to it, and its
-    ``neighbours`` (a CSR matrix over the columns, or None) with the best
-    replies to p uniform on those rows.  The subgames of all the labels are
-    solved as one block-diagonal program, which gives a mixed strategy for
-    each side: a p over the rows that beats the margin against every
-    competitor proves j inside; a mixture of columns below column j by more
-    than the margin in every row proves it outside.  Otherwise each side's
-    best replies join j's subgame and the programs are solved again.
+    starts from a small subgame: the ``n_rows`` observed classes nearest to
+    it, and its ``neighbours`` (a CSR matrix over the columns, or None) with
+    the ``n_add`` best replies to p uniform on those rows.  The subgames of
+    all the labels are solved as one block-diagonal program, which gives a
+    mixed strategy for each side: a p over the rows that beats the margin
+    against every competitor proves j inside; a mixture of columns below
+    column j by more than the margin in every row proves it outside.
+    Otherwise each side's best replies join j's subgame and the programs are
+    solved again (a label whose subgame gains rows plays again before its
+    p is checked against every competitor).  The programs are built, and
+    both proofs checked, for all the labels at once (no Python work per
+    label but the growth).
 
-    Returns, per label, ``(decision, certificate, rows)`` (the certificate
-    as :func:`_lp_margin`'s; ``rows``: the subgame's rows, where a mixture is
-    tight), or None where the subgame stopped growing before either proof
-    (rounding at the tolerance): then the full program decides.
+    Returns, per label, ``(decision, certificate)`` (the certificate as
+    :func:`_lp_margin`'s), or None where the subgame stopped growing before
+    either proof (rounding at the tolerance): then the full program decides.
     """
     m, Kc = Dc.shape
     margin = tol * scale
     js = np.asarray(js, dtype=np.intp)
     n = js.size
     out = [None] * n
-    X = Dc[:, js]
     k = min(n_rows, m)
-    R = np.argsort(X, axis=0, kind="stable")[:k].T  # (n, k) nearest rows
-    # best replies to p uniform on those rows
-    P = sp.csr_matrix((np.full(n * k, 1.0 / k), R.ravel(), np.arange(0, n * k + 1, k)),
-                      shape=(n, m))
+    X = Dc[:, js]
+    R = np.argpartition(X, k - 1, axis=0)[:k].T if k < m else np.tile(np.arange(m), (n, 1))
+    del X
     # +inf on the labels that are no competitors (one broadcast add)
     off = np.where(comp, 0.0, np.inf)
-    G = np.asarray(P @ Dc)
-    G += off
-    G[np.arange(n), js] = np.inf
     na = min(n_add, Kc)
-    top = np.argpartition(G, na - 1, axis=1)[:, :na] if na < Kc else np.tile(
-        np.arange(Kc), (n, 1))
+
+    def best_replies(P, jp):
+        """For each row q of ``P`` (sparse, (n, m)): the ``na`` smallest
+        entries of ``P[q] @ Dc - P[q] @ Dc[:, jp[q]]`` over the competitors
+        but ``jp[q]`` (columns, values).  By blocks of 16 rows: each product
+        stays in cache."""
+        top = np.empty((P.shape[0], na), dtype=np.intp)
+        val = np.empty((P.shape[0], na))
+        for s0 in range(0, P.shape[0], 16):
+            G = np.asarray(P[s0 : s0 + 16] @ Dc)
+            ar = np.arange(G.shape[0])
+            j = jp[s0 : s0 + 16]
+            G -= G[ar, j][:, None]
+            G += off
+            G[ar, j] = np.inf
+            t = np.argpartition(G, na - 1, axis=1)[:, :na] if na < Kc else np.tile(
+                np.arange(Kc), (G.shape[0], 1))
+            top[s0 : s0 + 16] = t
+            val[s0 : s0 + 16] = G[ar[:, None], t]
+        return top, val
+
+    # best replies to p uniform on the nearest rows
+    P = sp.csr_matrix((np.full(n * k, 1.0 / k), R.ravel(), np.arange(0, n * k + 1, k)),
+                      shape=(n, m))
+    top, gtop = best_replies(P, js)
     rows, cols, live = [], [], []
     for b, j in enumerate(js):
-        c = top[b][np.isfinite(G[b, top[b]])]
+        c = top[b][np.isfinite(gtop[b])]
         if neighbours is not None:
             c = np.r_[c, neighbours.indices[neighbours.indptr[j] : neighbours.indptr[j + 1]]]
         c = np.unique(c)
@@ -166,112 +187,147 @@ def _small_games(Dc, js, strict, tol, scale, comp, neighbours, n_rows=4, n_add=4
         rows.append(R[b])
         cols.append(c)
         if not c.size:  # no competitor: j is the only label left
-            out[b] = (True, None, R[b])
+            out[b] = (True, None)
         else:
             live.append(b)
-    del G
     for _ in range(max_iter):
         if not live:
             break
+        L = len(live)
+        live_a = np.asarray(live)
+        jl = js[live_a]
+        s = np.array([rows[b].size for b in live])
+        nc = np.array([cols[b].size for b in live])
+        RR = np.concatenate([rows[b] for b in live])
+        CC = np.concatenate([cols[b] for b in live])
+        r0 = np.r_[0, np.cumsum(s)[:-1]]  # each game's first row in RR
+        c0 = np.r_[0, np.cumsum(nc)[:-1]]  # its first column in CC (and constraint)
+        v0 = r0 + np.arange(L)  # its first variable (s rows, then t)
+        tpos = v0 + s
         # one block-diagonal program: per label, maximise t subject to
-        # p @ M[:, z] >= t for its columns z, p on the simplex over its rows
-        ai, aj, av, ei, ej = [], [], [], [], []
-        vo = ro = 0
-        offs = []
-        for e, b in enumerate(live):
-            r, c, j = rows[b], cols[b], js[b]
-            s, nc = r.size, c.size
-            M = Dc[np.ix_(r, c)] - Dc[r, j][:, None]
-            ai.append(np.repeat(np.arange(ro, ro + nc), s + 1))
-            aj.append(np.tile(np.arange(vo, vo + s + 1), nc))
-            av.append(np.c_[-M.T, np.ones(nc)].ravel())
-            ei.append(np.full(s, e))
-            ej.append(np.arange(vo, vo + s))
-            offs.append((vo, ro, s, nc))
-            vo += s + 1
-            ro += nc
-        A_ub = sp.csr_matrix((np.concatenate(av), (np.concatenate(ai), np.concatenate(aj))),
-                             shape=(ro, vo))
-        ej = np.concatenate(ej)
-        A_eq = sp.csr_matrix((np.ones(ej.size), (np.concatenate(ei), ej)),
-                             shape=(len(live), vo))
-        tpos = np.array([o[0] + o[2] for o in offs])
-        cost = np.zeros(vo)
+        # p @ (Dc[r, z] - Dc[r, j]) >= t for its columns z, p on the simplex
+        # over its rows r; entries (constraint, row) of each block, flattened
+        size = s * nc
+        e = np.repeat(np.arange(L), size)
+        w = np.arange(e.size) - np.repeat(np.cumsum(size) - size, size)
+        zi, ri = np.divmod(w, s[e])
+        rl = RR[r0[e] + ri]
+        val = Dc[rl, CC[c0[e] + zi]] - Dc[rl, jl[e]]
+        con = c0[e] + zi
+        nv = int(tpos[-1]) + 1
+        A_ub = sp.csr_matrix(
+            (np.r_[-val, np.ones(CC.size)],
+             (np.r_[con, np.arange(CC.size)], np.r_[v0[e] + ri, np.repeat(tpos, nc)])),
+            shape=(CC.size, nv))
+        ge = np.repeat(np.arange(L), s)
+        A_eq = sp.csr_matrix((np.ones(RR.size), (ge, v0[ge] + np.arange(RR.size) - r0[ge])),
+                             shape=(L, nv))
+        cost = np.zeros(nv)
         cost[tpos] = -1.0
-        bounds = np.zeros((vo, 2))
+        bounds = np.zeros((nv, 2))
         bounds[:, 1] = np.inf
         bounds[tpos] = (-np.inf, scale)
-        res = linprog(cost, A_ub=A_ub, b_ub=np.zeros(ro), A_eq=A_eq,
-                      b_eq=np.ones(len(live)), bounds=bounds, method="highs")
+        # (HiGHS's presolve only costs time on these small blocks)
+        res = linprog(cost, A_ub=A_ub, b_ub=np.zeros(CC.size), A_eq=A_eq, b_eq=np.ones(L),
+                      bounds=bounds, method="highs", options={"presolve": False})
         if res.status != 0:  # pragma: no cover - the programs are always feasible
             break
-        x = np.clip(res.x, 0, None)
-        x[tpos] = res.x[tpos]
-        duals = np.clip(-res.ineqlin.marginals, 0, None)
-        # the column player's mixture first (cheap: m rows); most labels
-        # end outside, and those need no product over the competitors
-        pending, grow = [], {}
-        for e, b in enumerate(live):
-            vo, ro, s, nc = offs[e]
-            j, r, c = js[b], rows[b], cols[b]
-            lam = duals[ro : ro + nc]
-            new_rows = np.zeros(0, dtype=np.intp)
-            if lam.sum() > 0:
-                keep = lam > 1e-12 * lam.sum()
-                lam = lam[keep] / lam[keep].sum()
-                h = Dc[:, c[keep]] @ lam - Dc[:, j]
-                topv = float(h.max())
-                if (topv <= margin) if strict else (topv < -margin):
-                    out[b] = (False, (c[keep], lam), r)
-                    continue
-                new_rows = np.argpartition(-h, na - 1)[:na] if na < m else np.arange(m)
-                new_rows = new_rows[h[new_rows] > x[vo + s] + 1e-12 * scale]
-                new_rows = np.setdiff1d(new_rows, r)
-            pending.append(e)
-            grow[e] = new_rows
-        if not pending:
-            live = []
+        tval = res.x[tpos]
+        # the column player's mixtures first (cheap: m rows each); most
+        # labels end outside, and those need no product over the competitors
+        lam = np.clip(-res.ineqlin.marginals, 0, None)
+        tot = np.add.reduceat(lam, c0)
+        lam = np.where(lam > 1e-12 * np.repeat(tot, nc), lam, 0.0)
+        tot = np.add.reduceat(lam, c0)
+        lam /= np.repeat(np.where(tot > 0, tot, 1.0), nc)
+        # each mixture less column j, over all rows (games without a
+        # mixture: zeros, never a proof)
+        ok = tot > 0
+        sel = lam > 0
+        cnt = np.add.reduceat(sel.astype(np.intp), c0)[ok]
+        H = np.zeros((m, L))
+        if ok.any():
+            H[:, ok] = np.add.reduceat(np.take(Dc, CC[sel], axis=1) * lam[sel],
+                                       np.cumsum(cnt) - cnt, axis=1) - Dc[:, jl[ok]]
+        topv = H.max(axis=0)
+        beaten = ok & ((topv <= margin) if strict else (topv < -margin))
+        for q in np.flatnonzero(beaten):
+            sl = slice(c0[q], c0[q] + nc[q])
+            keep = lam[sl] > 0
+            out[live[q]] = (False, (CC[sl][keep], lam[sl][keep]))
+        pend = np.flatnonzero(~beaten)
+        if not pend.size:
             break
+        # the rows that the mixtures hit hardest join the subgames
+        Hp = H[:, pend]
+        grow_rows = np.argpartition(-Hp, na - 1, axis=0)[:na].T if na < m else np.tile(
+            np.arange(m), (pend.size, 1))
+        grow_ok = (np.take_along_axis(Hp, grow_rows.T, axis=0).T
+                   > tval[pend, None] + 1e-12 * scale) & ok[pend, None]
+        del H, Hp
+        new_rows = [_new(grow_rows[q][grow_ok[q]], rows[live[qq]]) for q, qq in enumerate(pend)]
+        # a label whose subgame gains rows plays again before its p is
+        # checked against every competitor (the product below); the others
+        # need that product
+        prod = np.array([not r.size for r in new_rows], dtype=bool)
         # the row player's p against every competitor: one sparse product
-        pend = np.array(pending)
-        sz = np.array([offs[e][2] for e in pending])
-        pv = np.concatenate([x[offs[e][0] : offs[e][0] + offs[e][2]] for e in pending])
-        sums = np.add.reduceat(pv, np.r_[0, np.cumsum(sz)[:-1]])
-        pv /= np.repeat(sums, sz)
-        jp = js[np.asarray(live)[pend]]
-        P = sp.csr_matrix((pv, np.concatenate([rows[live[e]] for e in pending]),
-                           np.r_[0, np.cumsum(sz)]), shape=(pend.size, m))
-        G = np.asarray(P @ Dc)
-        ar = np.arange(pend.size)
-        G -= G[ar, jp][:, None]
-        G += off
-        G[ar, jp] = np.inf
-        # each label's best replies (the smallest entries of its row)
-        TOP = np.argpartition(G, na - 1, axis=1)[:, :na] if na < Kc else np.tile(
-            np.arange(Kc), (pend.size, 1))
-        GT = G[ar[:, None], TOP]
-        del G
+        qs = pend[prod]
+        xs = np.clip(res.x, 0, None)
+        sp_ = s[qs]
+        if qs.size:
+            idx = np.concatenate([np.arange(r0[q], r0[q] + s[q]) for q in qs])
+            pv = xs[np.concatenate([np.arange(v0[q], v0[q] + s[q]) for q in qs])]
+            sums = np.add.reduceat(pv, np.r_[0, np.cumsum(sp_)[:-1]])
+            pv /= np.repeat(np.where(sums > 0, sums, 1.0), sp_)
+            P = sp.csr_matrix((pv, RR[idx], np.r_[0, np.cumsum(sp_)]), shape=(qs.size, m))
+            TOP, GT = best_replies(P, jl[qs])
+            worst = GT.min(axis=1)
+            wins = (worst > margin) if strict else (worst >= -margin)
+        at = np.cumsum(prod) - 1  # each pending label's row in TOP
         still = []
-        for q, e in enumerate(pending):
-            b = live[e]
-            vo, ro, s, nc = offs[e]
-            r, c = rows[b], cols[b]
-            worst = float(GT[q].min())
-            if (worst > margin) if strict else (worst >= -margin):
-                out[b] = (True, None, r)
-                continue
-            new_cols = TOP[q][GT[q] < x[vo + s] - 1e-12 * scale]
-            new_cols = np.setdiff1d(new_cols, c)
-            if grow[e].size or new_cols.size:
-                rows[b] = np.r_[r, grow[e]]
-                cols[b] = np.r_[c, new_cols]
+        for q, qq in enumerate(pend):
+            b = live[qq]
+            new_cols = np.zeros(0, dtype=np.intp)
+            if prod[q]:
+                w = at[q]
+                if wins[w]:
+                    out[b] = (True, None)
+                    continue
+                new_cols = _new(TOP[w][GT[w] < tval[qq] - 1e-12 * scale], cols[b])
+            if new_rows[q].size or new_cols.size:
+                rows[b] = np.r_[rows[b], new_rows[q]]
+                cols[b] = np.r_[cols[b], new_cols]
                 still.append(b)
         live = still
     return out
 
 
+def _nearest_rows(X, k):
+    """``(n, k)``: the rows of the k smallest entries of each column of ``X``
+    (m, n), nearest first (ties: the first row).  By blocks of columns, each
+    transposed (so that it stays in cache) and taken by k passes of argmin
+    along its rows: much faster than a partition for small k."""
+    m, n = X.shape
+    k = min(k, m)
+    out = np.empty((n, k), dtype=np.intp)
+    step = max(1, 2**18 // max(1, m))
+    ar = np.arange(step)
+    for s in range(0, n, step):
+        B = X[:, s : s + step].T.copy()
+        a = ar[: B.shape[0]]
+        for t in range(k):
+            out[s : s + B.shape[0], t] = w = np.argmin(B, axis=1)
+            B[a, w] = np.inf
+    return out
+
+
+def _new(a, b):
+    """The entries of ``a`` (distinct) not in ``b``: small arrays, one comparison."""
+    return a[(a[:, None] != b[None, :]).all(axis=1)]
+
+
 def _locus_mask(D2, *, strict, tol, n_samples, rng, candidates=None, known=None,
-                neighbours=None):
+                neighbours=None, scale=None, near=None):
     """Boolean mask over the K labels: can label j be the Fréchet mean?
 
     ``D2`` is the (m, K) block of squared distances from the observed
@@ -280,19 +336,23 @@ def _locus_mask(D2, *, strict, tol, n_samples, rng, candidates=None, known=None,
     corner probability vectors settle most labels; small games
     (:func:`_small_games`, with the full program :func:`_lp_margin` where
     one stalls) the rest: maximise t subject to ``p @ (D2[:, k] - D2[:, j])
-    >= t`` for all k.  ``neighbours`` (a CSR matrix over the candidates, or
+    >= t`` for all k.  ``neighbours`` (a CSR matrix over the labels, or
     None) seeds each game's competitors.  ``candidates`` (a boolean mask)
     may exclude labels known to be beaten at every p by a margin above the
     tolerance: they are outside and never minimisers, so they are left out
-    of every comparison.  ``known``
-    (a boolean mask) marks labels already shown to be inside.
+    of every comparison (their columns stay in ``D2``: no copy).  ``known``
+    (a boolean mask) marks labels already shown to be inside.  ``scale``
+    (the largest squared distance, at least 1; the tolerance is relative to
+    it) defaults to ``D2``'s.  ``near`` (K, >= 4), if given: each label's
+    nearest observed classes, nearest first.
     """
     m, K = D2.shape
-    cand = np.arange(K) if candidates is None else np.flatnonzero(candidates)
-    Dc = np.take(D2, cand, axis=1)  # C order: rows are gathered often
-    Kc = cand.size
-    scale = max(1.0, float(D2.max()))
-    inside = np.zeros(Kc, dtype=bool) if known is None else known[cand].copy()
+    Dc = np.ascontiguousarray(D2)  # rows are gathered often
+    Kc = K
+    cand = np.ones(K, dtype=bool) if candidates is None else np.asarray(candidates, bool)
+    if scale is None:
+        scale = max(1.0, float(D2.max()))
+    inside = np.zeros(K, dtype=bool) if known is None else known & cand
     # probability vectors to try: corners (the rows of D2 themselves),
     # uniform, random Dirichlet draws (fewer when the label space is large:
     # they only save linear programs)
@@ -304,14 +364,16 @@ def _locus_mask(D2, *, strict, tol, n_samples, rng, candidates=None, known=None,
     P = np.vstack(Ps)
     winners = []
     for S in (Dc, P @ Dc):
-        best = S.min(axis=1)
         win = np.argmin(S, axis=1)
+        best = S[np.arange(S.shape[0]), win]
         if strict:
             part = np.partition(S, 1, axis=1)[:, :2] if Kc > 1 else np.c_[best, best + np.inf]
             unique = part[:, 1] - part[:, 0] > tol * scale
             inside[win[unique]] = True
         else:
-            inside[(S <= best[:, None] + tol * scale).any(axis=0)] = True
+            # only the candidates not yet known inside need the comparison
+            left = np.flatnonzero(cand & ~inside)
+            inside[left[(S[:, left] <= best[:, None] + tol * scale).any(axis=0)]] = True
         winners.append(win)
         del S
     winners = np.concatenate(winners)
@@ -320,73 +382,80 @@ def _locus_mask(D2, *, strict, tol, n_samples, rng, candidates=None, known=None,
     # neighbouring labels tend to share certificates); a mixture that beats
     # one label by more than the tolerance at every p often beats others:
     # each is tried on all the labels left
-    todo = ~inside
+    inside &= cand
+    todo = cand & ~inside
     order = rng.permutation(np.flatnonzero(todo))
     # each label's nearest observed classes: where a shared certificate is
     # tried first on it (a mixture most often fails there)
-    near = np.zeros((Kc, min(m, 4)), dtype=np.intp)
-    if order.size:
-        X = Dc[:, order]
-        near[order] = np.argpartition(X, near.shape[1] - 1, axis=0)[: near.shape[1]].T
-        del X
+    if near is None:
+        near = np.zeros((Kc, min(m, 4)), dtype=np.intp)
+        if order.size:
+            near[order] = _nearest_rows(Dc[:, order], near.shape[1])
+    else:
+        near = near[:, :4]
     # competitors: a label shown outside is beaten by more than the
     # tolerance at every p, never a minimiser, so (not strict) it leaves them
-    comp = np.ones(Kc, dtype=bool)
-    size, at = 8, 0
-    while at < order.size:
-        batch = order[at : at + size][todo[order[at : at + size]]]
-        at += size
+    comp = cand.copy()
+    # batches of up to 128 labels still undecided, in that order
+    size = 8
+    while True:
+        order = order[todo[order]]
+        if not order.size:
+            break
+        batch, order = order[:size], order[size:]
         size = min(2 * size, 128)
-        if not batch.size:
-            continue
         todo[batch] = False
         certs = []
         for j, decided in zip(batch, _small_games(Dc, batch, strict, tol, scale, comp,
                                                  neighbours)):
             if decided is None:
-                decided = (*_lp_margin(Dc, j, strict, tol, scale, start), None)
-            inside[j], cert, rows = decided
+                decided = _lp_margin(Dc, j, strict, tol, scale, start)
+            inside[j], cert = decided
             if not inside[j]:
                 if not strict:
                     comp[j] = False
                 if cert is not None:
                     certs.append(cert)
-        for cols, lam in certs:
-            rest = np.flatnonzero(todo)
-            if not rest.size:
-                break
-            out = _beaten_by(Dc, rest, cols, lam, near, tol * scale)
+        rest = np.flatnonzero(todo)
+        if certs and rest.size:
+            out = _beaten_by(Dc, rest, certs, near, tol * scale)
             todo[out] = False
             if not strict:
                 comp[out] = False
-    mask = np.zeros(K, dtype=bool)
-    mask[cand[inside]] = True
-    return mask
+    return inside
 
 
-def _beaten_by(Dc, y, cols, lam, near, margin):
+def _beaten_by(Dc, y, certs, near, margin):
     """The labels ``y`` (columns of ``Dc``) beaten in every row by more than
-    ``margin`` by the mixture ``lam`` of columns ``cols`` (two columns: by
-    any mixture of them, as :func:`_pair_beaten`).  Each label is tried
-    first on its own rows ``near[y]`` (its nearest observed classes: where a
-    mixture most often fails), then the labels left on all rows."""
-    mix = Dc[:, cols] @ lam if cols.size > 2 else None
-    for stage in range(2):
-        if stage == 0:
-            rows = near[y].T  # (k, n)
-            Y = Dc[rows, y]
-            Z = [Dc[rows, c] for c in cols[[0, -1]]] if mix is None else mix[rows]
-        else:
-            Y = Dc[:, y]
-            Z = [Dc[:, [c]] for c in cols[[0, -1]]] if mix is None else mix[:, None]
-        if mix is None:
-            keep = _mixable(Z[0] - Z[1], Y - Z[1] - margin, axis=0)
-        else:
-            keep = (Y > Z + margin).all(axis=0)
-        y = y[keep]
-        if not y.size:
-            break
-    return y
+    ``margin`` by one of the certificates ``certs`` (``(cols, lam)`` pairs:
+    the mixture ``lam`` of columns ``cols``; one or two columns: any mixture
+    of them, as :func:`_pair_beaten`).  Every (label, certificate) pair is
+    tried first on the label's own rows ``near[y]`` (its nearest observed
+    classes: where a mixture most often fails), the pairs left on all rows;
+    all at once."""
+    m = Dc.shape[0]
+    beaten = np.zeros(y.size, dtype=bool)
+    rows = near[y].T  # (k, n)
+    Y = Dc[rows, y]
+    step = max(1, 2**22 // m)
+    mixes = [c for c in certs if c[0].size > 2]
+    if mixes:
+        mix = np.column_stack([Dc[:, c] @ lam for c, lam in mixes])  # (m, n_mix)
+        yi, ci = np.nonzero((Y[:, :, None] > mix[rows] + margin).all(axis=0))
+        for s in range(0, yi.size, step):
+            a, c = yi[s : s + step], ci[s : s + step]
+            beaten[a[(Dc[:, y[a]] > mix[:, c] + margin).all(axis=0)]] = True
+    pairs = [c for c, _ in certs if c.size <= 2]
+    if pairs:
+        Z0 = Dc[:, [c[0] for c in pairs]]
+        Z1 = Dc[:, [c[-1] for c in pairs]]
+        hit = _mixable(Z0[rows] - Z1[rows], Y[:, :, None] - Z1[rows] - margin, axis=0)
+        yi, ci = np.nonzero(hit & ~beaten[:, None])
+        for s in range(0, yi.size, step):
+            a, c = yi[s : s + step], ci[s : s + step]
+            ok = _mixable(Z0[:, c] - Z1[:, c], Dc[:, y[a]] - Z1[:, c] - margin, axis=0)
+            beaten[a[ok]] = True
+    return y[beaten]
 
 
 def _pair_beaten(D2, y, z1, z2, margin):
@@ -418,42 +487,55 @@ def _graph_candidates(lm, obs, D2, tol, scale):
     edge); a label whose squared distances exceed, row by row, a mixture of
     two of its neighbours' (one neighbour: the mixture 1, 0) is beaten by
     one of them at every p.
+
+    Returns the labels left by the hanging-tree rule (sorted label indices),
+    their squared distances ``D2[:, left]`` (a new C-ordered array), each
+    one's 8 nearest observed classes (rows, nearest first) and the mask of
+    those that no neighbour rule beats (the candidates).
     """
     indptr, indices, weights, _ = lm._simple_graph()
     K = lm.n_labels
+    m = D2.shape[0]
     margin = tol * scale
     pinned = np.zeros(K, dtype=bool)
     pinned[obs] = True
     alive = np.ones(K, dtype=bool)
     if weights.size and float(weights.min()) ** 2 > margin:
         alive = peel_hanging_trees(indptr, indices, weights, pinned)[0]
-    # labels left, one row each (contiguous gathers)
+    # labels left, one column each
     left = np.flatnonzero(alive)
     pos = np.full(K, -1, dtype=np.intp)
     pos[left] = np.arange(left.size)
-    T = np.ascontiguousarray(D2[:, left].T)
+    Da = np.take(D2, left, axis=1)
     u = np.repeat(np.arange(K), np.diff(indptr))
     e = np.flatnonzero(alive[u] & alive[indices] & ~pinned[u])
     eu, ev = pos[u[e]], pos[indices[e]]
     beaten = np.zeros(left.size, dtype=bool)
     # each label's nearest observed classes: a rule is tried there first
-    # (where a neighbour most often fails to beat it), then on every class
-    k = min(T.shape[1], 4)
-    near = np.argpartition(T, k - 1, axis=1)[:, :k] if k < T.shape[1] else np.tile(
-        np.arange(k), (left.size, 1))
+    # (where a neighbour most often fails to beat it), then on every class,
+    # a block of rows at a time (a pair leaves at the first row it fails)
+    nearest = _nearest_rows(Da, 8)  # (n, 8): also returned
+    near = nearest[:, :4].T  # (k, n)
 
-    def probe_then_all(test, ys, *zs):
-        keep = test(T[ys[:, None], near[ys]], *(T[z[:, None], near[ys]] for z in zs))
-        ys, zs = ys[keep], [z[keep] for z in zs]
-        return ys[test(T[ys], *(T[z] for z in zs))]
+    def rows_then_all(test, ys, *zs):
+        r = near[:, ys]
+        state = test(None, Da[r, ys], *(Da[r, z] for z in zs))
+        for b in range(0, m, 64):
+            keep = state[-1]
+            ys, zs, state = ys[keep], [z[keep] for z in zs], [x[keep] for x in state]
+            if not ys.size:
+                break
+            blk = Da[b : b + 64]
+            state = test(state, blk[:, ys], *(blk[:, z] for z in zs))
+        return ys[state[-1]]
 
     # one neighbour closer to every observed class
-    def one(Y, Z):
-        return (Z + margin < Y).all(axis=1)
+    def one(state, Y, Z):
+        return [(Z + margin < Y).all(axis=0)]
 
-    step = max(1, 2**23 // max(1, T.shape[1]))
+    step = 2**16  # pairs at a time: (64, step) blocks
     for s in range(0, eu.size, step):
-        beaten[probe_then_all(one, eu[s : s + step], ev[s : s + step])] = True
+        beaten[rows_then_all(one, eu[s : s + step], ev[s : s + step])] = True
     # a mixture of two neighbours, for the labels left
     sel = ~beaten[eu]
     eu, ev = eu[sel], ev[sel]
@@ -464,52 +546,62 @@ def _graph_candidates(lm, obs, D2, tol, scale):
     second = first + 1 + (np.arange(first.size) - np.repeat(np.cumsum(reps) - reps, reps))
     y, z1, z2 = eu[first], ev[first], ev[second]
 
-    def two(Y, Z1, Z2):
-        return _mixable(Z1 - Z2, Y - Z2 - margin, axis=1)
+    def two(state, Y, Z1, Z2):
+        # the interval of mixtures l z1 + (1 - l) z2 below y, row block by
+        # row block (as _mixable over all rows at once)
+        lo, hi, ok = (0.0, 1.0, True) if state is None else state[:3]
+        a, b = Z1 - Z2, Y - Z2 - margin
+        with np.errstate(divide="ignore", invalid="ignore"):
+            r = b / a
+        lo = np.maximum(lo, np.where(a < 0, r, -np.inf).max(axis=0))
+        hi = np.minimum(hi, np.where(a > 0, r, np.inf).min(axis=0))
+        ok = ok & np.where(a == 0, b > 0, True).all(axis=0)
+        return [lo, hi, ok, (lo < hi) & ok]
 
-    step = max(1, 2**21 // max(1, T.shape[1]))
     for s in range(0, y.size, step):
         sl = slice(s, s + step)
         todo = ~beaten[y[sl]]
-        beaten[probe_then_all(two, y[sl][todo], z1[sl][todo], z2[sl][todo])] = True
-    out = np.zeros(K, dtype=bool)
-    out[left[~beaten]] = True
-    return out
+        beaten[rows_then_all(two, y[sl][todo], z1[sl][todo], z2[sl][todo])] = True
+    return left, Da, nearest, ~beaten
 
 
-def _on_geodesics(D2, cand, obs_cols, tol, scale, n_near=8):
+def _on_geodesics(Dc, Dobs2, tol, scale, near=None, n_near=8):
     """Labels on a shortest path between two observed classes (not strict).
 
-    With p on the ends a, b of a shortest path of length L, a label y on it
-    at distance x from a is a minimiser (p_a = 1 - x / L): any label z has
-    d(z, a) + d(z, b) >= L, and then p_a d(z, a)^2 + p_b d(z, b)^2 >=
-    x (L - x).  Endpoints a are tried among the ``n_near`` observed classes
-    nearest to y, b among all; sums within ``eps`` of L count (rounding),
-    which keeps y within the tolerance of the minimum.
+    ``Dc``: (m, n) squared distances from the observed classes to the labels,
+    ``Dobs2``: (m, m) between the observed classes; ``near`` (n, >= n_near),
+    if given: each label's nearest observed classes, nearest first.  With p
+    on the ends a, b of a shortest path of length L, a label y on it at
+    distance x from a is a minimiser (p_a = 1 - x / L): any label z has
+    d(z, a) + d(z, b) >= L, and then p_a d(z, a)^2 + p_b d(z, b)^2 >= x (L -
+    x).  Endpoints a are tried among the ``n_near`` observed classes nearest
+    to y (the nearest first: it settles most labels), b among all; sums
+    within ``eps`` of L count (rounding), which keeps y within the tolerance
+    of the minimum.
     """
-    D = np.sqrt(D2[:, cand])  # exact: sqrt(x * x) == x in IEEE arithmetic
-    Dobs = np.sqrt(D2[:, obs_cols])  # (m, m) lengths between observed classes
+    Dobs = np.sqrt(Dobs2)  # [a, b] = d(a, b)
     dmax = np.sqrt(scale)
     eps = min(tol * scale / (4 * dmax), np.sqrt(tol * scale) / 2)
-    m = D.shape[0]
+    m, n = Dc.shape
     k = min(n_near, m)
-    out = np.zeros(cand.size, dtype=bool)
-    step = max(1, 2**22 // max(1, k * m))
-
-    def hits(Ds, k):
-        near = np.argpartition(Ds, k - 1, axis=0)[:k] if k < m else np.tile(
-            np.arange(m)[:, None], (1, Ds.shape[1]))
-        da = np.take_along_axis(Ds, near, axis=0)  # (k, n)
-        # excess[i, b, y] = d(a_i, y) + d(y, b) - d(a_i, b)
-        excess = da[:, None, :] + Ds[None, :, :] - Dobs[near].transpose(0, 2, 1)
-        return (excess <= eps).any(axis=(0, 1))
-
-    for s in range(0, cand.size, step):
-        Ds = D[:, s : s + step]
-        # the nearest observed class first: it settles most labels
-        hit = hits(Ds, 1)
-        if k > 1 and not hit.all():
-            hit[~hit] = hits(Ds[:, ~hit], k)
+    out = np.zeros(n, dtype=bool)
+    # small blocks of labels: every temporary stays in cache
+    step = max(1, 2**17 // max(1, m))
+    for s in range(0, n, step):
+        # exact: sqrt(x * x) == x in IEEE arithmetic
+        Ds = np.sqrt(Dc[:, s : s + step])
+        nr = _nearest_rows(Ds, k) if near is None else near[s : s + step, :k]
+        hit = np.zeros(Ds.shape[1], dtype=bool)
+        y = np.arange(Ds.shape[1])
+        for i in range(k):
+            a = nr[y, i]
+            # excess[b, y] = d(a, y) + d(y, b) - d(a, b)
+            excess = (Ds[:, y] if i else Ds) + Ds[a, y]
+            excess -= Dobs[a].T
+            hit[y[(excess <= eps).any(axis=0)]] = True
+            y = np.flatnonzero(~hit)
+            if not y.size:
+                break
         out[s : s + step] = hit
     return out
 
@@ -603,23 +695,23 @@ def locus(
         if min_edge**2 > tol * max(1.0, (2.0 * max_depth) ** 2):
             return lm.labels[_steiner_mask(parent, depth, obs)]
     D2 = lm.squared_distances_from(obs)
-    candidates = known = None
-    if isinstance(lm, GraphMetric):
-        scale = max(1.0, float(D2.max()))
-        candidates = _graph_candidates(lm, obs, D2, tol, scale)
-        if not strict:
-            cand = np.flatnonzero(candidates)
-            known = np.zeros(lm.n_labels, dtype=bool)
-            known[cand[_on_geodesics(D2, cand, obs, tol, scale)]] = True
-    neighbours = None
-    if isinstance(lm, GraphMetric):
-        # neighbours among the candidates (first competitors in the games)
-        indptr, indices = lm._simple_graph()[:2]
-        adj = sp.csr_matrix((np.ones(indices.size), indices, indptr),
-                            shape=(lm.n_labels, lm.n_labels))
-        neighbours = adj[candidates][:, candidates].tocsr()
-    mask = _locus_mask(
-        D2, strict=strict, tol=tol, n_samples=n_samples, rng=rng, candidates=candidates,
-        known=known, neighbours=neighbours,
-    )
+    if not isinstance(lm, GraphMetric):
+        mask = _locus_mask(D2, strict=strict, tol=tol, n_samples=n_samples, rng=rng)
+        return lm.labels[mask]
+    scale = max(1.0, float(D2.max()))
+    Dobs2 = D2[:, obs]
+    # the block of the labels left by the hanging-tree rule replaces the
+    # (m, K) one from here on; ``keep``: those no neighbour rule beats
+    left, D2, near, keep = _graph_candidates(lm, obs, D2, tol, scale)
+    known = None if strict else _on_geodesics(D2, Dobs2, tol, scale, near) & keep
+    # neighbours (first competitors in the games)
+    indptr, indices = lm._simple_graph()[:2]
+    adj = sp.csr_matrix((np.ones(indices.size), indices, indptr),
+                        shape=(lm.n_labels, lm.n_labels))
+    neighbours = adj[left][:, left].tocsr()
+    inside = _locus_mask(D2, strict=strict, tol=tol, n_samples=n_samples, rng=rng,
+                         candidates=keep, known=known, neighbours=neighbours, scale=scale,
+                         near=near)
+    mask = np.zeros(lm.n_labels, dtype=bool)
+    mask[left[inside]] = True
     return lm.labels[mask]

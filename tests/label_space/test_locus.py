@@ -192,7 +192,7 @@ def test_small_games_prove_inside_and_outside():
     comp = np.ones(5, dtype=bool)
     scale = float(Dc.max())
     games = _small_games(Dc, [1, 2, 4], False, 1e-9, scale, comp, None)
-    (in1, c1, _), (in2, c2, _), (in4, c4, _) = games
+    (in1, c1), (in2, c2), (in4, c4) = games
     assert in1 and in2 and c1 is None and c2 is None
     assert not in4
     # the certificate: a mixture of labels below label 10 in every row
@@ -248,6 +248,102 @@ def test_shared_certificate_drops_beaten_labels_only():
     for cols, lam in [(np.array([0, 1]), np.array([0.5, 0.5])),
                       (np.array([0, 1, 0]), np.array([0.25, 0.5, 0.25]))]:
         # pairs: any mixture (here 1/2); three columns: the given mixture
-        assert _beaten_by(Dc, np.array([2, 3]), cols, lam, near, 1e-9).tolist() == [2]
+        assert _beaten_by(Dc, np.array([2, 3]), [(cols, lam)], near, 1e-9).tolist() == [2]
         # no label is beaten by more than the margin when the margin is 1
-        assert _beaten_by(Dc, np.array([2, 3]), cols, lam, near, 1.0).tolist() == []
+        assert _beaten_by(Dc, np.array([2, 3]), [(cols, lam)], near, 1.0).tolist() == []
+
+
+def test_nearest_rows_match_a_stable_sort():
+    from skmetric.label_space._locus import _nearest_rows
+
+    # integer entries: many ties, broken towards the first row as a stable
+    # sort does; more columns than one block
+    rng = np.random.default_rng(0)
+    X = rng.integers(0, 6, size=(70, 5000)).astype(float)
+    before = X.copy()
+    got = _nearest_rows(X, 5)
+    assert np.array_equal(got, np.argsort(X, axis=0, kind="stable")[:5].T)
+    assert np.array_equal(X, before)  # left as it was
+
+
+def test_neighbour_rules_match_a_loop_over_all_rows():
+    # more than 64 observed classes: the rules check blocks of rows and
+    # drop a pair at its first failing block; the labels they keep must be
+    # those a loop over every (label, neighbour[s]) and every row keeps
+    from skmetric.label_space._locus import _graph_candidates
+
+    rng = np.random.default_rng(1)
+    K = 400
+    child = np.arange(1, K)
+    u = np.r_[child, rng.integers(0, K, 60)]
+    v = np.r_[(child - 1) // 3, rng.integers(0, K, 60)]
+    keep_e = u != v
+    lm = GraphMetric([(int(a), int(b)) for a, b in zip(u[keep_e], v[keep_e])],
+                     labels=np.arange(K))
+    obs = np.sort(rng.choice(K, 90, replace=False))
+    D2 = lm.squared_distances_from(obs)
+    scale = max(1.0, float(D2.max()))
+    margin = 1e-9 * scale
+    left, Da, near, keep = _graph_candidates(lm, obs, D2, 1e-9, scale)
+    assert np.array_equal(Da, D2[:, left])
+    indptr, indices = lm._simple_graph()[:2]
+    alive = np.zeros(K, dtype=bool)
+    alive[left] = True
+    expected = []
+    for y in left:
+        nb = [z for z in indices[indptr[y]:indptr[y + 1]] if alive[z]]
+        beaten = False
+        if y not in obs:
+            for i, z1 in enumerate(nb):
+                beaten |= all(D2[r, z1] + margin < D2[r, y] for r in range(obs.size))
+                for z2 in nb[i + 1:]:
+                    # some l in [0, 1]: l a < b in every row
+                    lo, hi, ok = 0.0, 1.0, True
+                    for r in range(obs.size):
+                        a = D2[r, z1] - D2[r, z2]
+                        b = D2[r, y] - D2[r, z2] - margin
+                        if a > 0:
+                            hi = min(hi, b / a)
+                        elif a < 0:
+                            lo = max(lo, b / a)
+                        else:
+                            ok &= b > 0
+                    beaten |= ok and lo < hi
+        expected.append(not beaten)
+    assert keep.tolist() == expected
+    assert 0 < keep.size - keep.sum() and keep.sum() > 0  # both answers occur
+
+
+def test_geodesic_rule_on_a_path():
+    from skmetric.label_space._locus import _nearest_rows, _on_geodesics
+
+    # a path 0 - 1 - ... - 9 with 2 and 6 observed: 2..6 lie on the shortest
+    # path between them (inside), the labels beyond the ends on none
+    lm = GraphMetric([(i, i + 1) for i in range(9)], labels=np.arange(10))
+    obs = np.array([2, 6])
+    D2 = lm.squared_distances_from(obs)
+    scale = float(D2.max())
+    want = [2 <= y <= 6 for y in range(10)]
+    assert _on_geodesics(D2, D2[:, obs], 1e-9, scale).tolist() == want
+    near = _nearest_rows(D2.copy(), 2)
+    assert _on_geodesics(D2, D2[:, obs], 1e-9, scale, near).tolist() == want
+
+
+def test_shared_certificates_together():
+    from skmetric.label_space._locus import _beaten_by
+
+    # rows: observed classes; label 3 lies above the midpoint of labels 0
+    # and 1 in every row (the pair certificate), label 4 above the mixture
+    # (0.5, 0.25, 0.25) of labels 0, 1, 2 (the triple) but not above any
+    # mixture of 0 and 1 alone (row 2); label 5 is beaten by neither
+    Dc = np.array([[0.0, 4.0, 4.0, 3.0, 2.5, 1.0],
+                   [4.0, 0.0, 4.0, 3.0, 3.5, 1.0],
+                   [4.0, 4.0, 0.0, 5.0, 3.5, 1.0]])
+    near = np.tile(np.arange(2), (6, 1))
+    pair = (np.array([0, 1]), np.array([0.5, 0.5]))
+    triple = (np.array([0, 1, 2]), np.array([0.5, 0.25, 0.25]))
+    y = np.array([3, 4, 5])
+    assert _beaten_by(Dc, y, [pair, triple], near, 1e-9).tolist() == [3, 4]
+    assert _beaten_by(Dc, y, [pair], near, 1e-9).tolist() == [3]
+    assert _beaten_by(Dc, y, [triple], near, 1e-9).tolist() == [4]
+    assert _beaten_by(Dc, y, [pair, triple], near, 10.0).tolist() == []
