@@ -204,11 +204,13 @@ def _margin_cross_entropy(xn, wn, column, head, norms=None, inv_norm=None, facto
         target = value.mul_(raw_norm).mul_(head.scale * _LOG2E)
         logits.scatter_(1, column, target)
     elif head.target_shift is not None:
-        target = logits.gather(1, column)
         if inv_norm is None:
-            target.sub_(head.target_shift * _LOG2E)
-            logits.scatter_(1, column, target)
+            # the shift added in place (a constant broadcast to the B
+            # entries), then read back
+            shift = _constant(-head.target_shift * _LOG2E, logits).expand(B, 1)
+            target = logits.scatter_add_(1, column, shift).gather(1, column)
         else:
+            target = logits.gather(1, column)
             target.mul_(inv_norm).sub_(head.target_shift * _LOG2E)
             logits.scatter_(1, column, target / inv_norm)
     elif head.target_fn is None:
