@@ -262,7 +262,8 @@ def main():
     )
     header = (
         f"{'batch':>5} {'loss':<28} {'skmetric ms':>11} {'PML ms':>9} {'best ratio':>10} "
-        f"{'paired ratio':>20} {'floor ms':>9} {'PML/floor':>9} {'|dvalue|':>9} {'|dgrad|':>9} {'faults':>11}"
+        f"{'paired ratio':>20} {'floor ms':>9} {'PML/floor':>9} {'|dvalue|':>9} {'|dgrad|':>9} "
+        f"{'faults':>11}"
     )
     print(header)
     print("-" * len(header))
