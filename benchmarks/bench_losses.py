@@ -25,7 +25,8 @@ scheduling (``--threads 0`` keeps torch's default).
 "floor" (proxy, margin-softmax and contrastive losses) is the fastest run
 of the matrix products that any implementation of the loss must do, at the
 same shapes: the logits product and the two products of its backward (for
-contrastive: the Gram matrix and one product back).  "PML/floor" is the
+contrastive: the Gram matrix and one product back), written into buffers
+allocated once.  "PML/floor" is the
 ratio a loss made of nothing else would reach: a row whose best ratio
 stays below 1.5x is bounded by that.
 
@@ -35,11 +36,21 @@ margin loss) need tens of GB at batch 1024 and are marked "skipped" there;
 NT-Xent at batch 256 takes seconds per PML step, so slow PML cases run
 fewer repeats (``--slow-repeats``).
 
+"faults" is the minor page faults per timed step, ours / PML's (a fresh
+multi-megabyte tensor is new pages once glibc has handed the previous step's
+back to the system, which it does when more than about twice its largest
+recent block is free at the top of its heap; each fault is kernel time on the
+thread's clock).  ``--keep-freed-memory`` sets glibc's trim and mmap
+thresholds (``mallopt``) so that freed memory stays in the heap for both
+libraries: the ratio of the arithmetic alone, without either side's faults.
+
 Run: ``.venv/bin/python benchmarks/bench_losses.py [--repeats 30] [--threads 1] [--clock thread]
-[--batches 256 1024]``
+[--batches 256 1024] [--keep-freed-memory]``
 """
 
 import argparse
+import ctypes
+import resource
 import statistics
 import time
 
@@ -157,13 +168,28 @@ def timed(ours, theirs, emb, labels, repeats, warmup=3):
         step(*ours, emb, labels)
         step(*theirs, emb, labels)
     t_ours, t_theirs = [], []
-    pair = ((ours, t_ours), (theirs, t_theirs))
+    faults = [0, 0]
+    pair = ((ours, t_ours, 0), (theirs, t_theirs, 1))
     for r in range(repeats):
-        for fn, out in (pair if r % 2 == 0 else pair[::-1]):
+        for fn, out, side in (pair if r % 2 == 0 else pair[::-1]):
+            f0 = _faults()
             t0 = CLOCK()
             step(*fn, emb, labels)
             out.append(CLOCK() - t0)
-    return t_ours, t_theirs
+            faults[side] += _faults() - f0
+    return t_ours, t_theirs, [f / repeats for f in faults]
+
+
+def _faults():
+    return resource.getrusage(getattr(resource, "RUSAGE_THREAD", resource.RUSAGE_SELF)).ru_minflt
+
+
+def keep_freed_memory():
+    """glibc only: no heap trimming and no mmap below 32 MiB (freed memory stays in the heap)."""
+    libc = ctypes.CDLL(None)
+    m_trim_threshold, m_mmap_threshold = -1, -3
+    return bool(libc.mallopt(m_mmap_threshold, 32 << 20)
+                and libc.mallopt(m_trim_threshold, 2**31 - 1))
 
 
 def quartiles(values):
@@ -179,19 +205,25 @@ VECTORS = {
 
 
 def floor_time(name, B, repeats):
-    """Fastest run of the matrix products the loss cannot avoid (None if not listed)."""
+    """Fastest run of the matrix products the loss cannot avoid (None if not listed),
+    into buffers written before (no page faults on fresh outputs)."""
     x = torch.randn(B, D)
     if name in VECTORS:
         W = torch.randn(B // K * VECTORS[name], D)
         G = torch.randn(B, W.shape[0])
+        out = torch.empty_like(G), torch.empty_like(x), torch.empty_like(W)
 
         def run():
-            return x @ W.T, G @ W, G.T @ x
+            torch.mm(x, W.T, out=out[0])
+            torch.mm(G, W, out=out[1])
+            torch.mm(G.T, x, out=out[2])
     elif name == "contrastive":
         S = torch.randn(B, B)
+        out = torch.empty_like(S), torch.empty_like(x)
 
         def run():
-            return x @ x.T, S @ x
+            torch.mm(x, x.T, out=out[0])
+            torch.mm(S, x, out=out[1])
     else:
         return None
     for _ in range(3):
@@ -212,7 +244,11 @@ def main():
     parser.add_argument("--batches", type=int, nargs="+", default=[256, 1024])
     parser.add_argument("--only", nargs="*", default=None, help="case names to run")
     parser.add_argument("--clock", choices=["thread", "wall"], default="thread")
+    parser.add_argument("--keep-freed-memory", action="store_true",
+                        help="glibc keeps freed memory (no page faults on fresh tensors)")
     args = parser.parse_args()
+    if args.keep_freed_memory and not keep_freed_memory():
+        parser.error("--keep-freed-memory needs glibc's mallopt")
     global CLOCK
     CLOCK = time.thread_time if args.clock == "thread" else time.perf_counter
     if args.threads:
@@ -222,10 +258,12 @@ def main():
         f"{args.clock} clock, "
         f"torch {torch.__version__}, fastest of {args.repeats} rounds ({args.slow_repeats} when "
         "a PML step takes over 0.5 s); times in ms are the fastest step"
+        + ("; glibc keeps freed memory" if args.keep_freed_memory else "")
     )
     header = (
         f"{'batch':>5} {'loss':<28} {'skmetric ms':>11} {'PML ms':>9} {'best ratio':>10} "
-        f"{'paired ratio':>20} {'floor ms':>9} {'PML/floor':>9} {'|dvalue|':>9} {'|dgrad|':>9}"
+        f"{'paired ratio':>20} {'floor ms':>9} {'PML/floor':>9} {'|dvalue|':>9} {'|dgrad|':>9} "
+        f"{'faults':>11}"
     )
     print(header)
     print("-" * len(header))
@@ -253,7 +291,7 @@ def main():
             slow = CLOCK() - t0 > 0.5
             dv = (v1 - v2).abs().item()
             dg = (g1 - g2).abs().max().item()
-            t_ours, t_theirs = timed(
+            t_ours, t_theirs, faults = timed(
                 (ours, our_miner), (theirs, their_miner), emb, labels,
                 args.slow_repeats if slow else args.repeats, warmup=1 if slow else 3,
             )
@@ -266,7 +304,7 @@ def main():
             print(
                 f"{B:>5} {name:<28} {1e3 * b_ours:>11.3f} {1e3 * b_theirs:>9.3f} "
                 f"{b_theirs / b_ours:>9.2f}x {q2:>6.2f}x [{q1:.2f}, {q3:.2f}] "
-                f"{floor_cols} {dv:>9.1e} {dg:>9.1e}",
+                f"{floor_cols} {dv:>9.1e} {dg:>9.1e} {faults[0]:>5.0f}/{faults[1]:<5.0f}",
                 flush=True,
             )
 

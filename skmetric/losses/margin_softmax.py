@@ -81,15 +81,65 @@ class FusedHead:
         self.shift_free = bound is not None and abs(bound) * _LOG2E <= 100.0
 
 
-_ZEROS = {}
+_CONSTANTS = {}
+
+
+def _constant(value, like):
+    # a cached 0-dim tensor of like's dtype and device (no operator per call)
+    key = (value, like.dtype, like.device)
+    if key not in _CONSTANTS:
+        _CONSTANTS[key] = torch.full((), value, dtype=like.dtype, device=like.device)
+    return _CONSTANTS[key]
 
 
 def _zero(x):
     # a 0-dim zero of x's dtype and device (addmm's ignored `input`)
-    key = (x.dtype, x.device)
-    if key not in _ZEROS:
-        _ZEROS[key] = torch.zeros((), dtype=x.dtype, device=x.device)
-    return _ZEROS[key]
+    return _constant(0.0, x)
+
+
+# Free (batch, classes) buffers of the one-node path on the CPU, by (shape,
+# dtype): a step takes its logits buffer (and SoftTriple's exponentials) here
+# and hands them back when its backward pass is done with them.  On the CPU a
+# fresh multi-megabyte tensor is new pages: once the allocator has returned
+# the previous step's to the system (glibc trims its heap when more than
+# about twice the largest recent block is free at its top), the step pays a
+# page fault per 4 KiB written, at batch 1,024 several milliseconds.  A buffer
+# is only ever in the pool while no step holds it; the pool keeps one buffer
+# per shape and a few shapes (the last, smaller batch of an epoch), and only
+# buffers of 1 MiB or more: smaller ones, such as SoftTriple's at batch 256,
+# took about 3% longer written through `out=` into a buffer than allocated
+# by the operator (scratch timings, paired).
+_FREE = {}
+_FREE_SHAPES = 4
+_FREE_MIN_BYTES = 1 << 20
+
+
+def _take(shape, like):
+    # a free buffer of this shape and like's dtype from the pool, or None
+    # (an operator's `out=None` then allocates its result)
+    if like.device.type == "cpu":
+        free = _FREE.get((shape, like.dtype))
+        if free:
+            try:
+                return free.pop()
+            except IndexError:  # another thread took it
+                pass
+    return None
+
+
+def _give(buffer):
+    # put a buffer the step is done with in the pool (the caller holds no view
+    # of it any more); smaller ones are left to the allocator
+    if buffer.device.type != "cpu" or buffer.numel() * buffer.element_size() < _FREE_MIN_BYTES:
+        return
+    key = (tuple(buffer.shape), buffer.dtype)
+    free = _FREE.get(key)
+    if free is None:
+        if len(_FREE) >= _FREE_SHAPES:
+            _FREE.clear()
+        free = _FREE[key] = []
+    if not free:
+        free.append(buffer)
 
 
 def _normalize_columns(w, eps):
@@ -118,7 +168,8 @@ def _margin_cross_entropy(xn, wn, column, head, norms=None, inv_norm=None, facto
     # log-softmax to undo).
     B, K = xn.shape[0], head.k
     C = wn.shape[1] // K
-    cos = torch.addmm(_zero(xn), xn, wn, beta=0, alpha=head.scale * _LOG2E)
+    base = cos = torch.addmm(_zero(xn), xn, wn, beta=0, alpha=head.scale * _LOG2E,
+                             out=_take((B, K * C), xn))
     pooled = None
     if head.pool is None:
         logits = cos
@@ -137,15 +188,15 @@ def _margin_cross_entropy(xn, wn, column, head, norms=None, inv_norm=None, facto
         pooled = c3
     else:  # "soft": cos holds z = scale * cos / ln 2; S = sum_k p_k cos_k
         z = cos.view(B, K, C)
-        e = z.exp2()
+        e = torch.exp2(z, out=_take((B, K, C), z))
         total = e.sum(1)
         z.mul_(e)
-        zbar = z.sum(1).div_(total)
+        num = z.sum(1)  # zbar = num / total
         # dS/dcos_k = p_k (1 + ln2 (z_k - zbar)) = ln2 e_k (z_k + 1/ln2 - zbar) / total,
         # kept times total / ln2 in z's memory
-        z.addcmul_(e, torch.rsub(zbar, _LOG2E).unsqueeze(1))
-        del e
-        logits = zbar.mul_(head.logit_scale / head.scale)
+        z.addcmul_(e, torch.addcdiv(_constant(_LOG2E, z), num, total, value=-1).unsqueeze(1))
+        _give(e)
+        logits = torch.addcdiv(_constant(0.0, z), num, total, value=head.logit_scale / head.scale)
         pooled = (z, total)
     slope = extra = None
     if head.norm_scaled:
@@ -192,7 +243,7 @@ def _margin_cross_entropy(xn, wn, column, head, norms=None, inv_norm=None, facto
         e = logits.exp2_()
         total = e.sum(1, keepdim=True)
         losses = total.log2().add_(shift).sub_(target).mul_(factor)
-    return losses, (e, total, pooled, slope, extra)
+    return losses, (e, total, pooled, slope, extra, base)
 
 
 _ORDERS = {}
@@ -235,6 +286,8 @@ class _MarginSoftmaxCE(torch.autograd.Function):
     # writes booleans about four float passes, so masks are floats and the
     # backward pass works in the forward pass's buffers; a second backward
     # pass (retain_graph) recomputes them from the saved normalised inputs.
+    # The (batch, classes) buffers come from a pool and go back to it at the
+    # end of the backward pass (_take, _give): no fresh pages per step.
     @staticmethod
     def forward(ctx, x, w, labels, head, mean):
         if head.k > 1:  # centre-major (the gradient is put back in backward)
@@ -279,7 +332,7 @@ class _MarginSoftmaxCE(torch.autograd.Function):
                 )[1]
             else:
                 ctx.buffers = _margin_cross_entropy(xn, wn, column, head)[1]
-        e, total, pooled, slope, extra = ctx.buffers
+        e, total, pooled, slope, extra, base = ctx.buffers
         ctx.buffers = None  # consumed below
         B, C = e.shape
         K = head.k
@@ -323,6 +376,8 @@ class _MarginSoftmaxCE(torch.autograd.Function):
             gw = _normalize_columns_backward(x.T @ dcos, wn, nw, cw)
             if K > 1:
                 gw = gw.index_select(1, _centre_major_order(C, K, gw.device)[1])
+        del e, pooled, d, dcos
+        _give(base)
         return gx, gw, None, None, None
 
 

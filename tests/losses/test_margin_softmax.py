@@ -381,3 +381,88 @@ def test_arc_target_against_the_plain_formula(margin, scale):
     value, slope = _arc_target(t.detach(), margin, scale)
     torch.testing.assert_close(value, plain.detach(), rtol=1e-12, atol=1e-9)
     torch.testing.assert_close(slope, slope_ref, rtol=1e-9, atol=1e-9)
+
+
+# SoftTriple's one-node path against its formula written out with autograd
+
+def _soft_triple_plain(emb, fc, labels, C, K, la, gamma, margin):
+    # S_ic = sum_k softmax_k(cos_ick / gamma) cos_ick (column c * K + k is
+    # centre k of class c); cross-entropy of la * (S - margin on the true class)
+    cos = torch.nn.functional.normalize(emb, dim=1) @ torch.nn.functional.normalize(fc, dim=0)
+    cos = cos.view(len(emb), C, K)
+    relaxed = (torch.softmax(cos / gamma, dim=2) * cos).sum(2)
+    onehot = torch.nn.functional.one_hot(labels, C).to(emb.dtype)
+    return torch.nn.functional.cross_entropy(la * (relaxed - margin * onehot), labels)
+
+
+@pytest.mark.parametrize("gamma, margin", [(0.1, 0.01), (0.5, 0.2)])
+def test_soft_triple_one_node_path_against_the_formula(gamma, margin):
+    # float64; class 3 of 5 is missing from the batch (its centres get the
+    # softmax's gradient only) and the centres' norms differ by 100x
+    torch.manual_seed(7)
+    C, K = 5, 4
+    loss = L.SoftTripleLoss(num_classes=C, embedding_size=DIM, centers_per_class=K,
+                            gamma=gamma, margin=margin, tau=0.0).double()
+    with torch.no_grad():
+        loss.fc.mul_(torch.logspace(-1, 1, C * K, dtype=torch.float64))
+    labels = torch.tensor([0, 1, 2, 4, 0, 1, 2, 4, 4])
+    emb = 2 * torch.randn(len(labels), DIM, dtype=torch.float64)
+    assert loss.fused_head(emb, labels) is not None
+    e1 = emb.clone().requires_grad_(True)
+    value = loss(e1, labels)
+    value.backward()
+    e2, fc = emb.clone().requires_grad_(True), loss.fc.detach().clone().requires_grad_(True)
+    expected = _soft_triple_plain(e2, fc, labels, C, K, loss.la, gamma, margin)
+    expected.backward()
+    tol = dict(rtol=1e-10, atol=1e-12)
+    torch.testing.assert_close(value, expected, **tol)
+    torch.testing.assert_close(e1.grad, e2.grad, **tol)
+    torch.testing.assert_close(loss.fc.grad, fc.grad, **tol)
+    assert fc.grad.view(DIM, C, K)[:, 3].abs().sum() > 0
+
+
+# The one-node path's reused (batch, classes) buffers
+
+_POOLED = [
+    lambda: L.SoftTripleLoss(num_classes=4, embedding_size=DIM, centers_per_class=3, tau=0.0),
+    lambda: L.SubCenterArcFaceLoss(num_classes=4, embedding_size=DIM),
+    lambda: L.CosFaceLoss(num_classes=4, embedding_size=DIM),
+]
+
+
+@pytest.mark.parametrize("make", _POOLED)
+def test_one_node_path_buffers_are_not_shared_between_live_steps(make, monkeypatch):
+    # two forward passes before either backward pass (and a third whose graph
+    # is dropped): each backward pass still sees its own buffers, and every
+    # gradient equals the one of a step run on its own (the pool takes
+    # buffers of any size here: it keeps those of 1 MiB or more)
+    from skmetric.losses import margin_softmax
+
+    monkeypatch.setattr(margin_softmax, "_FREE_MIN_BYTES", 0)
+    torch.manual_seed(8)
+    loss = make()
+    labels = torch.tensor([0, 1, 2, 3] * 3)
+    embs = [torch.randn(12, DIM) for _ in range(2)]
+
+    def alone(emb):
+        loss.zero_grad()
+        e = emb.clone().requires_grad_(True)
+        value = loss(e, labels)
+        value.backward()
+        return value.detach(), e.grad, next(loss.parameters()).grad.clone()
+
+    expected = [alone(emb) for emb in embs]
+    margin_softmax._FREE.clear()
+    leaves = [emb.clone().requires_grad_(True) for emb in embs]
+    values = [loss(e, labels) for e in leaves]
+    loss(torch.randn(12, DIM, requires_grad=True), labels)  # graph dropped
+    for i in (1, 0):
+        loss.zero_grad()
+        values[i].backward()
+        got = (values[i].detach(), leaves[i].grad, next(loss.parameters()).grad)
+        for a, b in zip(got, expected[i]):
+            assert torch.equal(a, b)
+    # the buffers went back to the pool, and a step run from them is unchanged
+    assert sum(map(len, margin_softmax._FREE.values())) >= 1
+    for a, b in zip(alone(embs[0]), expected[0]):
+        assert torch.equal(a, b)
