@@ -108,10 +108,13 @@ def _zero(x):
 # per shape and a few shapes (the last, smaller batch of an epoch), and only
 # buffers of 1 MiB or more: smaller ones, such as SoftTriple's at batch 256,
 # took about 3% longer written through `out=` into a buffer than allocated
-# by the operator (scratch timings, paired).
+# by the operator (scratch timings, paired).  Nor buffers over 64 MiB: the
+# pool outlives the fit, and a step that large pays its page faults
+# relative to far more arithmetic.
 _FREE = {}
 _FREE_SHAPES = 4
 _FREE_MIN_BYTES = 1 << 20
+_FREE_MAX_BYTES = 1 << 26
 
 
 def _take(shape, like):
@@ -129,8 +132,9 @@ def _take(shape, like):
 
 def _give(buffer):
     # put a buffer the step is done with in the pool (the caller holds no view
-    # of it any more); smaller ones are left to the allocator
-    if buffer.device.type != "cpu" or buffer.numel() * buffer.element_size() < _FREE_MIN_BYTES:
+    # of it any more); smaller and larger ones are left to the allocator
+    size = buffer.numel() * buffer.element_size()
+    if buffer.device.type != "cpu" or not _FREE_MIN_BYTES <= size <= _FREE_MAX_BYTES:
         return
     key = (tuple(buffer.shape), buffer.dtype)
     free = _FREE.get(key)

@@ -466,3 +466,19 @@ def test_one_node_path_buffers_are_not_shared_between_live_steps(make, monkeypat
     assert sum(map(len, margin_softmax._FREE.values())) >= 1
     for a, b in zip(alone(embs[0]), expected[0]):
         assert torch.equal(a, b)
+
+
+def test_pool_keeps_only_buffers_between_its_size_bounds(monkeypatch):
+    # the pool outlives a fit: it must not hold on to very large buffers, and
+    # small ones are left to the allocator
+    from skmetric.losses import margin_softmax
+
+    monkeypatch.setattr(margin_softmax, "_FREE_MIN_BYTES", 1024)
+    monkeypatch.setattr(margin_softmax, "_FREE_MAX_BYTES", 4096)
+    margin_softmax._FREE.clear()
+    for n in (16, 1024, 2048):  # 64 B, 4 KiB, 8 KiB of float32
+        margin_softmax._give(torch.empty(n))
+    assert [key[0] for key in margin_softmax._FREE] == [(1024,)]
+    assert margin_softmax._take((1024,), torch.empty(1)).shape == (1024,)
+    assert margin_softmax._take((1024,), torch.empty(1)) is None
+    assert margin_softmax._take((2048,), torch.empty(1)) is None
