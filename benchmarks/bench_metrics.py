@@ -231,16 +231,32 @@ def breakdown(n, dim=128, per_class=50, seed=0, repeats=2):
         print(f"  {name:<7} {wall[name]:7.2f} s wall {cpu[name]:7.2f} s CPU   {notes[name]}")
 
 
+def _upper_tiles(mm, left, right, tile, buf):
+    """``mm(a, b, out)`` on every tile of the upper block triangle of
+    ``left @ right.T`` (``tile`` x ``tile``, into ``buf``), on the search's
+    BLAS thread count."""
+    from skmetric.metrics._retrieval_loo import _blas_threads
+
+    n = left.shape[0]
+    with _blas_threads():
+        for a0 in range(0, n, tile):
+            a1 = min(a0 + tile, n)
+            for b0 in range(a0, n, tile):
+                b1 = min(b0 + tile, n)
+                mm(left[a0:a1], right[b0:b1],
+                   buf[: (a1 - a0) * (b1 - b0)].view(a1 - a0, b1 - b0))
+
+
 def blas_tiles(n, dim=128, tile=1024, repeats=3):
     """The score tiles of the leave-one-out search through torch's BLAS and numpy's.
 
     The upper block triangle of ``tile`` x ``tile`` tiles of N random rows
-    (the factors of ``_augmented``: width 136 for d = 128), once with
+    (the factors of ``_augmented``: width d + 2 = 130 for d = 128), once with
     ``torch.mm`` (MKL in the PyPI wheels) and once with the search's
     ``_mm`` (``np.matmul``: OpenBLAS in numpy's wheels) on torch's thread
     count; interleaved, CPU time, the minimum of ``repeats`` runs each.
     """
-    from skmetric.metrics._retrieval_loo import _augmented, _blas_threads, _mm
+    from skmetric.metrics._retrieval_loo import _augmented, _mm
 
     rng = np.random.RandomState(0)
     X = rng.normal(size=(n, dim)).astype(np.float32)
@@ -248,13 +264,7 @@ def blas_tiles(n, dim=128, tile=1024, repeats=3):
     buf = torch.empty(tile * tile)
 
     def tiles(mm):
-        with _blas_threads():
-            for a0 in range(0, n, tile):
-                a1 = min(a0 + tile, n)
-                for b0 in range(a0, n, tile):
-                    b1 = min(b0 + tile, n)
-                    mm(left[a0:a1], right[b0:b1],
-                       buf[: (a1 - a0) * (b1 - b0)].view(a1 - a0, b1 - b0))
+        _upper_tiles(mm, left, right, tile, buf)
 
     kinds = {"torch.mm": lambda a, b, out: torch.mm(a, b.T, out=out), "np.matmul": _mm}
     spent = {name: [] for name in kinds}
@@ -281,7 +291,7 @@ def width_tiles(n, widths=(128, 130, 132, 136), tile=1024, repeats=3):
     the same padded with zeros to a multiple of 8, 128 the products alone.
     Interleaved, CPU time, the minimum of ``repeats`` runs each.
     """
-    from skmetric.metrics._retrieval_loo import _blas_threads, _mm
+    from skmetric.metrics._retrieval_loo import _mm
 
     rng = np.random.RandomState(0)
     factors = {K: (torch.as_tensor(rng.normal(size=(n, K)).astype(np.float32)),
@@ -293,13 +303,7 @@ def width_tiles(n, widths=(128, 130, 132, 136), tile=1024, repeats=3):
         for K in (widths if r % 2 == 0 else widths[::-1]):
             left, right = factors[K]
             t0 = time.process_time()
-            with _blas_threads():
-                for a0 in range(0, n, tile):
-                    a1 = min(a0 + tile, n)
-                    for b0 in range(a0, n, tile):
-                        b1 = min(b0 + tile, n)
-                        _mm(left[a0:a1], right[b0:b1],
-                            buf[: (a1 - a0) * (b1 - b0)].view(a1 - a0, b1 - b0))
+            _upper_tiles(_mm, left, right, tile, buf)
             spent[K].append(time.process_time() - t0)
     print(f"Score tiles by width K, N={n} tile={tile}x{tile} threads={torch.get_num_threads()} "
           f"runs={repeats} (interleaved, CPU time)")

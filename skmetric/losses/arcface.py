@@ -4,20 +4,9 @@ import math
 
 import torch
 
-from .margin_softmax import _LOG2E, BaseMarginSoftmaxLoss, FusedHead
+from .margin_softmax import _LOG2E, BaseMarginSoftmaxLoss, FusedHead, _constant
 
 __all__ = ["ArcFaceLoss"]
-
-
-_CONSTANTS = {}
-
-
-def _constant(value, like):
-    # a cached 0-dim tensor of like's dtype and device (no operator per call)
-    key = (value, like.dtype, like.device)
-    if key not in _CONSTANTS:
-        _CONSTANTS[key] = torch.full((), value, dtype=like.dtype, device=like.device)
-    return _CONSTANTS[key]
 
 
 def _arc_target(scaled_cos, margin, scale):
