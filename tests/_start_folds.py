@@ -60,3 +60,19 @@ def fit_twice_recording_choice(**extra):
         est = MetricLearner(**params).fit(X[seen], y[seen])
         again = MetricLearner(**params).fit(X[seen], y[seen])
     return est, again, captured, X
+
+
+def check_start_weights_validation(param, attr, **fast):
+    """The checks of a start-weights parameter (``start_interpolation``,
+    ``start_mixing``; one validation, ``_start_weights``): it needs class
+    folds, takes a non-empty tuple of weights in (0, 1] and ``(1.0,)``
+    keeps the trained model (``attr`` = 1.0) without folds."""
+    X, y = make_data()
+    with pytest.raises(ValueError, match="need validation_split='class_folds'"):
+        MetricLearner(**{param: (0.5, 1.0)}, **fast).fit(X, y)
+    folds = dict(validation_fraction=0.4, validation_split="class_folds")
+    for bad in ((), (0.0, 1.0), (1.5,), ("a",)):
+        with pytest.raises(ValueError, match=param):
+            MetricLearner(**{param: bad}, **folds, **fast).fit(X, y)
+    est = MetricLearner(**{param: [1.0]}, **fast).fit(X, y)
+    assert getattr(est, attr) == 1.0

@@ -17,7 +17,8 @@ from skmetric._training._class_folds import (
     interpolate_state,
 )
 
-from _start_folds import FAST, choose_loop, fit_twice_recording_choice
+from _start_folds import FAST, check_start_weights_validation, choose_loop
+from _start_folds import fit_twice_recording_choice
 from _start_folds import make_data as _data
 
 def _params(est):
@@ -126,15 +127,7 @@ def test_class_folds_interpolation_is_bit_identical(interpolated_fit):
 
 
 def test_start_interpolation_validation():
-    X, y = _data()
-    with pytest.raises(ValueError, match="need validation_split='class_folds'"):
-        MetricLearner(start_interpolation=(0.5, 1.0), **FAST).fit(X, y)
-    for bad in ((), (0.0, 1.0), (1.5,), ("a",)):
-        with pytest.raises(ValueError, match="start_interpolation"):
-            MetricLearner(start_interpolation=bad, validation_fraction=0.4,
-                          validation_split="class_folds", **FAST).fit(X, y)
-    est = MetricLearner(start_interpolation=[1.0], **FAST).fit(X, y)
-    assert est.interpolation_weight_ == 1.0
+    check_start_weights_validation("start_interpolation", "interpolation_weight_", **FAST)
 
 
 def test_decay_to_start_adds_the_l2sp_gradient():
