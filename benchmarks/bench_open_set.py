@@ -70,6 +70,9 @@ VARIANTS = {
     # the held-out classes rotated over folds (k-fold over classes), then one
     # fit on every seen class for the epochs the folds' mean curve chose
     "open_folds": {**OPEN_VALID, "validation_split": "class_folds"},
+    # the same with the start fixed at the features (init="auto" lets the folds
+    # choose between them and their within-class whitening)
+    "folds_pca": {**OPEN_VALID, "validation_split": "class_folds", "init": "pca"},
     "folds_3e-4": {**OPEN_VALID, "validation_split": "class_folds", "lr": 3e-4},
     "folds_0.2": {**OPEN_VALID, "validation_split": "class_folds",
                   "validation_fraction": 0.2},
@@ -192,9 +195,11 @@ def open_set_rows(name, X, y, split, variants, seed):
         model, secs = fit_timed(params, Xs, ys, seed)
         r1 = unseen_recall(model.transform(Xa), y, seen)
         mixed = getattr(model, "mixing_weight_", 1.0)
+        shrinkage = getattr(model, "init_shrinkage_", None)
         rows[label] = (r1, model.best_epoch_, model.n_epochs_, secs,
                        getattr(model, "interpolation_weight_", 1.0),
-                       f"m{mixed:g}" if mixed != 1 else "")
+                       (f"m{mixed:g}" if mixed != 1 else "")
+                       + (f"w{shrinkage:g}" if shrinkage is not None else ""))
     return rows
 
 
@@ -203,7 +208,7 @@ def bench_open(sets, variants, splits, max_rows, seed):
           f"classes' rows; <= {max_rows} rows per set; open_set = {OPEN_SET}")
     head = f"{'set':<14}{'split':>5}{'cls':>4}{'raw':>7}"
     for label in variants:
-        head += f" | {label[:18]:>18} {'d pt':>6} {'ep':>10} {'s':>5}"
+        head += f" | {label[:18]:>18} {'d pt':>6} {'ep':>12} {'s':>5}"
     print(head, flush=True)
     results = {}
     for name in sets:
@@ -216,7 +221,7 @@ def bench_open(sets, variants, splits, max_rows, seed):
             for label in variants:
                 r1, best, n, secs, a, mixed = rows[label]
                 ep = f"{best}/{n}" + (f"@{a:g}" if a != 1 else "") + mixed
-                line += f" | {r1:>18.3f} {100 * (r1 - raw):>+6.1f} {ep:>10} {secs:>5.1f}"
+                line += f" | {r1:>18.3f} {100 * (r1 - raw):>+6.1f} {ep:>12} {secs:>5.1f}"
             print(line, flush=True)
     many = [k for k in results if k[0] in MANY]
     for title, keys in (("mean >=8 cls", many), ("mean all", list(results))):
@@ -227,7 +232,7 @@ def bench_open(sets, variants, splits, max_rows, seed):
         for label in variants:
             r1 = np.mean([results[k][label][0] for k in keys])
             worst = min(100 * (results[k][label][0] - results[k]["raw"][0]) for k in keys)
-            line += f" | {r1:>18.3f} {100 * (r1 - raw):>+6.1f} {'worst':>10} {worst:>+5.1f}"
+            line += f" | {r1:>18.3f} {100 * (r1 - raw):>+6.1f} {'worst':>12} {worst:>+5.1f}"
         print(line, flush=True)
     # each set's mean gain over its splits, unrounded to 2 decimals of a point
     for name in dict.fromkeys(k[0] for k in results):

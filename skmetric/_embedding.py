@@ -16,7 +16,7 @@ from torch import nn
 from ._training import TorchTrainingMixin, seeded
 from .losses import CombinedLoss, get_loss
 from .miners import get_miner
-from .nn import Normalized, ResidualEmbedder, initial_projection
+from .nn import Normalized, ResidualEmbedder, initial_projection, within_class_projection
 
 __all__ = ["EmbeddingLearnerMixin", "MetricCriterion", "auto_hidden_sizes"]
 
@@ -93,16 +93,27 @@ class EmbeddingLearnerMixin(TorchTrainingMixin):
         loss = self._loss_param()
         return repr(loss) if isinstance(loss, str) else type(loss).__name__
 
-    def _build_module(self, X_train):
+    def _build_module(self, X_train, y_train=None, shrinkage=None):
+        """The embedding network; ``shrinkage``: start at the features whitened
+        by the within-class covariance of ``(X_train, y_train)``
+        (:func:`~skmetric.nn.within_class_projection`), else at the features
+        (:func:`~skmetric.nn.initial_projection`)."""
         if isinstance(self.module, nn.Module):
             return copy.deepcopy(self.module)
-        n_components = self.n_components or min(X_train.shape[1], 128)
-        mean, scale, proj = initial_projection(X_train, n_components)
+        mean, scale, proj = self._start_projection(X_train, y_train, shrinkage)
         hidden = self.hidden_sizes
         if isinstance(hidden, str):  # "auto"
             hidden = auto_hidden_sizes(X_train.shape[1])
         hidden = tuple(hidden) if self.module == "mlp" else ()
         return ResidualEmbedder(mean, scale, proj, hidden_sizes=hidden, dropout=self.dropout)
+
+    def _start_projection(self, X_train, y_train=None, shrinkage=None):
+        """``(mean, feature_scale, projection)`` of the built-in network's start
+        (see :meth:`_build_module`)."""
+        n_components = self.n_components or min(X_train.shape[1], 128)
+        if shrinkage is None:
+            return initial_projection(X_train, n_components)
+        return within_class_projection(X_train, y_train, n_components, shrinkage)
 
     def _build_loss(self, n_classes, embedding_size):
         loss = self._loss_param()
@@ -142,10 +153,11 @@ class EmbeddingLearnerMixin(TorchTrainingMixin):
             return get_miner(miner)
         return _copy_block(miner)
 
-    def _build_blocks(self, X_train, n_train_classes, seed):
-        """``(module, loss, miner, embedding_size)``, initialised from ``seed``."""
+    def _build_blocks(self, X_train, n_train_classes, seed, y_train=None, shrinkage=None):
+        """``(module, loss, miner, embedding_size)``, initialised from ``seed``
+        (``y_train``, ``shrinkage``: see :meth:`_build_module`)."""
         with seeded(seed):
-            module = self._build_module(X_train)
+            module = self._build_module(X_train, y_train, shrinkage)
             embedding_size = self._output_width(module, X_train)
             loss = self._build_loss(n_train_classes, embedding_size)
             miner = self._build_miner()
@@ -176,7 +188,7 @@ class EmbeddingLearnerMixin(TorchTrainingMixin):
         X_train = X if valid_idx is None and X.flags.writeable else X[train_idx]
         train_classes, y_train = np.unique(y_enc[train_idx], return_inverse=True)
         module, loss, miner, embedding_size = self._build_blocks(
-            X_train, train_classes.size, seed
+            X_train, train_classes.size, seed, y_train, self._start_shrinkage()
         )
         return SimpleNamespace(
             X=X, y_enc=y_enc, seed=seed, rng=rng, train_idx=train_idx,
@@ -184,6 +196,11 @@ class EmbeddingLearnerMixin(TorchTrainingMixin):
             y_train=y_train, module=module, loss=loss, miner=miner,
             embedding_size=embedding_size,
         )
+
+    def _start_shrinkage(self):
+        """The within-class whitening the network of ``fit`` starts from (a
+        shrinkage, see :meth:`_build_module`), or None: the features."""
+        return None
 
     def _check_class_counts(self, y_train, train_classes, loss, miner):
         """Clear error when a class has fewer samples than the loss needs."""

@@ -1,5 +1,6 @@
 """``MetricLearner``: learn an embedding with any metric loss."""
 
+import copy
 import warnings
 from numbers import Integral, Real
 
@@ -15,6 +16,7 @@ from ._training import (
     TRAINING_PARAMETER_CONSTRAINTS,
     StartingModelKeptWarning,
     guarded_fit,
+    seeded,
 )
 from ._training._callbacks import WeightEMA
 from ._training._class_folds import (
@@ -25,10 +27,13 @@ from ._training._class_folds import (
     MixWithStart,
     StopAtEpoch,
     choose_epoch_and_weight,
+    choose_start,
+    class_folds,
     fold_plan,
     fold_weight_curves,
 )
 from ._training._lbfgsb import LBFGSB
+from .nn import Normalized, ResidualEmbedder
 from .utils._validation import (
     Interval,
     StrOptions,
@@ -89,6 +94,15 @@ _OPEN_SET_INTERPOLATION = (1.0,)
 # a of the output mixing [sqrt(1 - a) f0(x), sqrt(a) f(x)] that the folds
 # choose from, together with the epoch (1.0 alone: no mixing)
 _OPEN_SET_MIXING = (1.0,)
+
+
+# init="auto" with validation_split="class_folds": the shrinkages of the
+# within-class whitening the folds compare with the features, closed form,
+# before any training (benchmarks/bench_open_set.py, docs/metric_learner.md
+# "Whitening by the seen classes"); init="within_class" without class folds
+# and init_shrinkage="auto": _INIT_SHRINKAGE_DEFAULT
+_INIT_SHRINKAGE = (0.03, 0.1, 0.3)
+_INIT_SHRINKAGE_DEFAULT = 0.1
 
 
 def _is_open_set(est):
@@ -194,6 +208,28 @@ def _mixing_weights(est):
             f"{est.start_mixing!r}."
         )
     return mixing, True
+
+
+def _init_candidates(est):
+    """``(starts, fallback)``: the starts ``fit`` chooses from on class folds
+    (None: the features; a float: the within-class whitening of that
+    shrinkage, the features first when they are the default) and the start
+    used when no fold can choose."""
+    if est.init == "within_class" and isinstance(est.module, nn.Module):
+        raise ValueError(
+            "MetricLearner: `init`='within_class' sets the start of the built-in "
+            "modules ('mlp', 'linear'); a module passed as an object starts as given. "
+            "Use init='auto' or 'pca' with it."
+        )
+    if est.init == "pca" or isinstance(est.module, nn.Module):
+        return (None,), None
+    fixed = est.init_shrinkage != "auto"
+    grid = (float(est.init_shrinkage),) if fixed else _INIT_SHRINKAGE
+    folded = est.validation_split == "class_folds" and est.validation_fraction is not None
+    if est.init == "within_class":
+        default = grid[0] if fixed else _INIT_SHRINKAGE_DEFAULT
+        return (grid if folded else (default,)), default
+    return ((None, *grid) if folded else (None,)), None
 
 
 def _averaging_callbacks(settings):
@@ -326,6 +362,31 @@ class MetricLearner(
         ``validation_split="classes"`` or ``"class_folds"``, where the output stays unnormalised
         so that the starting embedding ranks neighbours exactly as the raw
         features do (cosine losses still normalise inside the loss).
+    init : {"auto", "pca", "within_class"}, default="auto"
+        Where the built-in network (``module="mlp"`` or ``"linear"``)
+        starts.  ``"pca"``: at the input features (the identity, or their
+        top principal axes when ``n_components`` is smaller), so that the
+        untrained embedding ranks neighbours as the raw features do.
+        ``"within_class"``: at the features whitened by their within-class
+        covariance, shrunk toward the isotropic one by ``init_shrinkage``
+        (Relevant Component Analysis; :func:`~skmetric.nn.within_class_projection`):
+        directions in which the samples of a class spread are shrunk, which
+        transfers to new classes that vary along the same directions.
+        ``"auto"``: with ``validation_split="class_folds"`` (and a
+        ``validation_fraction``) the class folds choose, before any training,
+        between the features and their within-class whitening at shrinkage
+        0.03, 0.1 and 0.3: a whitening is kept only when its untrained
+        held-out-class Recall@1 beats the features' in *every* fold (the
+        best mean among those); the folds and the final fit then train from
+        that start (``init_``, ``init_shrinkage_``, ``init_fold_scores_``).
+        Otherwise ``"pca"``.  A module passed as an object starts as given
+        (``"within_class"`` raises a ValueError with it).
+    init_shrinkage : float in (0, 1] or "auto", default="auto"
+        The shrinkage of ``init="within_class"`` (1: the raw geometry).
+        ``"auto"``: chosen among 0.03, 0.1 and 0.3 by the class folds with
+        ``validation_split="class_folds"``, else 0.1.  With ``init="auto"``
+        and class folds, a number fixes the one whitening the folds compare
+        with the features.
     samples_per_class : int, "auto" or None, default="auto"
         Class-balanced P x K batches with ``K = samples_per_class``.
         ``"auto"``: 4 for pair and triplet losses (and whenever a miner is
@@ -490,6 +551,15 @@ class MetricLearner(
     baseline_score_, best_score_ : float or None
         Validation score of the starting embedding (epoch 0) and of the kept
         epoch; None without validation.
+    init_ : {"pca", "within_class"}
+        The start the network trained from (see ``init``).
+    init_shrinkage_ : float or None
+        The shrinkage of the within-class whitening started from (None:
+        the features).
+    init_fold_scores_ : ndarray of shape (n_folds, n_starts) or None
+        With ``init`` chosen on class folds: each fold's held-out-class
+        Recall@1 of each untrained start (column 0: the features with
+        ``init="auto"``, then each shrinkage); else None.
     interpolation_weight_ : float
         The weight ``a`` of ``start_interpolation`` kept (1.0: the trained
         weights as they are).
@@ -546,6 +616,8 @@ class MetricLearner(
         "ema_decay": [Interval(Real, 0, 1, closed="neither"), None, StrOptions({"auto"})],
         "start_interpolation": [tuple, list, StrOptions({"auto"})],
         "start_mixing": [tuple, list, StrOptions({"auto"})],
+        "init": [StrOptions({"auto", "pca", "within_class"})],
+        "init_shrinkage": [Interval(Real, 0, 1, closed="right"), StrOptions({"auto"})],
     }
 
     def __init__(
@@ -558,6 +630,8 @@ class MetricLearner(
         hidden_sizes="auto",
         dropout=0.2,
         normalize="auto",
+        init="auto",
+        init_shrinkage="auto",
         samples_per_class="auto",
         max_epochs="auto",
         batch_size="auto",
@@ -585,6 +659,8 @@ class MetricLearner(
         self.hidden_sizes = hidden_sizes
         self.dropout = dropout
         self.normalize = normalize
+        self.init = init
+        self.init_shrinkage = init_shrinkage
         self.samples_per_class = samples_per_class
         self.max_epochs = max_epochs
         self.batch_size = batch_size
@@ -625,6 +701,8 @@ class MetricLearner(
         weights, mix = _mixing_weights(self)
         self.interpolation_weight_ = 1.0
         self.mixing_weight_ = 1.0
+        self._set_init(self._start_shrinkage())
+        self.init_fold_scores_ = None
         folded = self.validation_split == "class_folds" and self.validation_fraction is not None
         if folded:
             return self._fit_class_folds(f, weights, mix)
@@ -658,6 +736,53 @@ class MetricLearner(
             extra_callbacks=_averaging_callbacks(settings) + list(extra_callbacks),
             **valid_kwargs,
         )
+
+    def _start_shrinkage(self):
+        # the one start there is to choose from; with several, the features
+        # (the final fit's network is rebuilt once the folds have chosen)
+        starts, _ = _init_candidates(self)
+        return starts[0] if len(starts) == 1 else None
+
+    def _set_init(self, shrinkage):
+        self.init_ = "pca" if shrinkage is None else "within_class"
+        self.init_shrinkage_ = shrinkage
+
+    def _choose_start(self, f, plan):
+        """The start of the class-fold fits: each start of
+        :func:`_init_candidates` is built on the training classes of each fold
+        of :func:`class_folds` (the folds the epochs are chosen on next) and
+        scored, untrained, on the fold's held-out classes as the epochs are
+        (Recall@1, the training classes as distractors); :func:`choose_start`
+        picks one.  Closed form: no training."""
+        starts, fallback = _init_candidates(self)
+        if len(starts) == 1 or plan is None:
+            return starts[0] if len(starts) == 1 else fallback
+        # a copy: the epoch folds then draw the same groups from f.rng
+        rng = copy.deepcopy(f.rng)
+        groups = class_folds(np.unique(f.y_enc), plan[0], MAX_FOLDS, rng)
+        normalize = self._resolve_normalize(f.loss, by_classes=True)
+        scores = np.empty((len(groups), len(starts)))
+        for i, held in enumerate(groups):
+            is_valid = np.isin(f.y_enc, held)
+            train_idx, valid_idx = np.flatnonzero(~is_valid), np.flatnonzero(is_valid)
+            valid = self._recall_valid_kwargs(f.X, f.y_enc, train_idx, valid_idx, rng)
+            X_valid = torch.as_tensor(np.asarray(valid["X_valid"], dtype=np.float32))
+            for j, shrinkage in enumerate(starts):
+                start = ResidualEmbedder(
+                    *self._start_projection(f.X[train_idx], f.y_enc[train_idx], shrinkage),
+                    hidden_sizes=())
+                if normalize:
+                    start = Normalized(start)
+                with torch.no_grad():
+                    scores[i, j] = valid["valid_scoring"](start, X_valid, valid["y_valid"])
+        self.init_fold_scores_ = scores
+        shrinkage = starts[choose_start(scores, baseline=starts[0] is None)]
+        if self.verbose:
+            print(f"class folds' held-out Recall@1 of the starts {starts}: "
+                  f"{np.round(scores.mean(axis=0), 4).tolist()}; starting from "
+                  + ("the features" if shrinkage is None
+                     else f"the within-class whitening, shrinkage {shrinkage:g}"))
+        return shrinkage
 
     def _batch_samples_per_class(self, loss, miner, settings):
         spc = self._resolve_samples_per_class(loss, miner)
@@ -694,7 +819,7 @@ class MetricLearner(
             valid_scoring=scorer(X[ref].astype(np.float32), y_enc[ref]),
         )
 
-    def _fold_curve(self, X, y_enc, rng, weights=(1.0,), mix=False):
+    def _fold_curve(self, X, y_enc, rng, weights=(1.0,), mix=False, shrinkage=None):
         """Mean held-out-classes Recall@1 curves over rotating class folds.
 
         Each fold holds out ``max(1, round(validation_fraction * n_classes))``
@@ -708,16 +833,18 @@ class MetricLearner(
         the folds, shape ``(n_weights, length)``, the folds' epochs and their
         padded curves, shape ``(n_folds, n_weights, length)``
         (:func:`fold_weight_curves`), or ``(None, [], None)`` when no two
-        folds leave 2 classes to train.
+        folds leave 2 classes to train.  Each fold's network starts at its
+        training rows' within-class whitening of ``shrinkage`` (None: at the
+        features).
         """
-        plan = fold_plan(np.unique(y_enc).size, self.validation_fraction, 2,
-                         MAX_FOLDS, min_valid=self._min_valid_classes)
+        plan = self._fold_plan(y_enc)
         if plan is None:
             return None, [], None
 
         def fit_fold(train_idx, valid_idx, seed):
             train_classes, y_train = np.unique(y_enc[train_idx], return_inverse=True)
-            module, loss, miner, _ = self._build_blocks(X[train_idx], train_classes.size, seed)
+            module, loss, miner, _ = self._build_blocks(
+                X[train_idx], train_classes.size, seed, y_train, shrinkage)
             self._check_class_counts(y_train, train_classes, loss, miner)
             valid_kwargs = self._recall_valid_kwargs(X, y_enc, train_idx, valid_idx, rng)
             scores = (MixedScores if mix else InterpolatedScores)(
@@ -731,18 +858,33 @@ class MetricLearner(
 
         return fold_weight_curves(y_enc, plan[0], MAX_FOLDS, rng, fit_fold)
 
+    def _fold_plan(self, y_enc):
+        return fold_plan(np.unique(y_enc).size, self.validation_fraction, 2,
+                         MAX_FOLDS, min_valid=self._min_valid_classes)
+
     def _fit_class_folds(self, f, weights=(1.0,), mix=False):
-        """``validation_split="class_folds"``: choose the epochs (and the
-        interpolation or mixing weight toward the start) on rotating held-out
-        classes, then train on every class for that many epochs."""
-        curves, fold_epochs, folds = self._fold_curve(f.X, f.y_enc, f.rng, weights, mix)
+        """``validation_split="class_folds"``: choose the start (``init``), the
+        epochs (and the interpolation or mixing weight toward the start) on
+        rotating held-out classes, then train on every class for that many
+        epochs."""
+        shrinkage = self._choose_start(f, self._fold_plan(f.y_enc))
+        if shrinkage != self.init_shrinkage_:
+            # the same network as _start_fit's but for the start (the module
+            # is built first from the seed: the loss's draws are unchanged)
+            with seeded(f.seed):
+                f.module = self._build_module(f.X_train, f.y_train, shrinkage)
+            self._set_init(shrinkage)
+        curves, fold_epochs, folds = self._fold_curve(f.X, f.y_enc, f.rng, weights, mix,
+                                                      shrinkage)
         if curves is None:
             warnings.warn(
                 "MetricLearner: `validation_split`='class_folds' needs at least 2 "
                 "folds of held-out classes, each leaving 2 classes to train on; got "
                 f"{self.classes_.size} classes. No held-out class can show that "
-                "training transfers to new classes, so the starting embedding (the "
-                "raw features) was kept untrained; use validation_split='samples' "
+                "training transfers to new classes, so the starting embedding ("
+                + ("the raw features" if shrinkage is None else
+                   f"the within-class whitening, shrinkage {shrinkage:g}")
+                + ") was kept untrained; use validation_split='samples' "
                 "or validation_fraction=None to train.",
                 UserWarning,
                 stacklevel=3,

@@ -40,7 +40,7 @@ from ._callbacks import CollapsedEmbeddingWarning, StartingModelKeptWarning, Sto
 
 __all__ = [
     "MAX_FOLDS", "class_folds", "fold_plan", "mean_curve", "padded_curves", "run_folds",
-    "choose_epoch", "ReplayScore",
+    "choose_epoch", "choose_start", "ReplayScore",
     "StopAtEpoch", "interpolate_state", "InterpolatedScores", "fold_weight_curves",
     "choose_epoch_and_weight", "InterpolateToStart", "MixedScores", "MixWithStart",
 ]
@@ -78,6 +78,28 @@ def class_folds(classes, n_valid, max_folds, rng):
     order = classes[rng.permutation(n)]
     n_folds = min(math.ceil(n / n_valid), max_folds)
     return [np.sort(order[(np.arange(n_valid) + i * n_valid) % n]) for i in range(n_folds)]
+
+
+def choose_start(scores, baseline=True):
+    """Column of ``scores`` (shape ``(n_folds, n_starts)``: each fold's
+    held-out score of each starting embedding) to start from.
+
+    With ``baseline``, column 0 is the default start and another is chosen
+    only when it beats column 0 in *every* fold (as :func:`choose_epoch`
+    asks of an epoch): among those, the best mean over the folds, ties to
+    the later column; none: 0.  Without, the best mean, ties to the later
+    column.
+    """
+    scores = np.atleast_2d(np.asarray(scores, dtype=np.float64))
+    mean = scores.mean(axis=0)
+    if baseline:
+        candidates = np.flatnonzero(np.all(scores[:, 1:] > scores[:, :1], axis=0)) + 1
+        if candidates.size == 0:
+            return 0
+    else:
+        candidates = np.arange(scores.shape[1])
+    best = candidates[mean[candidates] == mean[candidates].max()]
+    return int(best[-1])
 
 
 def run_folds(y, groups, rng, fit_fold):

@@ -1,6 +1,6 @@
 """Default embedders, heads and the Hyp-OC network (pure torch)."""
 
-from ._embedders import Normalized, ResidualEmbedder, initial_projection
+from ._embedders import Normalized, ResidualEmbedder, initial_projection, within_class_projection
 from ._hyp_oc import HypOCNet
 from ._hyperbolic_mlr import HyperbolicMLR, hyperbolic_mlr_logits
 from ._start_mix import MixedWithStart
@@ -13,4 +13,5 @@ __all__ = [
     "ResidualEmbedder",
     "hyperbolic_mlr_logits",
     "initial_projection",
+    "within_class_projection",
 ]
