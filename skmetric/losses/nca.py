@@ -64,6 +64,8 @@ class _LabelMasks(NamedTuple):
     off: torch.Tensor  # (B, B) 0.0 on those pairs, -sqrt(dtype max) elsewhere
     has_pos: torch.Tensor  # (B, 1) bool: anchor i has a positive
     weights: torch.Tensor  # (B,) has_pos / number of anchors with a positive
+    low: float  # the dtype's lowest and smallest positive normal values
+    tiny: float
 
 
 def _label_masks(labels, dtype):
@@ -76,7 +78,9 @@ def _label_masks(labels, dtype):
     big = torch.finfo(dtype).max ** 0.5
     weights = has_pos.to(dtype)
     weights = weights / weights.sum().clamp_min(1.0)
-    return _LabelMasks(pos, (pos - 1.0).mul_(big), has_pos.unsqueeze(1), weights)
+    info = torch.finfo(dtype)
+    return _LabelMasks(pos, (pos - 1.0).mul_(big), has_pos.unsqueeze(1), weights,
+                       info.min, info.tiny)
 
 
 class _SquaredNCA(torch.autograd.Function):
@@ -97,16 +101,17 @@ class _SquaredNCA(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, emb, masks, miner_w, scale):
-        low = torch.finfo(emb.dtype).min
-        tiny = torch.finfo(emb.dtype).tiny
+        # (one call per operation where two did the same: a loss evaluation
+        # on small data is dominated by per-operation overhead)
+        tiny = masks.tiny
         sq = (emb * emb).sum(1)
         z = torch.addmm(sq, emb, emb.T, beta=-scale, alpha=2.0 * scale)
-        z.diagonal().fill_(low)  # left out of both LSEs
+        z.fill_diagonal_(masks.low)  # left out of both LSEs
         m_all = z.amax(1, keepdim=True)
         # the largest positive logit of each row (any finite shift without one)
         m_pos = torch.where(masks.has_pos, (z + masks.off).amax(1, keepdim=True), m_all)
         p = (z - m_all).clamp_min_(-_FLOOR).exp_()
-        p.diagonal().zero_()
+        p.fill_diagonal_(0.0)
         # positives: z - m_pos <= 0; the others are clipped to 0 and zeroed
         q = z.sub_(m_pos).clamp_(-_FLOOR, 0.0).exp_().mul_(masks.pos)
         s_all = p.sum(1, keepdim=True).clamp_min_(tiny)
