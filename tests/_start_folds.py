@@ -14,12 +14,14 @@ FAST = dict(max_epochs=3, hidden_sizes=(16,), batch_size=32, lr=3e-3,
             loss="multi_similarity", random_state=0)
 
 
-def make_data(n_classes=6, n_per_class=20, seed=0):
+def make_data(n_classes=6, n_per_class=20, seed=0, spread=0.5, noise=2.0, n_noise=5):
+    """Classes apart in 3 features (within-class spread ``spread``), and
+    ``n_noise`` features of spread ``noise`` shared by every class."""
     rng = np.random.RandomState(seed)
     centres = rng.normal(scale=1.5, size=(n_classes, 3))
     y = np.repeat(np.arange(n_classes), n_per_class)
-    X = np.hstack([centres[y] + rng.normal(scale=0.5, size=(y.size, 3)),
-                   rng.normal(scale=2.0, size=(y.size, 5))])
+    X = np.hstack([centres[y] + rng.normal(scale=spread, size=(y.size, 3)),
+                   rng.normal(scale=noise, size=(y.size, n_noise))])
     return X.astype(np.float32), y
 
 

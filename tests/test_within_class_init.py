@@ -16,6 +16,8 @@ from skmetric._training._class_folds import choose_start
 from skmetric.metrics import recall_at_k
 from skmetric.nn import within_class_projection
 
+from _start_folds import make_data
+
 FOLDS = dict(loss="multi_similarity", lr=1e-4, validation_fraction=0.4,
              validation_split="class_folds", hidden_sizes=(16,), batch_size=64,
              random_state=0)
@@ -43,14 +45,9 @@ def _sq_dists(Z):
 
 
 def _nuisance_data(n_classes=10, n_per_class=30, seed=0):
-    """Classes apart in 3 features; 6 features of within-class spread twice
-    as large, the same for every class (nuisance directions)."""
-    rng = np.random.RandomState(seed)
-    centres = rng.normal(scale=1.5, size=(n_classes, 3))
-    y = np.repeat(np.arange(n_classes), n_per_class)
-    X = np.hstack([centres[y] + rng.normal(scale=0.4, size=(y.size, 3)),
-                   rng.normal(scale=3.0, size=(y.size, 6))])
-    return X.astype(np.float32), y
+    """Classes apart in 3 features; 6 features of a larger within-class
+    spread, the same for every class (nuisance directions)."""
+    return make_data(n_classes, n_per_class, seed, spread=0.4, noise=3.0, n_noise=6)
 
 
 def _unseen_recall(Z, y, unseen):
