@@ -31,6 +31,7 @@ from ._training._class_folds import (
     class_folds,
     fold_plan,
     fold_weight_curves,
+    run_folds,
 )
 from ._training._lbfgsb import LBFGSB
 from .nn import Normalized, ResidualEmbedder
@@ -757,24 +758,27 @@ class MetricLearner(
         starts, fallback = _init_candidates(self)
         if len(starts) == 1 or plan is None:
             return starts[0] if len(starts) == 1 else fallback
-        # a copy: the epoch folds then draw the same groups from f.rng
-        rng = copy.deepcopy(f.rng)
-        groups = class_folds(np.unique(f.y_enc), plan[0], MAX_FOLDS, rng)
         normalize = self._resolve_normalize(f.loss, by_classes=True)
-        scores = np.empty((len(groups), len(starts)))
-        for i, held in enumerate(groups):
-            is_valid = np.isin(f.y_enc, held)
-            train_idx, valid_idx = np.flatnonzero(~is_valid), np.flatnonzero(is_valid)
+
+        def score_fold(train_idx, valid_idx, seed):
             valid = self._recall_valid_kwargs(f.X, f.y_enc, train_idx, valid_idx, rng)
             X_valid = torch.as_tensor(np.asarray(valid["X_valid"], dtype=np.float32))
-            for j, shrinkage in enumerate(starts):
+            scores = []
+            for shrinkage in starts:
                 start = ResidualEmbedder(
                     *self._start_projection(f.X[train_idx], f.y_enc[train_idx], shrinkage),
                     hidden_sizes=())
                 if normalize:
                     start = Normalized(start)
                 with torch.no_grad():
-                    scores[i, j] = valid["valid_scoring"](start, X_valid, valid["y_valid"])
+                    scores.append(valid["valid_scoring"](start, X_valid, valid["y_valid"]))
+            return scores
+
+        # a copy of the generator: the epoch folds then draw the same groups,
+        # fold seeds and validation references from f.rng
+        rng = copy.deepcopy(f.rng)
+        groups = class_folds(np.unique(f.y_enc), plan[0], MAX_FOLDS, rng)
+        scores = np.array(run_folds(f.y_enc, groups, rng, score_fold), dtype=np.float64)
         self.init_fold_scores_ = scores
         shrinkage = starts[choose_start(scores, baseline=starts[0] is None)]
         if self.verbose:
